@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs ringkv's build, test and reference dependencies from Debian's packages when any is missing.
+# Idempotent and quiet when everything is present. Must run as root on Debian 12.
+set -euo pipefail
+packages=(
+  build-essential pkg-config meson ninja-build
+  liburing-dev libflatbuffers-dev flatbuffers-compiler libxxhash-dev
+  libnghttp2-dev libprotobuf-dev protobuf-compiler libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  etcd-server etcd-client golang-etcd-server-dev python3 python3-etcd3 python3-grpcio
+  iproute2 nftables procps
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
