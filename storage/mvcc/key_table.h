@@ -1,0 +1,101 @@
+// storage/mvcc/key_table.h: the per-key records of the MVCC store. Every key that has history gets one
+// 64-byte KeyEntry (found by a dense uint32 id) holding its key bytes and its versions in revision order.
+// The common case, one live version, is stored inline in the entry (no second allocation); longer
+// histories spill to a heap array. Keys and values are stored exactly once, in length-prefixed blobs.
+#pragma once
+
+#include <cassert>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace ringkv::storage::mvcc {
+
+using key_id_t = uint32_t;
+inline constexpr key_id_t no_key_id = UINT32_MAX;
+
+// A heap blob [u32 length][bytes]; nullptr is the empty byte string.
+const char* blob_make(std::string_view bytes);
+void blob_free(const char* blob);
+inline std::string_view blob_view(const char* blob) {
+  if (blob == nullptr) return {};
+  uint32_t len;
+  std::memcpy(&len, blob, sizeof len);
+  return {blob + sizeof len, len};
+}
+
+// One revision of one key. A tombstone (delete) carries only mod/sub.
+// Invariant within a KeyEntry: versions are strictly increasing by (mod, sub).
+struct Version {
+  int64_t mod = 0;
+  int64_t create = 0;
+  int64_t version = 0;
+  int64_t lease = 0;
+  const char* value = nullptr;  // owned blob
+  uint32_t sub = 0;
+  uint32_t tombstone = 0;
+  bool before(int64_t main, uint32_t s) const { return mod < main || (mod == main && sub < s); }
+};
+static_assert(sizeof(Version) == 48);
+
+class KeyEntry {
+ public:
+  KeyEntry() = default;
+  KeyEntry(const KeyEntry&) = delete;
+  KeyEntry& operator=(const KeyEntry&) = delete;
+  ~KeyEntry() { release(); }
+
+  void init(std::string_view key) { assert(key_ == nullptr); key_ = blob_make(key); }
+  bool in_use() const { return key_ != nullptr; }
+  std::string_view key() const { return blob_view(key_); }
+  std::span<Version> versions() { return {data(), count_}; }
+  std::span<const Version> versions() const { return {data(), count_}; }
+  bool empty() const { return count_ == 0; }
+  const Version& back() const { assert(count_ > 0); return data()[count_ - 1]; }
+  void push_back(const Version& v);
+  // Drops versions [0, n), freeing their values.
+  void erase_front(uint32_t n);
+  // Frees everything; the entry becomes unused.
+  void release();
+  // Index of the newest version with mod <= rev, or -1.
+  int64_t find_at(int64_t rev) const;
+
+ private:
+  Version* data() { return capacity_ <= 1 ? &inline_ : heap_; }
+  const Version* data() const { return capacity_ <= 1 ? &inline_ : heap_; }
+
+  const char* key_ = nullptr;
+  uint32_t count_ = 0;
+  uint32_t capacity_ = 1;  // 1: the inline slot; more: heap_ holds capacity_ versions
+  union {
+    Version inline_{};
+    Version* heap_;
+  };
+};
+static_assert(sizeof(KeyEntry) == 64);
+
+// Dense storage of KeyEntry by id, in fixed chunks (stable addresses, no reallocation copies),
+// with a free list so ids of compacted-away keys are reused.
+class KeyTable {
+ public:
+  static constexpr uint32_t chunk_entries = 4096;
+
+  key_id_t allocate(std::string_view key);
+  void free(key_id_t id);
+  KeyEntry& operator[](key_id_t id) { return chunks_[id / chunk_entries][id % chunk_entries]; }
+  const KeyEntry& operator[](key_id_t id) const { return chunks_[id / chunk_entries][id % chunk_entries]; }
+  // One past the highest id ever allocated: iterate [0, id_limit()) and skip !in_use().
+  key_id_t id_limit() const { return next_id_; }
+  size_t live_count() const { return next_id_ - free_ids_.size(); }
+  void clear();
+
+ private:
+  std::vector<std::unique_ptr<KeyEntry[]>> chunks_;
+  std::vector<key_id_t> free_ids_;
+  key_id_t next_id_ = 0;
+};
+
+}  // namespace ringkv::storage::mvcc

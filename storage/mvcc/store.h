@@ -1,0 +1,232 @@
+// storage/mvcc/store.h: MvccStore, the etcd v3 key-value state machine (keys, revisions, txns, leases,
+// compaction, watch history, HashKV, quota accounting, snapshot/restore). Pure: no I/O, no clocks, no
+// threads; time is passed in as `now_ms` and only affects local lease expiry, never replicated state.
+//
+// Caller contract (the server's raft apply loop, single writer):
+//   before proposing   validate_put / validate_delete_range / validate_txn / validate_range (etcd's
+//                      gRPC-level checks: empty key, ignore_* with value/lease, too many ops, duplicates)
+//   apply each entry   put / delete_range / txn / compact / lease_grant / lease_revoke / lease_checkpoint
+//   between entries    while (compaction_pending()) compaction_step();   (each step is bounded)
+//   after a batch      for (id : take_ready_watchers()) watch_poll(id, max_events) -> send events
+//                      (drain ready watchers before applying a Compaction entry, as etcd's synced
+//                      watchers would already have received those events)
+//   reads              range / range_view at any time between applies
+//   leader only        lease_promote on election, lease_demote on losing it, lease_expired(now) ->
+//                      propose LeaseRevoke, lease_checkpoints_due(now) -> propose LeaseCheckpoint
+// Views returned by range_view stay valid until the next mutating call.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "storage/mvcc/errors.h"
+#include "storage/mvcc/hash_index.h"
+#include "storage/mvcc/key_table.h"
+#include "storage/mvcc/ordered_index.h"
+#include "storage/mvcc/types.h"
+
+namespace ringkv::storage::mvcc {
+
+// All tunables of the store, with etcd's defaults.
+struct StoreConfig {
+  int64_t max_txn_ops = 128;              // etcd --max-txn-ops
+  int64_t min_lease_ttl_s = 1;            // etcd: ceil(3 * election timeout / 2 heartbeats), set by server
+  uint32_t compaction_step_keys = 1000;   // keys examined per compaction_step (etcd's batch is 1000)
+  uint32_t compaction_step_log_entries = 20000;  // history entries released per compaction_step
+  uint32_t watch_scan_entries_limit = 65536;     // history entries a range watcher scans per poll
+};
+
+// etcd's quota costs (etcdserver/quota.go): compare size_bytes() + cost against --quota-backend-bytes.
+inline constexpr int64_t quota_kv_overhead_bytes = 256;
+inline constexpr int64_t quota_lease_overhead_bytes = 64;
+// Accounting of stored state for size_bytes(): each stored version costs key + value + this.
+inline constexpr int64_t stored_version_overhead_bytes = 64;
+inline constexpr int64_t stored_lease_bytes = 64;
+inline constexpr int64_t max_lease_ttl_s = 9000000000;  // etcd lease.MaxLeaseTTL
+inline constexpr int64_t lease_forever_ms = INT64_MAX;
+
+class MvccStore {
+ public:
+  explicit MvccStore(StoreConfig config = {});
+  MvccStore(const MvccStore&) = delete;
+  MvccStore& operator=(const MvccStore&) = delete;
+
+  // ---- request checks done before proposing (etcd api/v3rpc/key.go) ----
+  static Errc validate_range(const RangeRequest& r);
+  static Errc validate_put(const PutRequest& r);
+  static Errc validate_delete_range(const DeleteRangeRequest& r);
+  static Errc validate_txn(const TxnRequest& r, int64_t max_txn_ops);
+
+  // ---- KV ----
+  Result<RangeResponse> range(const RangeRequest& r) const;
+  Result<RangeViewResponse> range_view(const RangeRequest& r) const;
+  Result<PutResponse> put(const PutRequest& r);
+  Result<DeleteRangeResponse> delete_range(const DeleteRangeRequest& r);
+  Result<TxnResponse> txn(const TxnRequest& r);
+
+  // ---- compaction: compact() takes effect at once for reads; the memory is released in steps ----
+  Result<CompactionResponse> compact(revision_t rev);
+  bool compaction_pending() const { return compaction_pending_; }
+  void compaction_step();
+
+  // ---- leases ----
+  Result<LeaseGrantResponse> lease_grant(lease_id_t id, int64_t ttl_s, int64_t now_ms);
+  Result<LeaseRevokeResponse> lease_revoke(lease_id_t id);
+  Errc lease_checkpoint(lease_id_t id, int64_t remaining_ttl_s);
+  Result<LeaseRenewResponse> lease_renew(lease_id_t id, int64_t now_ms);
+  Result<LeaseTimeToLiveResponse> lease_time_to_live(lease_id_t id, int64_t now_ms, bool with_keys) const;
+  std::vector<lease_id_t> lease_list() const;
+  void lease_promote(int64_t now_ms, int64_t extend_ms);
+  void lease_demote();
+  bool lease_primary() const { return lease_primary_; }
+  std::vector<lease_id_t> lease_expired(int64_t now_ms, size_t limit) const;
+  std::vector<LeaseCheckpoint> lease_checkpoints_due(int64_t now_ms, size_t limit) const;
+
+  // ---- watch ----
+  watch_id_t watch_create(const WatchCreateRequest& r);
+  Errc watch_cancel(watch_id_t id);
+  Result<WatchPollResult> watch_poll(watch_id_t id, size_t max_events);
+  std::vector<watch_id_t> take_ready_watchers();
+  size_t watcher_count() const { return watchers_.size(); }
+
+  // ---- maintenance ----
+  Result<HashKvResponse> hash_kv(revision_t rev) const;
+  revision_t current_revision() const { return current_rev_; }
+  revision_t compact_revision() const { return compact_rev_; }
+  int64_t size_bytes() const { return size_bytes_; }
+  size_t key_count() const { return order_.size(); }
+  static int64_t quota_cost(const PutRequest& r);
+  static int64_t quota_cost(const TxnRequest& r);
+  static int64_t quota_cost_lease_grant() { return quota_lease_overhead_bytes; }
+  // etcd's quota check: true when the request still fits under quota_bytes.
+  bool quota_available(int64_t cost, int64_t quota_bytes) const { return size_bytes_ + cost < quota_bytes; }
+
+  // ---- snapshot: the whole logical state, compact binary, xxh3-64 checksummed ----
+  void snapshot(const std::function<void(std::string_view)>& sink) const;
+  std::string snapshot() const;
+  // Replaces the whole state; on error the store is left unchanged. Watchers are kept and re-checked.
+  Errc restore(std::string_view bytes);
+
+ private:
+  struct Lease {
+    int64_t ttl_s = 0;
+    int64_t remaining_ttl_s = 0;  // checkpointed; 0 = unset, use ttl_s
+    int64_t expiry_ms = lease_forever_ms;
+    std::unordered_set<key_id_t> keys;
+  };
+  struct LogEntry {  // the history in revision order, for range watchers
+    int64_t main;
+    uint32_t sub;
+    key_id_t id;
+  };
+  struct Watcher {
+    WatchCreateRequest req;
+    int64_t next_main;
+    uint32_t next_sub = 0;
+    bool single_key;
+    bool listed_ready = false;
+  };
+
+  // reads
+  revision_t read_rev() const { return current_rev_ + (sub_ > 0 ? 1 : 0); }
+  bool live(const KeyEntry& e) const { return !e.empty() && !e.back().tombstone; }
+  Errc range_core(const RangeRequest& r, RangeViewResponse& out) const;
+  template <class F>
+  int64_t visit_range(std::string_view key, std::string_view range_end, revision_t rev, F&& f) const;
+  KeyValueView view_of(const KeyEntry& e, const Version& v) const;
+
+  // writes
+  void begin_write();
+  void end_write();
+  key_id_t find_or_create(std::string_view key);
+  void write_put(key_id_t id, std::string_view value, lease_id_t lease);
+  void write_tombstone(key_id_t id);
+  void append_version(key_id_t id, const Version& v);
+  PutResponse put_core(const PutRequest& r);
+  DeleteRangeResponse delete_core(const DeleteRangeRequest& r);
+  RangeResponse range_in_txn(const RangeRequest& r);
+
+  // txn
+  bool compare_holds(const Compare& c) const;
+  void compare_to_path(const TxnRequest& t, std::vector<bool>& path) const;
+  Errc check_txn_ops(const TxnRequest& t, const std::vector<bool>& path, size_t& at) const;
+  void apply_txn(const TxnRequest& t, const std::vector<bool>& path, size_t& at, TxnResponse& resp);
+
+  // compaction
+  void compact_key(key_id_t id, revision_t at);
+  void remove_key(key_id_t id);
+  // Index of the oldest version that survives a compaction at `at` (logical view, whatever the
+  // physical progress of the compaction).
+  static uint32_t first_retained(const KeyEntry& e, revision_t at);
+
+  // leases
+  void lease_attach(lease_id_t lease, key_id_t id);
+  void lease_detach(lease_id_t lease, key_id_t id);
+
+  // watch
+  void notify_watchers(key_id_t id);
+  bool watch_matches(const WatchCreateRequest& r, std::string_view key) const;
+  bool emit_event(const Watcher& w, const KeyEntry& e, const Version& v, WatchPollResult& out) const;
+  void mark_ready(watch_id_t id, Watcher& w);
+
+  // snapshot
+  template <class Build>
+  Errc parse_snapshot(std::string_view body, Build&& build) const;
+  void clear_state();
+  void rebuild_derived();
+
+  StoreConfig config_;
+  KeyTable keys_;
+  HashIndex hash_;
+  OrderedIndex order_;
+  std::deque<LogEntry> log_;
+
+  revision_t current_rev_ = 1;
+  revision_t compact_rev_ = -1;
+  uint32_t sub_ = 0;  // > 0 while a write txn has made changes at current_rev_ + 1
+  bool compaction_pending_ = false;
+  key_id_t compaction_cursor_ = 0;
+  int64_t size_bytes_ = 0;
+
+  std::unordered_map<lease_id_t, Lease> leases_;
+  bool lease_primary_ = false;
+
+  std::unordered_map<watch_id_t, Watcher> watchers_;
+  std::unordered_map<std::string, std::vector<watch_id_t>> key_watchers_;
+  std::vector<watch_id_t> range_watchers_;
+  std::vector<watch_id_t> ready_;
+  watch_id_t next_watch_id_ = 1;
+};
+
+// Calls f(id, entry, version) for every key live at `rev` in the range, in key order; returns how many.
+// range_end: empty = the single key; "\0" = no upper bound (etcd's mkGteRange).
+template <class F>
+inline int64_t MvccStore::visit_range(std::string_view key, std::string_view range_end, revision_t rev, F&& f) const {
+  if (range_end.empty()) {
+    key_id_t id = hash_.find(key);
+    if (id == no_key_id) return 0;
+    const KeyEntry& e = keys_[id];
+    int64_t i = e.find_at(rev);
+    if (i < 0 || e.versions()[i].tombstone) return 0;
+    f(id, e, e.versions()[i]);
+    return 1;
+  }
+  bool unbounded = range_end.size() == 1 && range_end[0] == '\0';
+  int64_t count = 0;
+  for (auto c = order_.lower_bound(key); c.valid(); c.next()) {
+    const KeyEntry& e = keys_[c.id()];
+    if (!unbounded && !(e.key() < range_end)) break;
+    int64_t i = e.find_at(rev);
+    if (i < 0 || e.versions()[i].tombstone) continue;
+    f(c.id(), e, e.versions()[i]);
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace ringkv::storage::mvcc
