@@ -1,0 +1,124 @@
+// snapshot_store: durable snapshot save, newest-valid load with .broken quarantine, pruning.
+#include "storage/wal/snapshot_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "runtime/io.h"
+#include "storage/wal/dirs.h"
+#include "storage/wal/errors.h"
+
+namespace ringkv::storage::wal {
+namespace {
+constexpr std::string_view temp_suffix = ".tmp";
+constexpr std::string_view broken_suffix = ".broken";
+}  // namespace
+
+runtime::task<snapshot_store> snapshot_store::open(snapshot_config config) {
+  if (config.dir.empty() || config.files_kept < 1) throw wal_error("snapshot_config: empty dir or files_kept < 1");
+  co_await make_dirs(config.dir);
+  snapshot_store store(std::move(config));
+  store.dir_fd_ = co_await open_dir(store.config_.dir);
+  bool removed = false;
+  for (const std::string& name : list_dir(store.config_.dir)) {
+    if (!name.ends_with(temp_suffix)) continue;
+    const std::string path = join_path(store.config_.dir, name);
+    check_io(co_await runtime::io::unlink(path.c_str()), "remove " + path);
+    removed = true;
+  }
+  if (removed) co_await fsync_dir(store.dir_fd_, store.config_.dir);
+  co_return store;
+}
+
+snapshot_store::snapshot_store(snapshot_store&& other) noexcept
+    : config_(std::move(other.config_)), dir_fd_(std::exchange(other.dir_fd_, -1)) {}
+
+snapshot_store::~snapshot_store() {
+  if (dir_fd_ >= 0) ::close(dir_fd_);  // close() was not awaited: release the descriptor anyway
+}
+
+runtime::task<void> snapshot_store::close() {
+  if (dir_fd_ >= 0) co_await runtime::io::close(std::exchange(dir_fd_, -1));
+}
+
+std::vector<snapshot_id> snapshot_store::list() const {
+  std::vector<snapshot_id> ids;
+  for (const std::string& name : list_dir(config_.dir)) {
+    if (auto id = parse_snapshot_file_name(name)) ids.push_back(*id);
+  }
+  std::sort(ids.begin(), ids.end(), [](const snapshot_id& a, const snapshot_id& b) {
+    return a.index != b.index ? a.index > b.index : a.term > b.term;
+  });
+  return ids;
+}
+
+runtime::task<void> snapshot_store::save(snapshot_id id, std::string_view data) {
+  const std::string name = snapshot_file_name(id);
+  const std::string temp = name + std::string(temp_suffix);
+  const std::string temp_path = join_path(config_.dir, temp);
+  const std::string path = join_path(config_.dir, name);
+  std::span<const std::byte> payload(reinterpret_cast<const std::byte*>(data.data()), data.size());
+  const auto header = encode_snapshot_header(id, payload);
+
+  const int fd = co_await runtime::io::openat(dir_fd_, temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+  check_io(fd, "create " + temp_path);
+  int synced = 0;
+  try {
+    co_await write_fully(fd, header.data(), header.size(), 0, temp_path);
+    co_await write_fully(fd, payload.data(), payload.size(), header.size(), temp_path);
+    synced = co_await runtime::io::fsync(fd);
+  } catch (...) {
+    synced = -EIO;
+  }
+  co_await runtime::io::close(fd);
+  check_io(synced, "write and fsync " + temp_path);
+  check_io(co_await runtime::io::rename(temp_path.c_str(), path.c_str()), "rename " + temp_path);
+  co_await fsync_dir(dir_fd_, config_.dir);
+  co_await prune();
+}
+
+runtime::task<void> snapshot_store::prune() {
+  const auto ids = list();
+  bool removed = false;
+  for (size_t i = config_.files_kept; i < ids.size(); ++i) {
+    const std::string path = join_path(config_.dir, snapshot_file_name(ids[i]));
+    check_io(co_await runtime::io::unlink(path.c_str()), "remove " + path);
+    removed = true;
+  }
+  if (removed) co_await fsync_dir(dir_fd_, config_.dir);
+}
+
+runtime::task<std::optional<loaded_snapshot>> snapshot_store::load_newest() {
+  for (const snapshot_id& id : list()) {
+    const std::string name = snapshot_file_name(id);
+    const std::string path = join_path(config_.dir, name);
+    const int fd = co_await runtime::io::openat(dir_fd_, name.c_str(), O_RDONLY | O_CLOEXEC, 0);
+    check_io(fd, "open " + path);
+    std::string file;
+    uint64_t got = 0;
+    try {
+      file.resize(file_size(fd, path));
+      got = co_await read_fully(fd, file.data(), file.size(), 0, path);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    co_await runtime::io::close(fd);
+    file.resize(got);
+    const std::string problem =
+        verify_snapshot_file(id, std::span(reinterpret_cast<const std::byte*>(file.data()), file.size()));
+    if (problem.empty()) co_return loaded_snapshot{id, file.substr(snapshot_header_bytes)};
+
+    const std::string broken = path + std::string(broken_suffix);
+    std::fprintf(stderr, "ringkv snapshot: %s is damaged (%s); moved to %s, trying the previous one\n",
+                 path.c_str(), problem.c_str(), broken.c_str());
+    check_io(co_await runtime::io::rename(path.c_str(), broken.c_str()), "rename " + path);
+    co_await fsync_dir(dir_fd_, config_.dir);
+  }
+  co_return std::nullopt;
+}
+
+}  // namespace ringkv::storage::wal

@@ -1,0 +1,56 @@
+// Snapshot files of one raft group in <data-dir>/member/snap: written to a temp file, fsynced, renamed
+// into place, directory fsynced; loaded newest first, with a damaged file moved aside as ".broken"
+// (never deleted) and the previous snapshot used instead. Format: storage/wal/snapshot_format.h.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/task.h"
+#include "storage/wal/snapshot_format.h"
+
+namespace ringkv::storage::wal {
+
+struct snapshot_config {
+  std::string dir;          // <data-dir>/member/snap
+  unsigned files_kept = 3;  // valid snapshots kept after a save (>= 2 so a damaged newest has a fallback)
+};
+
+struct loaded_snapshot {
+  snapshot_id id;
+  std::string data;
+};
+
+class snapshot_store {
+ public:
+  // Creates the directory (0700) if needed and removes temp files of interrupted saves.
+  static runtime::task<snapshot_store> open(snapshot_config config);
+
+  snapshot_store(snapshot_store&& other) noexcept;
+  snapshot_store& operator=(snapshot_store&&) = delete;
+  snapshot_store(const snapshot_store&) = delete;
+  ~snapshot_store();
+
+  // Durably writes the snapshot (temp file, fsync, rename, directory fsync), then deletes all but the
+  // newest files_kept snapshots. Throws wal_error; a failed save leaves the previous snapshots intact.
+  runtime::task<void> save(snapshot_id id, std::string_view data);
+
+  // The newest snapshot that verifies; damaged ones are renamed to "<name>.broken". nullopt if none.
+  runtime::task<std::optional<loaded_snapshot>> load_newest();
+
+  // Snapshot ids on disk by name, newest (highest index, then term) first.
+  std::vector<snapshot_id> list() const;
+
+  runtime::task<void> close();
+
+ private:
+  explicit snapshot_store(snapshot_config config) : config_(std::move(config)) {}
+  runtime::task<void> prune();
+
+  snapshot_config config_;
+  int dir_fd_ = -1;
+};
+
+}  // namespace ringkv::storage::wal
