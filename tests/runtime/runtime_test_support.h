@@ -1,0 +1,47 @@
+// tests/runtime/runtime_test_support.h - helpers shared by the runtime tests: running a coroutine main
+// on a fresh runtime, and temporary directories removed at the end of a test.
+#pragma once
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include "runtime/reactor.h"
+#include "runtime/task.h"
+
+namespace ringkv::runtime::testing {
+
+inline int run_on_shards(unsigned shards, std::function<task<int>()> main) {
+  reactor_config config;
+  config.shards = shards;
+  config.handle_signals = false;
+  return run(config, std::move(main));
+}
+
+inline int run_one_shard(std::function<task<int>()> main) { return run_on_shards(1, std::move(main)); }
+
+// A fresh directory under `parent`, removed with its contents at the end of the test.
+class temp_dir {
+ public:
+  explicit temp_dir(const std::string& parent = "/tmp") {
+    std::string pattern = parent + "/ringkv_runtime_test_XXXXXX";
+    if (const char* made = ::mkdtemp(pattern.data())) path_ = made;
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  ~temp_dir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  bool ok() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace ringkv::runtime::testing
