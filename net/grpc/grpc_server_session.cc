@@ -1,0 +1,428 @@
+// gRPC server session over nghttp2: routing, deframing, handler dispatch, responses and trailers.
+#include "net/grpc/grpc_server_session.h"
+
+#include <array>
+#include <cassert>
+#include <cstring>
+
+namespace ringkv::net::grpc {
+
+namespace {
+
+std::string_view as_view(const uint8_t* data, size_t length) {
+  return {reinterpret_cast<const char*>(data), length};
+}
+
+nghttp2_nv header(std::string_view name, std::string_view value, uint8_t flags) {
+  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                    value.size(), flags};
+}
+
+// Names and values that live forever need no copy inside nghttp2.
+constexpr uint8_t static_header = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+
+bool is_grpc_content_type(std::string_view value) {
+  constexpr std::string_view grpc = "application/grpc";
+  if (value.substr(0, grpc.size()) != grpc) return false;
+  return value.size() == grpc.size() || value[grpc.size()] == '+' || value[grpc.size()] == ';';
+}
+
+// Request headers every gRPC client sends that handlers never need.
+bool is_transport_header(std::string_view name) {
+  return name == "te" || name == "user-agent" || name == "grpc-accept-encoding" ||
+         name == "accept-encoding";
+}
+
+// Fills `fields` with grpc-status (+ grpc-message) for `result`; `encoded` keeps the message alive.
+size_t status_headers(const status& result, std::string& encoded, nghttp2_nv* fields) {
+  fields[0] = header("grpc-status", status_code_text(result.code), static_header);
+  if (result.message.empty()) return 1;
+  percent_encode_append(encoded, result.message);
+  fields[1] = header("grpc-message", encoded, NGHTTP2_NV_FLAG_NO_COPY_NAME);
+  return 2;
+}
+
+}  // namespace
+
+// ---- server_call --------------------------------------------------------------------------------
+
+std::string_view server_call::path() const {
+  return method_ != nullptr ? std::string_view(method_->path) : std::string_view(unknown_path_);
+}
+
+std::string_view server_call::metadata(std::string_view name) const {
+  std::string_view rest = metadata_;
+  while (!rest.empty()) {
+    const size_t name_end = rest.find('\0');
+    const size_t value_end = rest.find('\0', name_end + 1);
+    assert(name_end != std::string_view::npos && value_end != std::string_view::npos);
+    if (rest.substr(0, name_end) == name) return rest.substr(name_end + 1, value_end - name_end - 1);
+    rest.remove_prefix(value_end + 1);
+  }
+  return {};
+}
+
+bool server_call::write(std::string_view message) {
+  if (!alive()) return false;
+  uint8_t* body = reserve_message(message.size());
+  if (!message.empty()) std::memcpy(body, message.data(), message.size());
+  return queue_output();
+}
+
+uint8_t* server_call::reserve_message(size_t bytes) {
+  assert(alive());
+  if (!headers_sent_) session_->start_response(*this);
+  append_message_prefix(out_.bytes, bytes);
+  const size_t body_offset = out_.bytes.size();
+  out_.bytes.resize(body_offset + bytes);
+  return reinterpret_cast<uint8_t*>(out_.bytes.data() + body_offset);
+}
+
+bool server_call::queue_output() {
+  session_->resume_stream_output(stream_id_, out_);
+  return true;
+}
+
+bool server_call::finish(const status& result) {
+  if (!alive()) return false;
+  finished_ = true;
+  trailer_status_ = result;
+  session_->finish_call(*this);
+  return true;
+}
+
+// ---- session setup ------------------------------------------------------------------------------
+
+grpc_server_session::grpc_server_session(const service_registry& registry,
+                                         const server_limits& limits)
+    : h2_session_base(limits.output_batch_bytes_limit), registry_(registry), limits_(limits) {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  install_output_callbacks(callbacks);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, &on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &on_frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &on_data_chunk_recv);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &on_frame_send);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &on_stream_close);
+
+  nghttp2_option* options = nullptr;
+  nghttp2_option_new(&options);
+  nghttp2_option_set_max_continuations(options, limits_.max_continuation_frames);
+  nghttp2_option_set_stream_reset_rate_limit(options, limits_.stream_reset_burst,
+                                             limits_.stream_reset_rate_per_s);
+  const int created = nghttp2_session_server_new2(&session_, callbacks, this, options);
+  nghttp2_option_del(options);
+  nghttp2_session_callbacks_del(callbacks);
+  assert(created == 0);
+  (void)created;
+
+  const std::array<nghttp2_settings_entry, 3> settings = {{
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits_.stream_window_bytes},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, limits_.max_header_list_bytes},
+  }};
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings.data(), settings.size());
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<int32_t>(limits_.connection_window_bytes));
+  request_flush();
+}
+
+grpc_server_session::~grpc_server_session() {
+  // Free nghttp2 first (its streams point at our calls), detach every open call so none can reach
+  // this session any more, then tell their handlers.
+  nghttp2_session_del(session_);
+  session_ = nullptr;
+  std::vector<call_ref> open;
+  open.reserve(open_calls_);
+  while (live_head_ != nullptr) {
+    server_call* call = live_head_;
+    unlink(*call);
+    open.emplace_back(call);
+    --call->refs_;  // the session's own reference now lives in `open`
+    call->session_ = nullptr;
+  }
+  for (const call_ref& call : open) {
+    if (!call->finished_ && call->callbacks_.on_cancel) call->callbacks_.on_cancel();
+  }
+}
+
+session_verdict grpc_server_session::feed(std::span<const uint8_t> bytes) {
+  in_feed_ = true;
+  const ssize_t result = nghttp2_session_mem_recv(session_, bytes.data(), bytes.size());
+  dispatch_events();
+  in_feed_ = false;
+  return verdict_after_recv(result);
+}
+
+server_call* grpc_server_session::call_of(int32_t stream_id) const {
+  return static_cast<server_call*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+}
+
+void grpc_server_session::link(server_call& call) {
+  call.live_next_ = live_head_;
+  if (live_head_ != nullptr) live_head_->live_prev_ = &call;
+  live_head_ = &call;
+  ++open_calls_;
+}
+
+void grpc_server_session::unlink(server_call& call) {
+  if (call.live_prev_ != nullptr) call.live_prev_->live_next_ = call.live_next_;
+  if (call.live_next_ != nullptr) call.live_next_->live_prev_ = call.live_prev_;
+  if (live_head_ == &call) live_head_ = call.live_next_;
+  call.live_prev_ = call.live_next_ = nullptr;
+  --open_calls_;
+}
+
+// ---- nghttp2 callbacks --------------------------------------------------------------------------
+
+int grpc_server_session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame,
+                                          void* user_data) {
+  auto* self = static_cast<grpc_server_session*>(user_data);
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto* call = new server_call(self, frame->hd.stream_id,
+                               self->limits_.receive_message_bytes_max());
+  ++call->refs_;  // the session's reference, dropped when the stream closes
+  self->link(*call);
+  nghttp2_session_set_stream_user_data(self->session_, frame->hd.stream_id, call);
+  return 0;
+}
+
+int grpc_server_session::on_header(nghttp2_session*, const nghttp2_frame* frame,
+                                   const uint8_t* name_bytes, size_t name_length,
+                                   const uint8_t* value_bytes, size_t value_length, uint8_t,
+                                   void* user_data) {
+  auto* self = static_cast<grpc_server_session*>(user_data);
+  server_call* call = self->call_of(frame->hd.stream_id);
+  if (call == nullptr) return 0;
+  constexpr size_t per_header_overhead_bytes = 32;  // as SETTINGS_MAX_HEADER_LIST_SIZE counts
+  call->header_bytes_ += name_length + value_length + per_header_overhead_bytes;
+  if (call->header_bytes_ > self->limits_.max_header_list_bytes) {
+    self->fail_connection(NGHTTP2_ENHANCE_YOUR_CALM, "request headers over the limit");
+    return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  }
+  if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers: nothing we use
+  const std::string_view name = as_view(name_bytes, name_length);
+  const std::string_view value = as_view(value_bytes, value_length);
+  if (name == ":path") {
+    call->method_ = self->registry_.find(value);
+    if (call->method_ == nullptr) call->unknown_path_ = value;
+  } else if (name == ":method") {
+    call->method_post_ = value == "POST";
+  } else if (name == "content-type") {
+    call->content_type_ok_ = is_grpc_content_type(value);
+  } else if (name.front() != ':' && !is_transport_header(name)) {
+    call->metadata_.append(name).push_back('\0');
+    call->metadata_.append(value).push_back('\0');
+  }
+  return 0;
+}
+
+int grpc_server_session::on_frame_recv(nghttp2_session*, const nghttp2_frame* frame,
+                                       void* user_data) {
+  auto* self = static_cast<grpc_server_session*>(user_data);
+  switch (frame->hd.type) {
+    case NGHTTP2_SETTINGS:
+      if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) self->preface_received_ = true;
+      return 0;
+    case NGHTTP2_HEADERS:
+    case NGHTTP2_DATA:
+      break;
+    default:
+      return 0;
+  }
+  server_call* call = self->call_of(frame->hd.stream_id);
+  if (call == nullptr) return 0;
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    self->route(*call);
+  }
+  if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) self->on_request_complete(*call);
+  return 0;
+}
+
+int grpc_server_session::on_data_chunk_recv(nghttp2_session*, uint8_t, int32_t stream_id,
+                                            const uint8_t* data, size_t length,
+                                            void* user_data) {
+  auto* self = static_cast<grpc_server_session*>(user_data);
+  server_call* call = self->call_of(stream_id);
+  if (call == nullptr || call->discard_input_ || call->finished_ || call->method_ == nullptr) {
+    return 0;
+  }
+  const bool streaming = static_cast<bool>(call->method_->on_stream);
+  bool extra_request = false;
+  const auto outcome = call->deframer_.feed(as_view(data, length), [&](inbound_message&& message) {
+    if (streaming) {
+      self->events_.push_back({call_ref(call), event_kind::stream_message, std::move(message)});
+    } else if (call->has_request_) {
+      extra_request = true;
+    } else {
+      call->request_ = std::move(message);
+      call->has_request_ = true;
+    }
+  });
+  if (outcome != message_deframer::outcome::ok) {
+    self->on_deframe_failure(*call, outcome);
+  } else if (extra_request) {
+    call->discard_input_ = true;
+    call->finish({status_code::internal, "grpc: received more than one request message for " +
+                                             std::string(call->path())});
+  }
+  return 0;
+}
+
+int grpc_server_session::on_frame_send(nghttp2_session*, const nghttp2_frame* frame,
+                                       void* user_data) {
+  auto* self = static_cast<grpc_server_session*>(user_data);
+  const bool ends_stream = (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+                           (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  // We answered before the client finished sending (an error, or a stream the server ended):
+  // tell it to stop, as grpc-go does, so its remaining DATA is not sent for nothing.
+  if (ends_stream && nghttp2_session_get_stream_remote_close(self->session_, frame->hd.stream_id) == 0) {
+    nghttp2_submit_rst_stream(self->session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
+                              NGHTTP2_NO_ERROR);
+  }
+  return 0;
+}
+
+int grpc_server_session::on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t,
+                                         void* user_data) {
+  auto* self = static_cast<grpc_server_session*>(user_data);
+  server_call* call = self->call_of(stream_id);
+  if (call == nullptr) return 0;
+  call->closed_ = true;
+  self->unlink(*call);
+  call_ref adopted(call);
+  --call->refs_;  // the session's reference moves into `adopted`
+  if (!call->finished_ && call->method_ != nullptr) {
+    self->events_.push_back({std::move(adopted), event_kind::cancel, {}});
+  }
+  return 0;
+}
+
+// ---- routing and dispatch -----------------------------------------------------------------------
+
+void grpc_server_session::reject_http(server_call& call, std::string_view http_status) {
+  const std::array<nghttp2_nv, 1> fields = {header(":status", http_status, static_header)};
+  nghttp2_submit_response(session_, call.stream_id_, fields.data(), fields.size(), nullptr);
+  call.headers_sent_ = call.finished_ = call.discard_input_ = true;
+  request_flush();
+}
+
+void grpc_server_session::route(server_call& call) {
+  if (!call.method_post_) return reject_http(call, "405");
+  if (!call.content_type_ok_) return reject_http(call, "415");
+  if (call.method_ == nullptr) {
+    const std::string_view service = service_registry::service_of(call.unknown_path_);
+    call.discard_input_ = true;
+    call.finish(registry_.has_service(service) || service.empty()
+                    ? unknown_method_status(call.unknown_path_)
+                    : unknown_service_status(service));
+    return;
+  }
+  if (call.method_->on_stream) {
+    events_.push_back({call_ref(&call), event_kind::stream_open, {}});
+  }
+}
+
+void grpc_server_session::on_deframe_failure(server_call& call,
+                                             message_deframer::outcome outcome) {
+  call.discard_input_ = true;
+  const bool too_large = outcome == message_deframer::outcome::too_large;
+  call.finish(too_large ? message_too_large_status(call.deframer_.declared_bytes(),
+                                                   limits_.receive_message_bytes_max())
+                        : status{status_code::unimplemented,
+                                 "grpc: compressed messages are not supported"});
+  // A streaming handler already runs: it learns the stream is over.
+  if (call.method_->on_stream) events_.push_back({call_ref(&call), event_kind::cancel, {}});
+}
+
+void grpc_server_session::on_request_complete(server_call& call) {
+  if (call.discard_input_ || call.finished_ || call.method_ == nullptr) return;
+  if (call.deframer_.mid_message()) {
+    call.discard_input_ = true;
+    call.finish({status_code::internal, "grpc: the client ended the stream inside a message"});
+    if (call.method_->on_stream) events_.push_back({call_ref(&call), event_kind::cancel, {}});
+    return;
+  }
+  if (call.method_->on_stream) {
+    events_.push_back({call_ref(&call), event_kind::half_close, {}});
+  } else if (!call.has_request_) {
+    call.discard_input_ = true;
+    call.finish({status_code::internal, "grpc: the client sent no request message"});
+  } else {
+    events_.push_back({call_ref(&call), event_kind::request, {}});
+  }
+}
+
+void grpc_server_session::dispatch_events() {
+  // Handlers run here, after nghttp2 returned: they may write, finish, or drop their call freely.
+  for (size_t i = 0; i < events_.size(); ++i) {
+    pending_event event = std::move(events_[i]);
+    server_call& call = *event.call;
+    switch (event.kind) {
+      case event_kind::request:
+        if (call.alive()) call.method_->on_request(event.call, call.request_.bytes());
+        call.request_ = {};
+        break;
+      case event_kind::stream_open:
+        if (call.alive()) call.method_->on_stream(event.call);
+        break;
+      case event_kind::stream_message:
+        if (call.alive() && call.callbacks_.on_message) {
+          call.callbacks_.on_message(event.message.bytes());
+        }
+        break;
+      case event_kind::half_close:
+        if (call.alive() && call.callbacks_.on_half_close) call.callbacks_.on_half_close();
+        break;
+      case event_kind::cancel:
+        if (call.callbacks_.on_cancel) {
+          auto on_cancel = std::move(call.callbacks_.on_cancel);
+          on_cancel();
+        }
+        break;
+    }
+  }
+  events_.clear();
+}
+
+// ---- responses ----------------------------------------------------------------------------------
+
+void grpc_server_session::start_response(server_call& call) {
+  assert(!call.headers_sent_);
+  const std::array<nghttp2_nv, 2> fields = {
+      header(":status", "200", static_header),
+      header("content-type", "application/grpc", static_header)};
+  const nghttp2_data_provider provider = data_provider_for(&call.out_);
+  nghttp2_submit_response(session_, call.stream_id_, fields.data(), fields.size(), &provider);
+  call.headers_sent_ = true;
+}
+
+void grpc_server_session::finish_call(server_call& call) {
+  if (!call.headers_sent_) {
+    // Trailers-only response: one HEADERS frame with END_STREAM.
+    std::string encoded;
+    std::array<nghttp2_nv, 4> fields = {header(":status", "200", static_header),
+                                        header("content-type", "application/grpc", static_header)};
+    const size_t count = 2 + status_headers(call.trailer_status_, encoded, fields.data() + 2);
+    nghttp2_submit_response(session_, call.stream_id_, fields.data(), count, nullptr);
+    call.headers_sent_ = true;
+    request_flush();
+    return;
+  }
+  call.out_.end_after_data = true;
+  resume_stream_output(call.stream_id_, call.out_);
+}
+
+void grpc_server_session::on_outbound_end(int32_t stream_id, uint32_t* data_flags) {
+  server_call* call = call_of(stream_id);
+  assert(call != nullptr);
+  *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+  std::string encoded;
+  std::array<nghttp2_nv, 2> fields;
+  const size_t count = status_headers(call->trailer_status_, encoded, fields.data());
+  nghttp2_submit_trailer(session_, stream_id, fields.data(), count);
+}
+
+}  // namespace ringkv::net::grpc

@@ -1,0 +1,161 @@
+// HTTP/1.1 request parsing and response writing for the client port.
+#include "net/grpc/http1.h"
+
+#include <charconv>
+
+namespace ringkv::net::http1 {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+bool is_token_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool is_token(std::string_view text) {
+  if (text.empty()) return false;
+  for (const char c : text) {
+    if (!is_token_char(c)) return false;
+  }
+  return true;
+}
+
+parse_result fail(int http_status, std::string_view why) {
+  return {parse_status::error, 0, http_status, why};
+}
+
+// "METHOD SP target SP HTTP/1.x"
+parse_result parse_request_line(std::string_view line, request& out, bool& http10) {
+  const size_t first = line.find(' ');
+  const size_t second = line.rfind(' ');
+  if (first == std::string_view::npos || second == first) return fail(400, "bad request line");
+  out.method = line.substr(0, first);
+  out.target = line.substr(first + 1, second - first - 1);
+  const std::string_view version = line.substr(second + 1);
+  if (!is_token(out.method) || out.target.empty() || out.target.front() != '/') {
+    return fail(400, "bad request line");
+  }
+  if (version == "HTTP/1.0") {
+    http10 = true;
+  } else if (version != "HTTP/1.1") {
+    return fail(505, "unsupported HTTP version");
+  }
+  const size_t question = out.target.find('?');
+  out.path = out.target.substr(0, question);
+  out.query = question == std::string_view::npos ? std::string_view() : out.target.substr(question + 1);
+  return {};
+}
+
+}  // namespace
+
+std::string_view request::header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (iequals(key, name)) return value;
+  }
+  return {};
+}
+
+parse_result parse_request(std::string_view buffer, const limits& limits, request& out) {
+  const size_t head_end = buffer.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) {
+    if (buffer.size() > limits.max_header_bytes) return fail(431, "request headers too large");
+    return {};
+  }
+  if (head_end + 4 > limits.max_header_bytes) return fail(431, "request headers too large");
+  std::string_view head = buffer.substr(0, head_end + 2);  // every line ends with CRLF
+  out = request{};
+  bool http10 = false;
+  const size_t line_end = head.find("\r\n");
+  if (auto result = parse_request_line(head.substr(0, line_end), out, http10);
+      result.state == parse_status::error) {
+    return result;
+  }
+  head.remove_prefix(line_end + 2);
+  size_t content_length = 0;
+  bool close = http10;
+  while (!head.empty()) {
+    const size_t end = head.find("\r\n");
+    const std::string_view line = head.substr(0, end);
+    head.remove_prefix(end + 2);
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos || !is_token(line.substr(0, colon))) {
+      return fail(400, "bad header line");
+    }
+    if (out.headers.size() == limits.max_headers) return fail(431, "too many headers");
+    const std::string_view name = line.substr(0, colon);
+    const std::string_view value = trim(line.substr(colon + 1));
+    out.headers.emplace_back(name, value);
+    if (iequals(name, "content-length")) {
+      const auto [ptr, error] = std::from_chars(value.data(), value.data() + value.size(), content_length);
+      if (error != std::errc() || ptr != value.data() + value.size()) {
+        return fail(400, "bad Content-Length");
+      }
+    } else if (iequals(name, "transfer-encoding")) {
+      return fail(501, "chunked request bodies are not supported");
+    } else if (iequals(name, "connection")) {
+      if (iequals(value, "close")) close = true;
+      if (iequals(value, "keep-alive")) close = false;
+    }
+  }
+  if (content_length > limits.max_body_bytes) return fail(413, "request body too large");
+  const size_t total = head_end + 4 + content_length;
+  if (buffer.size() < total) return {};
+  out.body = buffer.substr(head_end + 4, content_length);
+  out.keep_alive = !close;
+  return {parse_status::complete, total, 0, {}};
+}
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Payload Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+void write_response(std::string& out, const response& response, bool keep_alive) {
+  char number[24];
+  const auto append_number = [&](size_t value) {
+    const auto end = std::to_chars(number, number + sizeof(number), value).ptr;
+    out.append(number, end);
+  };
+  out.append("HTTP/1.1 ");
+  append_number(static_cast<size_t>(response.status));
+  out.push_back(' ');
+  out.append(reason_phrase(response.status));
+  out.append("\r\nContent-Type: ");
+  out.append(response.content_type);
+  out.append("\r\nContent-Length: ");
+  append_number(response.body.size());
+  for (const auto& [name, value] : response.extra_headers) {
+    out.append("\r\n").append(name).append(": ").append(value);
+  }
+  out.append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+  out.append(response.body);
+}
+
+}  // namespace ringkv::net::http1

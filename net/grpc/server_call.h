@@ -1,0 +1,141 @@
+// One gRPC call on the server side (one HTTP/2 stream). Shared by the session and the handler through
+// call_ref (an intrusive reference count, single-threaded: a call lives on its connection's shard).
+// The handler may answer at any later time; if the client or the connection went away meanwhile,
+// write()/finish() return false and do nothing.
+//
+//   client                      session                          handler (server layer)
+//     HEADERS :path ----------> route by path
+//     DATA [5B prefix|msg] ---> deframe (zero copy)
+//     END_STREAM -------------> request_handler(call, request) -> call->respond(reply)  (now or later)
+//     <--- HEADERS 200, DATA [prefix|reply], trailers grpc-status: 0
+#pragma once
+
+#include "net/grpc/grpc_framing.h"
+#include "net/grpc/grpc_status.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace ringkv::net::grpc {
+
+class grpc_server_session;
+struct method_entry;
+
+class server_call {
+ public:
+  // Callbacks for client- and bidi-streaming methods; run outside nghttp2, on the connection's shard.
+  struct stream_callbacks {
+    std::function<void(std::string_view message)> on_message;  // bytes valid during the call only
+    std::function<void()> on_half_close;  // the client will send no more messages
+    std::function<void()> on_cancel;      // reset by the client or connection gone: stop writing
+  };
+
+  server_call(const server_call&) = delete;
+  server_call& operator=(const server_call&) = delete;
+
+  // "/package.Service/Method".
+  std::string_view path() const;
+  // A request header (metadata) by lower-case name, e.g. "token" or "grpc-timeout"; empty if absent.
+  std::string_view metadata(std::string_view name) const;
+
+  void set_stream_callbacks(stream_callbacks callbacks) { callbacks_ = std::move(callbacks); }
+  // For request (unary) methods too: learn that the client gave up before the reply.
+  void set_cancel_callback(std::function<void()> on_cancel) {
+    callbacks_.on_cancel = std::move(on_cancel);
+  }
+
+  // Queues one response message (length-prefixed). False if the call is finished or gone.
+  bool write(std::string_view message);
+  // Serializes a protobuf message (anything with ByteSizeLong/SerializeWithCachedSizesToArray)
+  // straight into the stream's output queue.
+  template <typename Message>
+  bool write_message(const Message& message);
+  // Ends the call with `result` in the trailers (or a trailers-only response if nothing was written).
+  bool finish(const status& result);
+  // Unary reply: write(message) then finish(ok).
+  bool respond(std::string_view message) { return write(message) && finish(status::success()); }
+  template <typename Message>
+  bool respond_message(const Message& message) {
+    return write_message(message) && finish(status::success());
+  }
+
+  bool alive() const { return session_ != nullptr && !finished_ && !closed_; }
+  bool finished() const { return finished_; }
+  // Response bytes not yet taken by HTTP/2 (flow control or a slow reader): watchers use this to
+  // bound what they buffer.
+  size_t queued_output_bytes() const { return out_.pending(); }
+
+ private:
+  friend class grpc_server_session;
+  friend class call_ref;
+
+  server_call(grpc_server_session* session, int32_t stream_id, size_t max_message_bytes)
+      : session_(session), stream_id_(stream_id), deframer_(max_message_bytes) {}
+
+  // Reserves room for a length-prefixed message of `bytes` and returns where the body goes.
+  uint8_t* reserve_message(size_t bytes);
+  bool queue_output();  // after bytes were appended to out_
+
+  grpc_server_session* session_;  // null once the session is destroyed
+  int32_t stream_id_;
+  uint32_t refs_ = 0;
+  const method_entry* method_ = nullptr;  // null until routed (or unknown)
+  std::string unknown_path_;              // :path when no method matched
+  std::string metadata_;                  // "name\0value\0" pairs
+  size_t header_bytes_ = 0;               // HPACK-decoded size so far (name + value + 32 each)
+  bool content_type_ok_ = false;
+  bool method_post_ = false;
+  bool headers_sent_ = false;
+  bool finished_ = false;
+  bool closed_ = false;         // nghttp2 closed the stream
+  bool discard_input_ = false;  // an error was answered: ignore the rest of the request
+  bool has_request_ = false;
+  message_deframer deframer_;
+  inbound_message request_;  // unary: the request, until the handler has run
+  outbound_bytes out_;
+  status trailer_status_;
+  stream_callbacks callbacks_;
+  server_call* live_prev_ = nullptr;  // the session's list of open calls
+  server_call* live_next_ = nullptr;
+};
+
+// Intrusive reference to a server_call.
+class call_ref {
+ public:
+  call_ref() = default;
+  explicit call_ref(server_call* call) : call_(call) { retain(); }
+  call_ref(const call_ref& other) : call_(other.call_) { retain(); }
+  call_ref(call_ref&& other) noexcept : call_(other.call_) { other.call_ = nullptr; }
+  call_ref& operator=(call_ref other) noexcept {
+    std::swap(call_, other.call_);
+    return *this;
+  }
+  ~call_ref() { release(); }
+
+  server_call* operator->() const { return call_; }
+  server_call& operator*() const { return *call_; }
+  server_call* get() const { return call_; }
+  explicit operator bool() const { return call_ != nullptr; }
+
+ private:
+  void retain() {
+    if (call_ != nullptr) ++call_->refs_;
+  }
+  void release() {
+    if (call_ != nullptr && --call_->refs_ == 0) delete call_;
+  }
+  server_call* call_ = nullptr;
+};
+
+template <typename Message>
+bool server_call::write_message(const Message& message) {
+  if (!alive()) return false;
+  const size_t bytes = message.ByteSizeLong();
+  uint8_t* body = reserve_message(bytes);
+  message.SerializeWithCachedSizesToArray(body);
+  return queue_output();
+}
+
+}  // namespace ringkv::net::grpc

@@ -1,0 +1,568 @@
+// The gRPC server session against the gRPC client session over in-memory byte pipes: unary,
+// server-streaming and bidirectional calls, trailers-only errors, etcd's error texts for unknown
+// methods and oversized messages, asynchronous replies, cancellation, and the HTTP/2 abuse defenses
+// that must close the offending connection.
+#include "net/grpc/grpc_client_session.h"
+#include "net/grpc/grpc_server_session.h"
+#include "net/grpc/protocol_detect.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ringkv::net::grpc {
+namespace {
+
+constexpr std::string_view kRange = "/etcdserverpb.KV/Range";
+constexpr std::string_view kSnapshot = "/etcdserverpb.Maintenance/Snapshot";
+constexpr std::string_view kWatch = "/etcdserverpb.Watch/Watch";
+
+struct unary_outcome {
+  bool done = false;
+  status result;
+  std::string response;
+};
+
+grpc_client_session::unary_done record(unary_outcome& outcome) {
+  return [&outcome](const status& result, std::string_view response) {
+    outcome.done = true;
+    outcome.result = result;
+    outcome.response = response;
+  };
+}
+
+// A client and a server session joined by two in-memory byte pipes.
+class session_pair {
+ public:
+  explicit session_pair(const service_registry& registry, server_limits limits = {})
+      : server(registry, limits) {}
+
+  // Moves bytes both ways until neither side has anything to say.
+  void pump() {
+    for (int round = 0; round < 10'000; ++round) {
+      bool moved = false;
+      client.produce_output();
+      if (client.has_output() && server_verdict == session_verdict::open) {
+        const auto bytes = client.pending_output();
+        server_verdict = server.feed(bytes);
+        client.consume_output(bytes.size());
+        moved = true;
+      }
+      if (server_verdict != session_verdict::closed) {
+        const auto produced = server.produce_output();
+        if (server_verdict == session_verdict::open) server_verdict = produced;
+      }
+      if (server.has_output()) {
+        const auto bytes = server.pending_output();
+        client.feed(bytes);
+        server.consume_output(bytes.size());
+        moved = true;
+      }
+      if (!moved) return;
+    }
+    FAIL() << "sessions never went quiet";
+  }
+
+  grpc_server_session server;
+  grpc_client_session client;
+  session_verdict server_verdict = session_verdict::open;
+};
+
+std::string big_payload(size_t bytes) {
+  std::string payload(bytes, '\0');
+  for (size_t i = 0; i < bytes; ++i) payload[i] = static_cast<char>('a' + i % 23);
+  return payload;
+}
+
+TEST(GrpcSession, UnaryCallEchoesAndSeesMetadata) {
+  service_registry registry;
+  std::string seen_token;
+  registry.add_request_method(std::string(kRange), [&](const call_ref& call, std::string_view request) {
+    seen_token = call->metadata("token");
+    EXPECT_EQ(call->path(), kRange);
+    call->respond("reply:" + std::string(request));
+  });
+  session_pair pair(registry);
+  unary_outcome outcome;
+  pair.client.unary(kRange, "foo", record(outcome), {{"token", "secret"}});
+  pair.pump();
+  ASSERT_TRUE(outcome.done);
+  EXPECT_TRUE(outcome.result.ok()) << outcome.result.message;
+  EXPECT_EQ(outcome.response, "reply:foo");
+  EXPECT_EQ(seen_token, "secret");
+  EXPECT_EQ(pair.server.open_calls(), 0u);
+  EXPECT_EQ(pair.server_verdict, session_verdict::open);
+}
+
+TEST(GrpcSession, EmptyRequestAndResponseMessages) {
+  service_registry registry;
+  registry.add_request_method(std::string(kRange), [&](const call_ref& call, std::string_view request) {
+    EXPECT_TRUE(request.empty());
+    call->respond("");
+  });
+  session_pair pair(registry);
+  unary_outcome outcome;
+  pair.client.unary(kRange, "", record(outcome));
+  pair.pump();
+  ASSERT_TRUE(outcome.done);
+  EXPECT_TRUE(outcome.result.ok());
+  EXPECT_EQ(outcome.response, "");
+}
+
+TEST(GrpcSession, ManyConcurrentUnaryCallsOnOneConnection) {
+  service_registry registry;
+  registry.add_request_method(std::string(kRange), [](const call_ref& call, std::string_view request) {
+    call->respond(request);
+  });
+  session_pair pair(registry);
+  constexpr int calls = 500;
+  std::vector<unary_outcome> outcomes(calls);
+  for (int i = 0; i < calls; ++i) pair.client.unary(kRange, "k" + std::to_string(i), record(outcomes[i]));
+  pair.pump();
+  for (int i = 0; i < calls; ++i) {
+    ASSERT_TRUE(outcomes[i].done) << i;
+    EXPECT_TRUE(outcomes[i].result.ok()) << outcomes[i].result.message;
+    EXPECT_EQ(outcomes[i].response, "k" + std::to_string(i));
+  }
+}
+
+TEST(GrpcSession, AsynchronousReplyWakesTheConnectionOnce) {
+  service_registry registry;
+  std::vector<call_ref> parked;
+  registry.add_request_method(std::string(kRange), [&](const call_ref& call, std::string_view) {
+    parked.push_back(call);  // answered later, as a reply from the raft shard would be
+  });
+  session_pair pair(registry);
+  int wakeups = 0;
+  pair.server.set_output_ready_notifier([](void* counter) { ++*static_cast<int*>(counter); },
+                                        &wakeups);
+  unary_outcome first, second;
+  pair.client.unary(kRange, "a", record(first));
+  pair.client.unary(kRange, "b", record(second));
+  pair.pump();
+  ASSERT_EQ(parked.size(), 2u);
+  EXPECT_FALSE(first.done);
+  EXPECT_EQ(wakeups, 0);
+  EXPECT_TRUE(parked[0]->respond("late-a"));
+  EXPECT_TRUE(parked[1]->respond("late-b"));
+  EXPECT_EQ(wakeups, 1);  // one notification for the batch
+  pair.pump();
+  ASSERT_TRUE(first.done && second.done);
+  EXPECT_EQ(first.response, "late-a");
+  EXPECT_EQ(second.response, "late-b");
+  EXPECT_FALSE(parked[0]->respond("again"));  // finished calls refuse more output
+}
+
+TEST(GrpcSession, ServerStreamingSendsEveryMessageThenStatus) {
+  service_registry registry;
+  registry.add_request_method(std::string(kSnapshot), [](const call_ref& call, std::string_view) {
+    for (int i = 0; i < 3; ++i) call->write("chunk" + std::to_string(i));
+    call->write(big_payload(100'000));  // several DATA frames
+    call->finish(status::success());
+  });
+  session_pair pair(registry);
+  std::vector<std::string> messages;
+  std::optional<status> done;
+  pair.client.start_call(kSnapshot, {[&](std::string_view m) { messages.emplace_back(m); },
+                                     [&](const status& s) { done = s; }});
+  // start_call alone sends no request: send the one request message and half-close.
+  pair.client.write(1, "");
+  pair.client.close_send(1);
+  pair.pump();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->ok()) << done->message;
+  ASSERT_EQ(messages.size(), 4u);
+  EXPECT_EQ(messages[0], "chunk0");
+  EXPECT_EQ(messages[2], "chunk2");
+  EXPECT_EQ(messages[3], big_payload(100'000));
+}
+
+TEST(GrpcSession, BidirectionalStreamEchoesUntilHalfClose) {
+  service_registry registry;
+  int opened = 0;
+  registry.add_stream_method(std::string(kWatch), [&](const call_ref& call) {
+    ++opened;
+    server_call* raw = call.get();
+    call->set_stream_callbacks({
+        [raw](std::string_view message) { raw->write("echo:" + std::string(message)); },
+        [raw] { raw->finish(status::success()); },
+        {}});
+  });
+  session_pair pair(registry);
+  std::vector<std::string> messages;
+  std::optional<status> done;
+  const auto id = pair.client.start_call(kWatch, {[&](std::string_view m) { messages.emplace_back(m); },
+                                                  [&](const status& s) { done = s; }});
+  pair.pump();
+  EXPECT_EQ(opened, 1);  // the handler runs when the stream opens, before any message
+  pair.client.write(id, "one");
+  pair.pump();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0], "echo:one");
+  pair.client.write(id, "two");
+  pair.client.write(id, big_payload(300'000));  // crosses DATA frames: reassembled
+  pair.pump();
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[2], "echo:" + big_payload(300'000));
+  EXPECT_FALSE(done.has_value());
+  pair.client.close_send(id);
+  pair.pump();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->ok());
+}
+
+TEST(GrpcSession, TrailersOnlyErrorCarriesCodeAndEncodedMessage) {
+  service_registry registry;
+  registry.add_request_method(std::string(kRange), [](const call_ref& call, std::string_view) {
+    call->finish({status_code::out_of_range, "etcdserver: mvcc: required revision 100% gone\nü"});
+  });
+  session_pair pair(registry);
+  unary_outcome outcome;
+  pair.client.unary(kRange, "x", record(outcome));
+  pair.pump();
+  ASSERT_TRUE(outcome.done);
+  EXPECT_EQ(outcome.result.code, status_code::out_of_range);
+  EXPECT_EQ(outcome.result.message, "etcdserver: mvcc: required revision 100% gone\nü");
+  EXPECT_TRUE(outcome.response.empty());
+}
+
+TEST(GrpcSession, ErrorAfterMessagesGoesInTrailers) {
+  service_registry registry;
+  registry.add_request_method(std::string(kSnapshot), [](const call_ref& call, std::string_view) {
+    call->write("partial");
+    call->finish({status_code::unavailable, "leader changed"});
+  });
+  session_pair pair(registry);
+  std::vector<std::string> messages;
+  std::optional<status> done;
+  const auto id = pair.client.start_call(
+      kSnapshot, {[&](std::string_view m) { messages.emplace_back(m); }, [&](const status& s) { done = s; }});
+  pair.client.write(id, "");
+  pair.client.close_send(id);
+  pair.pump();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->code, status_code::unavailable);
+  EXPECT_EQ(done->message, "leader changed");
+  EXPECT_EQ(messages, std::vector<std::string>{"partial"});
+}
+
+TEST(GrpcSession, UnknownMethodAndServiceAreUnimplementedWithEtcdText) {
+  service_registry registry;
+  registry.add_request_method(std::string(kRange), [](const call_ref& call, std::string_view) {
+    call->respond("");
+  });
+  session_pair pair(registry);
+  unary_outcome method, service;
+  pair.client.unary("/etcdserverpb.KV/Nope", "", record(method));
+  pair.client.unary("/etcdserverpb.Nope/Range", "", record(service));
+  pair.pump();
+  ASSERT_TRUE(method.done && service.done);
+  EXPECT_EQ(method.result.code, status_code::unimplemented);
+  EXPECT_EQ(method.result.message, "unknown method Nope for service etcdserverpb.KV");
+  EXPECT_EQ(service.result.code, status_code::unimplemented);
+  EXPECT_EQ(service.result.message, "unknown service etcdserverpb.Nope");
+  EXPECT_EQ(pair.server_verdict, session_verdict::open);
+}
+
+TEST(GrpcSession, OversizedRequestIsResourceExhaustedAndConnectionSurvives) {
+  service_registry registry;
+  int handled = 0;
+  registry.add_request_method(std::string(kRange), [&](const call_ref& call, std::string_view request) {
+    ++handled;
+    call->respond(std::to_string(request.size()));
+  });
+  session_pair pair(registry);
+  const size_t limit = server_limits{}.receive_message_bytes_max();
+  ASSERT_EQ(limit, 2u * 1024 * 1024);  // etcd: 1.5 MiB max-request-bytes + 512 KiB gRPC overhead
+  unary_outcome too_big, just_fits, after;
+  pair.client.unary(kRange, big_payload(limit + 10), record(too_big));
+  pair.pump();
+  ASSERT_TRUE(too_big.done);
+  EXPECT_EQ(too_big.result.code, status_code::resource_exhausted);
+  EXPECT_EQ(too_big.result.message, "grpc: received message larger than max (2097162 vs. 2097152)");
+  EXPECT_EQ(handled, 0);
+  pair.client.unary(kRange, big_payload(limit), record(just_fits));
+  pair.client.unary(kRange, "small", record(after));
+  pair.pump();
+  ASSERT_TRUE(just_fits.done && after.done);
+  EXPECT_TRUE(just_fits.result.ok()) << just_fits.result.message;
+  EXPECT_EQ(just_fits.response, std::to_string(limit));
+  EXPECT_EQ(after.response, "5");
+  EXPECT_EQ(pair.server_verdict, session_verdict::open);
+}
+
+TEST(GrpcSession, ClientCancelReachesTheHandler) {
+  service_registry registry;
+  call_ref held;
+  bool cancelled = false;
+  registry.add_stream_method(std::string(kWatch), [&](const call_ref& call) {
+    held = call;
+    call->set_stream_callbacks({{}, {}, [&] { cancelled = true; }});
+  });
+  session_pair pair(registry);
+  std::optional<status> done;
+  const auto id = pair.client.start_call(kWatch, {{}, [&](const status& s) { done = s; }});
+  pair.pump();
+  ASSERT_TRUE(held);
+  EXPECT_TRUE(held->alive());
+  pair.client.cancel(id);
+  pair.pump();
+  EXPECT_TRUE(cancelled);
+  EXPECT_FALSE(held->alive());
+  EXPECT_FALSE(held->write("too late"));
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->code, status_code::cancelled);
+  EXPECT_EQ(pair.server.open_calls(), 0u);
+}
+
+TEST(GrpcSession, ConnectionLossCancelsOpenCalls) {
+  service_registry registry;
+  call_ref held;
+  bool cancelled = false;
+  registry.add_request_method(std::string(kRange), [&](const call_ref& call, std::string_view) {
+    held = call;
+    call->set_cancel_callback([&] { cancelled = true; });
+  });
+  unary_outcome outcome;
+  {
+    session_pair pair(registry);
+    pair.client.unary(kRange, "x", record(outcome));
+    pair.pump();
+    ASSERT_TRUE(held);
+  }
+  EXPECT_TRUE(cancelled);
+  EXPECT_FALSE(held->alive());
+  EXPECT_FALSE(held->respond("nobody listens"));  // safe after the session is gone
+  EXPECT_TRUE(outcome.done);
+  EXPECT_EQ(outcome.result.code, status_code::unavailable);
+}
+
+// ---- abuse defenses: each closes the offending connection ----------------------------------------
+
+// Raw HTTP/2 frame bytes.
+std::string frame(uint8_t type, uint8_t flags, uint32_t stream_id, std::string_view payload) {
+  std::string out;
+  const size_t length = payload.size();
+  out.push_back(static_cast<char>(length >> 16));
+  out.push_back(static_cast<char>(length >> 8));
+  out.push_back(static_cast<char>(length));
+  out.push_back(static_cast<char>(type));
+  out.push_back(static_cast<char>(flags));
+  out.push_back(static_cast<char>((stream_id >> 24) & 0x7f));
+  out.push_back(static_cast<char>(stream_id >> 16));
+  out.push_back(static_cast<char>(stream_id >> 8));
+  out.push_back(static_cast<char>(stream_id));
+  out.append(payload);
+  return out;
+}
+
+constexpr uint8_t kHeaders = 0x1, kRstStream = 0x3, kSettings = 0x4, kContinuation = 0x9;
+constexpr uint8_t kEndStream = 0x1, kEndHeaders = 0x4;
+
+std::string client_preface() {
+  return std::string(http2_client_preface) + frame(kSettings, 0, 0, "");
+}
+
+// HPACK: :method POST (static 3), :scheme http (6), :path / (4).
+const std::string kMinimalHeaderBlock = "\x83\x86\x84";
+
+session_verdict feed_string(grpc_server_session& server, std::string_view bytes) {
+  return server.feed({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+}
+
+struct raw_frame {
+  uint8_t type;
+  uint8_t flags;
+  uint32_t stream_id;
+  std::string payload;
+};
+
+std::vector<raw_frame> parse_frames(std::span<const uint8_t> bytes) {
+  std::vector<raw_frame> frames;
+  size_t at = 0;
+  while (at + 9 <= bytes.size()) {
+    const size_t length = (size_t{bytes[at]} << 16) | (size_t{bytes[at + 1]} << 8) | bytes[at + 2];
+    const uint32_t id = (uint32_t{bytes[at + 5]} & 0x7f) << 24 | uint32_t{bytes[at + 6]} << 16 |
+                        uint32_t{bytes[at + 7]} << 8 | bytes[at + 8];
+    frames.push_back({bytes[at + 3], bytes[at + 4], id,
+                      std::string(reinterpret_cast<const char*>(bytes.data()) + at + 9, length)});
+    at += 9 + length;
+  }
+  return frames;
+}
+
+// HPACK block of a gRPC request for kWatch, encoded by nghttp2's own deflater.
+std::string watch_request_block() {
+  nghttp2_hd_deflater* deflater = nullptr;
+  nghttp2_hd_deflate_new(&deflater, 4096);
+  const auto field = [](std::string_view name, std::string_view value) {
+    return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                      value.size(), NGHTTP2_NV_FLAG_NONE};
+  };
+  nghttp2_nv fields[] = {field(":method", "POST"), field(":scheme", "http"),
+                         field(":authority", "127.0.0.1"), field(":path", kWatch),
+                         field("content-type", "application/grpc")};
+  uint8_t buffer[512];
+  const ssize_t length = nghttp2_hd_deflate_hd(deflater, buffer, sizeof(buffer), fields, 5);
+  nghttp2_hd_deflate_del(deflater);
+  EXPECT_GT(length, 0);
+  return std::string(reinterpret_cast<const char*>(buffer), static_cast<size_t>(length));
+}
+
+bool has_frame(std::span<const uint8_t> output, uint8_t type, uint32_t stream_id,
+               std::string_view payload_prefix) {
+  for (const auto& f : parse_frames(output)) {
+    if (f.type == type && f.stream_id == stream_id &&
+        std::string_view(f.payload).substr(0, payload_prefix.size()) == payload_prefix) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A server allowing two concurrent streams, fed three Watch streams at once.
+struct three_streams_for_two_slots {
+  explicit three_streams_for_two_slots(bool acknowledge_settings) {
+    registry.add_stream_method(std::string(kWatch), [this](const call_ref& call) { held.push_back(call); });
+    limits.max_concurrent_streams = 2;
+    server.emplace(registry, limits);
+    std::string bytes = client_preface();
+    if (acknowledge_settings) bytes += frame(kSettings, 0x1, 0, "");
+    for (uint32_t id : {1u, 3u, 5u}) bytes += frame(kHeaders, kEndHeaders, id, watch_request_block());
+    fed = feed_string(*server, bytes);
+    produced = server->produce_output();
+  }
+  service_registry registry;
+  server_limits limits;
+  std::vector<call_ref> held;
+  std::optional<grpc_server_session> server;
+  session_verdict fed, produced;
+};
+
+TEST(GrpcSessionDefense, StreamsBeyondTheLimitAreRefused) {
+  // Before the client acknowledged our SETTINGS, the extra stream is refused (REFUSED_STREAM).
+  three_streams_for_two_slots test(false);
+  EXPECT_EQ(test.fed, session_verdict::open);
+  EXPECT_EQ(test.held.size(), 2u);
+  EXPECT_EQ(test.produced, session_verdict::open);
+  EXPECT_TRUE(has_frame(test.server->pending_output(), kRstStream, 5, std::string("\0\0\0\x7", 4)));
+}
+
+TEST(GrpcSessionDefense, IgnoringAnAcknowledgedStreamLimitClosesTheConnection) {
+  three_streams_for_two_slots test(true);
+  EXPECT_EQ(test.held.size(), 2u);
+  EXPECT_NE(test.produced, session_verdict::open);
+  constexpr uint8_t kGoaway = 0x7;
+  EXPECT_TRUE(has_frame(test.server->pending_output(), kGoaway, 0, ""));
+}
+
+TEST(GrpcSession, ClientQueuesCallsBeyondTheServersStreamLimit) {
+  service_registry registry;
+  std::vector<call_ref> held;
+  registry.add_stream_method(std::string(kWatch), [&](const call_ref& call) { held.push_back(call); });
+  server_limits limits;
+  limits.max_concurrent_streams = 2;
+  session_pair pair(registry, limits);
+  pair.pump();  // settings exchanged
+  std::vector<std::optional<status>> done(3);
+  for (int i = 0; i < 3; ++i) {
+    pair.client.start_call(kWatch, {{}, [&done, i](const status& s) { done[i] = s; }});
+  }
+  pair.pump();
+  ASSERT_EQ(held.size(), 2u);
+  held[0]->finish(status::success());
+  pair.pump();
+  EXPECT_TRUE(done[0].has_value() && done[0]->ok());
+  EXPECT_EQ(held.size(), 3u);  // the queued call went out once a slot freed
+  EXPECT_EQ(pair.server_verdict, session_verdict::open);
+}
+
+TEST(GrpcSessionDefense, RapidResetFloodClosesTheConnection) {
+  service_registry registry;
+  registry.add_stream_method(std::string(kWatch), [](const call_ref&) {});
+  server_limits limits;
+  limits.stream_reset_burst = 50;
+  limits.stream_reset_rate_per_s = 1;
+  grpc_server_session server(registry, limits);
+  std::string bytes = client_preface();
+  for (uint32_t id = 1; id < 2 * 400; id += 2) {  // 400 streams opened and reset at once
+    bytes += frame(kHeaders, kEndHeaders, id, watch_request_block());
+    bytes += frame(kRstStream, 0, id, std::string("\0\0\0\x8", 4));
+  }
+  session_verdict verdict = feed_string(server, bytes);
+  if (verdict == session_verdict::open) verdict = server.produce_output();
+  EXPECT_NE(verdict, session_verdict::open);
+  EXPECT_NE(server.produce_output(), session_verdict::open);
+}
+
+TEST(GrpcSessionDefense, ModestResetsAreFine) {
+  service_registry registry;
+  registry.add_stream_method(std::string(kWatch), [](const call_ref&) {});
+  server_limits limits;
+  limits.stream_reset_burst = 50;
+  grpc_server_session server(registry, limits);
+  std::string bytes = client_preface();
+  for (uint32_t id = 1; id < 2 * 20; id += 2) {
+    bytes += frame(kHeaders, kEndHeaders, id, watch_request_block());
+    bytes += frame(kRstStream, 0, id, std::string("\0\0\0\x8", 4));
+  }
+  EXPECT_EQ(feed_string(server, bytes), session_verdict::open);
+  EXPECT_EQ(server.produce_output(), session_verdict::open);
+}
+
+TEST(GrpcSessionDefense, ContinuationFloodClosesTheConnection) {
+  service_registry registry;
+  grpc_server_session server(registry, server_limits{});
+  std::string bytes = client_preface() + frame(kHeaders, 0, 1, kMinimalHeaderBlock);
+  const std::string literal("\x00\x03x-a\x01" "b", 7);  // literal header "x-a: b", not indexed
+  for (int i = 0; i < 1000; ++i) bytes += frame(kContinuation, 0, 1, literal);
+  EXPECT_EQ(feed_string(server, bytes), session_verdict::closed);
+  EXPECT_FALSE(server.wants_io());
+}
+
+TEST(GrpcSessionDefense, OversizedHeadersCloseTheConnection) {
+  service_registry registry;
+  registry.add_request_method(std::string(kRange), [](const call_ref& call, std::string_view) {
+    call->respond("");
+  });
+  server_limits limits;
+  limits.max_header_list_bytes = 4096;
+  session_pair pair(registry, limits);
+  unary_outcome outcome;
+  pair.client.unary(kRange, "", record(outcome), {{"x-big", std::string(8000, 'h')}});
+  pair.pump();
+  EXPECT_NE(pair.server_verdict, session_verdict::open);
+  EXPECT_EQ(pair.server.close_reason(), "request headers over the limit");
+}
+
+TEST(GrpcSessionDefense, GarbageInsteadOfPrefaceClosesAtOnce) {
+  service_registry registry;
+  grpc_server_session server(registry, server_limits{});
+  EXPECT_EQ(feed_string(server, "HELLO WORLD, this is not HTTP/2 at all\r\n\r\n"),
+            session_verdict::closed);
+  EXPECT_FALSE(server.preface_received());
+}
+
+TEST(GrpcSessionDefense, PartialPrefaceWaitsForTheDeadline) {
+  service_registry registry;
+  grpc_server_session server(registry, server_limits{});
+  EXPECT_EQ(feed_string(server, http2_client_preface.substr(0, 10)), session_verdict::open);
+  EXPECT_FALSE(server.preface_received());  // the connection loop's deadline closes it
+  EXPECT_EQ(feed_string(server, client_preface().substr(10)), session_verdict::open);
+  EXPECT_TRUE(server.preface_received());
+}
+
+TEST(ProtocolDetect, TellsHttp2FromHttp1) {
+  EXPECT_EQ(detect_protocol("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), wire_protocol::http2);
+  EXPECT_EQ(detect_protocol("PRI * HT"), wire_protocol::undecided);
+  EXPECT_EQ(detect_protocol("GET /health HTTP/1.1\r\n"), wire_protocol::http1);
+  EXPECT_EQ(detect_protocol("POS"), wire_protocol::undecided);
+  EXPECT_EQ(detect_protocol("\x16\x03\x01"), wire_protocol::unknown);  // a TLS ClientHello
+  EXPECT_EQ(detect_protocol(" GET"), wire_protocol::unknown);
+}
+
+}  // namespace
+}  // namespace ringkv::net::grpc

@@ -1,0 +1,93 @@
+// HTTP/1.1 request parsing (complete, partial, pipelined, bad and oversized requests) and response
+// writing, as used for /health, /version, /metrics and the JSON gateway on the client port.
+#include "net/grpc/http1.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace ringkv::net::http1 {
+namespace {
+
+TEST(Http1, ParsesGetWithQueryAndHeaders) {
+  const std::string raw = "GET /metrics?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: */*\r\n\r\n";
+  request req;
+  const auto result = parse_request(raw, limits{}, req);
+  ASSERT_EQ(result.state, parse_status::complete);
+  EXPECT_EQ(result.consumed_bytes, raw.size());
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.path, "/metrics");
+  EXPECT_EQ(req.query, "x=1");
+  EXPECT_EQ(req.header("host"), "127.0.0.1");
+  EXPECT_TRUE(req.keep_alive);
+  EXPECT_TRUE(req.body.empty());
+}
+
+TEST(Http1, PostBodyArrivesInPieces) {
+  const std::string raw =
+      "POST /v3/kv/range HTTP/1.1\r\nContent-Length: 14\r\nContent-Type: application/json\r\n\r\n"
+      "{\"key\":\"Zm9v\"}";
+  request req;
+  for (size_t cut : {size_t{10}, raw.size() - 14, raw.size() - 1}) {
+    EXPECT_EQ(parse_request(std::string_view(raw).substr(0, cut), limits{}, req).state,
+              parse_status::incomplete)
+        << cut;
+  }
+  const auto result = parse_request(raw, limits{}, req);
+  ASSERT_EQ(result.state, parse_status::complete);
+  EXPECT_EQ(req.body, "{\"key\":\"Zm9v\"}");
+}
+
+TEST(Http1, PipelinedRequestsAreTakenOneAtATime) {
+  const std::string first = "GET /health HTTP/1.1\r\n\r\n";
+  const std::string second = "GET /version HTTP/1.1\r\nConnection: close\r\n\r\n";
+  const std::string raw = first + second;
+  request req;
+  auto result = parse_request(raw, limits{}, req);
+  ASSERT_EQ(result.state, parse_status::complete);
+  EXPECT_EQ(req.path, "/health");
+  EXPECT_EQ(result.consumed_bytes, first.size());
+  result = parse_request(std::string_view(raw).substr(result.consumed_bytes), limits{}, req);
+  ASSERT_EQ(result.state, parse_status::complete);
+  EXPECT_EQ(req.path, "/version");
+  EXPECT_FALSE(req.keep_alive);
+}
+
+TEST(Http1, RejectsBadAndOversizedRequests) {
+  request req;
+  EXPECT_EQ(parse_request("GARBAGE\r\n\r\n", limits{}, req).error_http_status, 400);
+  EXPECT_EQ(parse_request("GET /x HTTP/3.0\r\n\r\n", limits{}, req).error_http_status, 505);
+  EXPECT_EQ(parse_request("GET /x HTTP/1.1\r\nno colon\r\n\r\n", limits{}, req).error_http_status, 400);
+  EXPECT_EQ(parse_request("POST /x HTTP/1.1\r\nContent-Length: 12x\r\n\r\n", limits{}, req)
+                .error_http_status,
+            400);
+  EXPECT_EQ(parse_request("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", limits{}, req)
+                .error_http_status,
+            501);
+  limits small;
+  small.max_header_bytes = 64;
+  small.max_body_bytes = 10;
+  EXPECT_EQ(parse_request("GET /x HTTP/1.1\r\nX: " + std::string(100, 'a'), small, req).error_http_status,
+            431);
+  EXPECT_EQ(parse_request("POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\n", small, req)
+                .error_http_status,
+            413);
+  EXPECT_EQ(parse_request("GET /x HTTP/1.0\r\n\r\n", limits{}, req).state, parse_status::complete);
+  EXPECT_FALSE(req.keep_alive);  // HTTP/1.0 closes by default
+}
+
+TEST(Http1, WritesResponseWithLength) {
+  std::string out;
+  write_response(out, {200, "application/json", "{\"health\":\"true\"}", {}}, true);
+  EXPECT_EQ(out,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n"
+            "{\"health\":\"true\"}");
+  out.clear();
+  write_response(out, {404, "text/plain", "404 page not found\n", {{"X-Etcd-Cluster-Id", "1"}}}, false);
+  EXPECT_EQ(out,
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 19\r\n"
+            "X-Etcd-Cluster-Id: 1\r\nConnection: close\r\n\r\n404 page not found\n");
+}
+
+}  // namespace
+}  // namespace ringkv::net::http1
