@@ -18,6 +18,7 @@ KeyValueView MvccStore::view_of(const KeyEntry& e, const Version& v) const {
 }
 
 Errc MvccStore::range_core(const RangeRequest& r, RangeViewResponse& out) const {
+  if (Errc e = validate_range(r); e != Errc::ok) return e;
   revision_t cur = read_rev();
   revision_t rev = r.revision;
   if (rev > cur) return Errc::future_revision;

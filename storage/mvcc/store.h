@@ -35,7 +35,7 @@ namespace ringkv::storage::mvcc {
 // All tunables of the store, with etcd's defaults.
 struct StoreConfig {
   int64_t max_txn_ops = 128;              // etcd --max-txn-ops
-  int64_t min_lease_ttl_s = 1;            // etcd: ceil(3 * election timeout / 2 heartbeats), set by server
+  int64_t min_lease_ttl_s = 2;            // etcd: ceil(3/2 election timeout) = 2 s at default flags
   uint32_t compaction_step_keys = 1000;   // keys examined per compaction_step (etcd's batch is 1000)
   uint32_t compaction_step_log_entries = 20000;  // history entries released per compaction_step
   uint32_t watch_scan_entries_limit = 65536;     // history entries a range watcher scans per poll
