@@ -83,6 +83,8 @@ bool parse_bool(const flag_value& value, bool& out) {
   return false;
 }
 
+}  // namespace
+
 bool parse_endpoint(std::string text, endpoint& out) {
   for (std::string_view scheme : {"http://", "https://"}) {
     if (text.starts_with(scheme)) text.erase(0, scheme.size());
@@ -97,6 +99,8 @@ bool parse_endpoint(std::string text, endpoint& out) {
   out.port = static_cast<uint16_t>(port);
   return true;
 }
+
+namespace {
 
 // Setter factories: each returns an `apply` for one field kind.
 template <typename Int>

@@ -72,6 +72,9 @@ std::string usage_text();
 // parse_error whose message is the usage text.
 std::variant<bench_options, parse_error> parse_options(int argc, const char* const* argv);
 
+// Parses "host:port", "http://host:port/" ("localhost" becomes 127.0.0.1; names are not resolved).
+bool parse_endpoint(std::string text, endpoint& out);
+
 // Parses "10s", "1m30s", "250ms", "1.5s" (Go's time.ParseDuration units ns us µs ms s m h).
 bool parse_go_duration(const std::string& text, std::chrono::nanoseconds& out);
 

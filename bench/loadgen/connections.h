@@ -1,0 +1,24 @@
+// Opening the run's connections: --conns connections over the endpoints round-robin, or all to the
+// leader with --target-leader (found as etcd's tool does: Status.leader of the first endpoint that
+// answers, matched against MemberList's client URLs).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/loadgen/etcd_client.h"
+#include "bench/loadgen/options.h"
+#include "runtime/task.h"
+
+namespace ringkv::bench {
+
+struct connection_set {
+  std::vector<std::unique_ptr<etcd_client>> clients;
+  std::string error;  // set when opening failed (clients then holds what did open, to be closed)
+};
+
+runtime::task<connection_set> open_connections(const bench_options& options, uint32_t count);
+runtime::task<void> close_connections(connection_set& set);
+
+}  // namespace ringkv::bench

@@ -1,0 +1,310 @@
+// etcd_client on net/tcp (connection) and net/grpc (grpc_client_session on memory buffers).
+//
+// Two coroutines drive a connection: the reader (fill -> session.feed -> produce_output -> wake the
+// writer) and the writer (produce_output, write pending_output in one send, repeat while output is
+// ready, then park). Calls started by client coroutines queue frames in the session, whose notifier
+// wakes the writer once per batch: every call started in one loop turn leaves in one write.
+// Session callbacks never resume a caller inline (they only schedule it), so a caller that finishes
+// and closes the client cannot destroy the session while it is parsing.
+#include "bench/loadgen/etcd_client.h"
+
+#include <cassert>
+#include <coroutine>
+#include <deque>
+
+#include "net/grpc/grpc_client_session.h"
+#include "net/tcp/connect.h"
+#include "runtime/spawn.h"
+#include "runtime/timer.h"
+
+namespace ringkv::bench {
+namespace {
+
+rpc_status from_grpc(const net::grpc::status& s) {
+  return {grpc_code_from_int(static_cast<long>(s.code)), s.message};
+}
+
+rpc_status connection_lost(const std::string& why) { return {grpc_code::unavailable, why}; }
+
+// One parked coroutine, resumed (through the ready queue) by notify().
+struct wakeup {
+  std::coroutine_handle<> waiter;
+  bool pending = false;
+
+  void notify() {
+    pending = true;
+    if (waiter) runtime::detail::schedule(std::exchange(waiter, {}));
+  }
+  struct awaiter {
+    wakeup& w;
+    bool await_ready() const noexcept { return w.pending; }
+    void await_suspend(std::coroutine_handle<> h) noexcept { w.waiter = h; }
+    void await_resume() const noexcept { w.pending = false; }
+  };
+  awaiter wait() { return {*this}; }
+};
+
+}  // namespace
+
+const char* rpc_path(rpc_method method) {
+  switch (method) {
+    case rpc_method::range: return "/etcdserverpb.KV/Range";
+    case rpc_method::put: return "/etcdserverpb.KV/Put";
+    case rpc_method::txn: return "/etcdserverpb.KV/Txn";
+    case rpc_method::lease_grant: return "/etcdserverpb.Lease/LeaseGrant";
+    case rpc_method::status: return "/etcdserverpb.Maintenance/Status";
+    case rpc_method::member_list: return "/etcdserverpb.Cluster/MemberList";
+    case rpc_method::watch: return "/etcdserverpb.Watch/Watch";
+    case rpc_method::lease_keepalive: return "/etcdserverpb.Lease/LeaseKeepAlive";
+  }
+  return "";
+}
+
+struct etcd_client::impl {
+  // Built from a connected socket (net::connection's default constructor is not usable here: its
+  // inline `= default` needs the complete connection::state).
+  explicit impl(net::connection connected) : conn(std::move(connected)) {}
+
+  net::connection conn;
+  std::unique_ptr<net::grpc::grpc_client_session> session;
+  std::string failure;  // why the connection ended (empty while it is up)
+  bool closing = false;
+  wakeup writer_wakeup;
+  wakeup pumps_done;
+  int pumps_running = 0;
+  std::string serialize_buffer;  // reused for every outbound message
+
+  bool up() const { return session != nullptr; }
+
+  void fail(std::string why) {
+    if (failure.empty()) failure = std::move(why);
+    session.reset();  // unfinished calls end with unavailable (their callbacks schedule the callers)
+    writer_wakeup.notify();
+  }
+
+  runtime::task<void> reader() {
+    while (up()) {
+      const int filled = co_await conn.fill(1);
+      if (!up()) break;
+      if (filled <= 0) {
+        fail(filled == 0 ? "connection closed by the server" : "recv: " + net::error_text(filled));
+        break;
+      }
+      auto bytes = conn.readable();
+      const auto verdict = session->feed({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+      conn.consume(bytes.size());
+      if (!up()) break;  // a callback's caller cannot run inline, but stay defensive
+      if (verdict == net::grpc::session_verdict::closed) {
+        fail("HTTP/2 session closed: " + session->close_reason());
+        break;
+      }
+      writer_wakeup.notify();
+    }
+    pump_finished();
+  }
+
+  runtime::task<void> writer() {
+    while (up()) {
+      const auto verdict = session->produce_output();
+      while (up() && session->has_output()) {
+        auto out = session->pending_output();
+        const int written = co_await conn.write({reinterpret_cast<const std::byte*>(out.data()), out.size()});
+        if (!up()) break;
+        if (written < 0) {
+          fail("send: " + net::error_text(written));
+          break;
+        }
+        session->consume_output(static_cast<size_t>(written));
+        session->produce_output();
+      }
+      if (!up()) break;
+      if (verdict == net::grpc::session_verdict::closed) {
+        fail("HTTP/2 session closed: " + session->close_reason());
+        break;
+      }
+      co_await writer_wakeup.wait();
+    }
+    pump_finished();
+  }
+
+  void pump_finished() {
+    assert(pumps_running > 0);
+    if (--pumps_running == 0) pumps_done.notify();
+  }
+
+  std::string_view serialize(const google::protobuf::MessageLite& message) {
+    serialize_buffer.resize(message.ByteSizeLong());
+    message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(serialize_buffer.data()));
+    return serialize_buffer;
+  }
+};
+
+namespace {
+
+// Awaits one unary call; lives in the caller's frame until the session's done callback.
+struct unary_call_awaiter {
+  etcd_client::impl& client;
+  const char* path;
+  std::string_view request;
+  google::protobuf::MessageLite* response;
+  rpc_status result;
+  std::coroutine_handle<> waiter;
+
+  bool await_ready() {
+    if (!client.up()) {
+      result = connection_lost(client.failure);
+      return true;
+    }
+    return false;
+  }
+  bool await_suspend(std::coroutine_handle<> h) {
+    waiter = h;
+    const auto id = client.session->unary(path, request, [this](const net::grpc::status& s, std::string_view bytes) {
+      result = from_grpc(s);
+      if (result.ok() && response != nullptr && !response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+        result = {grpc_code::internal, "could not parse the response"};
+      }
+      runtime::detail::schedule(waiter);
+    });
+    if (id < 0) {
+      result = {grpc_code::unavailable, "the HTTP/2 session refused a new stream"};
+      return false;
+    }
+    return true;
+  }
+  rpc_status await_resume() { return std::move(result); }
+};
+
+// A bidirectional call. Its state is shared with the session's callbacks, which may outlive the
+// stream object (the session ends every call when it goes away).
+class grpc_bidi_stream final : public etcd_stream {
+ public:
+  struct shared_state {
+    std::deque<std::string> inbox;
+    bool done = false;
+    rpc_status final_status;
+    std::coroutine_handle<> waiter;
+
+    void wake() {
+      if (waiter) runtime::detail::schedule(std::exchange(waiter, {}));
+    }
+  };
+
+  static std::unique_ptr<grpc_bidi_stream> open(etcd_client::impl& client, const char* path) {
+    if (!client.up()) return nullptr;
+    auto state = std::make_shared<shared_state>();
+    net::grpc::grpc_client_session::call_callbacks callbacks;
+    callbacks.on_message = [state](std::string_view message) {
+      state->inbox.emplace_back(message);
+      state->wake();
+    };
+    callbacks.on_done = [state](const net::grpc::status& s) {
+      state->done = true;
+      state->final_status = s.ok() ? rpc_status{grpc_code::cancelled, "stream ended by the server"} : from_grpc(s);
+      state->wake();
+    };
+    const auto id = client.session->start_call(path, std::move(callbacks));
+    if (id < 0) return nullptr;
+    return std::unique_ptr<grpc_bidi_stream>(new grpc_bidi_stream(client, id, std::move(state)));
+  }
+
+  ~grpc_bidi_stream() override {
+    if (!state_->done && client_.up()) client_.session->cancel(id_);
+  }
+
+  runtime::task<rpc_status> send(const google::protobuf::MessageLite& message) override {
+    if (state_->done) co_return state_->final_status;
+    if (!client_.up()) co_return connection_lost(client_.failure);
+    if (!client_.session->write(id_, client_.serialize(message))) {
+      co_return rpc_status{grpc_code::unavailable, "stream refused the message"};
+    }
+    co_return rpc_status{};
+  }
+
+  runtime::task<rpc_status> receive(google::protobuf::MessageLite& message) override {
+    struct inbox_awaiter {
+      shared_state& state;
+      bool await_ready() const noexcept { return !state.inbox.empty() || state.done; }
+      void await_suspend(std::coroutine_handle<> h) noexcept { state.waiter = h; }
+      void await_resume() const noexcept {}
+    };
+    while (state_->inbox.empty() && !state_->done) co_await inbox_awaiter{*state_};
+    if (state_->inbox.empty()) co_return state_->final_status;
+    const bool parsed = message.ParseFromString(state_->inbox.front());
+    state_->inbox.pop_front();
+    co_return parsed ? rpc_status{} : rpc_status{grpc_code::internal, "could not parse a stream message"};
+  }
+
+  runtime::task<void> close() override {
+    if (!state_->done && client_.up()) client_.session->cancel(id_);
+    co_return;
+  }
+
+ private:
+  grpc_bidi_stream(etcd_client::impl& client, net::grpc::client_call_id id, std::shared_ptr<shared_state> state)
+      : client_(client), id_(id), state_(std::move(state)) {}
+
+  etcd_client::impl& client_;
+  net::grpc::client_call_id id_;
+  std::shared_ptr<shared_state> state_;
+};
+
+}  // namespace
+
+etcd_client::etcd_client(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+
+etcd_client::~etcd_client() {
+  assert((!impl_ || impl_->pumps_running == 0) && "close() an etcd_client before destroying it");
+}
+
+runtime::task<std::unique_ptr<etcd_client>> etcd_client::connect(const endpoint& to, std::chrono::nanoseconds timeout,
+                                                                 std::string* error) {
+  auto address = net::endpoint::parse(to.host + ":" + std::to_string(to.port));
+  if (!address) {
+    *error = "not an IP address: " + to.host + " (names are not resolved)";
+    co_return nullptr;
+  }
+  auto connected = co_await net::connect(*address, timeout);
+  if (!connected) {
+    *error = connected.error_message();
+    co_return nullptr;
+  }
+  auto state = std::make_unique<impl>(std::move(connected.value()));
+  net::grpc::client_options session_options;
+  session_options.authority = to.host + ":" + std::to_string(to.port);
+  session_options.max_response_bytes = message_bytes_limit;
+  state->session = std::make_unique<net::grpc::grpc_client_session>(session_options);
+  impl* raw = state.get();
+  state->session->set_output_ready_notifier([](void* self) { static_cast<impl*>(self)->writer_wakeup.notify(); }, raw);
+  state->pumps_running = 2;
+  runtime::spawn(raw->reader());
+  runtime::spawn(raw->writer());
+  co_return std::unique_ptr<etcd_client>(new etcd_client(std::move(state)));
+}
+
+runtime::task<rpc_status> etcd_client::call(rpc_method method, const google::protobuf::MessageLite& request,
+                                            google::protobuf::MessageLite* response) {
+  // A named awaiter, not a temporary: g++ 12 mishandles non-trivial temporaries in co_await.
+  unary_call_awaiter awaiter{*impl_, rpc_path(method), impl_->serialize(request), response, {}, {}};
+  rpc_status status = co_await awaiter;
+  co_return status;
+}
+
+runtime::task<std::unique_ptr<etcd_stream>> etcd_client::open_stream(rpc_method method) {
+  co_return grpc_bidi_stream::open(*impl_, rpc_path(method));
+}
+
+runtime::task<void> etcd_client::close() {
+  if (impl_->closing) co_return;
+  impl_->closing = true;
+  if (impl_->up()) {
+    // Let queued frames (e.g. stream cancels) leave before closing.
+    impl_->writer_wakeup.notify();
+    co_await runtime::yield();
+  }
+  impl_->fail("closed by the client");
+  co_await impl_->conn.close();  // cancels the reader's pending recv
+  while (impl_->pumps_running > 0) co_await impl_->pumps_done.wait();
+}
+
+}  // namespace ringkv::bench
