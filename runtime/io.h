@@ -51,9 +51,13 @@ struct op_request : completion, cancellable {
   std::coroutine_handle<> waiter;
 };
 
-// Queues the op on this shard's ring. Returns false when it finished at once (cancelled token,
-// injected fault, bad length, shutdown): then `result` is set and the caller continues without suspending.
-bool start_op(op_request& request, std::coroutine_handle<> waiter);
+enum class op_start {
+  finished,   // result is set (injected fault, bad length): continue without suspending
+  in_flight,  // queued on the ring: the completion resumes the waiter
+  deferred,   // shutdown: result is -ECANCELED and the waiter is on the ready queue (so that a loop that
+              // ignores errors still yields to the reactor)
+};
+op_start start_op(op_request& request, std::coroutine_handle<> waiter);
 
 }  // namespace detail
 
@@ -72,7 +76,11 @@ class [[nodiscard]] io_awaitable {
       request_.result = -ECANCELED;
       return false;
     }
-    if (!detail::start_op(request_, waiter)) return false;
+    switch (detail::start_op(request_, waiter)) {
+      case detail::op_start::finished: return false;
+      case detail::op_start::deferred: return true;
+      case detail::op_start::in_flight: break;
+    }
     if (token_ != nullptr) token_->attach(&request_);
     return true;
   }

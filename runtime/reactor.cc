@@ -153,29 +153,30 @@ void reactor::wake_now() noexcept {
 
 // ---- I/O ----
 
-bool reactor::start_op(op_request& request, std::coroutine_handle<> waiter) {
+op_start reactor::start_op(op_request& request, std::coroutine_handle<> waiter) {
   assert(!request.in_flight);
   if (draining_) {
     request.result = -ECANCELED;
-    return false;
+    schedule(waiter);
+    return op_start::deferred;
   }
   if (const int injected = take_injected_fault(request.args.op, request.args.fd); injected != 0) {
     if (!is_write_type(request.args.op)) {
       request.result = -injected;
-      return false;
+      return op_start::finished;
     }
     request.injected_error = -injected;
   }
   if (const int rc = backend_.queue(request); rc < 0) {
     request.result = rc;
-    return false;
+    return op_start::finished;
   }
   request.waiter = waiter;
   request.on_complete = &complete_op;
   request.on_cancel = &cancel_op;
   request.in_flight = true;
   ++in_flight_;
-  return true;
+  return op_start::in_flight;
 }
 
 void reactor::complete_op(completion* done, int result, std::uint32_t) {

@@ -38,6 +38,10 @@ unsigned this_shard();   // on a shard thread
 unsigned shard_count();  // on a shard thread
 bool on_shard_thread() noexcept;
 
+// True while this shard destroys the frames still suspended at the end of shutdown: destructors that
+// assert "nobody waits on me" should allow it then.
+bool tearing_down() noexcept;
+
 // Stop: set by SIGINT/SIGTERM (when handle_signals), request_stop() from any thread, or main's end.
 bool stop_requested() noexcept;
 void request_stop() noexcept;

@@ -88,8 +88,9 @@ class reactor {
   smp_system& system() noexcept { return system_; }
 
   void schedule(std::coroutine_handle<> frame) { ready_.push(frame); }
-  bool start_op(op_request& request, std::coroutine_handle<> waiter);
-  bool arm(timer_entry& entry);
+  op_start start_op(op_request& request, std::coroutine_handle<> waiter);
+  bool arm(timer_entry& entry);  // false once shutdown began (the entry is not armed)
+  bool draining() const noexcept { return draining_; }
   void disarm(timer_entry& entry) noexcept;
   void link(detached_promise& promise) noexcept;
   void unlink(detached_promise& promise) noexcept;

@@ -141,6 +141,11 @@ unsigned this_shard() { return detail::reactor::current().shard(); }
 unsigned shard_count() { return detail::reactor::current().system().shard_count; }
 bool on_shard_thread() noexcept { return detail::reactor::current_or_null() != nullptr; }
 
+bool tearing_down() noexcept {
+  const detail::reactor* shard = detail::reactor::current_or_null();
+  return shard != nullptr && shard->destroying_leftovers();
+}
+
 bool stop_requested() noexcept {
   detail::smp_system* system = running_system.load(std::memory_order_acquire);
   return system != nullptr && system->stop.load(std::memory_order_acquire);
@@ -166,7 +171,7 @@ namespace detail {
 
 void schedule(std::coroutine_handle<> frame) { reactor::current().schedule(frame); }
 
-bool start_op(op_request& request, std::coroutine_handle<> waiter) {
+op_start start_op(op_request& request, std::coroutine_handle<> waiter) {
   return reactor::current().start_op(request, waiter);
 }
 

@@ -30,9 +30,10 @@ bool sleep_awaitable::await_suspend(std::coroutine_handle<> waiter) {
     result_ = -ECANCELED;
     return false;
   }
-  if (!detail::arm_timer(*this)) {  // the runtime is shutting down
-    result_ = -ECANCELED;
-    return false;
+  if (!detail::arm_timer(*this)) {  // the runtime is shutting down: end now, but through the ready
+    result_ = -ECANCELED;            // queue, so a loop that ignores the result still yields
+    detail::schedule(waiter);
+    return true;
   }
   waiter_ = waiter;
   if (token_ != nullptr) token_->attach(this);

@@ -1,15 +1,12 @@
 // runtime/when_all.cc - task_group: members are detached frames that report back to the group.
 #include "runtime/when_all.h"
 
-#include "runtime/reactor_impl.h"
+#include "runtime/reactor.h"
 
 namespace ringkv::runtime {
 
 task_group::~task_group() {
-  const detail::reactor* shard = detail::reactor::current_or_null();
-  assert((running_ == 0 || (shard != nullptr && shard->destroying_leftovers())) &&
-         "task_group destroyed while tasks run: co_await wait() first");
-  (void)shard;
+  assert((running_ == 0 || tearing_down()) && "task_group destroyed while tasks run: co_await wait() first");
 }
 
 void task_group::spawn(task<void> work) {
