@@ -36,8 +36,8 @@ namespace ringkv::storage::mvcc {
 struct StoreConfig {
   int64_t max_txn_ops = 128;              // etcd --max-txn-ops
   int64_t min_lease_ttl_s = 2;            // etcd: ceil(3/2 election timeout) = 2 s at default flags
-  uint32_t compaction_step_keys = 1000;   // keys examined per compaction_step (etcd's batch is 1000)
-  uint32_t compaction_step_log_entries = 20000;  // history entries released per compaction_step
+  uint32_t compaction_step_keys = 256;    // keys examined per compaction_step (bench: well under 1 ms)
+  uint32_t compaction_step_log_entries = 4096;   // history entries released per compaction_step
   uint32_t watch_scan_entries_limit = 65536;     // history entries a range watcher scans per poll
 };
 
