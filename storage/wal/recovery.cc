@@ -148,7 +148,9 @@ void log_rebuilder::apply(const record_view& r, const std::string& file_name, ui
 
 void log_rebuilder::apply_entry(entry e, const std::string& file_name, uint64_t offset) {
   auto& entries = log_.entries;
-  const bool fresh_log = entries.empty() && log_.snapshot.index == 0;
+  // The first entry recovered may start anywhere: older segments may have been released.
+  const bool fresh_log = !seen_entry_;
+  seen_entry_ = true;
   if (!fresh_log && e.index > log_.last_index() + 1) {
     throw corruption_error(file_name, offset,
                            "entry index gap: got " + std::to_string(e.index) + " after " +

@@ -62,6 +62,7 @@ class log_rebuilder {
   bool have_segment_ = false;
   uint64_t last_seq_ = 0;
   bool seen_last_ = false;
+  bool seen_entry_ = false;
 };
 
 }  // namespace ringkv::storage::wal

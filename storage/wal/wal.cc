@@ -230,6 +230,7 @@ runtime::task<void> write_ahead_log::flush_loop() {
       queued_bytes_ -= b.used - b.prefix;
       spare_buffers_.push_back(std::move(b.buffer));
       queue_.pop_front();
+      maybe_start_preallocation();
       wake_waiters();
     }
   } catch (const std::exception& e) {

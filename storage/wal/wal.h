@@ -134,6 +134,7 @@ class write_ahead_log {
   runtime::task<void> write_batch(batch& b);
   runtime::task<void> switch_segment(segment_id id);
   void start_preallocation();
+  void maybe_start_preallocation();
   runtime::task<void> preallocate();
   runtime::task<void> wait_preallocation();
   runtime::task<void> release_segments(uint64_t snapshot_index);

@@ -37,7 +37,7 @@ runtime::task<write_ahead_log::opened> write_ahead_log::open(wal_config config) 
   std::unique_ptr<write_ahead_log> log(new write_ahead_log(std::move(config)));
   log->dir_fd_ = co_await open_dir(log->config_.dir);
   recovered_state recovered = co_await log->recover();
-  log->start_preallocation();
+  log->maybe_start_preallocation();
   co_return opened{std::move(log), std::move(recovered)};
 }
 

@@ -57,14 +57,16 @@ runtime::task<void> write_ahead_log::wait_preallocation() {
 
 runtime::task<void> write_ahead_log::zero_fill(int fd, uint64_t from, uint64_t to) {
   runtime::aligned_buffer zeros(zero_fill_chunk_bytes);
+  const std::string what = "zero-fill " + config_.dir;  // named: no temporaries inside co_await (GCC 12)
   for (uint64_t at = from; at < to; at += zero_fill_chunk_bytes) {
     const uint64_t len = std::min(zero_fill_chunk_bytes, to - at);
-    co_await write_fully(fd, zeros.data(), len, at, "zero-fill " + config_.dir);
+    co_await write_fully(fd, zeros.data(), len, at, what);
   }
 }
 
 // Called by the flusher before the first write of segment `id`: everything before it is durable.
 runtime::task<void> write_ahead_log::switch_segment(segment_id id) {
+  if (prealloc_ == prealloc_state::idle) start_preallocation();
   co_await wait_preallocation();
   if (prealloc_ == prealloc_state::failed) throw wal_error("preallocating the next segment failed: " + prealloc_error_);
   assert(prealloc_ == prealloc_state::ready);
@@ -77,7 +79,15 @@ runtime::task<void> write_ahead_log::switch_segment(segment_id id) {
   prealloc_ = prealloc_state::idle;
   segments_.push_back(id);
   ++stats_.segments_created;
-  if (!closing_) start_preallocation();
+}
+
+// Zero-filling competes with the log's own writes for the device (every fdatasync flushes its cache),
+// so the next segment is prepared only once the current one is half full: once per segment.
+void write_ahead_log::maybe_start_preallocation() {
+  if (prealloc_ == prealloc_state::idle && !closing_ && !stopped_ &&
+      (!has_segment_ || write_offset_ >= segment_bytes_ / 2)) {
+    start_preallocation();
+  }
 }
 
 runtime::task<void> write_ahead_log::release(uint64_t snapshot_index) {

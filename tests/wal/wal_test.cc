@@ -224,6 +224,16 @@ void truncation_round(uint64_t stride) {
 TEST(Wal, TruncationInTheLast64KiBRecoversEveryIntactPrefix) { truncation_round(1021); }
 TEST(Wal, SlowTruncationAtDenseOffsetsOfTheLast64KiB) { truncation_round(16); }
 
+void flip_bit(const std::string& path, uint64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  char c;
+  f.read(&c, 1);
+  c = static_cast<char>(c ^ 0x04);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.write(&c, 1);
+}
+
 TEST(Wal, BitFlipMidLogIsReportedAsCorruptionWithFileAndOffset) {
   temp_dir dir;
   const wal_config config = small_config(dir.path());
@@ -236,15 +246,7 @@ TEST(Wal, BitFlipMidLogIsReportedAsCorruptionWithFileAndOffset) {
   ASSERT_GE(files.size(), 3u);
   for (const std::string& victim : {files[0], files.back()}) {
     const uint64_t offset = 300'000;
-    {
-      std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
-      f.seekg(static_cast<std::streamoff>(offset));
-      char c;
-      f.read(&c, 1);
-      c = static_cast<char>(c ^ 0x04);
-      f.seekp(static_cast<std::streamoff>(offset));
-      f.write(&c, 1);
-    }
+    flip_bit(victim, offset);
     try {
       reopen(config);
       ADD_FAILURE() << "corruption in " << victim << " not reported";
@@ -253,13 +255,7 @@ TEST(Wal, BitFlipMidLogIsReportedAsCorruptionWithFileAndOffset) {
       EXPECT_LE(e.offset(), offset);
       EXPECT_GT(e.offset() + 200, offset);  // the record holding the flipped byte
     }
-    std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);  // undo for the next victim
-    f.seekg(static_cast<std::streamoff>(offset));
-    char c;
-    f.read(&c, 1);
-    c = static_cast<char>(c ^ 0x04);
-    f.seekp(static_cast<std::streamoff>(offset));
-    f.write(&c, 1);
+    flip_bit(victim, offset);  // undo, for the next victim
   }
   EXPECT_EQ(reopen(config).entries.size(), 30000u);
 }

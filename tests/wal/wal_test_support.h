@@ -55,3 +55,20 @@ inline std::string payload_for(uint64_t index, size_t bytes) {
 }
 
 }  // namespace ringkv::storage::wal::testing
+
+namespace ringkv::storage::wal::testing {
+
+// The crash-consistency helper and test agree on every entry's payload (and its varying size).
+inline std::string crash_payload(uint64_t index) { return payload_for(index, 8 + index * 37 % 600); }
+
+// Settings the crash helper writes with (small segments: rollovers and releases happen every round).
+inline wal_config crash_config(const std::string& dir) {
+  wal_config c;
+  c.dir = dir;
+  c.segment_bytes = 256 << 10;
+  c.write_bytes_limit = 32 << 10;
+  c.prealloc = preallocation::fallocate_only;
+  return c;
+}
+
+}  // namespace ringkv::storage::wal::testing

@@ -1,0 +1,149 @@
+// snapshot_store on real files: durable save and newest-first load, damaged snapshots moved aside as
+// .broken with the previous one used, pruning, leftover temp files, and the full restart path:
+// snapshot + WAL release + recovery falling back to an older snapshot when the newest is damaged.
+#include "storage/wal/snapshot_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "storage/wal/errors.h"
+#include "tests/wal/wal_test_support.h"
+
+namespace ringkv::storage::wal {
+namespace {
+
+using testing::payload_for;
+using testing::run_on_runtime;
+using testing::temp_dir;
+namespace fs = std::filesystem;
+
+std::optional<loaded_snapshot> load(const std::string& dir) {
+  std::optional<loaded_snapshot> out;
+  run_on_runtime([&]() -> runtime::task<void> {
+    const snapshot_config config{dir};  // named: GCC 12 destroys temporaries in co_await twice
+    auto store = co_await snapshot_store::open(config);
+    out = co_await store.load_newest();
+    co_await store.close();
+  });
+  return out;
+}
+
+void save(const std::string& dir, snapshot_id id, const std::string& data, unsigned kept = 3) {
+  run_on_runtime([&]() -> runtime::task<void> {
+    const snapshot_config config{dir, kept};
+    auto store = co_await snapshot_store::open(config);
+    co_await store.save(id, data);
+    co_await store.close();
+  });
+}
+
+void damage(const std::string& path, uint64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.put('\x7f');
+}
+
+TEST(SnapshotStore, LoadsTheNewestSaved) {
+  temp_dir dir;
+  const std::string snap = dir / "member/snap";
+  EXPECT_FALSE(load(snap).has_value());
+  save(snap, {1, 100}, "state at 100");
+  save(snap, {2, 250}, "state at 250");
+  auto loaded = load(snap);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->id, (snapshot_id{2, 250}));
+  EXPECT_EQ(loaded->data, "state at 250");
+  EXPECT_EQ(fs::status(snap).permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
+TEST(SnapshotStore, DamagedNewestIsMovedAsideAndThePreviousUsed) {
+  temp_dir dir;
+  save(dir.path(), {1, 100}, payload_for(100, 5000));
+  save(dir.path(), {1, 200}, payload_for(200, 5000));
+  save(dir.path(), {2, 300}, payload_for(300, 5000));
+  damage(dir / snapshot_file_name({2, 300}), 3000);
+  fs::resize_file(dir / snapshot_file_name({1, 200}), 1000);  // truncated too
+  auto loaded = load(dir.path());
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->id, (snapshot_id{1, 100}));
+  EXPECT_EQ(loaded->data, payload_for(100, 5000));
+  EXPECT_TRUE(fs::exists(dir / (snapshot_file_name({2, 300}) + ".broken")));
+  EXPECT_TRUE(fs::exists(dir / (snapshot_file_name({1, 200}) + ".broken")));
+  EXPECT_FALSE(fs::exists(dir / snapshot_file_name({2, 300})));
+  // Damage everywhere: nothing to load, but nothing deleted either.
+  damage(dir / snapshot_file_name({1, 100}), 10);
+  EXPECT_FALSE(load(dir.path()).has_value());
+  EXPECT_TRUE(fs::exists(dir / (snapshot_file_name({1, 100}) + ".broken")));
+}
+
+TEST(SnapshotStore, KeepsOnlyTheNewestFilesAndDropsTempFiles) {
+  temp_dir dir;
+  for (uint64_t i = 1; i <= 5; ++i) save(dir.path(), {1, i * 10}, "s" + std::to_string(i), 2);
+  std::ofstream(dir / (snapshot_file_name({1, 60}) + ".tmp")) << "interrupted save";
+  std::vector<snapshot_id> ids;
+  run_on_runtime([&]() -> runtime::task<void> {
+    const snapshot_config config{dir.path(), 2};
+    auto store = co_await snapshot_store::open(config);
+    ids = store.list();
+    co_await store.close();
+  });
+  EXPECT_EQ(ids, (std::vector<snapshot_id>{{1, 50}, {1, 40}}));
+  EXPECT_FALSE(fs::exists(dir / (snapshot_file_name({1, 60}) + ".tmp")));
+  EXPECT_EQ(load(dir.path())->data, "s5");
+}
+
+// The restart path a node takes: newest valid snapshot, then the WAL entries after it. Segments are
+// released only up to the OLDEST kept snapshot, so falling back to an older snapshot still finds its
+// entries in the WAL.
+TEST(SnapshotStore, SnapshotPlusWalReleasePlusRecoveryFallsBackToThePreviousSnapshot) {
+  temp_dir dir;
+  wal_config wal = testing::crash_config(dir / "member/wal");
+  const std::string snap = dir / "member/snap";
+  uint64_t released = 0;
+  run_on_runtime([&]() -> runtime::task<void> {
+    auto opened = co_await write_ahead_log::open(wal);
+    const snapshot_config config{snap, 2};
+    auto store = co_await snapshot_store::open(config);
+    write_ahead_log& log = *opened.log;
+    for (uint64_t i = 1; i <= 9000; ++i) {
+      const std::string p = payload_for(i, 100);
+      const entry_view e{i, 1, 0, p};
+      auto durable = log.append(std::span(&e, 1), hard_state{1, 1, i});
+      if (i % 64 == 0 || i == 9000) co_await std::move(durable);
+      if (i == 4000 || i == 8000) {
+        const std::string state = "state@" + std::to_string(i);
+        co_await store.save({1, i}, state);
+        co_await log.append_snapshot_marker({i, 1});
+        co_await log.release(store.list().back().index);  // the oldest snapshot kept
+      }
+    }
+    released = log.stats().segments_released;
+    co_await store.close();
+    co_await log.close();
+  });
+  EXPECT_GT(released, 0u);
+
+  damage(snap + "/" + snapshot_file_name({1, 8000}), 70);
+  run_on_runtime([&]() -> runtime::task<void> {
+    const snapshot_config config{snap, 2};
+    auto store = co_await snapshot_store::open(config);
+    auto loaded = co_await store.load_newest();
+    auto opened = co_await write_ahead_log::open(wal);
+    EXPECT_TRUE(loaded);
+    if (loaded) {
+      EXPECT_EQ(loaded->data, "state@4000");
+      auto entries = entries_after(std::move(opened.recovered.entries), loaded->id.index);
+      EXPECT_EQ(entries.size(), 5000u);
+      EXPECT_EQ(entries.front().index, 4001u);
+      EXPECT_EQ(entries.back().payload, payload_for(9000, 100));
+    }
+    EXPECT_EQ(opened.recovered.state.commit, 9000u);
+    co_await opened.log->close();
+    co_await store.close();
+  });
+}
+
+}  // namespace
+}  // namespace ringkv::storage::wal
