@@ -1,20 +1,112 @@
-// server/main.cc — the `ringkv` executable: parses flags/ETCD_* variables, sets up logging, and runs
-// the node. Until the runtime layer lands, it validates its configuration and says plainly that
-// nothing can be served yet.
+// server/main.cc — the `ringkv` executable: parses flags/ETCD_* variables, opens the data dir and its
+// WAL (replaying it: every acknowledged write comes back), serves etcd's v3 API on the client URLs, and
+// shuts down cleanly on SIGTERM/SIGINT (connections ended, node stopped, WAL closed after its last sync).
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "net/tcp/listener.h"
+#include "runtime/reactor.h"
+#include "runtime/spawn.h"
+#include "runtime/timer.h"
+#include "runtime/when_all.h"
+#include "server/client_port.h"
 #include "server/config.h"
+#include "server/etcd_server.h"
 #include "server/log.h"
 
 namespace {
+
+using namespace ringkv;
+using namespace ringkv::server;
+
 constexpr const char* ringkv_version = "0.1.0";
-constexpr const char* etcd_api_version = "3.4";
+
+bool make_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return true;
+  log::error("cannot create directory", {{"path", path}, {"error", std::strerror(errno)}});
+  return false;
+}
+
+runtime::task<int> serve(const server_config& config) {
+  if (!make_dir(config.data_dir) || !make_dir(config.data_dir + "/member")) co_return 1;
+  storage::wal::wal_config wal_config;
+  wal_config.dir = config.data_dir + "/member/wal";
+  std::unique_ptr<storage::wal::write_ahead_log> wal;
+  storage::wal::recovered_state recovered;
+  try {
+    auto opened = co_await storage::wal::write_ahead_log::open(wal_config);
+    wal = std::move(opened.log);
+    recovered = std::move(opened.recovered);
+  } catch (const std::exception& error) {
+    log::error("cannot open the WAL", {{"dir", wal_config.dir}, {"error", error.what()}});
+    co_return 1;
+  }
+  log::info("opened WAL", {{"dir", wal_config.dir}, {"entries", uint64_t(recovered.entries.size())},
+                           {"term", recovered.state.term}, {"commit", recovered.state.commit}});
+
+  member_identity identity = derive_identity(config);
+  etcd_server server(config, identity, *wal, std::move(recovered));
+  net::grpc::service_registry registry;
+  server.register_services(registry);
+  std::unordered_set<int> live_sockets;
+  client_port_context context;
+  context.registry = &registry;
+  context.grpc_limits.max_request_bytes = config.max_request_bytes;
+  context.grpc_limits.max_concurrent_streams = uint32_t(std::min<uint64_t>(config.max_concurrent_streams, UINT32_MAX));
+  context.healthy = [&server] { return server.healthy(); };
+  context.live_sockets = &live_sockets;
+
+  std::vector<net::listener> listeners;
+  for (const auto& url : config.listen_client_urls) {
+    std::string address = url.bind_address.find(':') != std::string::npos ? "[" + url.bind_address + "]"
+                                                                          : url.bind_address;
+    auto where = net::endpoint::parse(address + ":" + std::to_string(url.port));
+    if (!where) {
+      log::error("listen address is not an IP address", {{"url", url.url}});
+      co_return 1;
+    }
+    auto opened = net::listener::open(*where);
+    if (!opened) {
+      log::error("cannot listen for client traffic", {{"url", url.url}, {"error", opened.error_message()}});
+      co_return 1;
+    }
+    listeners.push_back(std::move(opened.value()));
+  }
+
+  runtime::task_group group;
+  group.spawn(server.run());
+  for (auto& lst : listeners) {
+    group.spawn([](net::listener& l, const client_port_context& ctx) -> runtime::task<void> {
+      co_await l.serve([&ctx](net::connection conn) { return serve_client_connection(std::move(conn), ctx); });
+    }(lst, context));
+  }
+  std::vector<std::string> urls;
+  for (const auto& url : config.listen_client_urls) urls.push_back(url.url);
+  log::info("serving etcd v3 gRPC (KV, Watch, Lease, Cluster, Maintenance) and HTTP /health /version /metrics",
+            {{"name", config.name}, {"data-dir", config.data_dir}, {"listen-client-urls", urls},
+             {"member-id", identity.member_id}, {"shards", 1}});
+
+  co_await runtime::wait_for_stop();
+  log::info("received stop request; shutting down", {{"open-connections", uint64_t(live_sockets.size())}});
+  for (auto& lst : listeners) co_await lst.close();
+  for (int fd : live_sockets) ::shutdown(fd, SHUT_RDWR);
+  server.stop();
+  co_await group.wait();
+  co_await wal->close();
+  log::info("stopped; WAL closed", {{"name", config.name}});
+  co_return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  using namespace ringkv::server;
   std::vector<std::string> args(argv, argv + argc);
   config_parse_result parsed = parse_config(args, environment_from_process());
   if (parsed.show_help) {
@@ -22,7 +114,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (parsed.show_version) {
-    std::printf("ringkv Version: %s\netcd API Version: %s\n", ringkv_version, etcd_api_version);
+    std::printf("ringkv Version: %s\netcd API Version: %s\n", ringkv_version, "3.4");
     return 0;
   }
   for (const auto& warning : parsed.warnings) log::warn(warning);
@@ -30,9 +122,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringkv: error verifying flags, %s. See 'ringkv --help'.\n", parsed.error.c_str());
     return 2;
   }
-  const server_config& config = *parsed.config;
+  const server_config config = *parsed.config;
   log::set_level(config.level);
-  log::error("cannot serve: the runtime layer is not built yet", {{"name", config.name},
-                                                                   {"data-dir", config.data_dir}});
-  return 1;
+  runtime::reactor_config reactor;
+  reactor.shards = 1;  // connections are served on the raft shard; spreading them is not built yet
+  try {
+    return runtime::run(reactor, [&config]() { return serve(config); });
+  } catch (const std::exception& error) {
+    log::error("cannot start the runtime", {{"error", error.what()}});
+    return 1;
+  }
 }

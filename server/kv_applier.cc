@@ -1,0 +1,170 @@
+// server/kv_applier.cc — see kv_applier.h. Every handler parses the request protobuf from the entry,
+// applies it, and serializes the response with the header (revision after the apply, raft term).
+#include "server/kv_applier.h"
+
+#include <chrono>
+
+namespace ringkv::server {
+namespace {
+
+template <typename Message>
+bool parse(Message& message, std::string_view bytes) {
+  return message.ParseFromArray(bytes.data(), int(bytes.size()));
+}
+
+template <typename Message>
+apply_result reply(const Message& message) {
+  apply_result out;
+  message.SerializeToString(&out.response);
+  return out;
+}
+
+apply_result failed(rpc_status status) { return apply_result{std::move(status), {}}; }
+
+apply_result undecodable() { return failed({grpc_code::internal, "ringkv: undecodable raft entry"}); }
+
+bool txn_has_writes(const etcdserverpb::TxnRequest& txn) {
+  for (const auto* branch : {&txn.success(), &txn.failure()})
+    for (const auto& op : *branch) {
+      if (op.has_request_put() || op.has_request_delete_range()) return true;
+      if (op.has_request_txn() && txn_has_writes(op.request_txn())) return true;
+    }
+  return false;
+}
+
+}  // namespace
+
+rpc_status to_status(mvcc::Errc error) {
+  if (error == mvcc::Errc::ok) return {};
+  return {grpc_code(int(mvcc::error_grpc_code(error))), std::string(mvcc::error_message(error))};
+}
+
+int64_t lease_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+kv_applier::kv_applier(mvcc::MvccStore& store, uint64_t cluster_id, uint64_t member_id)
+    : store_(store), cluster_id_(cluster_id), member_id_(member_id) {}
+
+apply_result kv_applier::apply(const decoded_payload& payload, raft::Index index, raft::Term term) {
+  term_ = term;
+  applied_index_ = index;
+  apply_result result;
+  switch (payload.kind) {
+    case proposal_kind::put: result = apply_put(payload.message); break;
+    case proposal_kind::delete_range: result = apply_delete_range(payload.message); break;
+    case proposal_kind::txn: result = apply_txn(payload.message); break;
+    case proposal_kind::compaction: result = apply_compaction(payload.message); break;
+    case proposal_kind::lease_grant: result = apply_lease_grant(payload.message); break;
+    case proposal_kind::lease_revoke: result = apply_lease_revoke(payload.message); break;
+    case proposal_kind::lease_checkpoint: result = apply_lease_checkpoint(payload.message); break;
+    case proposal_kind::alarm: result = apply_alarm(payload.message); break;
+  }
+  while (store_.compaction_pending()) store_.compaction_step();
+  return result;
+}
+
+apply_result kv_applier::apply_put(std::string_view message) {
+  etcdserverpb::PutRequest request;
+  if (!parse(request, message)) return undecodable();
+  if (nospace_alarm()) return failed(etcd_errors::no_space());
+  auto result = store_.put(from_proto(request));
+  if (!result.ok()) return failed(to_status(result.error()));
+  etcdserverpb::PutResponse response;
+  to_proto(result.value(), ids(), &response);
+  return reply(response);
+}
+
+apply_result kv_applier::apply_delete_range(std::string_view message) {
+  etcdserverpb::DeleteRangeRequest request;
+  if (!parse(request, message)) return undecodable();
+  auto result = store_.delete_range(from_proto(request));
+  if (!result.ok()) return failed(to_status(result.error()));
+  etcdserverpb::DeleteRangeResponse response;
+  to_proto(result.value(), ids(), &response);
+  return reply(response);
+}
+
+apply_result kv_applier::apply_txn(std::string_view message) {
+  etcdserverpb::TxnRequest request;
+  if (!parse(request, message)) return undecodable();
+  if (nospace_alarm() && txn_has_writes(request)) return failed(etcd_errors::no_space());
+  auto result = store_.txn(from_proto(request));
+  if (!result.ok()) return failed(to_status(result.error()));
+  etcdserverpb::TxnResponse response;
+  to_proto(result.value(), ids(), &response);
+  return reply(response);
+}
+
+apply_result kv_applier::apply_compaction(std::string_view message) {
+  etcdserverpb::CompactionRequest request;
+  if (!parse(request, message)) return undecodable();
+  auto result = store_.compact(request.revision());
+  if (!result.ok()) return failed(to_status(result.error()));
+  etcdserverpb::CompactionResponse response;
+  fill_header(response.mutable_header(), ids(), result->header_revision);
+  return reply(response);
+}
+
+apply_result kv_applier::apply_lease_grant(std::string_view message) {
+  etcdserverpb::LeaseGrantRequest request;
+  if (!parse(request, message)) return undecodable();
+  if (nospace_alarm()) return failed(etcd_errors::no_space());
+  auto result = store_.lease_grant(request.id(), request.ttl(), lease_clock_ms());
+  if (!result.ok()) return failed(to_status(result.error()));
+  etcdserverpb::LeaseGrantResponse response;
+  fill_header(response.mutable_header(), ids(), result->header_revision);
+  response.set_id(result->id);
+  response.set_ttl(result->ttl_s);
+  return reply(response);
+}
+
+apply_result kv_applier::apply_lease_revoke(std::string_view message) {
+  etcdserverpb::LeaseRevokeRequest request;
+  if (!parse(request, message)) return undecodable();
+  auto result = store_.lease_revoke(request.id());
+  if (!result.ok()) return failed(to_status(result.error()));
+  etcdserverpb::LeaseRevokeResponse response;
+  fill_header(response.mutable_header(), ids(), result->header_revision);
+  return reply(response);
+}
+
+apply_result kv_applier::apply_lease_checkpoint(std::string_view message) {
+  etcdserverpb::LeaseCheckpointRequest request;
+  if (!parse(request, message)) return undecodable();
+  for (const auto& checkpoint : request.checkpoints()) {
+    auto error = store_.lease_checkpoint(checkpoint.id(), checkpoint.remaining_ttl());
+    if (error != mvcc::Errc::ok && error != mvcc::Errc::lease_not_found) return failed(to_status(error));
+  }
+  etcdserverpb::LeaseCheckpointResponse response;
+  fill_header(response.mutable_header(), ids(), store_.current_revision());
+  return reply(response);
+}
+
+apply_result kv_applier::apply_alarm(std::string_view message) {
+  etcdserverpb::AlarmRequest request;
+  if (!parse(request, message)) return undecodable();
+  etcdserverpb::AlarmResponse response;
+  fill_header(response.mutable_header(), ids(), store_.current_revision());
+  auto add = [&](uint64_t member, int type) {
+    auto* alarm = response.add_alarms();
+    alarm->set_memberid(member);
+    alarm->set_alarm(etcdserverpb::AlarmType(type));
+  };
+  std::pair<uint64_t, int> key{request.memberid(), int(request.alarm())};
+  switch (request.action()) {
+    case etcdserverpb::AlarmRequest::ACTIVATE:
+      if (request.alarm() != etcdserverpb::NONE && alarms_.insert(key).second) add(key.first, key.second);
+      break;
+    case etcdserverpb::AlarmRequest::DEACTIVATE:
+      if (alarms_.erase(key) > 0) add(key.first, key.second);
+      break;
+    default:
+      for (const auto& [member, type] : alarms_)
+        if (request.alarm() == etcdserverpb::NONE || type == int(request.alarm())) add(member, type);
+  }
+  return reply(response);
+}
+
+}  // namespace ringkv::server

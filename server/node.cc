@@ -1,0 +1,231 @@
+// server/node.cc — the raft loop of server/node.h.
+#include "server/node.h"
+
+#include <random>
+
+#include "runtime/reactor.h"
+#include "runtime/spawn.h"
+#include "runtime/timer.h"
+#include "server/log.h"
+#include "server/server_metrics.h"
+
+namespace ringkv::server {
+
+node::node(raft::Config raft_config, raft::PersistedState persisted, node_hooks hooks, node_limits limits)
+    : raft_(std::move(raft_config), std::move(persisted)), hooks_(std::move(hooks)), limits_(limits) {
+  applied_index_ = raft_.log().applied;
+  // Request ids only need to be unique among this process's waiters; a random start keeps them apart
+  // from the ids replayed from the WAL of earlier runs.
+  std::random_device random;
+  next_request_id_ = (uint64_t(random()) << 32 | random()) | 1;
+}
+
+void node::stop() {
+  stopping_ = true;
+  wake_.notify();
+}
+
+runtime::task<apply_result> node::propose(proposal_kind kind, std::string message) {
+  if (stopping_) co_return apply_result{etcd_errors::stopped(), {}};
+  if (queued_.size() >= limits_.queued_proposals_max) co_return apply_result{etcd_errors::too_many_requests(), {}};
+  completion<apply_result> done;
+  request_id_t id = next_request_id_++;
+  std::string payload = encode_payload(kind, id, message);
+  queued_.push_back({raft::SharedBytes::copy_of(std::string_view(payload)), id});
+  waiting_[id] = {&done, std::chrono::steady_clock::now() + limits_.request_timeout};
+  node_metrics().proposals_pending.add(1);
+  wake_.notify();
+  apply_result result = co_await done;
+  node_metrics().proposals_pending.add(-1);
+  if (!result.status.ok()) node_metrics().proposals_failed.inc();
+  co_return result;
+}
+
+runtime::task<rpc_status> node::read_barrier() {
+  if (stopping_) co_return etcd_errors::stopped();
+  completion<rpc_status> done;
+  reads_queued_.push_back(&done);
+  wake_.notify();
+  co_return co_await done;
+}
+
+runtime::task<void> node::ticker() {
+  ticker_running_ = true;
+  while (!stopping_) {
+    int slept = co_await runtime::sleep_for(limits_.tick_interval);
+    if (slept != 0) break;  // runtime shutting down
+    ++ticks_due_;
+    wake_.notify();
+  }
+  ticker_running_ = false;
+  stop();
+}
+
+void node::persist_failed(const char* what) {
+  // Durability is sacred: nothing after a failed WAL write is acknowledged, and it is not retried.
+  log::error("WAL write failed; stopping the node", {{"error", what}});
+  fail_all(etcd_errors::stopped());
+  stop();
+  runtime::request_stop();
+}
+
+runtime::task<void> node::await_persisted(runtime::task<void> durable, raft::PersistSeq seq) {
+  std::string failure;
+  try {
+    co_await std::move(durable);
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  --persists_in_flight_;
+  log::debug("raft state persisted", {{"persist-seq", seq}, {"failed", !failure.empty()}});
+  if (!failure.empty()) {
+    persist_failed(failure.c_str());
+    wake_.notify();
+    co_return;
+  }
+  if (seq > persisted_seq_) {
+    persisted_seq_ = seq;
+    raft_.mark_persisted(seq);
+  }
+  wake_.notify();
+}
+
+runtime::task<void> node::run() {
+  runtime::spawn(ticker());
+  const auto& conf = raft_.conf();
+  if (conf.voters.size() == 1 && conf.voters[0] == raft_.id() && raft_.role() != raft::Role::kLeader)
+    raft_.campaign();  // a single voter need not wait an election timeout
+  wake_.notify();      // first turn now: persist the vote, become leader
+  bool had_leader = false;
+  while (!stopping_) {
+    co_await wake_;
+    turn();
+    bool has_leader = raft_.leader() != raft::kNoNode;
+    if (has_leader != had_leader) {
+      node_metrics().has_leader.set(has_leader ? 1 : 0);
+      node_metrics().is_leader.set(is_leader() ? 1 : 0);
+      if (has_leader) {
+        node_metrics().leader_changes.inc();
+        log::info("raft leader elected", {{"leader", raft_.leader()}, {"term", raft_.term()}});
+      }
+      had_leader = has_leader;
+    }
+  }
+  fail_all(etcd_errors::stopped());
+  while (persists_in_flight_ > 0 || ticker_running_) co_await wake_;  // never leave a WAL write behind
+}
+
+void node::turn() {
+  while (ticks_due_ > 0) {
+    raft_.tick();
+    --ticks_due_;
+    expire_waiters();
+  }
+  propose_queued();
+  start_read_round();
+  while (raft_.has_ready()) handle_ready();
+  serve_reads();
+}
+
+void node::propose_queued() {
+  while (!queued_.empty()) {
+    size_t count = std::min(queued_.size(), limits_.proposals_per_batch_max);
+    std::vector<raft::SharedBytes> payloads;
+    payloads.reserve(count);
+    for (size_t i = 0; i < count; ++i) payloads.push_back(queued_[i].payload);
+    raft::ProposeResult result = raft_.propose(payloads);
+    if (result.status != raft::ProposeStatus::kAccepted) return;  // no leader yet: keep them queued
+    queued_.erase(queued_.begin(), queued_.begin() + ptrdiff_t(count));
+  }
+}
+
+void node::start_read_round() {
+  if (reads_queued_.empty()) return;
+  uint64_t context = next_read_context_++;
+  if (!raft_.read_index(context)) return;  // no leader known: retry next turn
+  read_rounds_.push_back({context, 0, std::move(reads_queued_),
+                          std::chrono::steady_clock::now() + limits_.request_timeout});
+  reads_queued_.clear();
+}
+
+void node::handle_ready() {
+  raft::Ready rd = raft_.ready();
+  log::debug("raft ready", {{"persist-seq", rd.persist_seq}, {"entries", uint64_t(rd.entries.size())},
+                            {"committed", uint64_t(rd.committed_entries.size())},
+                            {"messages", uint64_t(rd.messages.size())}, {"role", raft::role_name(raft_.role())},
+                            {"term", raft_.term()}});
+  if (rd.persist_seq != 0 && !stopping_) {
+    try {
+      runtime::task<void> durable = hooks_.persist(rd.hard_state, rd.entries);  // queued in order, now
+      ++persists_in_flight_;
+      runtime::spawn(await_persisted(std::move(durable), rd.persist_seq));
+    } catch (const std::exception& error) {
+      persist_failed(error.what());
+    }
+  }
+  // rd.messages: a single voter has nobody to send to (the cluster issue adds the peer transport).
+  apply_entries(rd.committed_entries);
+  for (const auto& state : rd.read_states)
+    for (auto& round : read_rounds_)
+      if (round.context == state.context) round.index = state.index;
+  raft_.advance(rd);
+}
+
+void node::apply_entries(std::span<const raft::Entry> entries) {
+  if (entries.empty()) return;
+  for (const auto& entry : entries) {
+    applied_index_ = entry.index;
+    if (entry.type != raft::EntryType::kNormal || entry.data.empty()) continue;  // no-op, conf change
+    std::string_view bytes(reinterpret_cast<const char*>(entry.data.data()), entry.data.size());
+    auto payload = decode_payload(bytes);
+    if (!payload) {
+      hooks_.on_undecodable(entry.index);
+      continue;
+    }
+    apply_result result = hooks_.apply(*payload, entry.index, entry.term);
+    auto waiter = waiting_.find(payload->request_id);
+    if (waiter != waiting_.end()) {
+      waiter->second.done->set(std::move(result));
+      waiting_.erase(waiter);
+    }
+  }
+  node_metrics().proposals_committed.set(double(raft_.log().committed));
+  node_metrics().proposals_applied.set(double(applied_index_));
+  if (hooks_.after_apply) hooks_.after_apply();
+}
+
+void node::serve_reads() {
+  while (!read_rounds_.empty() && read_rounds_.front().index != 0 &&
+         read_rounds_.front().index <= applied_index_) {
+    for (auto* waiter : read_rounds_.front().waiters) waiter->set(rpc_status{});
+    read_rounds_.pop_front();
+  }
+}
+
+void node::expire_waiters() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->second.deadline > now) { ++it; continue; }
+    it->second.done->set(apply_result{etcd_errors::timeout(), {}});
+    it = waiting_.erase(it);
+  }
+  // A round raft never answered (leadership changed) times out as a whole.
+  while (!read_rounds_.empty() && read_rounds_.front().deadline <= now) {
+    node_metrics().read_indexes_failed.inc();
+    for (auto* waiter : read_rounds_.front().waiters) waiter->set(etcd_errors::timeout());
+    read_rounds_.pop_front();
+  }
+}
+
+void node::fail_all(const rpc_status& status) {
+  for (auto& [id, waiter] : waiting_) waiter.done->set(apply_result{status, {}});
+  waiting_.clear();
+  queued_.clear();
+  for (auto* waiter : reads_queued_) waiter->set(status);
+  reads_queued_.clear();
+  for (auto& round : read_rounds_)
+    for (auto* waiter : round.waiters) waiter->set(status);
+  read_rounds_.clear();
+}
+
+}  // namespace ringkv::server

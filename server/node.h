@@ -1,0 +1,135 @@
+// server/node.h — the node loop: the raft group of one shard, its durable log and its state machine.
+//
+// One turn of the loop (on the raft shard):
+//
+//   handlers ──propose()──> queued proposals ─┐
+//   handlers ──read_barrier()──> queued reads ─┤
+//   ticker ──(every heartbeat interval)──> tick┤
+//                                              v
+//        raft.tick() / raft.propose(batch) / raft.read_index(ctx)
+//        while raft.has_ready():
+//          rd = raft.ready()
+//          persist(rd.hard_state, rd.entries)  ── spawned: WAL group commit ──> mark_persisted(seq), wake
+//          send rd.messages                    (single voter: none)
+//          apply rd.committed_entries ──> state machine ──> complete the proposers' completions
+//          rd.read_states ──> reads wait for applied >= index, then their barrier completes
+//          raft.advance(rd)
+//
+// Raft hands out committed entries only once they are durable locally, so a proposer is answered only
+// after its entry is in the WAL (fdatasync'd) and applied.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "raft/node.h"
+#include "runtime/task.h"
+#include "server/errors.h"
+#include "server/raft_payload.h"
+#include "server/wakeup.h"
+
+namespace ringkv::server {
+
+// The state machine's answer to one applied entry: a serialized etcdserverpb response, or an error.
+struct apply_result {
+  rpc_status status;
+  std::string response;
+};
+
+struct node_hooks {
+  // Applies one committed entry (payload decoded); `index`/`term` are the entry's.
+  std::function<apply_result(const decoded_payload& payload, raft::Index index, raft::Term term)> apply;
+  // Called for committed entries whose payload does not decode (corruption or a newer format).
+  std::function<void(raft::Index index)> on_undecodable;
+  // Queues the hard state and entries for the WAL at once (in ready() order; the spans are valid only
+  // during the call) and returns a task that completes when they are durable (WAL group commit).
+  std::function<runtime::task<void>(const std::optional<raft::HardState>& hard_state,
+                                    std::span<const raft::Entry> entries)>
+      persist;
+  // After each batch of applied entries (watchers poll here).
+  std::function<void()> after_apply;
+};
+
+struct node_limits {
+  std::chrono::milliseconds tick_interval{100};
+  std::chrono::milliseconds request_timeout{7000};  // etcd: 5 s + 2 * election timeout
+  size_t proposals_per_batch_max = 4096;             // payloads handed to raft.propose() at once
+  size_t queued_proposals_max = 65536;               // beyond: "etcdserver: too many requests"
+};
+
+class node {
+ public:
+  node(raft::Config raft_config, raft::PersistedState persisted, node_hooks hooks, node_limits limits);
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  // The loop; returns after stop() once in-flight persists have finished, failing waiting requests.
+  runtime::task<void> run();
+  void stop();
+
+  // Proposes a request; completes with its apply result, or an error (timeout, stopped, too many).
+  runtime::task<apply_result> propose(proposal_kind kind, std::string message);
+  // Completes once the state machine reflects every write committed before the call (ReadIndex).
+  runtime::task<rpc_status> read_barrier();
+
+  raft::NodeId id() const { return raft_.id(); }
+  raft::NodeId leader() const { return raft_.leader(); }
+  raft::Term term() const { return raft_.term(); }
+  bool is_leader() const { return raft_.role() == raft::Role::kLeader; }
+  raft::Index applied_index() const { return applied_index_; }
+  raft::Index committed_index() const { return raft_.log().committed; }
+
+ private:
+  struct waiting_proposal {
+    completion<apply_result>* done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  struct queued_proposal {
+    raft::SharedBytes payload;
+    request_id_t id;
+  };
+  struct read_round {
+    uint64_t context = 0;
+    raft::Index index = 0;  // 0 until raft answers
+    std::vector<completion<rpc_status>*> waiters;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  runtime::task<void> ticker();
+  runtime::task<void> await_persisted(runtime::task<void> durable, raft::PersistSeq seq);
+  void persist_failed(const char* what);
+  void turn();
+  void propose_queued();
+  void start_read_round();
+  void handle_ready();
+  void apply_entries(std::span<const raft::Entry> entries);
+  void serve_reads();
+  void expire_waiters();
+  void fail_all(const rpc_status& status);
+
+  raft::Node raft_;
+  node_hooks hooks_;
+  node_limits limits_;
+  wakeup wake_;
+  bool stopping_ = false;
+  bool ticker_running_ = false;
+  uint32_t ticks_due_ = 0;
+  size_t persists_in_flight_ = 0;
+  raft::PersistSeq persisted_seq_ = 0;
+  raft::Index applied_index_ = 0;
+  request_id_t next_request_id_;
+
+  std::deque<queued_proposal> queued_;
+  std::unordered_map<request_id_t, waiting_proposal> waiting_;
+  std::vector<completion<rpc_status>*> reads_queued_;
+  std::deque<read_round> read_rounds_;  // in context order
+  uint64_t next_read_context_ = 1;
+};
+
+}  // namespace ringkv::server
