@@ -123,8 +123,8 @@ TEST(Recovery, TruncationAtEveryOffsetOfTheLast64KiBKeepsEveryIntactRecord) {
   segment_builder a(0, 1, 0);
   uint64_t index = 1;
   std::mt19937_64 rng(7);
-  while (a.offset < 96 * 1024) {
-    a.add(index, 1, std::string(rng() % 300, static_cast<char>('a' + index % 26)));
+  while (a.offset < 72 * 1024) {
+    a.add(index, 1, std::string(200 + rng() % 1000, static_cast<char>('a' + index % 26)));
     ++index;
   }
   const uint64_t end = a.offset;
