@@ -16,6 +16,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -25,11 +26,11 @@ import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.path.join(REPO, "build")
-BENCH_BIN = os.path.join(BUILD, "bench", "loadgen", "ringkv-bench")
-RINGKV_BIN = os.path.join(BUILD, "server", "ringkv")
+BUILD = os.path.join(REPO, "build")          # --build-dir changes these three
+BENCH_BIN = os.path.join(BUILD, "ringkv-bench")
+RINGKV_BIN = os.path.join(BUILD, "ringkv")
 
-CLIENT_PORT_BASE = 23790   # member i: client port BASE + 10*i, peer port BASE + 10*i + 1
+CLIENT_PORT_BASE = 23790   # member i: client port BASE + 10*i, peer port BASE + 10*i + 1 (see pick_ports)
 READY_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 15
 PUT_FLAGS = ["--key-size=8", "--val-size=256", "--sequential-keys", "--key-space-size=100000"]
@@ -86,6 +87,8 @@ def ensure_packages():
 
 
 def build():
+    if not shutil.which("meson") or not shutil.which("ninja"):
+        sys.exit("compare: meson and ninja are needed (scripts/deps.sh installs them)")
     if not os.path.exists(os.path.join(BUILD, "build.ninja")):
         subprocess.run(["meson", "setup", BUILD], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     log("building ringkv-bench and ringkv")
@@ -122,6 +125,7 @@ def machine_info(data_root):
     disk = command_output(["lsblk", "-dno", "NAME,MODEL,ROTA,SIZE", device]) or device
     fs_type = (command_output(["df", "--output=fstype", data_root]).splitlines()[-1:] or ["?"])[0]
     return {
+        "load average at start": " ".join(open("/proc/loadavg").read().split()[:3]),
         "cpu": cpu or platform.processor(),
         "cores": os.cpu_count(),
         "memory_gib": round(mem_kib / 1024 / 1024, 1),
@@ -129,7 +133,9 @@ def machine_info(data_root):
         "disk": f"{disk} ({fs_type}, data under {data_root})",
         "os": command_output(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"]),
         "etcd": (command_output(["etcd", "--version"]).splitlines() or ["?"])[0],
-        "ringkv_commit": command_output(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]),
+        "ringkv_commit": command_output(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]) +
+        (" (working tree has uncommitted changes)" if command_output(["git", "-C", REPO, "status", "--porcelain",
+                                                                       "--untracked-files=no"]) else ""),
     }
 
 
@@ -149,6 +155,25 @@ def cluster_flags(members, index, data_dir):
 
 def client_endpoints(members):
     return ",".join(f"127.0.0.1:{CLIENT_PORT_BASE + 10 * i}" for i in range(members))
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def pick_ports(members):
+    """Chooses a port base whose client and peer ports are all free (other test servers may run)."""
+    global CLIENT_PORT_BASE
+    for base in [23790] + [random.randrange(30000, 39000, 100) for _ in range(50)]:
+        if all(port_free(base + 10 * i + k) for i in range(members) for k in (0, 1)):
+            CLIENT_PORT_BASE = base
+            return
+    sys.exit("compare: no free loopback ports found")
 
 
 def port_open(port):
@@ -183,7 +208,7 @@ class server_cluster:
         while time.time() < deadline:
             for p in self.processes:
                 if p.poll() is not None:
-                    self.failure = f"{self.kind} exited with status {p.returncode} at start (see its log)"
+                    self.failure = f"{self.kind} exited with status {p.returncode} at start: {self.last_log_line(i)}"
                     return False
             health = subprocess.run(["etcdctl", f"--endpoints={client_endpoints(self.members)}",
                                      "--dial-timeout=1s", "--command-timeout=2s", "endpoint", "health"],
@@ -193,6 +218,12 @@ class server_cluster:
             time.sleep(0.5)
         self.failure = f"{self.kind} not healthy after {READY_TIMEOUT_S}s (etcdctl endpoint health)"
         return False
+
+    def last_log_line(self, index):
+        path = os.path.join(self.log_dir, f"{self.kind}-{self.members}m-{index}.log")
+        with open(path, errors="replace") as f:
+            lines = [line.strip() for line in f if line.strip()]
+        return (lines[-1] if lines else "no output")[:300]
 
     def stop(self):
         for p in self.processes:
@@ -337,6 +368,7 @@ set title "put throughput vs concurrent clients ({members} member, fsync on)"
 set xlabel "clients (conns x clients: 1x1, 1x16, 8x64, 16x256)"
 set ylabel "requests/s"
 set logscale x 2
+set xtics (1, 16, 64, 256)
 set grid
 set key top left
 plot "put_throughput.dat" using 1:2 with linespoints lw 2 title "etcd 3.4", \\
@@ -357,6 +389,7 @@ set output "put_latency.png"
 set title "put 8x64 latency percentiles ({members} member, fsync on)"
 set ylabel "latency (ms, log scale)"
 set logscale y
+set key top left
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
@@ -393,19 +426,24 @@ def write_report(out_dir, args, info, topology_results, plots, started, matrix):
 
 
 def main():
+    global BUILD, BENCH_BIN, RINGKV_BIN
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short matrix, 1 member (<= 3 minutes)")
     parser.add_argument("--members", default=None, help="topologies, e.g. 1 or 1,3 (default: 1,3; quick: 1)")
     parser.add_argument("--data-root", default=None, help="directory for both servers' data dirs (one disk)")
-    parser.add_argument("--out", default=None, help="results directory (default bench/results/<date>)")
+    parser.add_argument("--out", default=None, help="results directory (default bench/results/<date>[-quick])")
     parser.add_argument("--only", default=None, help="run only workloads whose name contains this text")
+    parser.add_argument("--build-dir", default=BUILD, help="meson build directory (default build/)")
     args = parser.parse_args()
+    BUILD = os.path.abspath(args.build_dir)
+    BENCH_BIN, RINGKV_BIN = os.path.join(BUILD, "ringkv-bench"), os.path.join(BUILD, "ringkv")
     started = time.time()
     ensure_packages()
     ringkv_missing = build()
     members_list = [int(m) for m in (args.members or ("1" if args.quick else "1,3")).split(",")]
     matrix = [w for w in workload_matrix(args.quick) if not args.only or args.only in w[0]]
-    out_dir = args.out or os.path.join(REPO, "bench", "results", datetime.date.today().isoformat())
+    out_dir = args.out or os.path.join(REPO, "bench", "results",
+                                       datetime.date.today().isoformat() + ("-quick" if args.quick else ""))
     os.makedirs(out_dir, exist_ok=True)
     data_root = tempfile.mkdtemp(prefix="ringkv-compare-", dir=args.data_root or "/tmp")
     log_dir = tempfile.mkdtemp(prefix="ringkv-compare-logs-")
@@ -414,6 +452,7 @@ def main():
     topology_results = {}
     try:
         for members in members_list:
+            pick_ports(members)
             per_server = {}
             per_server["etcd"] = run_server("etcd", shutil.which("etcd"), members, matrix, data_root, log_dir, None,
                                             timeout_s)
