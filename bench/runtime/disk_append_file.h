@@ -3,6 +3,8 @@
 // use it, so they write the same bytes to the same kind of file.
 #pragma once
 
+#include <benchmark/benchmark.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,5 +40,12 @@ class disk_append_file {
   std::unique_ptr<void, free_deleter> block_;
   uint64_t offset_ = 0;
 };
+
+// Reports the append rate (writes_per_s, bytes/s) of a finished append benchmark.
+inline void report_append_rate(benchmark::State& state) {
+  state.counters["writes_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
+                                                      benchmark::Counter::kIsRate);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+}
 
 }  // namespace ringkv::bench

@@ -20,9 +20,7 @@ void BM_disk_append_pwrite_fdatasync(benchmark::State& state) {
     (void)n;
     (void)rc;
   }
-  state.counters["writes_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                                      benchmark::Counter::kIsRate);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * state.range(0));
+  report_append_rate(state);
 }
 BENCHMARK(BM_disk_append_pwrite_fdatasync)->Arg(4096)->Arg(65536)->UseRealTime()->MinTime(1.0);
 

@@ -1,0 +1,241 @@
+// TCP connection on the runtime: buffered reads, bounded vectored writes, cancelling close.
+// See connection.h for the contract and the writers' protocol.
+#include "net/tcp/connection.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "net/tcp/read_buffer.h"
+#include "net/tcp/send_buffer.h"
+#include "net/tcp/wait_list.h"
+#include "runtime/cancel.h"
+#include "runtime/io.h"
+
+namespace ringkv::net {
+
+namespace io = runtime::io;
+
+struct connection::state {
+  state(int socket_fd, connection_limits l)
+      : fd(socket_fd), limits(l), input(l.read_buffer_bytes), output(l.send_buffer_bytes_limit) {}
+
+  int fd;
+  connection_limits limits;
+  read_buffer input;
+  send_buffer output;
+  runtime::cancel_source cancel;  // every op of this connection is registered with its token
+  int write_error = 0;            // first send failure (or -ECANCELED after close); sticky
+  bool reading = false;           // a read is in progress (one reader at a time)
+  bool sending = false;           // a sendmsg is in flight (one sender at a time)
+  bool closing = false;
+  unsigned pending_ops = 0;       // operations started and not yet returned
+  uint64_t queued_total = 0;      // bytes ever appended to `output`
+  uint64_t sent_total = 0;        // bytes ever handed to the kernel; invariant: sent <= queued
+  wait_list progress;             // writers waiting for space or for their bytes to be sent
+  wait_list idle;                 // close() waiting for pending_ops to reach 0
+};
+
+namespace {
+
+// Counts an operation as pending for its whole duration, so close() can wait for it.
+class pending_op {
+ public:
+  explicit pending_op(connection::state& s) : s_(s) { ++s_.pending_ops; }
+  ~pending_op() {
+    assert(s_.pending_ops > 0);
+    if (--s_.pending_ops == 0) s_.idle.wake_all();
+  }
+  pending_op(const pending_op&) = delete;
+  pending_op& operator=(const pending_op&) = delete;
+
+ private:
+  connection::state& s_;
+};
+
+// Marks the single reader for the duration of a read.
+class reader_slot {
+ public:
+  explicit reader_slot(connection::state& s) : s_(s) {
+    assert(!s_.reading && "two coroutines read one connection at the same time");
+    s_.reading = true;
+  }
+  ~reader_slot() { s_.reading = false; }
+  reader_slot(const reader_slot&) = delete;
+  reader_slot& operator=(const reader_slot&) = delete;
+
+ private:
+  connection::state& s_;
+};
+
+// One sendmsg of everything buffered (up to iov_per_send_max pieces); then wakes parked writers.
+runtime::task<void> send_once(connection::state& s) {
+  assert(!s.sending && !s.output.empty());
+  s.sending = true;
+  iovec iov[connection::iov_per_send_max];
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = s.output.gather(iov);
+  const int sent = co_await io::sendmsg(s.fd, &msg, s.cancel.token());
+  s.sending = false;
+  if (sent < 0) {
+    if (s.write_error == 0) s.write_error = sent;
+  } else {
+    assert(static_cast<size_t>(sent) <= s.output.size());
+    s.output.consume(static_cast<size_t>(sent));
+    s.sent_total += static_cast<uint64_t>(sent);
+  }
+  s.progress.wake_all();
+}
+
+}  // namespace
+
+connection::connection(int fd, connection_limits limits) : state_(std::make_unique<state>(fd, limits)) {
+  assert(fd >= 0);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on non-TCP sockets
+}
+
+connection::~connection() {
+  if (!state_) return;
+  assert(state_->pending_ops == 0 && "connection destroyed while an operation is pending");
+  if (state_->fd >= 0) ::close(state_->fd);
+}
+
+connection::connection(connection&&) noexcept = default;
+
+connection& connection::operator=(connection&& other) noexcept {
+  if (this != &other) {
+    connection old(std::move(*this));
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+bool connection::is_open() const { return state_ && state_->fd >= 0 && !state_->closing; }
+int connection::fd() const { return state_ ? state_->fd : -1; }
+
+std::span<const std::byte> connection::readable() const {
+  return state_ ? state_->input.readable() : std::span<const std::byte>{};
+}
+
+void connection::consume(size_t bytes) {
+  assert(state_);
+  state_->input.consume(bytes);
+}
+
+runtime::task<int> connection::fill(size_t min_bytes) {
+  assert(state_);
+  state& s = *state_;
+  if (min_bytes > s.limits.read_buffer_bytes) co_return -EMSGSIZE;
+  pending_op op(s);
+  reader_slot reader(s);
+  while (s.input.readable().size() < std::max<size_t>(min_bytes, 1)) {
+    if (s.closing) co_return -ECANCELED;
+    std::span<std::byte> space = s.input.writable();
+    assert(!space.empty());
+    const int got = co_await io::recv(s.fd, space.data(), space.size(), s.cancel.token());
+    if (got <= 0) co_return got;
+    s.input.commit(static_cast<size_t>(got));
+  }
+  co_return static_cast<int>(s.input.readable().size());
+}
+
+runtime::task<int> connection::read_some(std::span<std::byte> out) {
+  assert(state_);
+  state& s = *state_;
+  if (out.empty()) co_return 0;
+  if (s.input.empty() && out.size() >= s.limits.read_buffer_bytes) {
+    if (s.closing) co_return -ECANCELED;
+    pending_op op(s);
+    reader_slot reader(s);
+    co_return co_await io::recv(s.fd, out.data(), out.size(), s.cancel.token());
+  }
+  if (s.input.empty()) {
+    const int got = co_await fill(1);
+    if (got <= 0) co_return got;
+  }
+  std::span<const std::byte> have = s.input.readable();
+  const size_t n = std::min(have.size(), out.size());
+  std::memcpy(out.data(), have.data(), n);
+  s.input.consume(n);
+  co_return static_cast<int>(n);
+}
+
+runtime::task<int> connection::read_exact(std::span<std::byte> out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    const int got = co_await read_some(out.subspan(done));
+    if (got < 0) co_return got;
+    if (got == 0) co_return done == 0 ? 0 : peer_closed_midway;
+    done += static_cast<size_t>(got);
+  }
+  co_return static_cast<int>(done);
+}
+
+runtime::task<int> connection::write(std::span<const std::byte> data) { return send_all({}, data); }
+
+runtime::task<int> connection::writev(std::span<const std::span<const std::byte>> pieces) {
+  return send_all(pieces, {});
+}
+
+runtime::task<int> connection::flush() { return send_all({}, {}); }
+
+// The writers' protocol (see connection.h): append what fits, then either become the one sender or
+// park until the sender frees space / reports progress; return once our last byte has been sent.
+runtime::task<int> connection::send_all(std::span<const std::span<const std::byte>> pieces,
+                                        std::span<const std::byte> single) {
+  assert(state_);
+  state& s = *state_;
+  if (pieces.empty() && !single.empty()) pieces = {&single, 1};  // `single` lives in this frame
+  if (s.closing) co_return -ECANCELED;
+  pending_op op(s);
+  size_t piece = 0, offset = 0, queued = 0;
+  uint64_t last_byte_end = s.queued_total;  // everything queued before us must go out first
+  for (;;) {
+    if (s.write_error != 0) co_return s.write_error;
+    while (piece < pieces.size() && (offset == pieces[piece].size() || s.output.space() > 0)) {
+      const size_t n = s.output.append(pieces[piece].subspan(offset));
+      offset += n;
+      queued += n;
+      s.queued_total += n;
+      last_byte_end = s.queued_total;
+      if (offset == pieces[piece].size()) ++piece, offset = 0;
+    }
+    if (piece == pieces.size() && s.sent_total >= last_byte_end) break;
+    if (!s.sending) {
+      co_await send_once(s);
+    } else {
+      co_await s.progress.wait();
+    }
+  }
+  assert(queued <= static_cast<size_t>(std::numeric_limits<int>::max()));
+  co_return static_cast<int>(queued);
+}
+
+size_t connection::send_buffered_bytes() const { return state_ ? state_->output.size() : 0; }
+
+size_t connection::send_buffer_bytes_limit() const {
+  return state_ ? state_->limits.send_buffer_bytes_limit : 0;
+}
+
+runtime::task<void> connection::close() {
+  if (!state_ || state_->closing || state_->fd < 0) co_return;
+  state& s = *state_;
+  s.closing = true;
+  if (s.write_error == 0) s.write_error = -ECANCELED;
+  s.cancel.cancel();
+  s.progress.wake_all();  // parked writers see write_error and return
+  while (s.pending_ops > 0) co_await s.idle.wait();
+  const int fd = std::exchange(s.fd, -1);
+  co_await io::close(fd);
+}
+
+}  // namespace ringkv::net
