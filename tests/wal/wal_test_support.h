@@ -67,7 +67,7 @@ inline wal_config crash_config(const std::string& dir) {
   c.dir = dir;
   c.segment_bytes = 256 << 10;
   c.write_bytes_limit = 32 << 10;
-  c.prealloc = preallocation::fallocate_only;
+  c.prealloc = preallocation::zero_filled;  // the production default
   return c;
 }
 
