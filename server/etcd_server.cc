@@ -96,6 +96,10 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                   return wal_.append(views, wal_hs);
                 },
                 [this] { pump_watchers(); },
+                [this](bool leader) {  // the leader owns lease expiry (etcd's lessor promote/demote)
+                  if (leader) store_.lease_promote(lease_clock_ms(), config_.election_timeout.count());
+                  else store_.lease_demote();
+                },
             },
             node_limits{config.heartbeat_interval, std::chrono::milliseconds(5000) + 2 * config.election_timeout}) {
   node_metrics().quota_backend_bytes.set(double(config.effective_quota_bytes()));
@@ -212,6 +216,10 @@ bool etcd_server::reject_if_no_space(const call_ref& call, int64_t cost) {
 }
 
 runtime::task<void> etcd_server::propose_and_reply(call_ref call, proposal_kind kind, std::string bytes) {
+  if (bytes.size() > config_.max_request_bytes) {  // etcd: the raft request must fit --max-request-bytes
+    call->finish(to_grpc(etcd_errors::request_too_large()));
+    co_return;
+  }
   apply_result result = co_await node_.propose(kind, std::move(bytes));
   if (!call->alive()) co_return;
   if (!result.status.ok()) {

@@ -114,12 +114,7 @@ runtime::task<void> etcd_server::lease_housekeeping() {
     if (slept != 0) break;
     if (stopping_) break;
     int64_t now = lease_clock_ms();
-    if (node_.is_leader() && !store_.lease_primary()) {
-      store_.lease_promote(now, config_.election_timeout.count());
-    } else if (!node_.is_leader() && store_.lease_primary()) {
-      store_.lease_demote();
-    }
-    if (!store_.lease_primary()) continue;
+    if (!store_.lease_primary()) continue;  // promoted/demoted by the node's on_leadership hook
     for (mvcc::lease_id_t id : store_.lease_expired(now, expired_leases_per_round_max)) {
       etcdserverpb::LeaseRevokeRequest revoke;
       revoke.set_id(id);

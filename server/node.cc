@@ -97,9 +97,14 @@ runtime::task<void> node::run() {
     raft_.campaign();  // a single voter need not wait an election timeout
   wake_.notify();      // first turn now: persist the vote, become leader
   bool had_leader = false;
+  bool was_leader = false;
   while (!stopping_) {
     co_await wake_;
     turn();
+    if (is_leader() != was_leader) {
+      was_leader = is_leader();
+      if (hooks_.on_leadership) hooks_.on_leadership(was_leader);
+    }
     bool has_leader = raft_.leader() != raft::kNoNode;
     if (has_leader != had_leader) {
       node_metrics().has_leader.set(has_leader ? 1 : 0);

@@ -54,6 +54,8 @@ struct node_hooks {
       persist;
   // After each batch of applied entries (watchers poll here).
   std::function<void()> after_apply;
+  // This member became leader (true) or stopped being leader (false); called from the loop.
+  std::function<void(bool is_leader)> on_leadership;
 };
 
 struct node_limits {

@@ -1,0 +1,119 @@
+"""tests/server/ringkv_process.py - start and stop a real `ringkv` server for integration tests.
+
+The binary is the first command-line argument of every integration test (meson passes the built
+executable). Each server gets a free loopback port and a temporary data dir under /tmp; it is always
+stopped by PID (SIGTERM, then SIGKILL if it does not exit) and its data dir removed.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+RINGKV = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else os.environ.get("RINGKV", "build/ringkv")
+START_TIMEOUT_S = 15
+STOP_TIMEOUT_S = 15
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RingkvServer:
+    """One ringkv process on 127.0.0.1:<free port> with its own data dir (kept across restart())."""
+
+    def __init__(self, extra_args=(), data_dir=None):
+        self.port = free_port()
+        self.owns_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="ringkv-test-", dir="/tmp")
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.log_path = os.path.join(tempfile.gettempdir(), "ringkv-test-%d.log" % self.port)
+
+    @property
+    def endpoint(self):
+        return "127.0.0.1:%d" % self.port
+
+    def start(self):
+        url = "http://127.0.0.1:%d" % self.port
+        args = [RINGKV, "--data-dir", self.data_dir, "--listen-client-urls", url,
+                "--advertise-client-urls", url] + self.extra_args
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + START_TIMEOUT_S
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("ringkv exited with %d:\n%s" % (self.proc.returncode, self.log_text()))
+            try:
+                if json.loads(self.http_get("/health")).get("health") == "true":
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError("ringkv did not become healthy:\n" + self.log_text())
+
+    def http_get(self, path):
+        with urllib.request.urlopen("http://%s%s" % (self.endpoint, path), timeout=5) as response:
+            return response.read().decode()
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        """SIGTERM by PID; returns the exit code."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("ringkv did not stop on SIGTERM:\n" + self.log_text())
+        self.proc = None
+        self.log.close()
+        return code
+
+    def kill(self):
+        """SIGKILL by PID (a crash)."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        self.log.close()
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def cleanup(self):
+        if self.proc is not None:
+            self.kill()
+        if self.owns_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        try:
+            os.unlink(self.log_path)
+        except OSError:
+            pass
+
+    def etcdctl(self, *args, input=None, check=True, timeout=20):
+        env = dict(os.environ, ETCDCTL_API="3")
+        result = subprocess.run(["etcdctl", "--endpoints", self.endpoint] + list(args), input=input,
+                                capture_output=True, text=True, env=env, timeout=timeout)
+        if check and result.returncode != 0:
+            raise AssertionError("etcdctl %s failed (%d): %s%s" % (" ".join(args), result.returncode,
+                                                                   result.stdout, result.stderr))
+        return result
