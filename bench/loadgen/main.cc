@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   }
   const bench::bench_options options = std::get<bench::bench_options>(parsed);
   runtime::reactor_config config;
-  config.shards = 1;  // one client thread: the load generator must stay cheap (see Client CPU line)
+  config.shards = options.shards;  // default 1: the load generator must stay cheap (see Client CPU line)
   try {
     return runtime::run(config, [&options]() { return bench::run_bench(options, std::cout); });
   } catch (const std::exception& e) {

@@ -8,43 +8,14 @@
 // charged for the queueing it causes (no coordinated omission).
 #pragma once
 
-#include <atomic>
-#include <chrono>
 #include <cstdint>
-#include <optional>
 
 #include "bench/loadgen/bench_result.h"
 #include "bench/loadgen/etcd_client.h"
-#include "bench/loadgen/progress_line.h"
+#include "bench/loadgen/run_plan.h"
 #include "runtime/task.h"
 
 namespace ringkv::bench {
-
-using bench_clock = std::chrono::steady_clock;
-
-// Which requests exist and when they are due; shared by every client of a run (all shards).
-class run_plan {
- public:
-  // total > 0: exactly `total` requests; otherwise until `duration` has passed. rate_per_s 0: closed loop.
-  run_plan(uint64_t total, std::chrono::nanoseconds duration, double rate_per_s);
-
-  void start(bench_clock::time_point now);
-  // The next request index, or nullopt when the run is over (budget used up or deadline passed).
-  std::optional<uint64_t> claim(bench_clock::time_point now);
-  bool open_loop() const { return rate_per_s_ > 0; }
-  bench_clock::time_point due_time(uint64_t index) const;
-  uint64_t expected_total() const { return total_; }
-
-  progress_counters progress;
-
- private:
-  uint64_t total_;
-  std::chrono::nanoseconds duration_;
-  double rate_per_s_;
-  bench_clock::time_point start_{};
-  bench_clock::time_point deadline_ = bench_clock::time_point::max();
-  std::atomic<uint64_t> next_index_{0};
-};
 
 // One client's request maker: holds its reusable request messages, issues request `index`.
 class request_source {

@@ -120,6 +120,10 @@ class LoadgenAgainstServer(unittest.TestCase):
         self.assert_writes(["--conns=2", "--clients=8", "put", "--total=300", "--key-size=8", "--val-size=64",
                             "--sequential-keys", "--key-space-size=1000"], 300)
 
+    def test_two_client_shards_share_one_plan(self):
+        self.assert_writes(["--shards=2", "--conns=2", "--clients=6", "put", "--total=301",
+                            "--key-space-size=1000"], 301)
+
     def test_txn_put_count_matches_revision_delta(self):
         self.assert_writes(["--conns=1", "--clients=4", "txn-put", "--total=200", "--txn-ops=3",
                             "--key-space-size=600"], 200)
@@ -203,6 +207,15 @@ class LoadgenAgainstServer(unittest.TestCase):
         self.assertLess(elapsed, 10)
         self.assertGreaterEqual(results[-1]["requests_ok"], 150)
         self.assertLessEqual(results[-1]["requests_ok"], 201)
+
+    def test_target_leader_finds_the_leader(self):
+        # The first endpoint does not answer; --target-leader asks the next one for the leader's URL.
+        dead = f"127.0.0.1:{free_port()}"
+        command = [BENCH, f"--endpoints={dead},{self.server.endpoint}", "--dial-timeout=1s", "--target-leader",
+                   "--json", "put", "--total=50"]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(json.loads(run.stdout.strip().splitlines()[-1])["results"][-1]["requests_ok"], 50)
 
     def test_unreachable_endpoint_fails_cleanly(self):
         port = free_port()
