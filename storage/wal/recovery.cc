@@ -111,10 +111,17 @@ void log_rebuilder::add_segment(segment_id id, const std::string& file_name, std
   log_.last_segment_bytes = header->segment_bytes;
 }
 
-void log_rebuilder::add_empty_segment(const std::string& file_name, std::span<const std::byte> data) {
-  const uint64_t nonzero = first_nonzero(data, 0);
-  if (nonzero < data.size()) {
-    throw corruption_error(file_name, nonzero, "data in a segment that follows the end of the log");
+void log_rebuilder::add_empty_segment(const std::string& file_name, std::span<const std::byte> data,
+                                      bool is_last_file) {
+  // Only the newest file can hold a torn first write (blocks after a header that never landed);
+  // any other file after the end of the log must be entirely zero.
+  if (is_last_file) {
+    require_zero_beyond_window(data, file_name, 0, fallback_write_bytes_limit_, "segment without a header");
+  } else {
+    const uint64_t nonzero = first_nonzero(data, 0);
+    if (nonzero < data.size()) {
+      throw corruption_error(file_name, nonzero, "data in a segment that follows the end of the log");
+    }
   }
   log_.empty_files.push_back(file_name);
 }

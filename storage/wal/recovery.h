@@ -49,7 +49,9 @@ class log_rebuilder {
   // Throws corruption_error.
   void add_segment(segment_id id, const std::string& file_name, std::span<const std::byte> data,
                    bool is_last_with_data);
-  void add_empty_segment(const std::string& file_name, std::span<const std::byte> data);
+  // A segment after the last one with data (created, never acknowledged). Must be zero, except that
+  // the newest file (is_last_file) may hold one torn write's blocks after its missing header.
+  void add_empty_segment(const std::string& file_name, std::span<const std::byte> data, bool is_last_file);
 
   recovered_log finish() &&;
 

@@ -85,7 +85,7 @@ runtime::task<recovered_state> write_ahead_log::recover() {
         rebuilder.add_segment(f.id, f.name, bytes, seq == *last_with_data);
         if (seq == *last_with_data) last_data = bytes;
       } else {
-        rebuilder.add_empty_segment(f.name, bytes);
+        rebuilder.add_empty_segment(f.name, bytes, seq == files.rbegin()->first);
       }
     }
     recovered_log log = std::move(rebuilder).finish();

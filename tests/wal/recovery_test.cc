@@ -208,10 +208,15 @@ TEST(Recovery, TornSegmentHeaderDropsTheNewSegment) {
 }
 
 TEST(Recovery, DataInASegmentAfterTheEndIsCorruption) {
-  std::vector<std::byte> trailing(8192);
+  std::vector<std::byte> trailing(kSegmentBytes);
   trailing[5000] = std::byte{1};
   log_rebuilder r(kWriteLimit);
-  EXPECT_THROW(r.add_empty_segment("x.wal", trailing), corruption_error);
+  EXPECT_THROW(r.add_empty_segment("x.wal", trailing, false), corruption_error);
+  // The newest file: blocks of a torn first write (within one write of the start) are tolerated...
+  r.add_empty_segment("y.wal", trailing, true);
+  // ...but not data further in than one write can reach.
+  trailing[kWriteLimit + 10] = std::byte{1};
+  EXPECT_THROW(r.add_empty_segment("z.wal", trailing, true), corruption_error);
 }
 
 }  // namespace
