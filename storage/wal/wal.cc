@@ -4,6 +4,7 @@
 #include "storage/wal/wal.h"
 
 #include <cassert>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <unistd.h>
@@ -249,8 +250,17 @@ runtime::task<void> write_ahead_log::write_batch(batch& b) {
     throw wal_error("write " + where + " at " + std::to_string(b.file_offset) + ": " +
                     (written < 0 ? std::strerror(-written) : "short write"));
   }
+  const auto sync_start = std::chrono::steady_clock::now();
   const int synced = co_await runtime::io::fdatasync(fd_);
   if (synced < 0) throw wal_error("fdatasync " + where + ": " + std::strerror(-synced));
+  const auto sync_us = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sync_start).count());
+  stats_.fdatasync_us_max = std::max(stats_.fdatasync_us_max, sync_us);
+  if (sync_us > config_.slow_fdatasync_warn_ms * 1000) {
+    ++stats_.slow_fdatasyncs;
+    std::fprintf(stderr, "ringkv wal: slow fdatasync of %s: %llu ms (%llu bytes written)\n", where.c_str(),
+                 static_cast<unsigned long long>(sync_us / 1000), static_cast<unsigned long long>(len));
+  }
   ++stats_.writes;
   stats_.bytes_written += len;
 }

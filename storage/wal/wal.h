@@ -42,6 +42,7 @@ struct wal_config {
   uint64_t write_bytes_limit = 4ull << 20;           // largest write (one batch); also the torn window
   uint64_t queued_bytes_limit = 256ull << 20;        // encoded bytes waiting to be written
   preallocation prealloc = preallocation::zero_filled;
+  uint64_t slow_fdatasync_warn_ms = 1000;            // log a warning when one fdatasync takes longer
 
   // Largest payload one entry may carry with these settings.
   uint64_t entry_payload_bytes_max() const {
@@ -57,6 +58,8 @@ struct wal_stats {
   uint64_t bytes_written = 0;   // including rewritten partial blocks and padding
   uint64_t segments_created = 0;
   uint64_t segments_released = 0;
+  uint64_t slow_fdatasyncs = 0;     // longer than slow_fdatasync_warn_ms
+  uint64_t fdatasync_us_max = 0;
 };
 
 // What the log held when opened.
