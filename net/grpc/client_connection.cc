@@ -1,0 +1,188 @@
+// The client-port connection driver: protocol detection, the HTTP/2 reader/writer pair, HTTP/1.1.
+#include "net/grpc/client_connection.h"
+
+#include "net/grpc/protocol_detect.h"
+#include "runtime/cancel.h"
+#include "runtime/spawn.h"
+#include "runtime/timer.h"
+#include "runtime/when_all.h"
+
+#include <cassert>
+#include <coroutine>
+#include <span>
+
+namespace ringkv::net::grpc {
+
+namespace {
+
+std::span<const uint8_t> as_bytes(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
+}
+
+std::string_view as_text(std::span<const std::byte> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+// A one-waiter wakeup: notify() sets the flag and schedules the parked coroutine on the shard's ready
+// queue (never resumes it on the notifier's stack).
+class wakeup {
+ public:
+  void notify() {
+    pending_ = true;
+    if (parked_) runtime::detail::schedule(std::exchange(parked_, {}));
+  }
+  auto wait() {
+    struct awaiter {
+      wakeup& self;
+      bool await_ready() const noexcept { return self.pending_; }
+      void await_suspend(std::coroutine_handle<> handle) noexcept { self.parked_ = handle; }
+      void await_resume() const noexcept { self.pending_ = false; }
+    };
+    return awaiter{*this};
+  }
+
+ private:
+  bool pending_ = false;
+  std::coroutine_handle<> parked_;
+};
+
+// Closes the connection unless disarm() comes first: connections that never finish their preface
+// (or first HTTP/1.1 request) cannot hold a slot.
+struct preface_watchdog {
+  runtime::cancel_source disarm_source;
+  bool fired = false;
+
+  runtime::task<void> run(connection& conn, std::chrono::milliseconds timeout) {
+    // (The result goes through a variable: g++ 12 miscompiles co_await on this awaitable inside an
+    // if condition.)
+    const int slept = co_await runtime::sleep_for(timeout, disarm_source.token());
+    if (slept == 0) {
+      fired = true;
+      co_await conn.close();
+    }
+  }
+  void disarm() { disarm_source.cancel(); }
+};
+
+struct h2_driver {
+  connection& conn;
+  grpc_server_session session;
+  preface_watchdog& watchdog;
+  wakeup writer_wakeup;
+  bool reader_done = false;
+
+  h2_driver(connection& c, const client_port_services& services, const client_port_config& config,
+            preface_watchdog& dog)
+      : conn(c), session(*services.grpc, config.grpc), watchdog(dog) {
+    session.set_output_ready_notifier([](void* self) { static_cast<h2_driver*>(self)->writer_wakeup.notify(); },
+                                      this);
+  }
+
+  runtime::task<void> read_loop() {
+    while (true) {
+      if (conn.readable().empty()) {
+        const int filled = co_await conn.fill(1);
+        if (filled <= 0) break;
+      }
+      const auto bytes = conn.readable();
+      const session_verdict verdict = session.feed(as_bytes(bytes));
+      conn.consume(bytes.size());
+      if (session.preface_received()) watchdog.disarm();
+      writer_wakeup.notify();
+      if (verdict != session_verdict::open) break;
+    }
+    reader_done = true;
+    writer_wakeup.notify();
+  }
+
+  runtime::task<void> write_loop() {
+    while (true) {
+      co_await writer_wakeup.wait();
+      session_verdict verdict = session.produce_output();
+      while (session.has_output()) {
+        const auto out = session.pending_output();
+        const int written = co_await conn.write(std::as_bytes(out));
+        if (written < 0) {
+          verdict = session_verdict::closed;
+          break;
+        }
+        session.consume_output(out.size());
+        verdict = session.produce_output();
+      }
+      if (verdict != session_verdict::open || reader_done) break;
+    }
+    watchdog.disarm();
+    co_await conn.close();  // ends a reader still waiting for bytes
+  }
+};
+
+runtime::task<void> serve_http2(connection& conn, const client_port_services& services,
+                                const client_port_config& config, preface_watchdog& watchdog) {
+  h2_driver driver(conn, services, config, watchdog);
+  co_await runtime::when_all(driver.read_loop(), driver.write_loop());
+}
+
+runtime::task<void> serve_http1(connection& conn, const client_port_services& services,
+                                const client_port_config& config, preface_watchdog& watchdog) {
+  std::string received;
+  std::string out;
+  http1::request request;
+  while (true) {
+    const auto bytes = conn.readable();
+    received.append(as_text(bytes));
+    conn.consume(bytes.size());
+    const http1::parse_result parsed = http1::parse_request(received, config.http, request);
+    if (parsed.state == http1::parse_status::incomplete) {
+      const int filled = co_await conn.fill(1);
+      if (filled <= 0) break;
+      continue;
+    }
+    watchdog.disarm();
+    out.clear();
+    bool keep_alive = request.keep_alive;
+    if (parsed.state == http1::parse_status::error) {
+      keep_alive = false;
+      http1::write_response(out, {parsed.error_http_status, "text/plain", parsed.error, {}}, false);
+    } else if (!services.http) {
+      http1::write_response(out, {404, "text/plain", "404 page not found\n", {}}, keep_alive);
+    } else {
+      const http_reply reply = co_await services.http(request);
+      http1::response response{reply.status, reply.content_type, reply.body, {}};
+      for (const auto& [name, value] : reply.headers) response.extra_headers.emplace_back(name, value);
+      http1::write_response(out, response, keep_alive);
+    }
+    const int written = co_await conn.write(std::as_bytes(std::span(out)));
+    if (written < 0 || !keep_alive) break;
+    received.erase(0, parsed.consumed_bytes);
+  }
+  co_await conn.flush();
+}
+
+runtime::task<void> detect_and_serve(connection& conn, const client_port_services& services,
+                                     const client_port_config& config, preface_watchdog& watchdog) {
+  wire_protocol protocol = wire_protocol::undecided;
+  while (protocol == wire_protocol::undecided) {
+    const int filled = co_await conn.fill(conn.readable().size() + 1);
+    if (filled <= 0) break;
+    protocol = detect_protocol(as_text(conn.readable()));
+  }
+  if (protocol == wire_protocol::http2) {
+    co_await serve_http2(conn, services, config, watchdog);
+  } else if (protocol == wire_protocol::http1) {
+    co_await serve_http1(conn, services, config, watchdog);
+  }
+  watchdog.disarm();
+  co_await conn.close();
+}
+
+}  // namespace
+
+runtime::task<void> serve_client_connection(connection conn, const client_port_services& services,
+                                            const client_port_config& config) {
+  assert(services.grpc != nullptr);
+  preface_watchdog watchdog;
+  co_await runtime::when_all(detect_and_serve(conn, services, config, watchdog),
+                             watchdog.run(conn, config.preface_timeout));
+}
+
+}  // namespace ringkv::net::grpc
