@@ -48,6 +48,8 @@ void run_one(uint64_t seed, uint32_t nodes, bool trace) {
   if (seed % 2 == 1) options.disk_delay_max = 40;
   if (seed % 5 == 2) options.fault_rate = 0.15;
   if (seed % 7 == 3) options.drop_rate = 0.2;
+  if (seed % 11 == 4) options.pre_vote = false;
+  if (seed % 13 == 5) options.check_quorum = false;
   std::string failure = run_seed(options, kChaosTimeUnits, kLivenessTimeUnits);
   EXPECT_EQ(failure, "") << "seed " << seed << ", " << nodes << " nodes\nreplay with: " << replay_command(seed, nodes);
 }

@@ -124,7 +124,9 @@ void Cluster::restart(SimNode& node) {
   config.random_seed = options_.seed * 7919 + node.incarnation++;
   config.max_inflight_messages = 8;   // small windows and appends exercise flow control
   config.max_append_bytes = 256;
-  config.max_uncommitted_bytes = 1024;  // backpressure: clients cannot outrun replication forever
+  config.max_uncommitted_bytes = 1024;
+  config.pre_vote = options_.pre_vote;
+  config.check_quorum = options_.check_quorum;  // backpressure: clients cannot outrun replication forever
   if (node.initial) {
     for (NodeId id = 1; id <= options_.nodes; ++id) config.bootstrap_voters.push_back(id);
   }

@@ -33,6 +33,8 @@ struct Options {
   bool membership_changes = true;
   bool transfers = true;
   bool compaction = true;
+  bool pre_vote = true;              // raft Config switches under test
+  bool check_quorum = true;
   bool trace = false;                // print every event (for replaying a seed)
 };
 
