@@ -19,6 +19,9 @@ uint64_t splitmix64(uint64_t x) {
 }
 
 bool is_vote_request(MessageType type) { return type == MessageType::kVote || type == MessageType::kPreVote; }
+bool is_from_leader(MessageType type) {
+  return type == MessageType::kAppend || type == MessageType::kHeartbeat || type == MessageType::kSnapshot;
+}
 
 }  // namespace
 
@@ -230,9 +233,7 @@ bool Node::step_term(Message& m) {
     }
     if (m.type == MessageType::kPreVote) return true;  // never changes our term
     if (m.type == MessageType::kPreVoteResponse && !m.reject) return true;  // granted for our future term
-    bool from_leader = m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat ||
-                       m.type == MessageType::kSnapshot;
-    become_follower(m.term, from_leader ? m.from : kNoNode);
+    become_follower(m.term, is_from_leader(m.type) ? m.from : kNoNode);
     return true;
   }
   if (m.term < term_) {
@@ -282,53 +283,27 @@ void Node::handle_vote_response(const Message& m) {
 }
 
 void Node::step_candidate(Message& m) {
-  switch (m.type) {
-    case MessageType::kAppend:
-      become_follower(term_, m.from);
-      handle_append(m);
-      break;
-    case MessageType::kHeartbeat:
-      become_follower(term_, m.from);
-      handle_heartbeat(m);
-      break;
-    case MessageType::kSnapshot:
-      become_follower(term_, m.from);
-      handle_snapshot(m);
-      break;
-    case MessageType::kVoteResponse:
-    case MessageType::kPreVoteResponse: handle_vote_response(m); break;
-    default: break;  // proposals and reads are dropped: no leader
+  if (is_from_leader(m.type)) {
+    become_follower(term_, m.from);  // someone won this term
+    step_follower(m);
+  } else if (m.type == MessageType::kVoteResponse || m.type == MessageType::kPreVoteResponse) {
+    handle_vote_response(m);
   }
+  // Proposals and reads are dropped: there is no leader to serve them.
 }
 
 void Node::step_follower(Message& m) {
+  if (is_from_leader(m.type)) {
+    election_elapsed_ = 0;
+    leader_ = m.from;
+  }
   switch (m.type) {
-    case MessageType::kAppend:
-      election_elapsed_ = 0;
-      leader_ = m.from;
-      handle_append(m);
-      break;
-    case MessageType::kHeartbeat:
-      election_elapsed_ = 0;
-      leader_ = m.from;
-      handle_heartbeat(m);
-      break;
-    case MessageType::kSnapshot:
-      election_elapsed_ = 0;
-      leader_ = m.from;
-      handle_snapshot(m);
-      break;
-    case MessageType::kPropose:
-    case MessageType::kReadIndex:
-    case MessageType::kTransferLeader:
-      if (leader_ != kNoNode && m.from == id_) {  // only our own requests are forwarded, never relayed
-        m.to = leader_;
-        send(std::move(m));
-      }
-      break;
+    case MessageType::kAppend: handle_append(m); break;
+    case MessageType::kHeartbeat: handle_heartbeat(m); break;
+    case MessageType::kSnapshot: handle_snapshot(m); break;
     case MessageType::kTimeoutNow: campaign_now(false, true); break;
     case MessageType::kReadIndexResponse: read_states_.push_back({m.index, m.context}); break;
-    default: break;
+    default: break;  // requests from other followers are not relayed; stale responses are ignored
   }
 }
 

@@ -25,7 +25,7 @@ void Harness::start(NodeId id) {
   config.id = id;
   config.random_seed = id;
   if (tune_) tune_(config);
-  PersistedState state{member.hard_state, member.snapshot, member.entries};
+  PersistedState state = member.disk.load();
   member.raft = std::make_unique<Node>(config, std::move(state));
   member.applied.clear();
   member.reads.clear();
@@ -38,24 +38,11 @@ void Harness::crash_and_restart(NodeId id) {
   start(id);
 }
 
-void Harness::write_to_disk(Member& member, Member::Write& write) {
-  if (write.snapshot) {
-    member.snapshot = write.snapshot;
-    member.entries.clear();
-  }
-  if (!write.entries.empty()) {
-    Index first = write.entries.front().index;
-    std::erase_if(member.entries, [&](const Entry& e) { return e.index >= first; });
-    member.entries.insert(member.entries.end(), write.entries.begin(), write.entries.end());
-  }
-  if (write.hard_state) member.hard_state = *write.hard_state;
-}
-
 void Harness::drive(NodeId id) {
   Member& member = members_.at(id);
   while (member.raft->has_ready()) {
     Ready rd = member.raft->ready();
-    Member::Write write{rd.persist_seq, rd.hard_state, rd.snapshot, {rd.entries.begin(), rd.entries.end()}};
+    sim::Write write = sim::Write::of(rd);
     for (Message& m : rd.messages) wire_.push_back(std::move(m));
     for (const Entry& e : rd.committed_entries) {
       if (e.type == EntryType::kNormal && !e.data.empty()) member.applied.emplace_back(e.data.view());
@@ -66,7 +53,8 @@ void Harness::drive(NodeId id) {
       if (member.disk_paused) {
         member.pending.push_back(std::move(write));
       } else {
-        write_to_disk(member, write);
+        bool written = member.disk.apply(write);
+        assert(written);
         member.raft->mark_persisted(write.seq);
       }
     }
@@ -77,8 +65,9 @@ void Harness::flush_disk(NodeId id) {
   Member& member = members_.at(id);
   member.disk_paused = false;
   PersistSeq last = 0;
-  for (Member::Write& write : member.pending) {
-    write_to_disk(member, write);
+  for (sim::Write& write : member.pending) {
+    bool written = member.disk.apply(write);
+    assert(written);
     last = write.seq;
   }
   member.pending.clear();

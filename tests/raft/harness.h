@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "raft/node.h"
+#include "tests/raft/sim/memory_disk.h"
 
 namespace ringkv::raft::test {
 
@@ -61,21 +62,12 @@ class Harness {
   struct Member {
     std::unique_ptr<Node> raft;
     Config config;
-    HardState hard_state;
-    std::shared_ptr<const Snapshot> snapshot;
-    std::vector<Entry> entries;
+    sim::MemoryDisk disk;
     bool disk_paused = false;
-    struct Write {
-      PersistSeq seq;
-      std::optional<HardState> hard_state;
-      std::shared_ptr<const Snapshot> snapshot;
-      std::vector<Entry> entries;
-    };
-    std::deque<Write> pending;
+    std::deque<sim::Write> pending;  // writes waiting for flush_disk
     std::vector<std::string> applied;
     std::vector<ReadState> reads;
   };
-  void write_to_disk(Member& member, Member::Write& write);
   void start(NodeId id);
 
   std::function<void(Config&)> tune_;

@@ -46,17 +46,7 @@ struct Cluster::SimNode {
   bool initial = false;
   std::unique_ptr<Node> raft;  // null while crashed
   uint32_t incarnation = 0;
-  // The disk: what survives a crash.
-  HardState hard_state;
-  std::shared_ptr<const Snapshot> snapshot;
-  std::vector<Entry> entries;
-  struct Write {
-    PersistSeq seq;
-    uint64_t done_at;
-    std::optional<HardState> hard_state;
-    std::shared_ptr<const Snapshot> snapshot;
-    std::vector<Entry> entries;
-  };
+  MemoryDisk disk;  // what survives a crash
   std::deque<Write> writes;  // in flight, complete in order
   // The state machine (in memory, rebuilt from the snapshot at restart).
   Index applied = 0;
@@ -130,7 +120,7 @@ void Cluster::restart(SimNode& node) {
   if (node.initial) {
     for (NodeId id = 1; id <= options_.nodes; ++id) config.bootstrap_voters.push_back(id);
   }
-  PersistedState state{node.hard_state, node.snapshot, node.entries};
+  PersistedState state = node.disk.load();
   std::string error = Node::check(config, state);
   if (!error.empty()) {
     fail("node " + std::to_string(node.id) + " cannot restart from its disk: " + error);
@@ -139,7 +129,7 @@ void Cluster::restart(SimNode& node) {
   node.raft = std::make_unique<Node>(config, std::move(state));
   node.applied = 0;
   node.chain = 0;
-  if (node.snapshot) decode_machine(node.snapshot->data, &node.applied, &node.chain);
+  if (node.disk.snapshot) decode_machine(node.disk.snapshot->data, &node.applied, &node.chain);
   node.checked_leader_term = 0;
   trace("start node " + std::to_string(node.id));
 }
@@ -185,24 +175,13 @@ void Cluster::deliver_due() {
 
 void Cluster::complete_writes(SimNode& node) {
   while (node.raft && !node.writes.empty() && node.writes.front().done_at <= now_) {
-    SimNode::Write write = std::move(node.writes.front());
+    Write write = std::move(node.writes.front());
     node.writes.pop_front();
-    if (write.snapshot) {
-      node.snapshot = write.snapshot;
-      node.entries.clear();
+    if (!node.disk.apply(write)) {
+      fail("node " + std::to_string(node.id) + " was asked to persist entries with a gap at " +
+           std::to_string(write.entries.front().index));
+      return;
     }
-    if (!write.entries.empty()) {
-      Index first = write.entries.front().index;
-      std::erase_if(node.entries, [&](const Entry& e) { return e.index >= first; });
-      Index expected = node.entries.empty() ? (node.snapshot ? node.snapshot->meta.index + 1 : 1)
-                                            : node.entries.back().index + 1;
-      if (first != expected) {
-        fail("node " + std::to_string(node.id) + " was asked to persist entries with a gap at " + std::to_string(first));
-        return;
-      }
-      node.entries.insert(node.entries.end(), write.entries.begin(), write.entries.end());
-    }
-    if (write.hard_state) node.hard_state = *write.hard_state;
     node.raft->mark_persisted(write.seq);
     drive(node);
   }
@@ -223,9 +202,10 @@ void Cluster::drive(SimNode& node) {
 void Cluster::handle_ready(SimNode& node, Ready& rd) {
   check_entries(node, rd.entries);
   if (rd.persist_seq != 0) {
-    uint64_t done_at = now_ + uniform(0, options_.disk_delay_max);
-    if (!node.writes.empty()) done_at = std::max(done_at, node.writes.back().done_at);
-    node.writes.push_back({rd.persist_seq, done_at, rd.hard_state, rd.snapshot, {rd.entries.begin(), rd.entries.end()}});
+    Write write = Write::of(rd);
+    write.done_at = now_ + uniform(0, options_.disk_delay_max);
+    if (!node.writes.empty()) write.done_at = std::max(write.done_at, node.writes.back().done_at);
+    node.writes.push_back(std::move(write));
   }
   if (rd.snapshot) {
     decode_machine(rd.snapshot->data, &node.applied, &node.chain);
@@ -429,8 +409,7 @@ void Cluster::client_actions() {
       Index at = applied - keep;
       if (at > node.raft->log().snapshot_index() && at == node.applied &&
           node.raft->compact(at, encode_machine(node.applied, node.chain))) {
-        node.snapshot = node.raft->snapshot();
-        std::erase_if(node.entries, [&](const Entry& e) { return e.index <= at; });
+        node.disk.compacted(node.raft->snapshot());
         trace("node " + std::to_string(node.id) + " compacts to " + std::to_string(at));
       }
     }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "raft/node.h"
+#include "tests/raft/sim/memory_disk.h"
 
 namespace ringkv::raft::sim {
 
