@@ -31,9 +31,10 @@ unsigned env_unsigned(const char* name, unsigned fallback) {
   return v != nullptr ? static_cast<unsigned>(std::strtoul(v, nullptr, 10)) : fallback;
 }
 
-// Runs the helper for `run_for`, kills it, and returns every index it acknowledged.
+// Runs the helper, kills it `run_for` after its first acknowledgement (or after it started, when
+// `from_start`: then the kill may land during recovery), and returns every index it acknowledged.
 std::vector<uint64_t> run_child_and_kill(const std::string& helper, const std::string& dir,
-                                         std::chrono::microseconds run_for) {
+                                         std::chrono::microseconds run_for, bool from_start) {
   int fds[2];
   EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
   const pid_t pid = ::fork();
@@ -61,6 +62,9 @@ std::vector<uint64_t> run_child_and_kill(const std::string& helper, const std::s
     pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(whole));
     return true;
   };
+  constexpr auto startup_limit = std::chrono::seconds(10);
+  const auto started = std::chrono::steady_clock::now();
+  while (!from_start && acked.empty() && std::chrono::steady_clock::now() - started < startup_limit) drain(1);
   const auto deadline = std::chrono::steady_clock::now() + run_for;
   while (std::chrono::steady_clock::now() < deadline) drain(1);
   ::kill(pid, SIGKILL);
@@ -82,8 +86,9 @@ void crash_rounds(unsigned rounds) {
   uint64_t acked_max = 0;
   uint64_t acked_total = 0;
   for (unsigned round = 0; round < rounds; ++round) {
-    const std::chrono::microseconds run_for(5'000 + rng() % 60'000);
-    const auto acked = run_child_and_kill(helper, dir.path(), run_for);
+    const bool from_start = round % 5 == 0;  // every fifth kill may hit opening/recovery
+    const std::chrono::microseconds run_for(rng() % (from_start ? 40'000 : 50'000));
+    const auto acked = run_child_and_kill(helper, dir.path(), run_for, from_start);
     acked_total += acked.size();
     for (uint64_t a : acked) acked_max = std::max(acked_max, a);
 
