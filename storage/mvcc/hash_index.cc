@@ -26,6 +26,14 @@ key_id_t HashIndex::find(std::string_view key, uint32_t tag) const {
   }
 }
 
+key_id_t HashIndex::peek(uint32_t tag) const {
+  for (uint64_t i = tag & mask_;; i = (i + 1) & mask_) {
+    uint64_t s = slots_[i];
+    if (s == 0) return no_key_id;
+    if (slot_tag(s) == tag) return slot_id(s);
+  }
+}
+
 void HashIndex::insert(uint32_t tag, key_id_t id) {
   if ((count_ + 1) * load_denominator > slots_.size() * load_numerator) grow();
   uint64_t i = tag & mask_;

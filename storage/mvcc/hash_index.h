@@ -22,6 +22,10 @@ class HashIndex {
   static uint32_t tag_of(std::string_view key);
   key_id_t find(std::string_view key, uint32_t tag) const;
   key_id_t find(std::string_view key) const { return find(key, tag_of(key)); }
+  // Prefetch support: touch the home slot of `tag`; then, once it is in cache, the id stored there
+  // under a matching tag (a likely hit, not verified against the key), or no_key_id.
+  void prefetch_slot(uint32_t tag) const { __builtin_prefetch(&slots_[tag & mask_]); }
+  key_id_t peek(uint32_t tag) const;
   void insert(uint32_t tag, key_id_t id);  // the key must be absent
   void erase(uint32_t tag, key_id_t id);   // the id must be present
   size_t size() const { return count_; }

@@ -20,6 +20,21 @@ const char* blob_make(std::string_view bytes) {
 
 void blob_free(const char* blob) { std::free(const_cast<char*>(blob)); }
 
+void KeyEntry::init(std::string_view key) {
+  assert(!in_use());
+  assert(key.size() <= UINT32_MAX);
+  key_len_ = static_cast<uint32_t>(key.size());
+  if (key.size() <= inline_key_bytes) {
+    std::memcpy(key_inline_, key.data(), key.size());
+  } else {
+    auto* p = static_cast<char*>(std::malloc(key.size()));
+    if (p == nullptr) throw std::bad_alloc();
+    std::memcpy(p, key.data(), key.size());
+    key_heap_ = p;
+  }
+  in_use_ = 1;
+}
+
 void KeyEntry::push_back(const Version& v) {
   if (count_ == 0 && capacity_ <= 1) {
     inline_ = v;
@@ -55,10 +70,11 @@ void KeyEntry::erase_front(uint32_t n) {
 }
 
 void KeyEntry::release() {
-  if (key_ == nullptr) return;
+  if (!in_use()) return;
   erase_front(count_);
-  blob_free(key_);
-  key_ = nullptr;
+  if (key_len_ > inline_key_bytes) std::free(const_cast<char*>(key_heap_));
+  key_len_ = 0;
+  in_use_ = 0;
 }
 
 int64_t KeyEntry::find_at(int64_t rev) const {

@@ -1,7 +1,8 @@
 // storage/mvcc/key_table.h: the per-key records of the MVCC store. Every key that has history gets one
-// 64-byte KeyEntry (found by a dense uint32 id) holding its key bytes and its versions in revision order.
-// The common case, one live version, is stored inline in the entry (no second allocation); longer
-// histories spill to a heap array. Keys and values are stored exactly once, in length-prefixed blobs.
+// 96-byte KeyEntry (found by a dense uint32 id) holding its key bytes (inline up to 32 bytes) and its
+// versions in revision order. The common case, one live version, is stored inline in the entry (no
+// second allocation); longer histories spill to a heap array. Values are stored exactly once, in
+// length-prefixed blobs.
 #pragma once
 
 #include <cassert>
@@ -43,14 +44,16 @@ static_assert(sizeof(Version) == 48);
 
 class KeyEntry {
  public:
+  static constexpr uint32_t inline_key_bytes = 32;
+
   KeyEntry() = default;
   KeyEntry(const KeyEntry&) = delete;
   KeyEntry& operator=(const KeyEntry&) = delete;
   ~KeyEntry() { release(); }
 
-  void init(std::string_view key) { assert(key_ == nullptr); key_ = blob_make(key); }
-  bool in_use() const { return key_ != nullptr; }
-  std::string_view key() const { return blob_view(key_); }
+  void init(std::string_view key);
+  bool in_use() const { return in_use_ != 0; }
+  std::string_view key() const { return {key_len_ <= inline_key_bytes ? key_inline_ : key_heap_, key_len_}; }
   std::span<Version> versions() { return {data(), count_}; }
   std::span<const Version> versions() const { return {data(), count_}; }
   bool empty() const { return count_ == 0; }
@@ -62,20 +65,32 @@ class KeyEntry {
   void release();
   // Index of the newest version with mod <= rev, or -1.
   int64_t find_at(int64_t rev) const;
+  // Starts loading the entry's cache lines (header, inline version, inline key).
+  void prefetch() const {
+    __builtin_prefetch(this);
+    __builtin_prefetch(reinterpret_cast<const char*>(this) + sizeof(KeyEntry) - 1);
+  }
 
  private:
   Version* data() { return capacity_ <= 1 ? &inline_ : heap_; }
   const Version* data() const { return capacity_ <= 1 ? &inline_ : heap_; }
 
-  const char* key_ = nullptr;
+  uint32_t key_len_ = 0;
   uint32_t count_ = 0;
   uint32_t capacity_ = 1;  // 1: the inline slot; more: heap_ holds capacity_ versions
+  uint32_t in_use_ = 0;
   union {
     Version inline_{};
     Version* heap_;
   };
+  // Keys up to inline_key_bytes live in the entry itself: a lookup reads the key from the same
+  // (adjacent) cache lines as the versions, instead of chasing a pointer to a separate allocation.
+  union {
+    char key_inline_[inline_key_bytes] = {};
+    const char* key_heap_;
+  };
 };
-static_assert(sizeof(KeyEntry) == 64);
+static_assert(sizeof(KeyEntry) == 96);
 
 // Dense storage of KeyEntry by id, in fixed chunks (stable addresses, no reallocation copies),
 // with a free list so ids of compacted-away keys are reused.

@@ -17,6 +17,21 @@ KeyValueView MvccStore::view_of(const KeyEntry& e, const Version& v) const {
   return KeyValueView{e.key(), v.create, v.mod, v.version, blob_view(v.value), v.lease};
 }
 
+void MvccStore::prefetch(std::span<const std::string_view> keys) const {
+  uint32_t tags[prefetch_batch_limit];
+  for (size_t base = 0; base < keys.size(); base += prefetch_batch_limit) {
+    size_t n = std::min(prefetch_batch_limit, keys.size() - base);
+    for (size_t i = 0; i < n; ++i) {
+      tags[i] = HashIndex::tag_of(keys[base + i]);
+      hash_.prefetch_slot(tags[i]);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      key_id_t id = hash_.peek(tags[i]);
+      if (id != no_key_id) keys_[id].prefetch();
+    }
+  }
+}
+
 Errc MvccStore::range_core(const RangeRequest& r, RangeViewResponse& out) const {
   if (Errc e = validate_range(r); e != Errc::ok) return e;
   revision_t cur = read_rev();

@@ -162,7 +162,8 @@ class Runner {
 
   std::string key() {
     int n = std::uniform_int_distribution<int>(0, key_space_)(rng_);
-    return "k" + std::to_string(n);
+    // Every third key is longer than KeyEntry's inline key storage.
+    return "k" + std::to_string(n) + (n % 3 == 0 ? std::string(40, 'L') : "");
   }
   int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
   std::string value() { return std::string(pick(3) == 0 ? 0 : 1 + pick(20), static_cast<char>('a' + pick(26))); }
@@ -185,6 +186,11 @@ class Runner {
   }
 
   void step() {
+    if (pick(4) == 0) {  // prefetch is a pure hint: results must not change
+      std::vector<std::string> ks = {key(), key(), key()};
+      std::vector<std::string_view> views(ks.begin(), ks.end());
+      store_.prefetch(views);
+    }
     int op = pick(100);
     if (op < 35) do_put();
     else if (op < 45) do_delete();
