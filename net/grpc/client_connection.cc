@@ -180,9 +180,20 @@ runtime::task<void> detect_and_serve(connection& conn, const client_port_service
 runtime::task<void> serve_client_connection(connection conn, const client_port_services& services,
                                             const client_port_config& config) {
   assert(services.grpc != nullptr);
+  if (services.live != nullptr) services.live->insert(&conn);
   preface_watchdog watchdog;
   co_await runtime::when_all(detect_and_serve(conn, services, config, watchdog),
                              watchdog.run(conn, config.preface_timeout));
+  if (services.live != nullptr) services.live->erase(&conn);
+}
+
+runtime::task<void> close_client_connections(live_connection_set& live) {
+  // A closed connection's coroutine needs a turn of the shard to wind down and leave the set.
+  while (!live.empty()) {
+    connection* conn = *live.begin();
+    co_await conn->close();
+    co_await runtime::yield();
+  }
 }
 
 }  // namespace ringkv::net::grpc

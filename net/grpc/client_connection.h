@@ -19,6 +19,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -41,12 +42,20 @@ struct client_port_config {
   std::chrono::milliseconds preface_timeout{10'000};
 };
 
+// The connections one shard is serving, so shutdown can end them (see close_client_connections).
+using live_connection_set = std::unordered_set<connection*>;
+
 struct client_port_services {
   const service_registry* grpc = nullptr;  // required
   http_handler http;                       // optional: without it HTTP/1.1 requests get 404
+  live_connection_set* live = nullptr;     // optional, this shard's: connections add themselves
 };
 
 runtime::task<void> serve_client_connection(connection conn, const client_port_services& services,
                                             const client_port_config& config);
+
+// Closes every connection in `live` (their readers and writers end, open calls are cancelled) and
+// returns once each one's serve_client_connection has finished. Run on the set's shard at shutdown.
+runtime::task<void> close_client_connections(live_connection_set& live);
 
 }  // namespace ringkv::net::grpc

@@ -3,7 +3,9 @@
 Starts tests/grpc/wire_echo_server (the real net/tcp + net/grpc stack with fixed handlers) on a free
 loopback port, then drives it with etcdctl 3.4 (`get foo -w json`), python grpcio with etcd's message
 types (unary Range, bidirectional Watch, unknown method, oversized and malformed requests) and plain
-HTTP/1.1 (/health on the same port). The server is stopped by PID at the end.
+HTTP/1.1 (/health on the same port), plus raw sockets that misbehave (no preface, a partial preface,
+garbage, a CONTINUATION flood, an HTTP/2 connection still open at shutdown): each loses its own connection only.
+The server is stopped by PID at the end.
 Usage: wire_e2e_test.py <wire_echo_server> <etcdctl>
 """
 import base64
@@ -11,8 +13,10 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 
 import grpc
 from etcd3.etcdrpc import rpc_pb2
@@ -105,15 +109,64 @@ def test_http1(port):
     connection.close()
 
 
+PREFACE_TIMEOUT_MS = 700
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def frame(kind, flags, stream_id, payload):
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream_id.to_bytes(4, "big") + payload
+
+
+def closed_within(sock, seconds):
+    """True if the server closes `sock` within `seconds` (whatever it sends first is skipped)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            if sock.recv(65536) == b"":
+                return True
+        except socket.timeout:
+            return False
+        except ConnectionResetError:
+            return True
+    return False
+
+
+def test_misbehaving_clients(port):
+    silent = socket.create_connection(("127.0.0.1", port))
+    started = time.monotonic()
+    check(closed_within(silent, 5), "a connection that sends nothing is closed")
+    check(time.monotonic() - started >= PREFACE_TIMEOUT_MS / 1000 * 0.8, "...after the preface deadline")
+    partial = socket.create_connection(("127.0.0.1", port))
+    partial.sendall(HTTP2_PREFACE[:10])
+    check(closed_within(partial, 5), "a partial preface is closed at the deadline")
+    garbage = socket.create_connection(("127.0.0.1", port))
+    garbage.sendall(b"\x16\x03\x01\x00\xa5\x01\x00\x00")  # a TLS ClientHello on a cleartext port
+    check(closed_within(garbage, 1), "garbage is closed at once")
+    flood = socket.create_connection(("127.0.0.1", port))
+    header_block = b"\x83\x86\x84"
+    continuation = frame(9, 0, 1, b"\x00\x03x-a\x01b")
+    flood.sendall(HTTP2_PREFACE + frame(4, 0, 0, b"") + frame(1, 0, 1, header_block) + continuation * 100)
+    check(closed_within(flood, 2), "a CONTINUATION flood is closed")
+    for sock in (silent, partial, garbage, flood):
+        sock.close()
+
+
 def main():
     server_exe, etcdctl = sys.argv[1], sys.argv[2]
-    server = subprocess.Popen([server_exe], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen([server_exe, str(PREFACE_TIMEOUT_MS)], stdout=subprocess.PIPE, text=True)
     try:
         port = int(server.stdout.readline())
         test_etcdctl(etcdctl, port)
         test_grpcio(port)
         test_http1(port)
+        test_misbehaving_clients(port)
+        test_http1(port)  # still serving
         check(server.poll() is None, "server still running after every test")
+        # An open connection must not keep the server from stopping.
+        held = socket.create_connection(("127.0.0.1", port))
+        held.sendall(HTTP2_PREFACE + frame(4, 0, 0, b""))
+        time.sleep(0.2)
     finally:
         os.kill(server.pid, signal.SIGTERM)
         try:

@@ -4,14 +4,17 @@
 //   etcdserverpb.KV/Range    -> one key-value: the requested key with value "bar" at revision 42
 //   etcdserverpb.Watch/Watch -> per create request: "created", then one PUT event (value "v1")
 //   GET /health              -> {"health":"true"}
-// Prints the chosen loopback port on stdout, serves until SIGTERM/SIGINT.
+// Prints the chosen loopback port on stdout, serves until SIGTERM/SIGINT (then closes the connections
+// still open). Optional argument: the preface deadline in milliseconds.
 #include "etcd/rpc.pb.h"
 #include "net/grpc/client_connection.h"
 #include "net/tcp/listener.h"
 #include "runtime/reactor.h"
 #include "runtime/when_all.h"
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 namespace {
 
@@ -76,7 +79,7 @@ runtime::task<net::grpc::http_reply> http(const net::http1::request& request) {
   co_return net::grpc::http_reply{404, "text/plain", "404 page not found\n", {}};
 }
 
-runtime::task<int> serve() {
+runtime::task<int> serve(std::chrono::milliseconds preface_timeout) {
   auto opened = net::listener::open(net::endpoint::loopback_v4(0));
   if (!opened) {
     std::fprintf(stderr, "listen: %s\n", opened.error_message().c_str());
@@ -89,12 +92,15 @@ runtime::task<int> serve() {
   net::grpc::service_registry registry;
   registry.add_request_method("/etcdserverpb.KV/Range", &range);
   registry.add_stream_method("/etcdserverpb.Watch/Watch", &watch);
-  const net::grpc::client_port_services services{&registry, &http};
-  const net::grpc::client_port_config config;
+  net::grpc::live_connection_set live;
+  const net::grpc::client_port_services services{&registry, &http, &live};
+  net::grpc::client_port_config config;
+  config.preface_timeout = preface_timeout;
 
   auto stop = [&]() -> runtime::task<void> {
     co_await runtime::wait_for_stop();
     co_await listener.close();
+    co_await net::grpc::close_client_connections(live);
   };
   auto accept = [&]() -> runtime::task<void> {
     co_await listener.serve([&](net::connection conn) {
@@ -107,8 +113,9 @@ runtime::task<int> serve() {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  const std::chrono::milliseconds preface_timeout(argc > 1 ? std::atol(argv[1]) : 10'000);
   runtime::reactor_config config;
   config.shards = 1;
-  return runtime::run(config, [] { return serve(); });
+  return runtime::run(config, [=] { return serve(preface_timeout); });
 }
