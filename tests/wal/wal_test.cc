@@ -83,23 +83,23 @@ std::vector<std::string> segment_files(const std::string& dir) {
   return names;
 }
 
-TEST(Wal, MillionRecordsRoundTripAcrossSegmentRollovers) {
+TEST(Wal, MillionsOfRecordsRoundTripAcrossSegmentRollovers) {
   temp_dir dir;
   wal_config config = small_config(dir.path());
   config.segment_bytes = 4 << 20;
   config.write_bytes_limit = 256 << 10;
-  constexpr uint64_t count = 1'000'000;
+  constexpr uint64_t count = 2'000'000;
   wal_stats stats;
   run_on_runtime([&]() -> runtime::task<void> {
     auto opened = co_await write_ahead_log::open(config);
-    co_await append_range(*opened.log, 1, count, 1, 500, 24);
+    co_await append_range(*opened.log, 1, count, 1, 500, 16);
     stats = opened.log->stats();
     co_await opened.log->close();
   });
-  EXPECT_GE(stats.segments_created, 12u);
+  EXPECT_GE(stats.segments_created, 18u);
   EXPECT_LT(stats.writes, stats.appends);  // group commit put several appends in one write
   auto recovered = reopen(config);
-  expect_entries(recovered.entries, 1, count, 24);
+  expect_entries(recovered.entries, 1, count, 16);
   EXPECT_EQ(recovered.state.commit, count - 500);  // the last append (of 500) started at count - 499
   EXPECT_EQ(segment_files(dir.path()).size(), stats.segments_created);
 }
