@@ -43,7 +43,6 @@ std::string Node::check(const Config& config, const PersistedState& state) {
   for (const Entry& entry : state.entries) {
     if (entry.index != expected) return "raft state: entries are not contiguous after the snapshot";
     if (entry.term < previous_term) return "raft state: entry terms decrease";
-    if (entry.term > state.hard_state.term) return "raft state: entry term beyond the hard state term";
     ++expected;
     previous_term = entry.term;
   }
@@ -68,6 +67,12 @@ Node::Node(Config config, PersistedState state) : config_(std::move(config)), id
   term_ = state.hard_state.term;
   vote_ = state.hard_state.vote;
   handed_hard_state_ = state.hard_state;
+  if (log_.last_term() > term_) {
+    // Entries of a later term are durable but the hard state of that write was not (a torn write):
+    // adopt the term; no vote in it was ever sent (votes wait for durability), so none is kept.
+    term_ = log_.last_term();
+    vote_ = kNoNode;
+  }
   bool fresh = log_.last_index() == 0 && state.hard_state == HardState{};
   if (fresh && !config_.bootstrap_voters.empty()) {
     // A new cluster: every initial member writes the same bootstrap entry at (index 1, term 1).

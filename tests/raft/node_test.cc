@@ -326,6 +326,32 @@ TEST(Durability, RestartedNodeRecoversTermVoteLogAndReappliesCommittedEntries) {
   EXPECT_EQ(h.applied(2), (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(Durability, EntriesDurableWithoutTheirHardStateStillStart) {
+  // A torn write kept term-3 entries but not the hard state naming term 3.
+  Config config;
+  config.id = 1;
+  PersistedState state;
+  state.hard_state = {2, 2, 1};
+  state.entries.push_back({1, 1, EntryType::kConfChange, encode_conf_change({ConfChangeType::kBootstrap, {1, 2, 3}})});
+  state.entries.push_back({3, 2, EntryType::kNormal, SharedBytes::copy_of(std::string_view("x"))});
+  ASSERT_EQ(Node::check(config, state), "");
+  Node node(config, state);
+  EXPECT_EQ(node.term(), 3u);
+  EXPECT_EQ(node.hard_state().vote, kNoNode) << "the vote belonged to term 2";
+}
+
+TEST(Durability, InconsistentDiskStateIsReportedNotTrusted) {
+  Config config;
+  config.id = 1;
+  PersistedState gap;
+  gap.hard_state = {2, kNoNode, 0};
+  gap.entries.push_back({1, 1, EntryType::kNormal, {}});
+  gap.entries.push_back({2, 3, EntryType::kNormal, {}});
+  EXPECT_NE(Node::check(config, gap), "");
+  config.id = kNoNode;
+  EXPECT_NE(Node::check(config, PersistedState{}), "");
+}
+
 // ---- ReadIndex ----
 
 TEST(ReadIndex, ReadsOfOneTurnShareOneHeartbeatRound) {
