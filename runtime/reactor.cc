@@ -195,6 +195,13 @@ void reactor::cancel_op(cancellable* op) {
   current().backend_.queue_cancel(&request);
 }
 
+bool reactor::start_multishot_accept(int listen_fd, completion& done) {
+  if (draining_) return false;
+  backend_.queue_multishot_accept(listen_fd, &done);
+  ++in_flight_;
+  return true;
+}
+
 // ---- timers ----
 
 bool reactor::arm(timer_entry& entry) {

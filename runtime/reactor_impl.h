@@ -89,6 +89,11 @@ class reactor {
 
   void schedule(std::coroutine_handle<> frame) { ready_.push(frame); }
   op_start start_op(op_request& request, std::coroutine_handle<> waiter);
+  // Multishot requests (acceptor): counted as in flight until their last completion.
+  bool start_multishot_accept(int listen_fd, completion& done);  // false once shutdown began
+  void multishot_ended() noexcept { --in_flight_; }
+  void cancel_completion(const completion& target) { backend_.queue_cancel(&target); }
+  static bool more_completions_follow(std::uint32_t cqe_flags) noexcept { return uring_backend::more_follow(cqe_flags); }
   bool arm(timer_entry& entry);  // false once shutdown began (the entry is not armed)
   bool draining() const noexcept { return draining_; }
   void disarm(timer_entry& entry) noexcept;

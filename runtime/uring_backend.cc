@@ -2,6 +2,7 @@
 #include "runtime/uring_backend.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <liburing.h>
 
 #include <cerrno>
@@ -30,7 +31,7 @@ constexpr required_opcode required_opcodes[] = {
     {IORING_OP_MKDIRAT, "MKDIRAT"},   {IORING_OP_ACCEPT, "ACCEPT"},
     {IORING_OP_CONNECT, "CONNECT"},   {IORING_OP_RECV, "RECV"},
     {IORING_OP_SEND, "SEND"},         {IORING_OP_SENDMSG, "SENDMSG"},
-    {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"},
+    {IORING_OP_ASYNC_CANCEL, "ASYNC_CANCEL"}, {IORING_OP_SOCKET, "SOCKET"},  // SOCKET: marks 5.19 (multishot accept, cancel ANY)
 };
 
 std::string setup_failure_message(int error) {
@@ -152,6 +153,14 @@ void uring_backend::queue_read(int fd, void* buf, unsigned len, completion* done
   io_uring_prep_read(sqe, fd, buf, len, 0);
   io_uring_sqe_set_data(sqe, done);
 }
+
+void uring_backend::queue_multishot_accept(int listen_fd, completion* done) {
+  auto* sqe = static_cast<io_uring_sqe*>(next_sqe());
+  io_uring_prep_multishot_accept(sqe, listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data(sqe, done);
+}
+
+bool uring_backend::more_follow(std::uint32_t cqe_flags) noexcept { return (cqe_flags & IORING_CQE_F_MORE) != 0; }
 
 void uring_backend::queue_cancel(const completion* target) {
   auto* sqe = static_cast<io_uring_sqe*>(next_sqe());

@@ -37,6 +37,10 @@ class uring_backend {
   int queue(op_request& request);
   // Queues a read into an internal completion (wakeup eventfd, signalfd).
   void queue_read(int fd, void* buf, unsigned len, completion* done);
+  // Queues a multishot accept (SOCK_CLOEXEC) whose completions all go to `done`.
+  void queue_multishot_accept(int listen_fd, completion* done);
+  // True when a completion's flags say the multishot request stays armed (more completions follow).
+  static bool more_follow(std::uint32_t cqe_flags) noexcept;
   // Queues IORING_OP_ASYNC_CANCEL for one request; its own CQE is ignored.
   void queue_cancel(const completion* target);
   // Queues a cancel of every request in the ring (shutdown).

@@ -16,6 +16,7 @@
 #include "runtime/aligned_buffer.h"
 #include "runtime/io_faults.h"
 #include "runtime/reactor.h"
+#include "runtime/when_all.h"
 #include "tests/runtime/runtime_test_support.h"
 
 namespace ringkv::runtime {
@@ -162,6 +163,25 @@ TEST(Io, InjectedFdatasyncFailureReturnsEio) {
   });
   io_faults::clear();
   EXPECT_EQ(result, 0);
+}
+
+TEST(Io, MoreOperationsInOneTurnThanRingEntriesAllComplete) {
+  reactor_config config;
+  config.handle_signals = false;
+  config.ring_entries = 8;  // the submission queue fills and is flushed mid-turn
+  constexpr int operations = 1000;
+  const int result = run(config, []() -> task<int> {
+    int completed = 0;
+    task_group group;
+    for (int i = 0; i < operations; ++i) {
+      group.spawn([](int& done) -> task<void> {
+        if (co_await io::nop() == 0) ++done;
+      }(completed));
+    }
+    co_await group.wait();
+    co_return completed;
+  });
+  EXPECT_EQ(result, operations);
 }
 
 }  // namespace
