@@ -136,6 +136,17 @@ void Cluster::restart(SimNode& node) {
 
 void Cluster::crash(SimNode& node) {
   trace("crash node " + std::to_string(node.id) + " (" + std::to_string(node.writes.size()) + " writes lost)");
+  if (!node.writes.empty() && chance(0.5)) {
+    // A torn write: part of the oldest in-flight write reached the disk. A snapshot file is all or
+    // nothing; entries follow it; the hard state record may come first or last in the write.
+    Write torn = node.writes.front();
+    size_t entries_total = torn.entries.size();
+    if (torn.snapshot && chance(0.5)) torn.snapshot.reset();
+    torn.entries.resize(torn.snapshot || !node.writes.front().snapshot ? uniform(0, entries_total) : 0);
+    bool hard_state_first = chance(0.5);
+    if (!hard_state_first && torn.entries.size() < entries_total) torn.hard_state.reset();
+    if (!node.disk.apply(torn)) fail("torn write left a gap on node " + std::to_string(node.id));
+  }
   node.raft.reset();
   node.writes.clear();
   std::erase_if(pending_reads_, [&](const auto& read) { return read.second.node == node.id; });
