@@ -2,14 +2,18 @@
 // (no disk, no network: messages are handed from node to node, persistence completes at once).
 //   BM_RaftCommit/<batch>: each round the leader proposes <batch> 256-byte entries in one propose() and
 //   the cluster runs until they are committed and applied everywhere. batch=1 is "batching off".
+//   BM_CodecEncode/<entries>, BM_CodecDecode/<entries>: one append of <entries> 256-byte entries through
+//   the flatbuffers codec (raft/codec.h), builder reused as the peer transport would.
 // Counters: entries/s (items_per_second), msgs_per_entry (raft messages sent per committed entry).
 #include <benchmark/benchmark.h>
+#include <flatbuffers/flatbuffers.h>
 
 #include <cstring>
 #include <deque>
 #include <memory>
 #include <vector>
 
+#include "raft/codec.h"
 #include "raft/node.h"
 
 namespace ringkv::raft {
@@ -95,6 +99,45 @@ void BM_RaftCommit(benchmark::State& state) {
       static_cast<double>(cluster.messages() - messages_before) / static_cast<double>(std::max<Index>(committed, 1));
 }
 BENCHMARK(BM_RaftCommit)->Arg(1)->Arg(16)->Arg(256)->Arg(1024)->Arg(4096);
+
+Message sample_append(size_t entries) {
+  Message m;
+  m.type = MessageType::kAppend;
+  m.from = 1;
+  m.to = 2;
+  m.term = 5;
+  m.log_term = 5;
+  m.index = 1000;
+  m.commit = 999;
+  SharedBytes block = SharedBytes::allocate(entries * kEntryBytes);
+  std::memset(block.mutable_data(), 'v', entries * kEntryBytes);
+  for (size_t i = 0; i < entries; ++i) {
+    m.entries.push_back(Entry{5, 1001 + i, EntryType::kNormal, block.slice(i * kEntryBytes, kEntryBytes)});
+  }
+  return m;
+}
+
+void BM_CodecEncode(benchmark::State& state) {
+  Message m = sample_append(static_cast<size_t>(state.range(0)));
+  flatbuffers::FlatBufferBuilder builder(1 << 20);
+  for (auto _ : state) {
+    encode_message(m, builder);
+    benchmark::DoNotOptimize(builder.GetBufferPointer());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * m.entries.size()));
+}
+BENCHMARK(BM_CodecEncode)->Arg(1)->Arg(1024);
+
+void BM_CodecDecode(benchmark::State& state) {
+  SharedBytes frame = encode_message(sample_append(static_cast<size_t>(state.range(0))));
+  std::string error;
+  for (auto _ : state) {
+    std::optional<Message> m = decode_message(frame, &error);
+    benchmark::DoNotOptimize(m);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * state.range(0)));
+}
+BENCHMARK(BM_CodecDecode)->Arg(1)->Arg(1024);
 
 }  // namespace
 }  // namespace ringkv::raft
