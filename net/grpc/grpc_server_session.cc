@@ -152,8 +152,22 @@ session_verdict grpc_server_session::feed(std::span<const uint8_t> bytes) {
   in_feed_ = true;
   const ssize_t result = nghttp2_session_mem_recv(session_, bytes.data(), bytes.size());
   dispatch_events();
+  keep_borrowed_requests();
   in_feed_ = false;
   return verdict_after_recv(result);
+}
+
+void grpc_server_session::keep_borrowed_requests() {
+  for (const call_ref& call : borrowed_requests_) {
+    inbound_message& request = call->request_;
+    if (!call->has_request_ || request.is_owned || request.borrowed.data() == nullptr) continue;
+    // END_STREAM is still to come in a later feed(): keep a copy (with the prefix bytes, as owned
+    // messages are laid out).
+    std::string owned(message_prefix_bytes, '\0');
+    owned.append(request.borrowed);
+    request = inbound_message{{}, std::move(owned), true};
+  }
+  borrowed_requests_.clear();
 }
 
 server_call* grpc_server_session::call_of(int32_t stream_id) const {
@@ -259,6 +273,9 @@ int grpc_server_session::on_data_chunk_recv(nghttp2_session*, uint8_t, int32_t s
     } else {
       call->request_ = std::move(message);
       call->has_request_ = true;
+      // A borrowed request must not outlive this feed(): if END_STREAM has not come with it, it is
+      // copied before feed() returns (see keep_borrowed_requests).
+      if (!call->request_.is_owned) self->borrowed_requests_.emplace_back(call);
     }
   });
   if (outcome != message_deframer::outcome::ok) {
@@ -363,7 +380,7 @@ void grpc_server_session::dispatch_events() {
     switch (event.kind) {
       case event_kind::request:
         if (call.alive()) call.method_->on_request(event.call, call.request_.bytes());
-        call.request_ = {};
+        call.request_ = {};  // (has_request_ stays: a second message is still an error)
         break;
       case event_kind::stream_open:
         if (call.alive()) call.method_->on_stream(event.call);

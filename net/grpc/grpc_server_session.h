@@ -76,6 +76,7 @@ class grpc_server_session final : public h2_session_base {
   void on_request_complete(server_call& call);
   void on_deframe_failure(server_call& call, message_deframer::outcome outcome);
   void dispatch_events() override;
+  void keep_borrowed_requests();
   void reject_http(server_call& call, std::string_view http_status);
 
   // server_call's operations.
@@ -88,6 +89,7 @@ class grpc_server_session final : public h2_session_base {
   const service_registry& registry_;
   const server_limits limits_;
   std::vector<pending_event> events_;
+  std::vector<call_ref> borrowed_requests_;  // unary requests still pointing into feed()'s bytes
   server_call* live_head_ = nullptr;
   size_t open_calls_ = 0;
   bool preface_received_ = false;

@@ -96,6 +96,33 @@ TEST(GrpcSession, UnaryCallEchoesAndSeesMetadata) {
   EXPECT_EQ(pair.server_verdict, session_verdict::open);
 }
 
+TEST(GrpcSession, RequestWhoseEndStreamArrivesInALaterFeedIsKept) {
+  service_registry registry;
+  std::string seen;
+  registry.add_request_method(std::string(kRange), [&](const call_ref& call, std::string_view request) {
+    seen = request;
+    call->respond("ok");
+  });
+  session_pair pair(registry);
+  std::optional<status> done;
+  const auto id = pair.client.start_call(kRange, {{}, [&](const status& s) { done = s; }});
+  pair.client.write(id, "the-request-bytes");
+  // Feed HEADERS + DATA from a buffer of our own, then scribble over it as a socket buffer would be.
+  pair.client.produce_output();
+  const auto out = pair.client.pending_output();
+  std::string wire(reinterpret_cast<const char*>(out.data()), out.size());
+  pair.client.consume_output(out.size());
+  pair.server.feed({reinterpret_cast<const uint8_t*>(wire.data()), wire.size()});
+  std::fill(wire.begin(), wire.end(), 'X');
+  pair.pump();
+  EXPECT_TRUE(seen.empty());
+  pair.client.close_send(id);  // END_STREAM comes alone, in a later feed()
+  pair.pump();
+  EXPECT_EQ(seen, "the-request-bytes");
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->ok());
+}
+
 TEST(GrpcSession, EmptyRequestAndResponseMessages) {
   service_registry registry;
   registry.add_request_method(std::string(kRange), [&](const call_ref& call, std::string_view request) {
@@ -465,9 +492,9 @@ TEST(GrpcSession, ClientQueuesCallsBeyondTheServersStreamLimit) {
   registry.add_stream_method(std::string(kWatch), [&](const call_ref& call) { held.push_back(call); });
   server_limits limits;
   limits.max_concurrent_streams = 2;
+  std::vector<std::optional<status>> done(3);  // outlives the sessions (their end reports to it)
   session_pair pair(registry, limits);
   pair.pump();  // settings exchanged
-  std::vector<std::optional<status>> done(3);
   for (int i = 0; i < 3; ++i) {
     pair.client.start_call(kWatch, {{}, [&done, i](const status& s) { done[i] = s; }});
   }
@@ -530,8 +557,8 @@ TEST(GrpcSessionDefense, OversizedHeadersCloseTheConnection) {
   });
   server_limits limits;
   limits.max_header_list_bytes = 4096;
+  unary_outcome outcome;  // outlives the sessions (the client's end reports to it)
   session_pair pair(registry, limits);
-  unary_outcome outcome;
   pair.client.unary(kRange, "", record(outcome), {{"x-big", std::string(8000, 'h')}});
   pair.pump();
   EXPECT_NE(pair.server_verdict, session_verdict::open);
