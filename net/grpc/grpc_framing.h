@@ -98,6 +98,8 @@ struct outbound_bytes {
   size_t sent = 0;
   bool end_after_data = false;  // nothing more will be queued: end the stream once drained
   bool deferred = false;        // the data provider is parked: resume it when bytes arrive
+  void* owner = nullptr;        // the call this queue belongs to (for drain notifications)
+  bool drain_watched = false;   // report to the owner when pending() drops to zero
 
   size_t pending() const { return bytes.size() - sent; }
   std::string_view next(size_t length) const { return std::string_view(bytes).substr(sent, length); }

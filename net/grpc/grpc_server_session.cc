@@ -393,6 +393,9 @@ void grpc_server_session::dispatch_events() {
       case event_kind::half_close:
         if (call.alive() && call.callbacks_.on_half_close) call.callbacks_.on_half_close();
         break;
+      case event_kind::drained:
+        if (call.alive() && call.on_drained_ && call.out_.pending() == 0) call.on_drained_();
+        break;
       case event_kind::cancel:
         if (call.callbacks_.on_cancel) {
           auto on_cancel = std::move(call.callbacks_.on_cancel);
@@ -430,6 +433,11 @@ void grpc_server_session::finish_call(server_call& call) {
   }
   call.out_.end_after_data = true;
   resume_stream_output(call.stream_id_, call.out_);
+}
+
+void grpc_server_session::on_outbound_drained(outbound_bytes& out) {
+  auto* call = static_cast<server_call*>(out.owner);
+  events_.push_back({call_ref(call), event_kind::drained, {}});
 }
 
 void grpc_server_session::on_outbound_end(int32_t stream_id, uint32_t* data_flags) {

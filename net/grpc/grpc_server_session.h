@@ -53,7 +53,7 @@ class grpc_server_session final : public h2_session_base {
  private:
   friend class server_call;
 
-  enum class event_kind : uint8_t { request, stream_open, stream_message, half_close, cancel };
+  enum class event_kind : uint8_t { request, stream_open, stream_message, half_close, cancel, drained };
   struct pending_event {
     call_ref call;
     event_kind kind;
@@ -83,6 +83,7 @@ class grpc_server_session final : public h2_session_base {
   void start_response(server_call& call);
   void finish_call(server_call& call);
   void on_outbound_end(int32_t stream_id, uint32_t* data_flags) override;
+  void on_outbound_drained(outbound_bytes& out) override;
   void link(server_call& call);
   void unlink(server_call& call);
 

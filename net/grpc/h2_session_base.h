@@ -66,6 +66,9 @@ class h2_session_base {
   // Hook: `out` of `stream_id` is drained and ends (end_after_data): the server sends trailers
   // (sets NO_END_STREAM and submits them), the client just lets END_STREAM go.
   virtual void on_outbound_end(int32_t stream_id, uint32_t* data_flags) = 0;
+  // Hook: `out` (with drain_watched set) was fully taken into the output buffer. Runs inside nghttp2:
+  // only record it.
+  virtual void on_outbound_drained(outbound_bytes& /*out*/) {}
   // Hook: nghttp2 returned from a send; run callbacks for what it completed (streams it closed).
   virtual void dispatch_events() = 0;
 

@@ -66,13 +66,21 @@ class server_call {
   // Response bytes not yet taken by HTTP/2 (flow control or a slow reader): watchers use this to
   // bound what they buffer.
   size_t queued_output_bytes() const { return out_.pending(); }
+  // Runs (outside nghttp2) each time the queued output drops to zero after writes: a streaming
+  // handler that paused because queued_output_bytes() passed its limit continues from here.
+  void set_drain_callback(std::function<void()> on_drained) {
+    on_drained_ = std::move(on_drained);
+    out_.drain_watched = static_cast<bool>(on_drained_);
+  }
 
  private:
   friend class grpc_server_session;
   friend class call_ref;
 
   server_call(grpc_server_session* session, int32_t stream_id, size_t max_message_bytes)
-      : session_(session), stream_id_(stream_id), deframer_(max_message_bytes) {}
+      : session_(session), stream_id_(stream_id), deframer_(max_message_bytes) {
+    out_.owner = this;
+  }
 
   // Reserves room for a length-prefixed message of `bytes` and returns where the body goes.
   uint8_t* reserve_message(size_t bytes);
@@ -97,6 +105,7 @@ class server_call {
   outbound_bytes out_;
   status trailer_status_;
   stream_callbacks callbacks_;
+  std::function<void()> on_drained_;
   server_call* live_prev_ = nullptr;  // the session's list of open calls
   server_call* live_next_ = nullptr;
 };
