@@ -9,10 +9,7 @@ namespace ringkv::bench {
 namespace {
 
 void BM_tcp_echo_epoll_baseline(benchmark::State& state) {
-  for (auto _ : state) {
-    epoll_echo_server server;
-    report_echo_load(state, run_echo_load(echo_bench_config(server.port())), "req_per_s");
-  }
+  for (auto _ : state) report_echo_figures(state, measure_echo<epoll_echo_server>(state), "");
 }
 BENCHMARK(BM_tcp_echo_epoll_baseline)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 

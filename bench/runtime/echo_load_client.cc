@@ -135,6 +135,7 @@ echo_load_result run_echo_load(const echo_load_config& config) {
     }
   }
   result.requests = requests - requests_at_measure_start;
+  result.requests_total = requests;
   result.seconds = std::chrono::duration<double>(clock_type::now() - measure_from).count();
   for (auto& c : conns) {
     if (c.fd >= 0) ::close(c.fd);

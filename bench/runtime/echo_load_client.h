@@ -21,6 +21,7 @@ struct echo_load_config {
 
 struct echo_load_result {
   uint64_t requests = 0;        // completed request/response pairs after warm-up
+  uint64_t requests_total = 0;  // including the warm-up
   double seconds = 0;           // measured interval (after warm-up)
   uint64_t corrupt_bytes = 0;   // echoed bytes that differed from what was sent (must stay 0)
   std::string error;            // empty on success

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -14,6 +15,8 @@
 #include <cstring>
 #include <unordered_map>
 #include <vector>
+
+#include "bench/runtime/thread_cpu_clock.h"
 
 namespace ringkv::bench {
 namespace {
@@ -48,17 +51,23 @@ epoll_echo_server::epoll_echo_server() {
   thread_ = std::thread([this] { serve(); });
 }
 
-epoll_echo_server::~epoll_echo_server() {
-  uint64_t one = 1;
-  ssize_t n = ::write(stop_fd_, &one, sizeof one);
-  assert(n == sizeof one);
-  (void)n;
-  thread_.join();
-  ::close(stop_fd_);
-  ::close(listen_fd_);
+epoll_echo_server::~epoll_echo_server() { stop(); }
+
+double epoll_echo_server::stop() {
+  if (thread_.joinable()) {
+    uint64_t one = 1;
+    ssize_t n = ::write(stop_fd_, &one, sizeof one);
+    assert(n == sizeof one);
+    (void)n;
+    thread_.join();
+    ::close(stop_fd_);
+    ::close(listen_fd_);
+  }
+  return cpu_seconds_;
 }
 
 void epoll_echo_server::serve() {
+  ::pthread_setname_np(::pthread_self(), "epoll-echo");  // tells the threads apart in profiles
   int epfd = ::epoll_create1(EPOLL_CLOEXEC);
   assert(epfd >= 0);
   epoll_event ev{};
@@ -131,6 +140,7 @@ void epoll_echo_server::serve() {
   }
   for (auto& [fd, c] : conns) ::close(fd);
   ::close(epfd);
+  cpu_seconds_ = thread_cpu_seconds();
 }
 
 }  // namespace ringkv::bench

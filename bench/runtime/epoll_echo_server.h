@@ -11,7 +11,9 @@ namespace ringkv::bench {
 class epoll_echo_server {
  public:
   epoll_echo_server();  // binds 127.0.0.1 on an ephemeral port and starts serving; asserts on failure
-  ~epoll_echo_server();  // stops the thread and closes every socket
+  ~epoll_echo_server();  // stop()s
+  // Stops the thread and closes every socket; returns the CPU seconds the server thread used.
+  double stop();
   epoll_echo_server(const epoll_echo_server&) = delete;
   epoll_echo_server& operator=(const epoll_echo_server&) = delete;
 
@@ -24,6 +26,7 @@ class epoll_echo_server {
   int stop_fd_ = -1;  // eventfd: written by the destructor to end serve()
   uint16_t port_ = 0;
   std::thread thread_;
+  double cpu_seconds_ = 0;  // written by the server thread as it ends
 };
 
 }  // namespace ringkv::bench

@@ -34,7 +34,8 @@ struct connection::state {
   runtime::cancel_source cancel;  // every op of this connection is registered with its token
   int write_error = 0;            // first send failure (or -ECANCELED after close); sticky
   bool reading = false;           // a read is in progress (one reader at a time)
-  bool sending = false;           // a sendmsg is in flight (one sender at a time)
+  bool sending = false;           // a send is in flight (one sender at a time)
+  bool direct_sending = false;    // ... and it is a direct send from a writer's memory
   bool closing = false;
   unsigned pending_ops = 0;       // operations started and not yet returned
   uint64_t queued_total = 0;      // bytes ever appended to `output`
@@ -93,6 +94,33 @@ runtime::task<void> send_once(connection::state& s) {
     s.sent_total += static_cast<uint64_t>(sent);
   }
   s.progress.wake_all();
+}
+
+// A writer's position in its pieces.
+struct write_cursor {
+  std::span<const std::span<const std::byte>> pieces;
+  size_t piece = 0;   // first piece not fully taken
+  size_t offset = 0;  // bytes of pieces[piece] already taken
+  size_t taken = 0;   // bytes sent directly or appended to the send buffer
+
+  bool finished() const { return piece == pieces.size(); }
+  bool on_last_piece() const { return piece + 1 == pieces.size(); }
+  std::span<const std::byte> rest() const { return pieces[piece].subspan(offset); }
+  void advance(size_t bytes) {
+    offset += bytes;
+    taken += bytes;
+    if (offset == pieces[piece].size()) ++piece, offset = 0;
+  }
+};
+
+// Appends as much of the writer's bytes as the send buffer takes (empty pieces are just skipped).
+void append_what_fits(connection::state& s, write_cursor& cursor, uint64_t& last_byte_end) {
+  while (!cursor.finished() && (cursor.rest().empty() || s.output.space() > 0)) {
+    const size_t n = s.output.append(cursor.rest());
+    s.queued_total += n;
+    last_byte_end = s.queued_total;
+    cursor.advance(n);
+  }
 }
 
 }  // namespace
@@ -190,6 +218,10 @@ runtime::task<int> connection::flush() { return send_all({}, {}); }
 
 // The writers' protocol (see connection.h): append what fits, then either become the one sender or
 // park until the sender frees space / reports progress; return once our last byte has been sent.
+// Fast path: a writer's last (or only) piece goes out straight from its memory with one send when
+// nothing is buffered or in flight - the usual request/response case: no copy, no iovec. While such a
+// direct send is in flight other writers wait without appending, and its unsent rest is appended
+// before they resume, so bytes stay in order.
 runtime::task<int> connection::send_all(std::span<const std::span<const std::byte>> pieces,
                                         std::span<const std::byte> single) {
   assert(state_);
@@ -197,27 +229,41 @@ runtime::task<int> connection::send_all(std::span<const std::span<const std::byt
   if (pieces.empty() && !single.empty()) pieces = {&single, 1};  // `single` lives in this frame
   if (s.closing) co_return -ECANCELED;
   pending_op op(s);
-  size_t piece = 0, offset = 0, queued = 0;
+  write_cursor cursor{pieces};
   uint64_t last_byte_end = s.queued_total;  // everything queued before us must go out first
   for (;;) {
     if (s.write_error != 0) co_return s.write_error;
-    while (piece < pieces.size() && (offset == pieces[piece].size() || s.output.space() > 0)) {
-      const size_t n = s.output.append(pieces[piece].subspan(offset));
-      offset += n;
-      queued += n;
-      s.queued_total += n;
-      last_byte_end = s.queued_total;
-      if (offset == pieces[piece].size()) ++piece, offset = 0;
+    if (s.direct_sending) {
+      co_await s.progress.wait();
+      continue;
     }
-    if (piece == pieces.size() && s.sent_total >= last_byte_end) break;
+    if (!s.sending && s.output.empty() && cursor.on_last_piece() && !cursor.rest().empty()) {
+      s.sending = s.direct_sending = true;
+      const std::span<const std::byte> data = cursor.rest();
+      const int sent = co_await io::send(s.fd, data.data(), data.size(), s.cancel.token());
+      s.sending = s.direct_sending = false;
+      if (sent < 0) {
+        if (s.write_error == 0) s.write_error = sent;
+      } else {
+        s.queued_total += static_cast<uint64_t>(sent);
+        s.sent_total += static_cast<uint64_t>(sent);
+        cursor.advance(static_cast<size_t>(sent));
+        last_byte_end = s.queued_total;
+        append_what_fits(s, cursor, last_byte_end);  // our unsent rest goes before anyone else's bytes
+      }
+      s.progress.wake_all();
+      continue;
+    }
+    append_what_fits(s, cursor, last_byte_end);
+    if (cursor.finished() && s.sent_total >= last_byte_end) break;
     if (!s.sending) {
       co_await send_once(s);
     } else {
       co_await s.progress.wait();
     }
   }
-  assert(queued <= static_cast<size_t>(std::numeric_limits<int>::max()));
-  co_return static_cast<int>(queued);
+  assert(cursor.taken <= static_cast<size_t>(std::numeric_limits<int>::max()));
+  co_return static_cast<int>(cursor.taken);
 }
 
 size_t connection::send_buffered_bytes() const { return state_ ? state_->output.size() : 0; }
