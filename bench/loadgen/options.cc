@@ -164,6 +164,7 @@ std::string set_consistency(bench_options& o, const flag_value& v) {
 const std::vector<flag_spec>& flag_table() {
   using w = workload_kind;
   constexpr scope_mask watchers = bit(w::watch) | bit(w::watch_latency);
+  constexpr scope_mask request_workloads = all_workloads & ~watchers;  // watch ones use --put-rate, --put-total
   constexpr scope_mask keyed = put_like | watchers;
   constexpr scope_mask totals = all_workloads & ~bit(w::watch);
   constexpr scope_mask readers = bit(w::range) | bit(w::mixed) | bit(w::txn_mixed);
@@ -175,8 +176,8 @@ const std::vector<flag_spec>& flag_table() {
       {"precise", true, all_workloads, set_bool(&bench_options::precise)},
       {"target-leader", true, all_workloads, set_bool(&bench_options::target_leader)},
       {"dial-timeout", false, all_workloads, set_duration(&bench_options::dial_timeout)},
-      {"duration", false, all_workloads, set_duration(&bench_options::duration)},
-      {"rate", false, all_workloads, set_rate(&bench_options::rate_per_s)},
+      {"duration", false, request_workloads, set_duration(&bench_options::duration)},
+      {"rate", false, request_workloads, set_rate(&bench_options::rate_per_s)},
       {"json", true, all_workloads, set_bool(&bench_options::json)},
       {"shards", false, all_workloads, set_uint(&bench_options::shards, 1)},
       {"sample", true, all_workloads, unsupported("--sample is not supported (use --json)")},

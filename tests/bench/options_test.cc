@@ -136,6 +136,8 @@ TEST(Options, BadInputGetsAClearError) {
   EXPECT_NE(parse_fail({"--cert=x.pem", "put"}).find("TLS"), std::string::npos);
   EXPECT_NE(parse_fail({"put", "--key-size=1", "--key-space-size=100000"}).find("too small"), std::string::npos);
   EXPECT_NE(parse_fail({"put", "extra"}).find("unexpected argument"), std::string::npos);
+  EXPECT_NE(parse_fail({"--rate=10", "watch"}).find("not a watch flag"), std::string::npos);  // --put-rate
+  EXPECT_NE(parse_fail({"watch-latency", "--duration=1s"}).find("not a watch-latency flag"), std::string::npos);
   EXPECT_NE(parse_fail({"--help"}).find("usage:"), std::string::npos);
 }
 
