@@ -37,7 +37,7 @@ void MvccStore::compact_key(key_id_t id, revision_t at) {
   if (drop == 0) return;
   int64_t freed = 0;
   for (uint32_t i = 0; i < drop; ++i) {
-    freed += static_cast<int64_t>(e.key().size() + blob_view(e.versions()[i].value).size()) +
+    freed += static_cast<int64_t>(e.key().size() + e.versions()[i].value_len) +
              stored_version_overhead_bytes;
   }
   e.erase_front(drop);

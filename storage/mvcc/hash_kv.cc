@@ -111,7 +111,7 @@ Result<HashKvResponse> MvccStore::hash_kv(revision_t rev) const {
       put_int_field(buf, 2, v.create);
       put_int_field(buf, 3, v.mod);
       put_int_field(buf, 4, v.version);
-      put_bytes_field(buf, 5, blob_view(v.value));
+      put_bytes_field(buf, 5, v.value_view());
       put_int_field(buf, 6, v.lease);
     }
     crc.update(buf);

@@ -1,4 +1,4 @@
-// storage/mvcc/key_table.cc: blobs, the inline-first version array of a key, and the id-addressed table.
+// storage/mvcc/key_table.cc: version values, the inline-first version array of a key, and the id-addressed table.
 #include "storage/mvcc/key_table.h"
 
 #include <algorithm>
@@ -7,18 +7,21 @@
 
 namespace ringkv::storage::mvcc {
 
-const char* blob_make(std::string_view bytes) {
-  if (bytes.empty()) return nullptr;
-  assert(bytes.size() <= UINT32_MAX);
-  auto* p = static_cast<char*>(std::malloc(sizeof(uint32_t) + bytes.size()));
+void Version::set_value(std::string_view bytes) {
+  assert(value_ptr == nullptr && bytes.size() <= UINT32_MAX);
+  value_len = static_cast<uint32_t>(bytes.size());
+  if (bytes.empty()) return;
+  auto* p = static_cast<char*>(std::malloc(bytes.size()));
   if (p == nullptr) throw std::bad_alloc();
-  uint32_t len = static_cast<uint32_t>(bytes.size());
-  std::memcpy(p, &len, sizeof len);
-  std::memcpy(p + sizeof len, bytes.data(), bytes.size());
-  return p;
+  std::memcpy(p, bytes.data(), bytes.size());
+  value_ptr = p;
 }
 
-void blob_free(const char* blob) { std::free(const_cast<char*>(blob)); }
+void Version::free_value() {
+  std::free(const_cast<char*>(value_ptr));
+  value_ptr = nullptr;
+  value_len = 0;
+}
 
 void KeyEntry::init(std::string_view key) {
   assert(!in_use());
@@ -57,7 +60,7 @@ void KeyEntry::push_back(const Version& v) {
 void KeyEntry::erase_front(uint32_t n) {
   assert(n <= count_);
   Version* d = data();
-  for (uint32_t i = 0; i < n; ++i) blob_free(d[i].value);
+  for (uint32_t i = 0; i < n; ++i) d[i].free_value();
   uint32_t rest = count_ - n;
   std::memmove(static_cast<void*>(d), d + n, sizeof(Version) * rest);
   count_ = rest;

@@ -1,8 +1,8 @@
 // storage/mvcc/key_table.h: the per-key records of the MVCC store. Every key that has history gets one
 // 96-byte KeyEntry (found by a dense uint32 id) holding its key bytes (inline up to 32 bytes) and its
 // versions in revision order. The common case, one live version, is stored inline in the entry (no
-// second allocation); longer histories spill to a heap array. Values are stored exactly once, in
-// length-prefixed blobs.
+// second allocation); longer histories spill to a heap array. Values are stored exactly once, each in
+// its own allocation.
 #pragma once
 
 #include <cassert>
@@ -18,27 +18,24 @@ namespace ringkv::storage::mvcc {
 using key_id_t = uint32_t;
 inline constexpr key_id_t no_key_id = UINT32_MAX;
 
-// A heap blob [u32 length][bytes]; nullptr is the empty byte string.
-const char* blob_make(std::string_view bytes);
-void blob_free(const char* blob);
-inline std::string_view blob_view(const char* blob) {
-  if (blob == nullptr) return {};
-  uint32_t len;
-  std::memcpy(&len, blob, sizeof len);
-  return {blob + sizeof len, len};
-}
-
-// One revision of one key. A tombstone (delete) carries only mod/sub.
+// One revision of one key. A tombstone (delete) carries only mod/sub. The value length sits next to
+// its pointer, so building a view never touches the value bytes.
 // Invariant within a KeyEntry: versions are strictly increasing by (mod, sub).
 struct Version {
+  static constexpr uint32_t sub_limit = 1u << 31;
   int64_t mod = 0;
   int64_t create = 0;
   int64_t version = 0;
   int64_t lease = 0;
-  const char* value = nullptr;  // owned blob
-  uint32_t sub = 0;
-  uint32_t tombstone = 0;
+  const char* value_ptr = nullptr;  // owned, value_len bytes; nullptr when empty
+  uint32_t value_len = 0;
+  uint32_t sub : 31 = 0;
+  uint32_t tombstone : 1 = 0;
   bool before(int64_t main, uint32_t s) const { return mod < main || (mod == main && sub < s); }
+  std::string_view value_view() const { return {value_ptr, value_len}; }
+  // Copies `bytes` into a new allocation owned by this version.
+  void set_value(std::string_view bytes);
+  void free_value();
 };
 static_assert(sizeof(Version) == 48);
 

@@ -14,7 +14,7 @@ Errc MvccStore::validate_range(const RangeRequest& r) {
 
 KeyValueView MvccStore::view_of(const KeyEntry& e, const Version& v) const {
   assert(!v.tombstone);
-  return KeyValueView{e.key(), v.create, v.mod, v.version, blob_view(v.value), v.lease};
+  return KeyValueView{e.key(), v.create, v.mod, v.version, v.value_view(), v.lease};
 }
 
 void MvccStore::prefetch(std::span<const std::string_view> keys) const {
@@ -25,9 +25,14 @@ void MvccStore::prefetch(std::span<const std::string_view> keys) const {
       tags[i] = HashIndex::tag_of(keys[base + i]);
       hash_.prefetch_slot(tags[i]);
     }
+    key_id_t ids[prefetch_batch_limit];
     for (size_t i = 0; i < n; ++i) {
-      key_id_t id = hash_.peek(tags[i]);
-      if (id != no_key_id) keys_[id].prefetch();
+      ids[i] = hash_.peek(tags[i]);
+      if (ids[i] != no_key_id) keys_[ids[i]].prefetch();
+    }
+    for (size_t i = 0; i < n; ++i) {  // the newest value, which a get or an overwrite reads next
+      if (ids[i] == no_key_id || keys_[ids[i]].empty()) continue;
+      if (const char* value = keys_[ids[i]].back().value_ptr) __builtin_prefetch(value);
     }
   }
 }

@@ -36,9 +36,10 @@ key_id_t MvccStore::find_or_create(std::string_view key) {
 }
 
 void MvccStore::append_version(key_id_t id, const Version& v) {
+  assert(sub_ < Version::sub_limit - 1);
   KeyEntry& e = keys_[id];
   e.push_back(v);
-  size_bytes_ += static_cast<int64_t>(e.key().size() + blob_view(v.value).size()) + stored_version_overhead_bytes;
+  size_bytes_ += static_cast<int64_t>(e.key().size() + v.value_len) + stored_version_overhead_bytes;
   log_.push_back(LogEntry{v.mod, v.sub, id});
   ++sub_;
   if (!watchers_.empty()) notify_watchers(id);
@@ -59,7 +60,7 @@ void MvccStore::write_put(key_id_t id, std::string_view value, lease_id_t lease)
     v.create = v.mod;
     v.version = 1;
   }
-  v.value = blob_make(value);
+  v.set_value(value);
   append_version(id, v);
   if (old_lease != no_lease) lease_detach(old_lease, id);
   if (lease != no_lease) lease_attach(lease, id);
@@ -87,7 +88,7 @@ PutResponse MvccStore::put_core(const PutRequest& r) {
   if (live(e)) {
     const Version& prev = e.back();
     if (r.prev_kv) resp.prev_kv = view_of(e, prev).to_owned();
-    if (r.ignore_value) value = blob_view(prev.value);
+    if (r.ignore_value) value = prev.value_view();
     if (r.ignore_lease) lease = prev.lease;
   }
   write_put(id, value, lease);

@@ -121,7 +121,7 @@ void MvccStore::snapshot(const std::function<void(std::string_view)>& sink) cons
       w.fixed<int64_t>(v.create);
       w.fixed<int64_t>(v.version);
       w.fixed<int64_t>(v.lease);
-      std::string_view value = blob_view(v.value);
+      std::string_view value = v.value_view();
       w.fixed<uint32_t>(static_cast<uint32_t>(value.size()));
       w.bytes(value);
     }
@@ -170,8 +170,12 @@ Errc MvccStore::parse_snapshot(std::string_view body, Build&& build) const {
     for (uint32_t i = 0; i < count; ++i) {
       Version v;
       uint8_t tomb = 0;
+      uint32_t sub = 0;
       std::string_view value;
-      if (!r.fixed(v.mod) || !r.fixed(v.sub) || !r.fixed(tomb) || tomb > 1) return Errc::snapshot_corrupt;
+      if (!r.fixed(v.mod) || !r.fixed(sub) || !r.fixed(tomb) || tomb > 1 || sub >= Version::sub_limit) {
+        return Errc::snapshot_corrupt;
+      }
+      v.sub = sub;
       v.tombstone = tomb;
       if (!tomb) {
         uint32_t value_len = 0;
@@ -253,7 +257,7 @@ Errc MvccStore::restore(std::string_view bytes) {
       s.order_.insert(k, id);
     }
     void version(Version v, std::string_view value) {
-      v.value = blob_make(value);
+      v.set_value(value);
       s.keys_[id].push_back(v);
       s.size_bytes_ += static_cast<int64_t>(s.keys_[id].key().size() + value.size()) + stored_version_overhead_bytes;
     }

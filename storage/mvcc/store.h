@@ -66,8 +66,8 @@ class MvccStore {
   // ---- batching: overlap the cache misses of many independent requests ----
   // Call with the keys of the next requests (e.g. a batch of gets after a ReadIndex, or the entries
   // about to be applied) before executing them one by one: the hash slots and then the key entries
-  // of all keys are loaded in parallel instead of one miss after another. Pure hint, no effect on
-  // results. Batches of prefetch_batch_limit keys are processed at a time.
+  // of all keys (then their newest values) are loaded in parallel instead of one miss after another.
+  // Pure hint, no effect on results. Keys are processed prefetch_batch_limit at a time.
   static constexpr size_t prefetch_batch_limit = 32;
   void prefetch(std::span<const std::string_view> keys) const;
 
@@ -206,7 +206,12 @@ class MvccStore {
   bool lease_primary_ = false;
 
   std::unordered_map<watch_id_t, Watcher> watchers_;
-  std::unordered_map<std::string, std::vector<watch_id_t>> key_watchers_;
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Single-key watchers by key; looked up by string_view for every write while any exist.
+  std::unordered_map<std::string, std::vector<watch_id_t>, StringHash, std::equal_to<>> key_watchers_;
   std::vector<watch_id_t> range_watchers_;
   std::vector<watch_id_t> ready_;
   watch_id_t next_watch_id_ = 1;

@@ -27,7 +27,7 @@ void MvccStore::mark_ready(watch_id_t id, Watcher& w) {
 void MvccStore::notify_watchers(key_id_t id) {
   std::string_view key = keys_[id].key();
   if (!key_watchers_.empty()) {
-    auto it = key_watchers_.find(std::string(key));
+    auto it = key_watchers_.find(key);
     if (it != key_watchers_.end()) {
       for (watch_id_t wid : it->second) mark_ready(wid, watchers_.at(wid));
     }
