@@ -222,7 +222,7 @@ void truncation_round(uint64_t stride) {
 }
 
 TEST(Wal, TruncationInTheLast64KiBRecoversEveryIntactPrefix) { truncation_round(1021); }
-TEST(Wal, SlowTruncationAtDenseOffsetsOfTheLast64KiB) { truncation_round(8); }
+TEST(Wal, SlowTruncationAtDenseOffsetsOfTheLast64KiB) { truncation_round(16); }
 
 void flip_bit(const std::string& path, uint64_t offset) {
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
