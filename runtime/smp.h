@@ -6,7 +6,8 @@
 //   resumed with r    <--reply msg----  spsc B->A  <-- push reply, task ends
 //
 // Messages are two words (function, context); the caller's frame holds everything else, so a call costs
-// one coroutine frame on each side and no other allocation. Queues are bounded: a sender finding its queue
+// the caller's submit_to frame and, on the target, nothing more for a plain function (one frame when fn
+// returns a task, or when the reply must wait for room). Queues are bounded: a sender finding its queue
 // full waits (in FIFO order per destination, so per-pair order is kept) and the consumer wakes it after
 // making room. A sleeping shard is woken through an eventfd read kept in flight on its ring.
 #pragma once
@@ -123,7 +124,29 @@ struct cross_call {
     co_await send_awaitable(call->origin, smp_message{&cross_call::resume_caller, call}, after_send::continue_now);
   }
 
-  static void start_remote(void* context) { run_remote(static_cast<cross_call*>(context)).frame.resume(); }
+  static detached_task reply_when_room(cross_call* call) {
+    co_await send_awaitable(call->origin, smp_message{&cross_call::resume_caller, call}, after_send::continue_now);
+  }
+
+  // On the target shard. A plain function runs right here and its reply goes straight into the queue
+  // (no coroutine frame on this side unless the queue back is full); a task runs in a detached frame.
+  static void start_remote(void* context) {
+    auto* call = static_cast<cross_call*>(context);
+    if constexpr (is_task<invoke_result_t<F>>::value) {
+      run_remote(call).frame.resume();
+    } else {
+      try {
+        if constexpr (std::is_void_v<R>) {
+          call->fn();
+        } else {
+          call->value.template emplace<1>(call->fn());
+        }
+      } catch (...) {
+        call->error = std::current_exception();
+      }
+      if (!try_send(call->origin, smp_message{&cross_call::resume_caller, call})) reply_when_room(call).frame.resume();
+    }
+  }
 };
 
 }  // namespace detail

@@ -74,17 +74,29 @@ __kernel_timespec to_timespec(std::chrono::nanoseconds timeout) {
 
 struct uring_backend::ring {
   io_uring uring{};
+  // DEFER_TASKRUN: completions are posted only when this thread enters the kernel asking for events
+  // (no inter-processor interrupts or task-work signals while the shard runs coroutines). Then every
+  // turn must enter the kernel with GETEVENTS, which the loop does once per turn anyway.
+  bool deferred_task_run = false;
 };
 
 uring_backend::uring_backend(unsigned ring_entries) : ring_(std::make_unique<ring>()) {
+  // Preferred set first; each fallback drops what an older kernel refuses with EINVAL.
+  constexpr unsigned setup_flag_sets[] = {
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL,
+      0,
+  };
+  int rc = -EINVAL;
   io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_SUBMIT_ALL;
-  int rc = io_uring_queue_init_params(ring_entries, &ring_->uring, &params);
-  if (rc == -EINVAL) {  // older kernel without SINGLE_ISSUER: plain ring
+  for (unsigned flags : setup_flag_sets) {
     params = io_uring_params{};
+    params.flags = flags;
     rc = io_uring_queue_init_params(ring_entries, &ring_->uring, &params);
+    if (rc != -EINVAL) break;
   }
   if (rc < 0) throw setup_error(setup_failure_message(-rc));
+  ring_->deferred_task_run = (params.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
   try {
     probe_kernel(ring_->uring, params);
   } catch (...) {
@@ -184,6 +196,8 @@ unsigned uring_backend::submit_and_dispatch(bool wait_for_completion, std::chron
     } else {
       io_uring_submit_and_wait(uring, 1);
     }
+  } else if (ring_->deferred_task_run) {
+    io_uring_submit_and_get_events(uring);  // submits and lets the kernel post finished completions
   } else if (io_uring_sq_ready(uring) > 0) {
     io_uring_submit(uring);
   }

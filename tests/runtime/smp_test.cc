@@ -140,6 +140,12 @@ TEST(Smp, StormOfCrossShardMessagesLosesNoneAndKeepsPairOrder) {
   EXPECT_EQ(run_storm(plan), 0u);
 }
 
+TEST(Smp, StormThroughTwoSlotQueuesWaitsForRoomOnBothLegs) {
+  // Requests and replies both find their queue full most of the time.
+  const storm_plan plan{3, 8, 20'000, 2};
+  EXPECT_EQ(run_storm(plan), 0u);
+}
+
 TEST(SmpSlow, LongStormWithTinyQueues) {
   if (std::getenv("RINGKV_SLOW_TESTS") == nullptr) GTEST_SKIP() << "set RINGKV_SLOW_TESTS=1 (meson suite 'slow')";
   // 4 shards x 3 destinations x 1M = 12 million calls, through queues of 8 slots.
