@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "net/tcp/wait_list.h"
+#include "runtime/acceptor.h"
 #include "runtime/cancel.h"
 #include "runtime/io.h"
 #include "runtime/timer.h"
@@ -19,13 +20,16 @@ namespace ringkv::net {
 namespace io = runtime::io;
 
 struct listener::state {
-  int fd = -1;
+  explicit state(int listen_fd) : fd(listen_fd), acceptor(listen_fd) {}
+
+  int fd;
   endpoint local;
   connection_limits limits;
-  runtime::cancel_source cancel;
+  runtime::acceptor acceptor;     // multishot accept on fd, armed at the first accept()
+  runtime::cancel_source cancel;  // every pending accept is registered with its token
   bool closing = false;
-  bool accepting = false;  // an accept is in flight
-  wait_list idle;          // close() waiting for the pending accept to resume
+  unsigned accepts_pending = 0;
+  wait_list idle;                 // close() waiting for pending accepts to resume
 };
 
 listener::listener(listener&&) noexcept = default;
@@ -40,7 +44,7 @@ listener& listener::operator=(listener&& other) noexcept {
 
 listener::~listener() {
   if (!state_) return;
-  assert(!state_->accepting && "listener destroyed while accept() is pending");
+  assert(state_->accepts_pending == 0 && "listener destroyed while accept() is pending");
   if (state_->fd >= 0) ::close(state_->fd);
 }
 
@@ -64,8 +68,7 @@ result<listener> listener::open(const endpoint& where, const listen_options& opt
   socklen_t len = sizeof bound;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) return fail();
   listener l;
-  l.state_ = std::make_unique<state>();
-  l.state_->fd = fd;
+  l.state_ = std::make_unique<state>(fd);
   l.state_->local = endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&bound), len);
   l.state_->limits = options.limits;
   return l;
@@ -82,11 +85,9 @@ runtime::task<result<connection>> listener::accept() {
   assert(state_);
   state& s = *state_;
   if (s.closing) co_return io_error{-ECANCELED};
-  assert(!s.accepting && "two coroutines accept on one listener at the same time");
-  s.accepting = true;
-  const int fd = co_await io::accept(s.fd, s.cancel.token());
-  s.accepting = false;
-  s.idle.wake_all();
+  ++s.accepts_pending;
+  const int fd = co_await s.acceptor.accept(s.cancel.token());
+  if (--s.accepts_pending == 0) s.idle.wake_all();
   if (fd < 0) co_return io_error{fd};
   if (s.closing) {  // accepted just as close() cancelled us: do not hand out a connection
     ::close(fd);
@@ -122,7 +123,8 @@ runtime::task<void> listener::close() {
   state& s = *state_;
   s.closing = true;
   s.cancel.cancel();
-  while (s.accepting) co_await s.idle.wait();
+  while (s.accepts_pending > 0) co_await s.idle.wait();
+  co_await s.acceptor.close();  // disarms the multishot request, closes connections nobody took
   const int fd = std::exchange(s.fd, -1);
   co_await io::close(fd);
 }

@@ -1,7 +1,9 @@
 // listener: a listening TCP socket on one shard. With port_sharing::reuse_port every shard can open
 // its own listener on the same address (SO_REUSEPORT): the kernel then spreads incoming connections
-// over the shards and no connection ever crosses a shard. accept() hands out connections on this shard.
-// serve() is the accept loop: one handler coroutine per connection, all awaited before it returns.
+// over the shards and no connection ever crosses a shard. accept() hands out connections on this shard;
+// underneath, one multishot accept request (runtime::acceptor) stays armed in the kernel, so a burst of
+// connections costs no SQE each. serve() is the accept loop: one handler coroutine per connection, all
+// awaited before it returns. co_await close() before destroying a listener that has accepted.
 #pragma once
 
 #include <chrono>
@@ -38,7 +40,8 @@ class listener {
   const endpoint& local() const;
   bool is_open() const;
 
-  // The next incoming connection, or -ECANCELED once close() was called, or -errno.
+  // The next incoming connection, or -ECANCELED once close() was called, or -errno. Several
+  // coroutines may wait at once; they are served in arrival order.
   runtime::task<result<connection>> accept();
 
   // Accepts until the listener is closed (or accepting fails), runs `handler` for each connection as
@@ -48,7 +51,8 @@ class listener {
   // Pause after a transient accept failure (out of descriptors or memory) before trying again.
   static constexpr std::chrono::milliseconds accept_retry_delay{10};
 
-  // Cancels a pending accept, waits for it to resume, closes the socket. Idempotent.
+  // Cancels pending accepts, waits for them to resume, disarms the multishot accept, closes the
+  // socket. Idempotent.
   runtime::task<void> close();
 
   struct state;  // defined in listener.cc

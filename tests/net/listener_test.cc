@@ -121,6 +121,27 @@ TEST(Listener, CloseCancelsAPendingAccept) {
   });
 }
 
+TEST(Listener, SeveralCoroutinesMayAcceptAtOnce) {
+  run_on_runtime([]() -> runtime::task<int> {
+    listener l = open_loopback_listener();
+    constexpr int acceptors = 3;
+    std::vector<runtime::task<result<connection>>> accepting;
+    for (int i = 0; i < acceptors; ++i) accepting.push_back(l.accept());
+    std::vector<runtime::task<result<connection>>> connecting;
+    for (int i = 0; i < acceptors; ++i) connecting.push_back(connect(l.local(), 5s));
+    auto [accepted, connected] =
+        co_await runtime::when_all(runtime::when_all(std::move(accepting)), runtime::when_all(std::move(connecting)));
+    for (int i = 0; i < acceptors; ++i) {
+      EXPECT_TRUE(accepted[i].ok()) << accepted[i].error_message();
+      EXPECT_TRUE(connected[i].ok()) << connected[i].error_message();
+      if (accepted[i]) co_await accepted[i].value().close();
+      if (connected[i]) co_await connected[i].value().close();
+    }
+    co_await l.close();
+    co_return 0;
+  });
+}
+
 TEST(Listener, ReusePortLetsTwoListenersShareAPort) {
   run_on_runtime([]() -> runtime::task<int> {
     listen_options shared;
