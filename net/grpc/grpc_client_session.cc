@@ -67,7 +67,8 @@ grpc_client_session::grpc_client_session(client_options options)
   nghttp2_session_callbacks_set_on_header_callback(callbacks, &on_header);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &on_data_chunk_recv);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &on_stream_close);
-  const int created = nghttp2_session_client_new(&session_, callbacks, this);
+  const int created =
+      nghttp2_session_client_new3(&session_, callbacks, this, nullptr, allocator_.mem());
   nghttp2_session_callbacks_del(callbacks);
   assert(created == 0);
   (void)created;

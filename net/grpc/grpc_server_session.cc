@@ -112,7 +112,8 @@ grpc_server_session::grpc_server_session(const service_registry& registry,
   nghttp2_option_set_max_continuations(options, limits_.max_continuation_frames);
   nghttp2_option_set_stream_reset_rate_limit(options, limits_.stream_reset_burst,
                                              limits_.stream_reset_rate_per_s);
-  const int created = nghttp2_session_server_new2(&session_, callbacks, this, options);
+  const int created = nghttp2_session_server_new3(&session_, callbacks, this, options,
+                                                   allocator_.mem());
   nghttp2_option_del(options);
   nghttp2_session_callbacks_del(callbacks);
   assert(created == 0);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "net/grpc/grpc_framing.h"
+#include "net/grpc/h2_allocator.h"
 
 #include <nghttp2/nghttp2.h>
 
@@ -81,6 +82,7 @@ class h2_session_base {
   session_verdict verdict_after_recv(ssize_t recv_result);
   session_verdict current_verdict() const;
 
+  h2_allocator allocator_;  // declared before session_: outlives it
   nghttp2_session* session_ = nullptr;
   bool flush_requested_ = false;
   bool in_feed_ = false;  // feed() will produce output itself: no notification needed
