@@ -31,9 +31,15 @@ uint64_t env_u64(const char* name, uint64_t fallback) {
   return value && *value ? std::strtoull(value, nullptr, 10) : fallback;
 }
 
+std::string this_executable() {
+  char path[4096];
+  ssize_t length = readlink("/proc/self/exe", path, sizeof path - 1);
+  return length > 0 ? std::string(path, static_cast<size_t>(length)) : "tests/raft/raft_sim_test";
+}
+
 std::string replay_command(uint64_t seed, uint32_t nodes) {
   return "RINGKV_RAFT_SIM_SEED=" + std::to_string(seed) + " RINGKV_RAFT_SIM_NODES=" + std::to_string(nodes) +
-         " RINGKV_RAFT_SIM_TRACE=1 tests/raft/raft_sim_test --gtest_filter=RaftSim.Replay";
+         " RINGKV_RAFT_SIM_TRACE=1 " + this_executable() + " --gtest_filter=RaftSim.Replay";
 }
 
 void run_one(uint64_t seed, uint32_t nodes, bool trace) {
