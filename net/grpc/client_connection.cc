@@ -127,12 +127,18 @@ runtime::task<void> serve_http1(connection& conn, const client_port_services& se
   std::string received;
   std::string out;
   http1::request request;
+  bool continue_sent = false;  // for the request being received
   while (true) {
     const auto bytes = conn.readable();
     received.append(as_text(bytes));
     conn.consume(bytes.size());
     const http1::parse_result parsed = http1::parse_request(received, config.http, request);
     if (parsed.state == http1::parse_status::incomplete) {
+      if (parsed.expects_continue && !continue_sent) {
+        continue_sent = true;
+        const int written = co_await conn.write(std::as_bytes(std::span(http1::continue_response)));
+        if (written < 0) break;
+      }
       const int filled = co_await conn.fill(1);
       if (filled <= 0) break;
       continue;
@@ -154,6 +160,7 @@ runtime::task<void> serve_http1(connection& conn, const client_port_services& se
     const int written = co_await conn.write(std::as_bytes(std::span(out)));
     if (written < 0 || !keep_alive) break;
     received.erase(0, parsed.consumed_bytes);
+    continue_sent = false;
   }
   co_await conn.flush();
 }

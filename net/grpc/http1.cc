@@ -88,6 +88,7 @@ parse_result parse_request(std::string_view buffer, const limits& limits, reques
   head.remove_prefix(line_end + 2);
   size_t content_length = 0;
   bool close = http10;
+  bool expects_continue = false;
   while (!head.empty()) {
     const size_t end = head.find("\r\n");
     const std::string_view line = head.substr(0, end);
@@ -107,6 +108,8 @@ parse_result parse_request(std::string_view buffer, const limits& limits, reques
       }
     } else if (iequals(name, "transfer-encoding")) {
       return fail(501, "chunked request bodies are not supported");
+    } else if (iequals(name, "expect")) {
+      expects_continue = iequals(value, "100-continue");
     } else if (iequals(name, "connection")) {
       if (iequals(value, "close")) close = true;
       if (iequals(value, "keep-alive")) close = false;
@@ -114,7 +117,11 @@ parse_result parse_request(std::string_view buffer, const limits& limits, reques
   }
   if (content_length > limits.max_body_bytes) return fail(413, "request body too large");
   const size_t total = head_end + 4 + content_length;
-  if (buffer.size() < total) return {};
+  if (buffer.size() < total) {
+    parse_result waiting;
+    waiting.expects_continue = expects_continue && !http10;
+    return waiting;
+  }
   out.body = buffer.substr(head_end + 4, content_length);
   out.keep_alive = !close;
   return {parse_status::complete, total, 0, {}};

@@ -39,7 +39,12 @@ struct parse_result {
   size_t consumed_bytes = 0;  // when complete: the request's size in the buffer
   int error_http_status = 0;  // when error: 400, 413, 431, 501, 505
   std::string_view error;     // when error: why
+  // When incomplete: the headers are in and asked for "Expect: 100-continue" (curl does for bodies
+  // over 1 KiB): the server should answer "100 Continue" before the body comes.
+  bool expects_continue = false;
 };
+
+inline constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
 // Parses one request at the start of `buffer`. Views in `out` point into `buffer`.
 parse_result parse_request(std::string_view buffer, const limits& limits, request& out);

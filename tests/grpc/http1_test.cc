@@ -38,6 +38,16 @@ TEST(Http1, PostBodyArrivesInPieces) {
   EXPECT_EQ(req.body, "{\"key\":\"Zm9v\"}");
 }
 
+TEST(Http1, ExpectContinueIsReportedWhileTheBodyIsMissing) {
+  const std::string head =
+      "POST /v3/kv/put HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n";
+  request req;
+  EXPECT_TRUE(parse_request(head, limits{}, req).expects_continue);
+  EXPECT_FALSE(parse_request(head.substr(0, 20), limits{}, req).expects_continue);
+  EXPECT_EQ(parse_request(head + "body", limits{}, req).state, parse_status::complete);
+  EXPECT_EQ(req.body, "body");
+}
+
 TEST(Http1, PipelinedRequestsAreTakenOneAtATime) {
   const std::string first = "GET /health HTTP/1.1\r\n\r\n";
   const std::string second = "GET /version HTTP/1.1\r\nConnection: close\r\n\r\n";

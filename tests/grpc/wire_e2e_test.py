@@ -12,6 +12,7 @@ import base64
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -107,6 +108,17 @@ def test_http1(port):
     response.read()
     check(response.status == 404, "unknown HTTP path -> 404 on a kept-alive connection")
     connection.close()
+    # curl sends "Expect: 100-continue" for bodies over 1 KiB and waits up to 1 s for "100 Continue".
+    if shutil.which("curl") is None:
+        print("skip POST with Expect: 100-continue: curl is not installed")
+        return
+    started = time.monotonic()
+    done = subprocess.run(["curl", "-s", "-X", "POST", "--data-binary", "@-",
+                           f"http://127.0.0.1:{port}/v3/kv/put"],
+                          input=b"k" * 5000, capture_output=True, timeout=20)
+    check(done.returncode == 0 and json.loads(done.stdout) == {"received": 5000},
+          f"POST with a 5000-byte body ({done.stdout!r})")
+    check(time.monotonic() - started < 0.9, "curl got 100 Continue (no 1 s wait)")
 
 
 PREFACE_TIMEOUT_MS = 700

@@ -4,6 +4,7 @@
 //   etcdserverpb.KV/Range    -> one key-value: the requested key with value "bar" at revision 42
 //   etcdserverpb.Watch/Watch -> per create request: "created", then one PUT event (value "v1")
 //   GET /health              -> {"health":"true"}
+//   POST /v3/kv/put          -> {"received":<body bytes>}
 // Prints the chosen loopback port on stdout, serves until SIGTERM/SIGINT (then closes the connections
 // still open). Optional argument: the preface deadline in milliseconds.
 #include "etcd/rpc.pb.h"
@@ -76,6 +77,10 @@ void watch(const call_ref& call) {
 
 runtime::task<net::grpc::http_reply> http(const net::http1::request& request) {
   if (request.path == "/health") co_return net::grpc::http_reply{200, "application/json", "{\"health\":\"true\"}", {}};
+  if (request.path == "/v3/kv/put" && request.method == "POST") {
+    co_return net::grpc::http_reply{
+        200, "application/json", "{\"received\":" + std::to_string(request.body.size()) + "}", {}};
+  }
   co_return net::grpc::http_reply{404, "text/plain", "404 page not found\n", {}};
 }
 
