@@ -3,6 +3,26 @@
 
 namespace ringkv::net::grpc {
 
+std::optional<std::chrono::nanoseconds> parse_grpc_timeout(std::string_view text) {
+  constexpr size_t digits_max = 8;
+  if (text.size() < 2 || text.size() > digits_max + 1) return std::nullopt;
+  int64_t amount = 0;
+  for (const char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    amount = amount * 10 + (c - '0');
+  }
+  using namespace std::chrono;
+  switch (text.back()) {
+    case 'H': return hours(amount);
+    case 'M': return minutes(amount);
+    case 'S': return seconds(amount);
+    case 'm': return milliseconds(amount);
+    case 'u': return microseconds(amount);
+    case 'n': return nanoseconds(amount);
+    default: return std::nullopt;
+  }
+}
+
 void append_message_prefix(std::string& out, size_t message_bytes) {
   assert(message_bytes <= UINT32_MAX);
   const auto length = static_cast<uint32_t>(message_bytes);

@@ -5,14 +5,19 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace ringkv::net::grpc {
 
 inline constexpr size_t message_prefix_bytes = 5;
+
+// The grpc-timeout header: 1 to 8 digits and a unit (H, M, S, m, u, n); nullopt if malformed.
+std::optional<std::chrono::nanoseconds> parse_grpc_timeout(std::string_view text);
 
 // Appends the prefix of an uncompressed message of `message_bytes` bytes.
 void append_message_prefix(std::string& out, size_t message_bytes);

@@ -13,8 +13,10 @@
 #include "net/grpc/grpc_framing.h"
 #include "net/grpc/grpc_status.h"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,6 +41,10 @@ class server_call {
   std::string_view path() const;
   // A request header (metadata) by lower-case name, e.g. "token" or "grpc-timeout"; empty if absent.
   std::string_view metadata(std::string_view name) const;
+  // The client's deadline (grpc-timeout), counted from when the request headers arrived.
+  std::optional<std::chrono::nanoseconds> timeout() const {
+    return parse_grpc_timeout(metadata("grpc-timeout"));
+  }
 
   void set_stream_callbacks(stream_callbacks callbacks) { callbacks_ = std::move(callbacks); }
   // For request (unary) methods too: learn that the client gave up before the reply.

@@ -92,19 +92,22 @@ std::string big_payload(size_t bytes) {
 TEST(GrpcSession, UnaryCallEchoesAndSeesMetadata) {
   service_registry registry;
   std::string seen_token;
+  std::optional<std::chrono::nanoseconds> seen_timeout;
   registry.add_request_method(std::string(kRange), [&](const call_ref& call, std::string_view request) {
     seen_token = call->metadata("token");
+    seen_timeout = call->timeout();
     EXPECT_EQ(call->path(), kRange);
     call->respond("reply:" + std::string(request));
   });
   session_pair pair(registry);
   unary_outcome outcome;
-  pair.client.unary(kRange, "foo", record(outcome), {{"token", "secret"}});
+  pair.client.unary(kRange, "foo", record(outcome), {{"token", "secret"}, {"grpc-timeout", "1500m"}});
   pair.pump();
   ASSERT_TRUE(outcome.done);
   EXPECT_TRUE(outcome.result.ok()) << outcome.result.message;
   EXPECT_EQ(outcome.response, "reply:foo");
   EXPECT_EQ(seen_token, "secret");
+  EXPECT_EQ(seen_timeout, std::chrono::milliseconds(1500));
   EXPECT_EQ(pair.server.open_calls(), 0u);
   EXPECT_EQ(pair.server_verdict, session_verdict::open);
 }
@@ -666,6 +669,20 @@ TEST(GrpcSessionDefense, PartialPrefaceWaitsForTheDeadline) {
   EXPECT_FALSE(server.preface_received());  // the connection loop's deadline closes it
   EXPECT_EQ(feed_string(server, client_preface().substr(10)), session_verdict::open);
   EXPECT_TRUE(server.preface_received());
+}
+
+TEST(GrpcTimeout, ParsesEveryUnitAndRejectsJunk) {
+  using namespace std::chrono;
+  EXPECT_EQ(parse_grpc_timeout("2H"), hours(2));
+  EXPECT_EQ(parse_grpc_timeout("3M"), minutes(3));
+  EXPECT_EQ(parse_grpc_timeout("99999999S"), seconds(99999999));
+  EXPECT_EQ(parse_grpc_timeout("250u"), microseconds(250));
+  EXPECT_EQ(parse_grpc_timeout("7n"), nanoseconds(7));
+  EXPECT_FALSE(parse_grpc_timeout("").has_value());
+  EXPECT_FALSE(parse_grpc_timeout("m").has_value());
+  EXPECT_FALSE(parse_grpc_timeout("123456789S").has_value());  // more than 8 digits
+  EXPECT_FALSE(parse_grpc_timeout("10x").has_value());
+  EXPECT_FALSE(parse_grpc_timeout("1 S").has_value());
 }
 
 TEST(ProtocolDetect, TellsHttp2FromHttp1) {
