@@ -2,7 +2,8 @@
 
 Starts tests/grpc/wire_echo_server (the real net/tcp + net/grpc stack with fixed handlers) on a free
 loopback port, then drives it with etcdctl 3.4 (`get foo -w json`), python grpcio with etcd's message
-types (unary Range, bidirectional Watch, unknown method, oversized and malformed requests) and plain
+types (unary Range, 500 concurrent calls, bidirectional Watch, unknown method, oversized and malformed
+requests), the python3-etcd3 client library, and plain
 HTTP/1.1 (/health on the same port), plus raw sockets that misbehave (no preface, a partial preface,
 garbage, a CONTINUATION flood, an HTTP/2 connection still open at shutdown): each loses its own connection only.
 The server is stopped by PID at the end.
@@ -94,7 +95,23 @@ def test_grpcio(port):
     check(len(responses) == 2 and responses[0].created, "Watch answers created")
     check(len(responses) == 2 and responses[1].events[0].kv.key == b"w" and
           responses[1].events[0].kv.value == b"v1", "Watch streams the event")
+    # Many calls in flight on one connection: every one answered, in any order.
+    range_method = channel.unary_unary("/etcdserverpb.KV/Range",
+                                       request_serializer=lambda m: m.SerializeToString(),
+                                       response_deserializer=rpc_pb2.RangeResponse.FromString)
+    futures = [range_method.future(rpc_pb2.RangeRequest(key=b"k%d" % i), timeout=20) for i in range(500)]
+    keys = [future.result().kvs[0].key for future in futures]
+    check(keys == [b"k%d" % i for i in range(500)], "500 concurrent Range calls on one connection")
     channel.close()
+
+
+def test_python_etcd3(port):
+    import etcd3
+    client = etcd3.client(host="127.0.0.1", port=port, timeout=10)
+    value, meta = client.get("foo")
+    check(value == b"bar" and meta.key == b"foo" and meta.mod_revision == 42,
+          "python3-etcd3 client.get('foo') decodes our reply")
+    client.close()
 
 
 def test_http1(port):
@@ -171,6 +188,7 @@ def main():
         port = int(server.stdout.readline())
         test_etcdctl(etcdctl, port)
         test_grpcio(port)
+        test_python_etcd3(port)
         test_http1(port)
         test_misbehaving_clients(port)
         test_http1(port)  # still serving
