@@ -51,7 +51,7 @@ void smp_system::wake_always(unsigned shard) noexcept {
 }
 
 void smp_system::begin_shutdown() noexcept {
-  stop.store(true, std::memory_order_release);
+  stop_flag().store(true, std::memory_order_release);
   shutting_down.store(true, std::memory_order_release);
   for (unsigned shard = 0; shard < shard_count; ++shard) wake_always(shard);
 }
@@ -91,12 +91,16 @@ reactor::reactor(smp_system& system, unsigned shard)
   current_reactor = this;
   arm_wakeup_read();
   if (shard_ == 0 && system_.signal_fd >= 0) arm_signal_read();
+  std::lock_guard lock(lifecycle_mutex());
   system_.reactors[shard_].store(this, std::memory_order_release);
 }
 
 reactor::~reactor() {
   close_internal_reads();
-  system_.reactors[shard_].store(nullptr, std::memory_order_release);
+  {
+    std::lock_guard lock(lifecycle_mutex());  // request_stop() from another thread may be waking us
+    system_.reactors[shard_].store(nullptr, std::memory_order_release);
+  }
   ::close(wakeup_fd_);
   current_reactor = nullptr;
 }
@@ -348,7 +352,7 @@ void reactor::remove_stop_waiter(stop_awaitable& waiter) noexcept {
 }
 
 void reactor::notice_stop() {
-  if (stop_seen_ || !system_.stop.load(std::memory_order_acquire)) return;
+  if (stop_seen_ || !stop_flag().load(std::memory_order_acquire)) return;
   stop_seen_ = true;
   while (stop_waiters_ != nullptr) {
     stop_awaitable* waiter = stop_waiters_;
@@ -379,7 +383,7 @@ void reactor::turn(std::chrono::nanoseconds wait_limit) {
   if (may_sleep) {
     sleeping_.store(true, std::memory_order_seq_cst);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!inbound_empty() || (system_.stop.load(std::memory_order_acquire) && !stop_seen_) ||
+    if (!inbound_empty() || (stop_flag().load(std::memory_order_acquire) && !stop_seen_) ||
         (!draining_ && system_.shutting_down.load(std::memory_order_acquire))) {
       may_sleep = false;
     }

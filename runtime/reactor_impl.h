@@ -7,6 +7,7 @@
 #include <coroutine>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <sys/signalfd.h>
 #include <vector>
 
@@ -21,6 +22,11 @@
 namespace ringkv::runtime::detail {
 
 class reactor;
+
+// Guards starting/ending a run and reactors coming and going against request_stop() from other threads.
+std::mutex& lifecycle_mutex() noexcept;
+// Stop requested for the current run (SIGINT/SIGTERM, request_stop(), main's end).
+std::atomic<bool>& stop_flag() noexcept;
 
 // What the shards of one run() share. Outlives every shard thread.
 struct smp_system {
@@ -37,7 +43,6 @@ struct smp_system {
   std::vector<std::unique_ptr<spsc_queue>> queues;       // [from * shard_count + to]
   std::unique_ptr<std::atomic<reactor*>[]> reactors;     // published once each ring is up
   std::unique_ptr<std::atomic<bool>[]> drained;          // per shard, during shutdown: nothing left
-  std::atomic<bool> stop{false};
   std::atomic<bool> shutting_down{false};
   std::atomic<bool> startup_failed{false};
   std::barrier<> phase;

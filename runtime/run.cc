@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -105,12 +106,17 @@ int run(const reactor_config& config, std::function<task<int>()> main) {
   validate(config);
   if (!main) throw std::invalid_argument("runtime::run needs a main function");
   detail::smp_system system(config);
-  detail::smp_system* expected = nullptr;
-  if (!running_system.compare_exchange_strong(expected, &system)) {
-    throw std::logic_error("runtime::run is already running in this process");
+  {
+    std::lock_guard lock(detail::lifecycle_mutex());
+    if (running_system.load() != nullptr) throw std::logic_error("runtime::run is already running in this process");
+    detail::stop_flag().store(false);
+    running_system.store(&system);
   }
   struct release_slot {
-    ~release_slot() { running_system.store(nullptr); }
+    ~release_slot() {
+      std::lock_guard lock(detail::lifecycle_mutex());
+      running_system.store(nullptr);
+    }
   } release;
   signal_capture signals(config.handle_signals);
   system.signal_fd = signals.fd();
@@ -148,13 +154,16 @@ bool tearing_down() noexcept {
 
 bool stop_requested() noexcept {
   detail::smp_system* system = running_system.load(std::memory_order_acquire);
-  return system != nullptr && system->stop.load(std::memory_order_acquire);
+  return system != nullptr && detail::stop_flag().load(std::memory_order_acquire);
 }
 
 void request_stop() noexcept {
+  // Callable from any thread, even while run() is starting or tearing down: the lifecycle mutex keeps
+  // the system and its reactors alive while we wake them.
+  std::lock_guard lock(detail::lifecycle_mutex());
   detail::smp_system* system = running_system.load(std::memory_order_acquire);
   if (system == nullptr) return;
-  system->stop.store(true, std::memory_order_release);
+  detail::stop_flag().store(true, std::memory_order_release);
   for (unsigned shard = 0; shard < system->shard_count; ++shard) system->wake_always(shard);
 }
 
@@ -168,6 +177,16 @@ void stop_awaitable::await_suspend(std::coroutine_handle<> suspended) {
 }
 
 namespace detail {
+
+std::mutex& lifecycle_mutex() noexcept {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::atomic<bool>& stop_flag() noexcept {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
 
 void schedule(std::coroutine_handle<> frame) { reactor::current().schedule(frame); }
 

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "runtime/io.h"
 #include "runtime/reactor.h"
@@ -72,6 +73,23 @@ TEST(Shutdown, RequestStopWakesWaitersOnEveryShard) {
     co_return total == 3 ? 0 : 1;
   });
   EXPECT_EQ(result, 0);
+}
+
+TEST(Shutdown, RequestStopFromAnotherThreadIsSafeWhileRunsStartAndEnd) {
+  std::atomic<bool> done{false};
+  std::thread stopper([&done] {
+    while (!done.load()) request_stop();
+  });
+  int stopped_runs = 0;
+  for (int round = 0; round < 20; ++round) {
+    stopped_runs += testing::run_on_shards(2, []() -> task<int> {
+      co_await wait_for_stop();
+      co_return 1;
+    });
+  }
+  done.store(true);
+  stopper.join();
+  EXPECT_EQ(stopped_runs, 20);
 }
 
 task<void> parked_in_recv(int fd) {
