@@ -36,13 +36,41 @@ void OrderedIndex::destroy(Node* node) {
   delete inner;
 }
 
+uint64_t OrderedIndex::hint_of(std::string_view key, int offset) {
+  uint64_t h = 0;
+  for (int i = 0; i < 8; ++i) {
+    size_t at = static_cast<size_t>(offset + i);
+    h = (h << 8) | (at < key.size() ? static_cast<unsigned char>(key[at]) : 0u);
+  }
+  return h;
+}
+
 int OrderedIndex::leaf_lower_bound(const Leaf* leaf, std::string_view key) const {
+  if (leaf->n == 0) return 0;
+  std::string_view prefix(leaf->prefix, leaf->hint_offset);
+  if (key.substr(0, prefix.size()) != prefix) return key < prefix ? 0 : leaf->n;
+  uint64_t hint = hint_of(key, leaf->hint_offset);
   int lo = 0, hi = leaf->n;
   while (lo < hi) {
     int mid = (lo + hi) / 2;
-    if (key_of(leaf->ids[mid]) < key) lo = mid + 1; else hi = mid;
+    uint64_t h = leaf->hints[mid];
+    bool less = h != hint ? h < hint : key_of(leaf->ids[mid]) < key;
+    if (less) lo = mid + 1; else hi = mid;
   }
   return lo;
+}
+
+void OrderedIndex::adapt_prefix(Leaf* leaf, std::string_view key) {
+  if (leaf->n == 0) {
+    leaf->hint_offset = static_cast<uint8_t>(std::min<size_t>(key.size(), hint_prefix_limit));
+    std::memcpy(leaf->prefix, key.data(), leaf->hint_offset);
+    return;
+  }
+  size_t shared = 0;
+  while (shared < leaf->hint_offset && shared < key.size() && key[shared] == leaf->prefix[shared]) ++shared;
+  if (shared == leaf->hint_offset) return;
+  leaf->hint_offset = static_cast<uint8_t>(shared);
+  for (int i = 0; i < leaf->n; ++i) leaf->hints[i] = hint_of(key_of(leaf->ids[i]), leaf->hint_offset);
 }
 
 OrderedIndex::Leaf* OrderedIndex::descend(std::string_view key, Path* path) const {
@@ -68,12 +96,16 @@ OrderedIndex::Leaf* OrderedIndex::descend(std::string_view key, Path* path) cons
 void OrderedIndex::insert(std::string_view key, key_id_t id) {
   Path path;
   Leaf* leaf = descend(key, &path);
+  adapt_prefix(leaf, key);
   int pos = leaf_lower_bound(leaf, key);
   assert(pos == leaf->n || key_of(leaf->ids[pos]) != key);
+  uint64_t hint = hint_of(key, leaf->hint_offset);
   ++size_;
   if (leaf->n < leaf_capacity) {
     std::memmove(leaf->ids + pos + 1, leaf->ids + pos, sizeof(key_id_t) * (leaf->n - pos));
+    std::memmove(leaf->hints + pos + 1, leaf->hints + pos, sizeof(uint64_t) * (leaf->n - pos));
     leaf->ids[pos] = id;
+    leaf->hints[pos] = hint;
     ++leaf->n;
     return;
   }
@@ -81,7 +113,10 @@ void OrderedIndex::insert(std::string_view key, key_id_t id) {
   // Appending past the right edge: keep the left leaf full (ascending loads pack densely).
   int keep = (pos == leaf_capacity && leaf->next == nullptr) ? leaf_capacity : leaf_capacity / 2;
   right->n = static_cast<uint16_t>(leaf_capacity - keep);
+  right->hint_offset = leaf->hint_offset;  // the right half shares the same prefix
+  std::memcpy(right->prefix, leaf->prefix, leaf->hint_offset);
   std::memcpy(right->ids, leaf->ids + keep, sizeof(key_id_t) * right->n);
+  std::memcpy(right->hints, leaf->hints + keep, sizeof(uint64_t) * right->n);
   leaf->n = static_cast<uint16_t>(keep);
   right->next = leaf->next;
   right->prev = leaf;
@@ -90,7 +125,9 @@ void OrderedIndex::insert(std::string_view key, key_id_t id) {
   Leaf* target = pos <= keep && keep < leaf_capacity ? leaf : right;
   int tpos = target == leaf ? pos : pos - keep;
   std::memmove(target->ids + tpos + 1, target->ids + tpos, sizeof(key_id_t) * (target->n - tpos));
+  std::memmove(target->hints + tpos + 1, target->hints + tpos, sizeof(uint64_t) * (target->n - tpos));
   target->ids[tpos] = id;
+  target->hints[tpos] = hint;
   ++target->n;
   insert_into_parent(path, std::string(key_of(right->ids[0])), right);
 }
@@ -145,6 +182,7 @@ void OrderedIndex::erase(std::string_view key) {
   int pos = leaf_lower_bound(leaf, key);
   assert(pos < leaf->n && key_of(leaf->ids[pos]) == key);
   std::memmove(leaf->ids + pos, leaf->ids + pos + 1, sizeof(key_id_t) * (leaf->n - pos - 1));
+  std::memmove(leaf->hints + pos, leaf->hints + pos + 1, sizeof(uint64_t) * (leaf->n - pos - 1));
   --leaf->n;
   --size_;
   if (leaf->n > 0 || path.depth == 0) return;

@@ -2,7 +2,8 @@
 // Leaves hold up to leaf_capacity ids in key order and are linked for range scans; inner nodes hold
 // copies of their separator keys (so freeing a key never leaves a dangling separator). Appends at the
 // right edge split 100/0, so ascending loads leave leaves full (~4.3 bytes per key). Leaves that empty
-// out are unlinked; nodes are not rebalanced (lookups stay correct, depth only ever shrinks).
+// out are unlinked; nodes are not rebalanced (lookups stay correct, depth only ever shrinks). Leaves keep
+// 8-byte key hints after their common prefix, so a leaf search rarely touches a key entry.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@ class OrderedIndex {
   static constexpr int leaf_capacity = 64;
   static constexpr int inner_capacity = 64;  // children per inner node
   static constexpr int depth_limit = 32;
+  static constexpr int hint_prefix_limit = 24;  // longest shared leaf prefix kept for hints
 
   explicit OrderedIndex(const KeyTable& keys);
   ~OrderedIndex();
@@ -35,8 +37,14 @@ class OrderedIndex {
     bool leaf;
     uint16_t n = 0;  // ids in a leaf, children in an inner node
   };
+  // Every key in a leaf starts with prefix[0, hint_offset); hints[i] holds the 8 bytes of key i after
+  // that prefix (big-endian, zero padded), so the binary search compares integers and reads a key only
+  // when two hints tie. Keys a < b always have hint(a) <= hint(b).
   struct Leaf : Node {
+    uint8_t hint_offset = 0;
+    char prefix[hint_prefix_limit];
     key_id_t ids[leaf_capacity];
+    uint64_t hints[leaf_capacity];
     Leaf* next = nullptr;
     Leaf* prev = nullptr;
   };
@@ -71,6 +79,9 @@ class OrderedIndex {
   std::string_view key_of(key_id_t id) const { return keys_[id].key(); }
   Leaf* descend(std::string_view key, Path* path) const;
   int leaf_lower_bound(const Leaf* leaf, std::string_view key) const;
+  static uint64_t hint_of(std::string_view key, int offset);
+  // Makes `key` share the leaf's prefix, shortening it (and recomputing hints) if needed.
+  void adapt_prefix(Leaf* leaf, std::string_view key);
   void insert_into_parent(Path& path, std::string sep, Node* right);
   void remove_from_parent(Path& path);
   Leaf* new_leaf();
