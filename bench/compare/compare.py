@@ -214,9 +214,34 @@ class server_cluster:
                                      "--dial-timeout=1s", "--command-timeout=2s", "endpoint", "health"],
                                     capture_output=True, text=True, env=dict(os.environ, ETCDCTL_API="3"))
             if health.returncode == 0:
-                return True
+                return self.verify_one_cluster()
             time.sleep(0.5)
         self.failure = f"{self.kind} not healthy after {READY_TIMEOUT_S}s (etcdctl endpoint health)"
+        return False
+
+    def verify_one_cluster(self):
+        """Every member must report the same cluster id and leader: N servers each running alone would
+        otherwise pass for a replicated cluster and give meaningless numbers."""
+        if self.members == 1:
+            return True
+        deadline = time.time() + READY_TIMEOUT_S
+        seen = "no status"
+        while time.time() < deadline:
+            status = subprocess.run(["etcdctl", f"--endpoints={client_endpoints(self.members)}", "--dial-timeout=1s",
+                                     "endpoint", "status", "-w", "json"], capture_output=True, text=True,
+                                    env=dict(os.environ, ETCDCTL_API="3"))
+            try:
+                rows = json.loads(status.stdout)
+                clusters = {row["Status"]["header"]["cluster_id"] for row in rows}
+                leaders = {row["Status"]["leader"] for row in rows}
+                seen = f"{len(rows)} members answered, cluster ids {len(clusters)}, leaders {len(leaders)}"
+                if len(rows) == self.members and len(clusters) == 1 and len(leaders) == 1:
+                    return True
+            except (ValueError, KeyError, TypeError):
+                pass
+            time.sleep(0.5)
+        self.failure = (f"{self.kind} did not form one {self.members}-member cluster ({seen}): "
+                        "its members run alone")
         return False
 
     def last_log_line(self, index):
@@ -353,6 +378,14 @@ def write_plots(topology_results, out_dir):
     members = min(topology_results)
     per_server = topology_results[members]
     # Throughput vs clients (put workloads).
+    def servers_with(keys):
+        return [s for s in ("etcd", "ringkv") if any(headline(per_server[s].get(k, {})) for k in keys)]
+
+    servers_with_data = servers_with([k for k in per_server["etcd"] if k.startswith("put ")])
+    if not servers_with_data:
+        return made
+    titles = {"etcd": "etcd 3.4", "ringkv": "ringkv"}
+    columns = {"etcd": 2, "ringkv": 3}
     with open(os.path.join(out_dir, "put_throughput.dat"), "w") as dat:
         dat.write("# clients etcd_req_s ringkv_req_s (NaN: not served)\n")
         for key in per_server["etcd"]:
@@ -371,13 +404,15 @@ set logscale x 2
 set xtics (1, 16, 64, 256)
 set grid
 set key top left
-plot "put_throughput.dat" using 1:2 with linespoints lw 2 title "etcd 3.4", \\
-     "" using 1:3 with linespoints lw 2 title "ringkv"
-"""
+plot """ + ", ".join(f'"put_throughput.dat" using 1:{columns[s]} with linespoints lw 2 title "{titles[s]}"'
+                     for s in servers_with_data) + "\n"
     if gnuplot(script, out_dir):
         made.append("put_throughput.png")
     # Latency percentiles of put 8x64.
     key = "put 8x64"
+    servers_with_data = servers_with([key])
+    if not servers_with_data:
+        return made
     rows = []
     for label, q in (("p50", "p50"), ("p90", "p90"), ("p99", "p99"), ("p99.9", "p99_9"), ("max", "max")):
         values = [headline(per_server[s].get(key, {})) for s in ("etcd", "ringkv")]
@@ -394,8 +429,8 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set grid ytics
-plot "put_latency.dat" using 2:xtic(1) title "etcd 3.4", "" using 3 title "ringkv"
-"""
+plot """ + ", ".join(f'"put_latency.dat" using {columns[s]}:xtic(1) title "{titles[s]}"'
+                     for s in servers_with_data) + "\n"
     if gnuplot(script, out_dir):
         made.append("put_latency.png")
     return made
@@ -434,12 +469,18 @@ def main():
     parser.add_argument("--out", default=None, help="results directory (default bench/results/<date>[-quick])")
     parser.add_argument("--only", default=None, help="run only workloads whose name contains this text")
     parser.add_argument("--build-dir", default=BUILD, help="meson build directory (default build/)")
+    parser.add_argument("--no-build", action="store_true", help="use the binaries already in the build directory")
     args = parser.parse_args()
     BUILD = os.path.abspath(args.build_dir)
     BENCH_BIN, RINGKV_BIN = os.path.join(BUILD, "ringkv-bench"), os.path.join(BUILD, "ringkv")
     started = time.time()
     ensure_packages()
-    ringkv_missing = build()
+    if args.no_build:
+        ringkv_missing = None if os.path.exists(RINGKV_BIN) else "ringkv is not built"
+        if not os.path.exists(BENCH_BIN):
+            sys.exit(f"compare: {BENCH_BIN} does not exist (run without --no-build)")
+    else:
+        ringkv_missing = build()
     members_list = [int(m) for m in (args.members or ("1" if args.quick else "1,3")).split(",")]
     matrix = [w for w in workload_matrix(args.quick) if not args.only or args.only in w[0]]
     out_dir = args.out or os.path.join(REPO, "bench", "results",
