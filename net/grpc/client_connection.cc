@@ -68,18 +68,28 @@ struct h2_driver {
   connection& conn;
   grpc_server_session session;
   preface_watchdog& watchdog;
+  const size_t queued_reply_bytes_read_limit;
   wakeup writer_wakeup;
+  wakeup reader_wakeup;  // the writer made progress (for a reader paused by queued replies)
   bool reader_done = false;
+  bool writer_done = false;
 
   h2_driver(connection& c, const client_port_services& services, const client_port_config& config,
             preface_watchdog& dog)
-      : conn(c), session(*services.grpc, config.grpc), watchdog(dog) {
+      : conn(c),
+        session(*services.grpc, config.grpc),
+        watchdog(dog),
+        queued_reply_bytes_read_limit(config.queued_reply_bytes_read_limit) {
     session.set_output_ready_notifier([](void* self) { static_cast<h2_driver*>(self)->writer_wakeup.notify(); },
                                       this);
   }
 
   runtime::task<void> read_loop() {
     while (true) {
+      while (session.queued_stream_bytes() > queued_reply_bytes_read_limit && !writer_done) {
+        co_await reader_wakeup.wait();
+      }
+      if (writer_done) break;
       if (conn.readable().empty()) {
         const int filled = co_await conn.fill(1);
         if (filled <= 0) break;
@@ -108,9 +118,12 @@ struct h2_driver {
         }
         session.consume_output(out.size());
         verdict = session.produce_output();
+        reader_wakeup.notify();
       }
       if (verdict != session_verdict::open || reader_done) break;
     }
+    writer_done = true;
+    reader_wakeup.notify();
     watchdog.disarm();
     co_await conn.close();  // ends a reader still waiting for bytes
   }

@@ -40,6 +40,8 @@ struct client_port_config {
   http1::limits http;
   // The HTTP/2 preface and SETTINGS, or the first complete HTTP/1.1 request, must arrive within this.
   std::chrono::milliseconds preface_timeout{10'000};
+  // Reading pauses while replies queued on streams exceed this (a client that does not read).
+  size_t queued_reply_bytes_read_limit = 64 * 1024 * 1024;
 };
 
 // The connections one shard is serving, so shutdown can end them (see close_client_connections).

@@ -129,6 +129,7 @@ bool grpc_client_session::write(client_call_id id, std::string_view message) {
   if (call == nullptr || call->out.end_after_data || call->done) return false;
   append_message_prefix(call->out.bytes, message.size());
   call->out.bytes.append(message);
+  queued_stream_bytes_ += message_prefix_bytes + message.size();
   resume_stream_output(id, call->out);
   return true;
 }
@@ -215,6 +216,7 @@ int grpc_client_session::on_stream_close(nghttp2_session*, int32_t stream_id,
   auto* self = static_cast<grpc_client_session*>(user_data);
   client_call* call = self->call_of(stream_id);
   if (call == nullptr || call->done) return 0;
+  self->queued_stream_bytes_ -= call->out.pending();  // never to be sent
   if (!call->has_grpc_status) {
     if (call->http_status != 0 && call->http_status != 200) {
       call->result = {code_for_http_status(call->http_status),

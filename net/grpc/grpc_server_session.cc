@@ -73,6 +73,7 @@ bool server_call::write(std::string_view message) {
 uint8_t* server_call::reserve_message(size_t bytes) {
   assert(alive());
   if (!headers_sent_) session_->start_response(*this);
+  session_->queued_stream_bytes_ += message_prefix_bytes + bytes;
   append_message_prefix(out_.bytes, bytes);
   const size_t body_offset = out_.bytes.size();
   out_.bytes.resize(body_offset + bytes);
@@ -309,6 +310,7 @@ int grpc_server_session::on_stream_close(nghttp2_session*, int32_t stream_id, ui
   server_call* call = self->call_of(stream_id);
   if (call == nullptr) return 0;
   call->closed_ = true;
+  self->queued_stream_bytes_ -= call->out_.pending();  // never to be sent
   self->unlink(*call);
   call_ref adopted(call);
   --call->refs_;  // the session's reference moves into `adopted`

@@ -105,6 +105,8 @@ int h2_session_base::send_data_callback(nghttp2_session*, nghttp2_frame* frame,
   self->output_.append(reinterpret_cast<const char*>(frame_header), frame_header_bytes);
   self->output_.append(out->next(length));
   out->consume(length);
+  assert(self->queued_stream_bytes_ >= length);
+  self->queued_stream_bytes_ -= length;
   if (out->drain_watched && out->pending() == 0) self->on_outbound_drained(*out);
   return 0;
 }

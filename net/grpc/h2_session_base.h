@@ -52,6 +52,11 @@ class h2_session_base {
 
   // The connection is going away: the loop will not read or write this session any more.
   bool wants_io() const;
+
+  // Message bytes queued on streams and not yet taken into the output buffer (flow control, or a
+  // peer that does not read). The connection loop stops reading while this is over its limit, so a
+  // client pipelining requests without reading replies cannot make the server buffer without bound.
+  size_t queued_stream_bytes() const { return queued_stream_bytes_; }
   const std::string& close_reason() const { return close_reason_; }
 
  protected:
@@ -84,6 +89,7 @@ class h2_session_base {
 
   h2_allocator allocator_;  // declared before session_: outlives it
   nghttp2_session* session_ = nullptr;
+  size_t queued_stream_bytes_ = 0;
   bool flush_requested_ = false;
   bool in_feed_ = false;  // feed() will produce output itself: no notification needed
   std::string close_reason_;

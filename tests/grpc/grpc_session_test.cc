@@ -39,8 +39,9 @@ grpc_client_session::unary_done record(unary_outcome& outcome) {
 // A client and a server session joined by two in-memory byte pipes.
 class session_pair {
  public:
-  explicit session_pair(const service_registry& registry, server_limits limits = {})
-      : server(registry, limits) {}
+  explicit session_pair(const service_registry& registry, server_limits limits = {},
+                        client_options client_settings = {})
+      : server(registry, limits), client(std::move(client_settings)) {}
 
   // Moves bytes both ways until neither side has anything to say: at most chunk_bytes per feed()
   // (0 = everything pending), each chunk from a scratch buffer that is scribbled over afterwards, as a
@@ -327,6 +328,40 @@ TEST(GrpcSession, DrainCallbackPacesAStreamingHandler) {
   ASSERT_EQ(messages.size(), size_t{chunks});
   EXPECT_EQ(messages.back(), big_payload(30'000) + std::to_string(chunks - 1));
   EXPECT_GT(drains, 5);  // it really paused and resumed
+}
+
+// The server counts reply bytes queued on streams until HTTP/2 takes them (what the connection loop
+// uses to stop reading from a client that does not read), and forgets the bytes of reset streams.
+TEST(GrpcSession, QueuedReplyBytesAreCountedUntilSent) {
+  service_registry registry;
+  std::vector<call_ref> held;
+  registry.add_request_method(std::string(kSnapshot), [&](const call_ref& call, std::string_view) {
+    held.push_back(call);
+    call->write(big_payload(1000));
+  });
+  client_options small_window;
+  small_window.stream_window_bytes = 100;  // the client lets only 100 bytes per stream through...
+  session_pair pair(registry, server_limits{}, small_window);
+  std::vector<client_call_id> ids;
+  for (int i = 0; i < 2; ++i) {
+    ids.push_back(pair.client.start_call(kSnapshot, {}));
+    pair.client.write(ids.back(), "");
+    pair.client.close_send(ids.back());
+  }
+  // ...and never reads: only client -> server bytes move, so no WINDOW_UPDATE ever comes.
+  const auto client_to_server = [&] {
+    pair.client.produce_output();
+    const auto bytes = pair.client.pending_output();
+    pair.server.feed(bytes);
+    pair.client.consume_output(bytes.size());
+    pair.server.produce_output();
+  };
+  client_to_server();
+  ASSERT_EQ(held.size(), 2u);
+  EXPECT_EQ(pair.server.queued_stream_bytes(), 2 * (1005u - 100));  // all but the window
+  pair.client.cancel(ids[0]);
+  client_to_server();
+  EXPECT_EQ(pair.server.queued_stream_bytes(), 1005u - 100);  // the reset stream's bytes are dropped
 }
 
 TEST(GrpcSession, TrailersOnlyErrorCarriesCodeAndEncodedMessage) {
