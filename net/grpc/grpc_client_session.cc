@@ -22,16 +22,6 @@ struct grpc_client_session::client_call {
 
 namespace {
 
-std::string_view as_view(const uint8_t* data, size_t length) {
-  return {reinterpret_cast<const char*>(data), length};
-}
-
-nghttp2_nv header(std::string_view name, std::string_view value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
-
 // gRPC's mapping of HTTP statuses when no grpc-status came.
 status_code code_for_http_status(int http_status) {
   switch (http_status) {
@@ -111,10 +101,13 @@ client_call_id grpc_client_session::start_call(std::string_view path, call_callb
   auto call = std::make_unique<client_call>(options_.max_response_bytes);
   call->callbacks = std::move(callbacks);
   std::vector<nghttp2_nv> fields = {
-      header(":method", "POST"), header(":scheme", "http"), header(":path", path),
-      header(":authority", options_.authority), header("content-type", "application/grpc"),
-      header("te", "trailers")};
-  for (const auto& [name, value] : metadata) fields.push_back(header(name, value));
+      header_field(":method", "POST"),
+      header_field(":scheme", "http"),
+      header_field(":path", path),
+      header_field(":authority", options_.authority),
+      header_field("content-type", "application/grpc"),
+      header_field("te", "trailers")};
+  for (const auto& [name, value] : metadata) fields.push_back(header_field(name, value));
   const nghttp2_data_provider provider = data_provider_for(&call->out);
   const int32_t id = nghttp2_submit_request(session_, nullptr, fields.data(), fields.size(),
                                             &provider, call.get());

@@ -9,16 +9,6 @@ namespace ringkv::net::grpc {
 
 namespace {
 
-std::string_view as_view(const uint8_t* data, size_t length) {
-  return {reinterpret_cast<const char*>(data), length};
-}
-
-nghttp2_nv header(std::string_view name, std::string_view value, uint8_t flags) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), flags};
-}
-
 // Names and values that live forever need no copy inside nghttp2.
 constexpr uint8_t static_header = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
 
@@ -36,10 +26,10 @@ bool is_transport_header(std::string_view name) {
 
 // Fills `fields` with grpc-status (+ grpc-message) for `result`; `encoded` keeps the message alive.
 size_t status_headers(const status& result, std::string& encoded, nghttp2_nv* fields) {
-  fields[0] = header("grpc-status", status_code_text(result.code), static_header);
+  fields[0] = header_field("grpc-status", status_code_text(result.code), static_header);
   if (result.message.empty()) return 1;
   percent_encode_append(encoded, result.message);
-  fields[1] = header("grpc-message", encoded, NGHTTP2_NV_FLAG_NO_COPY_NAME);
+  fields[1] = header_field("grpc-message", encoded, NGHTTP2_NV_FLAG_NO_COPY_NAME);
   return 2;
 }
 
@@ -323,7 +313,7 @@ int grpc_server_session::on_stream_close(nghttp2_session*, int32_t stream_id, ui
 // ---- routing and dispatch -----------------------------------------------------------------------
 
 void grpc_server_session::reject_http(server_call& call, std::string_view http_status) {
-  const std::array<nghttp2_nv, 1> fields = {header(":status", http_status, static_header)};
+  const std::array<nghttp2_nv, 1> fields = {header_field(":status", http_status, static_header)};
   nghttp2_submit_response(session_, call.stream_id_, fields.data(), fields.size(), nullptr);
   call.headers_sent_ = call.finished_ = call.discard_input_ = true;
   request_flush();
@@ -415,8 +405,8 @@ void grpc_server_session::dispatch_events() {
 void grpc_server_session::start_response(server_call& call) {
   assert(!call.headers_sent_);
   const std::array<nghttp2_nv, 2> fields = {
-      header(":status", "200", static_header),
-      header("content-type", "application/grpc", static_header)};
+      header_field(":status", "200", static_header),
+      header_field("content-type", "application/grpc", static_header)};
   const nghttp2_data_provider provider = data_provider_for(&call.out_);
   nghttp2_submit_response(session_, call.stream_id_, fields.data(), fields.size(), &provider);
   call.headers_sent_ = true;
@@ -426,8 +416,9 @@ void grpc_server_session::finish_call(server_call& call) {
   if (!call.headers_sent_) {
     // Trailers-only response: one HEADERS frame with END_STREAM.
     std::string encoded;
-    std::array<nghttp2_nv, 4> fields = {header(":status", "200", static_header),
-                                        header("content-type", "application/grpc", static_header)};
+    std::array<nghttp2_nv, 4> fields = {
+        header_field(":status", "200", static_header),
+        header_field("content-type", "application/grpc", static_header)};
     const size_t count = 2 + status_headers(call.trailer_status_, encoded, fields.data() + 2);
     nghttp2_submit_response(session_, call.stream_id_, fields.data(), count, nullptr);
     call.headers_sent_ = true;

@@ -19,6 +19,18 @@
 
 namespace ringkv::net::grpc {
 
+// nghttp2's byte pointers as text, and a header field for nghttp2_submit_* (nghttp2 copies it unless
+// `flags` says the name/value live long enough).
+inline std::string_view as_view(const uint8_t* data, size_t length) {
+  return {reinterpret_cast<const char*>(data), length};
+}
+inline nghttp2_nv header_field(std::string_view name, std::string_view value,
+                               uint8_t flags = NGHTTP2_NV_FLAG_NONE) {
+  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                    value.size(), flags};
+}
+
 // What the connection loop should do after feed() or when output was produced.
 enum class session_verdict : uint8_t {
   open,     // keep reading and writing

@@ -90,6 +90,21 @@ std::string big_payload(size_t bytes) {
   return payload;
 }
 
+// Calls a server-streaming method with one empty request and collects what comes back.
+struct streamed_reply {
+  std::vector<std::string> messages;
+  std::optional<status> done;
+};
+
+void call_server_streaming(session_pair& pair, std::string_view path, streamed_reply& reply) {
+  const auto id = pair.client.start_call(
+      path, {[&reply](std::string_view m) { reply.messages.emplace_back(m); },
+             [&reply](const status& s) { reply.done = s; }});
+  pair.client.write(id, "");
+  pair.client.close_send(id);
+  pair.pump();
+}
+
 TEST(GrpcSession, UnaryCallEchoesAndSeesMetadata) {
   service_registry registry;
   std::string seen_token;
@@ -242,21 +257,15 @@ TEST(GrpcSession, ServerStreamingSendsEveryMessageThenStatus) {
     call->write(big_payload(100'000));  // several DATA frames
     call->finish(status::success());
   });
+  streamed_reply reply;
   session_pair pair(registry);
-  std::vector<std::string> messages;
-  std::optional<status> done;
-  pair.client.start_call(kSnapshot, {[&](std::string_view m) { messages.emplace_back(m); },
-                                     [&](const status& s) { done = s; }});
-  // start_call alone sends no request: send the one request message and half-close.
-  pair.client.write(1, "");
-  pair.client.close_send(1);
-  pair.pump();
-  ASSERT_TRUE(done.has_value());
-  EXPECT_TRUE(done->ok()) << done->message;
-  ASSERT_EQ(messages.size(), 4u);
-  EXPECT_EQ(messages[0], "chunk0");
-  EXPECT_EQ(messages[2], "chunk2");
-  EXPECT_EQ(messages[3], big_payload(100'000));
+  call_server_streaming(pair, kSnapshot, reply);
+  ASSERT_TRUE(reply.done.has_value());
+  EXPECT_TRUE(reply.done->ok()) << reply.done->message;
+  ASSERT_EQ(reply.messages.size(), 4u);
+  EXPECT_EQ(reply.messages[0], "chunk0");
+  EXPECT_EQ(reply.messages[2], "chunk2");
+  EXPECT_EQ(reply.messages[3], big_payload(100'000));
 }
 
 TEST(GrpcSession, BidirectionalStreamEchoesUntilHalfClose) {
@@ -315,18 +324,13 @@ TEST(GrpcSession, DrainCallbackPacesAStreamingHandler) {
     });
     send_more();
   });
+  streamed_reply reply;
   session_pair pair(registry);
-  std::vector<std::string> messages;
-  std::optional<status> done;
-  const auto id = pair.client.start_call(
-      kSnapshot, {[&](std::string_view m) { messages.emplace_back(m); }, [&](const status& s) { done = s; }});
-  pair.client.write(id, "");
-  pair.client.close_send(id);
-  pair.pump();
-  ASSERT_TRUE(done.has_value());
-  EXPECT_TRUE(done->ok());
-  ASSERT_EQ(messages.size(), size_t{chunks});
-  EXPECT_EQ(messages.back(), big_payload(30'000) + std::to_string(chunks - 1));
+  call_server_streaming(pair, kSnapshot, reply);
+  ASSERT_TRUE(reply.done.has_value());
+  EXPECT_TRUE(reply.done->ok());
+  ASSERT_EQ(reply.messages.size(), size_t{chunks});
+  EXPECT_EQ(reply.messages.back(), big_payload(30'000) + std::to_string(chunks - 1));
   EXPECT_GT(drains, 5);  // it really paused and resumed
 }
 
@@ -385,18 +389,13 @@ TEST(GrpcSession, ErrorAfterMessagesGoesInTrailers) {
     call->write("partial");
     call->finish({status_code::unavailable, "leader changed"});
   });
+  streamed_reply reply;
   session_pair pair(registry);
-  std::vector<std::string> messages;
-  std::optional<status> done;
-  const auto id = pair.client.start_call(
-      kSnapshot, {[&](std::string_view m) { messages.emplace_back(m); }, [&](const status& s) { done = s; }});
-  pair.client.write(id, "");
-  pair.client.close_send(id);
-  pair.pump();
-  ASSERT_TRUE(done.has_value());
-  EXPECT_EQ(done->code, status_code::unavailable);
-  EXPECT_EQ(done->message, "leader changed");
-  EXPECT_EQ(messages, std::vector<std::string>{"partial"});
+  call_server_streaming(pair, kSnapshot, reply);
+  ASSERT_TRUE(reply.done.has_value());
+  EXPECT_EQ(reply.done->code, status_code::unavailable);
+  EXPECT_EQ(reply.done->message, "leader changed");
+  EXPECT_EQ(reply.messages, std::vector<std::string>{"partial"});
 }
 
 TEST(GrpcSession, UnknownMethodAndServiceAreUnimplementedWithEtcdText) {
