@@ -1,8 +1,8 @@
 // raft/conf_change.h: membership changes, one node at a time, and their entry payload encoding.
-// A change takes effect on every node when its entry is handed out for apply (it is committed and durable),
-// so membership moves monotonically with the applied index. A leader proposes a new change only after
-// the previous one and every entry of earlier terms are applied (see Node::propose_conf_change), which
-// keeps any two successive configurations' majorities overlapping.
+// A node uses the latest configuration in its log, committed or not (a change takes effect when its
+// entry is appended, and is reverted if a conflict truncates it). A leader proposes a new change only
+// after the previous one and every entry of earlier terms are applied (see Node::propose_conf_change),
+// which keeps any two successive configurations' majorities overlapping.
 #pragma once
 
 #include <cstdint>

@@ -59,7 +59,6 @@ Node::Node(Config config, PersistedState state) : config_(std::move(config)), id
   if (state.snapshot) {
     log_.reset_to(state.snapshot->meta.index, state.snapshot->meta.term);
     conf_ = state.snapshot->meta.conf;
-    conf_applied_index_ = state.snapshot->meta.index;
     snapshot_ = std::move(state.snapshot);
   }
   for (Entry& entry : state.entries) log_.append(std::move(entry));
@@ -84,9 +83,8 @@ Node::Node(Config config, PersistedState state) : config_(std::move(config)), id
     log_.committed = std::min(std::max({state.hard_state.commit, config_.applied, log_.committed}), log_.last_index());
   }
   log_.applied = std::max(log_.snapshot_index(), std::min(config_.applied, log_.committed));
-  conf_history_.push_back({conf_applied_index_, conf_});
-  // Committed membership changes are known now, before anything is handed out again.
-  if (log_.committed > log_.snapshot_index()) apply_conf_entries(log_.range(log_.first_index(), log_.committed));
+  conf_history_.push_back({log_.snapshot_index(), log_.snapshot_term(), conf_});
+  track_conf_entries(log_.range(log_.first_index(), log_.last_index()));
   become_follower(term_, kNoNode);
 }
 
@@ -318,6 +316,8 @@ void Node::handle_append(Message& m) {
     return;
   }
   if (std::optional<Index> last_new = log_.maybe_append(m.index, m.log_term, m.entries)) {
+    untrack_truncated_conf();
+    if (*last_new > m.index) track_conf_entries(log_.range(m.index + 1, *last_new));
     log_.committed = std::max(log_.committed, std::min(m.commit, *last_new));
     send(Message{.type = MessageType::kAppendResponse, .to = m.from, .term = term_, .index = *last_new});
     return;
@@ -342,8 +342,7 @@ void Node::handle_snapshot(const Message& m) {
   const SnapshotMeta& meta = m.snapshot->meta;
   if (meta.index > log_.committed && !log_.matches(meta.index, meta.term)) {
     log_.reset_to(meta.index, meta.term);
-    conf_applied_index_ = meta.index;
-    conf_history_.assign(1, {meta.index, meta.conf});
+    conf_history_.assign(1, {meta.index, meta.term, meta.conf});
     set_conf(meta.conf);
     snapshot_ = m.snapshot;
     pending_snapshot_ = m.snapshot;
@@ -422,12 +421,13 @@ Ready Node::ready() {
   rd.snapshot = std::move(pending_snapshot_);
   pending_snapshot_.reset();
   if (log_.persist_handed < log_.last_index()) rd.entries = log_.range(log_.persist_handed + 1, log_.last_index());
-  if (rd.hard_state || rd.snapshot || !rd.entries.empty()) {
-    rd.persist_seq = ++last_seq_;
+  bool term_or_vote_changed = current.term != handed_hard_state_.term || current.vote != handed_hard_state_.vote;
+  if (term_or_vote_changed || rd.snapshot || !rd.entries.empty()) {
+    rd.persist_seq = ++last_seq_;  // must be made durable (synced) and reported
     log_.persist_records.push_back({rd.persist_seq, log_.last_index()});
-    handed_hard_state_ = current;
     log_.persist_handed = log_.last_index();
   }
+  handed_hard_state_ = current;  // a commit-only change is written without a sync and never reported
   rd.messages.swap(outgoing_);
   outgoing_.swap(outgoing_spare_);
   Index apply_to = std::min(log_.committed, log_.stable);
@@ -443,7 +443,6 @@ void Node::advance(Ready& rd) {
   assert(ready_outstanding_);
   ready_outstanding_ = false;
   log_.applied = ready_applied_to_;
-  apply_conf_entries(rd.committed_entries);
   rd.messages.clear();
   if (outgoing_spare_.capacity() < rd.messages.capacity()) outgoing_spare_.swap(rd.messages);
   rd.read_states.clear();

@@ -72,13 +72,14 @@ enum class SnapshotStatus : uint8_t { kFinished, kFailed };
 
 // Everything one turn of the caller's loop has to do. Spans point into the node: valid until advance().
 struct Ready {
-  std::optional<HardState> hard_state;          // persist (changed since the last ready)
+  std::optional<HardState> hard_state;          // persist (changed since the last ready); if persist_seq
+                                                 // is 0 only the commit index changed: no sync needed
   std::shared_ptr<const Snapshot> snapshot;      // persist, then load into the state machine
   std::span<const Entry> entries;                // persist, after the snapshot
   std::vector<Message> messages;                 // send
   std::span<const Entry> committed_entries;      // apply, in order
   std::vector<ReadState> read_states;            // serve once applied >= index
-  PersistSeq persist_seq = 0;                    // non-zero if there is something to persist
+  PersistSeq persist_seq = 0;                    // non-zero: sync the write, then mark_persisted(it)
   bool empty() const {
     return !hard_state && !snapshot && entries.empty() && messages.empty() && committed_entries.empty() &&
            read_states.empty();
@@ -187,7 +188,9 @@ class Node {
   void on_committed_in_term();
 
   // Membership.
-  void apply_conf_entries(std::span<const Entry> entries);
+  void track_conf_entries(std::span<const Entry> entries);  // newly appended entries
+  void untrack_truncated_conf();                              // after a conflict truncated the log
+  void maybe_leave_after_removal();
   void set_conf(const ConfState& conf);
 
   // Output.
@@ -204,9 +207,16 @@ class Node {
   NodeId leader_ = kNoNode;
   RaftLog log_;
   ConfState conf_;
-  Index conf_applied_index_ = 0;      // conf changes up to here are in conf_
   Index pending_conf_index_ = 0;      // leader: no new conf change until applied >= this
-  std::vector<std::pair<Index, ConfState>> conf_history_;  // (index, conf from then on), for compact()
+  // Membership is the latest configuration in the log, committed or not (Raft dissertation 4.1):
+  // conf_ == conf_history_.back().conf. The first element is the snapshot's configuration; the others
+  // are the conf change entries still in the log (popped again if a conflict truncates them).
+  struct ConfPoint {
+    Index index;
+    Term term;
+    ConfState conf;
+  };
+  std::vector<ConfPoint> conf_history_;
   std::vector<Peer> peers_;           // progress of every voter and learner (leader only; self included)
   std::vector<Index> quorum_scratch_;
 

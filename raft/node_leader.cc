@@ -46,10 +46,12 @@ const Progress* Node::progress(NodeId follower) const {
 }
 
 void Node::append_entries_as_leader(std::span<const SharedBytes> payloads, EntryType type) {
+  Index first = log_.last_index() + 1;
   for (const SharedBytes& payload : payloads) {
     log_.append(Entry{term_, log_.last_index() + 1, type, payload});
     uncommitted_bytes_ += payload.size();
   }
+  if (type == EntryType::kConfChange) track_conf_entries(log_.range(first, log_.last_index()));
   append_pending_ = true;
 }
 
@@ -122,6 +124,7 @@ bool Node::maybe_commit() {
   }
   log_.committed = quorum_match;
   if (!committed_in_term_) on_committed_in_term();
+  maybe_leave_after_removal();
   return true;
 }
 
@@ -170,6 +173,9 @@ void Node::append_proposed(Message& m) {
     }
     uncommitted_bytes_ += entry.data.size();
     log_.append(Entry{term_, log_.last_index() + 1, entry.type, std::move(entry.data)});
+    if (log_.at(log_.last_index()).type == EntryType::kConfChange) {
+      track_conf_entries(log_.range(log_.last_index(), log_.last_index()));
+    }
   }
   append_pending_ = true;
 }
@@ -344,11 +350,11 @@ bool Node::compact(Index index, SharedBytes data) {
   assert(!ready_outstanding_);
   if (index <= log_.snapshot_index() || index > log_.applied) return false;
   auto at_or_before = std::upper_bound(conf_history_.begin(), conf_history_.end(), index,
-                                       [](Index i, const auto& entry) { return i < entry.first; });
+                                       [](Index i, const ConfPoint& point) { return i < point.index; });
   assert(at_or_before != conf_history_.begin());
   --at_or_before;
   auto snapshot = std::make_shared<Snapshot>();
-  snapshot->meta = SnapshotMeta{index, *log_.term(index), at_or_before->second};
+  snapshot->meta = SnapshotMeta{index, *log_.term(index), at_or_before->conf};
   snapshot->data = std::move(data);
   conf_history_.erase(conf_history_.begin(), at_or_before);
   snapshot_ = std::move(snapshot);
@@ -358,16 +364,38 @@ bool Node::compact(Index index, SharedBytes data) {
 
 // ---- membership ----
 
-void Node::apply_conf_entries(std::span<const Entry> entries) {
+void Node::track_conf_entries(std::span<const Entry> entries) {
   for (const Entry& entry : entries) {
-    if (entry.type != EntryType::kConfChange || entry.index <= conf_applied_index_) continue;
-    conf_applied_index_ = entry.index;
+    if (entry.type != EntryType::kConfChange || entry.index <= conf_history_.back().index) continue;
     std::optional<ConfChange> change = decode_conf_change(entry.data.span());
     if (!change) continue;  // malformed payload: a no-op, on every node alike
-    ConfState next = apply_conf_change(conf_, *change);
-    conf_history_.push_back({entry.index, next});
-    set_conf(next);
+    conf_history_.push_back({entry.index, entry.term, apply_conf_change(conf_, *change)});
+    set_conf(conf_history_.back().conf);
   }
+}
+
+void Node::untrack_truncated_conf() {
+  bool reverted = false;
+  while (conf_history_.size() > 1 && !log_.matches(conf_history_.back().index, conf_history_.back().term)) {
+    conf_history_.pop_back();
+    reverted = true;
+  }
+  if (reverted) set_conf(conf_history_.back().conf);
+}
+
+void Node::maybe_leave_after_removal() {
+  // A leader that removed itself manages the cluster until the removal commits, then hands over.
+  if (role_ != Role::kLeader || is_voter(conf_, id_) || log_.committed < conf_history_.back().index) return;
+  Peer* best = nullptr;
+  for (Peer& peer : peers_) {
+    if (peer.id != id_ && is_voter(conf_, peer.id) && (best == nullptr || peer.progress.match > best->progress.match)) {
+      best = &peer;
+    }
+  }
+  if (best != nullptr && best->progress.match == log_.last_index()) {
+    send(Message{.type = MessageType::kTimeoutNow, .to = best->id, .term = term_});
+  }
+  become_follower(term_, kNoNode);
 }
 
 void Node::set_conf(const ConfState& conf) {
@@ -389,20 +417,6 @@ void Node::set_conf(const ConfState& conf) {
   for (NodeId voter : conf_.voters) track(voter, false);
   for (NodeId learner : conf_.learners) track(learner, true);
   if (transferee_ != kNoNode && !is_voter(conf_, transferee_)) transferee_ = kNoNode;
-  if (!is_voter(conf_, id_)) {
-    // We were removed: hand leadership to the most caught-up voter, then step down.
-    Peer* best = nullptr;
-    for (Peer& peer : peers_) {
-      if (peer.id != id_ && is_voter(conf_, peer.id) && (best == nullptr || peer.progress.match > best->progress.match)) {
-        best = &peer;
-      }
-    }
-    if (best != nullptr && best->progress.match == log_.last_index()) {
-      send(Message{.type = MessageType::kTimeoutNow, .to = best->id, .term = term_});
-    }
-    become_follower(term_, kNoNode);
-    return;
-  }
   if (maybe_commit()) append_pending_ = true;
 }
 
