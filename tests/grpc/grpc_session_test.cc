@@ -11,6 +11,7 @@
 #include <memory>
 #include <algorithm>
 #include <optional>
+#include <random>
 #include <span>
 #include <string>
 #include <vector>
@@ -703,6 +704,45 @@ TEST(GrpcSessionDefense, PartialPrefaceWaitsForTheDeadline) {
   EXPECT_FALSE(server.preface_received());  // the connection loop's deadline closes it
   EXPECT_EQ(feed_string(server, client_preface().substr(10)), session_verdict::open);
   EXPECT_TRUE(server.preface_received());
+}
+
+// Random frames (random types, flags, stream ids and payloads) after a valid preface: the session
+// must answer or close, never crash or hang. Seeds are fixed so a failure replays exactly.
+TEST(GrpcSessionDefense, RandomFramesNeverCrashTheSession) {
+  service_registry registry;
+  registry.add_request_method(std::string(kRange), [](const call_ref& call, std::string_view r) {
+    call->respond(r);
+  });
+  registry.add_stream_method(std::string(kWatch), [](const call_ref& call) {
+    server_call* raw = call.get();
+    call->set_stream_callbacks({[raw](std::string_view m) { raw->write(m); }, {}, {}});
+  });
+  int closed = 0;
+  for (uint32_t seed = 1; seed <= 2000; ++seed) {
+    std::mt19937 random(seed);
+    grpc_server_session server(registry, server_limits{});
+    std::string bytes = client_preface();
+    const int frames = 1 + static_cast<int>(random() % 20);
+    for (int i = 0; i < frames; ++i) {
+      const auto type = static_cast<uint8_t>(random() % 11);
+      const auto flags = static_cast<uint8_t>(random() % 256);
+      const uint32_t stream_id = random() % 4 == 0 ? 0 : 1 + 2 * (random() % 4);
+      std::string payload(random() % 64, '\0');
+      for (char& c : payload) c = static_cast<char>(random());
+      if (type == kHeaders && random() % 2 == 0) payload = watch_request_block();
+      bytes += frame(type, flags, stream_id, payload);
+    }
+    session_verdict verdict = session_verdict::open;
+    for (size_t at = 0; at < bytes.size() && verdict == session_verdict::open;) {
+      const size_t take = std::min<size_t>(bytes.size() - at, 1 + random() % 200);
+      verdict = feed_string(server, std::string_view(bytes).substr(at, take));
+      at += take;
+      if (verdict == session_verdict::open) verdict = server.produce_output();
+      server.consume_output(server.pending_output().size());
+    }
+    if (verdict != session_verdict::open) ++closed;
+  }
+  EXPECT_GT(closed, 700);  // most random streams are protocol errors that end the connection
 }
 
 TEST(GrpcTimeout, ParsesEveryUnitAndRejectsJunk) {
