@@ -504,6 +504,25 @@ TEST(Membership, RemovedLeaderHandsOverAndStepsDown) {
   EXPECT_EQ(h.applied(leader), std::vector<std::string>{"after-removal"});
 }
 
+TEST(Membership, AChangeCountsFromTheLogAndIsRevertedWhenItsEntryIsTruncated) {
+  Harness h(5, no_check_quorum);
+  h.elect(1);
+  h.add_empty_node(6);
+  for (NodeId id : {3, 4, 5}) h.cut(1, id);
+  h.cut(2, 1);  // node 2 gets the change, its acknowledgement is lost: never committed
+  h.node(1).propose_conf_change({ConfChangeType::kAddLearner, {6}});
+  h.drive(1);
+  h.deliver_all();
+  EXPECT_EQ(h.node(2).conf().learners, std::vector<NodeId>{6}) << "in effect as soon as it is in the log";
+  h.heal();
+  h.isolate(1);
+  h.elect(3);  // nodes 3, 4, 5 never saw the change
+  h.propose(3, "x");
+  h.deliver_all();
+  EXPECT_TRUE(h.node(2).conf().learners.empty()) << "node 3's log replaced the entry: the change is undone";
+  EXPECT_EQ(h.applied(2), std::vector<std::string>{"x"});
+}
+
 TEST(Membership, TheLastVoterCannotBeRemovedAndBadChangesAreRefused) {
   Harness h(1);
   h.tick(1, 20);
