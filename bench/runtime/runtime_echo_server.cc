@@ -7,7 +7,6 @@
 #include <future>
 
 #include "bench/runtime/bench_runtime_config.h"
-#include "bench/runtime/thread_cpu_clock.h"
 #include "net/tcp/listener.h"
 #include "runtime/reactor.h"
 #include "runtime/when_all.h"
@@ -47,7 +46,7 @@ runtime_echo_server::runtime_echo_server(unsigned shards) {
       co_await serving.wait();
       co_return 0;
     });
-    cpu_seconds_ = thread_cpu_seconds();
+    cpu_ = thread_cpu_now();
   });
   port_ = port.get();
   assert(port_ != 0 && "runtime echo server could not listen on 127.0.0.1");
@@ -55,12 +54,12 @@ runtime_echo_server::runtime_echo_server(unsigned shards) {
 
 runtime_echo_server::~runtime_echo_server() { stop(); }
 
-double runtime_echo_server::stop() {
+thread_cpu_seconds runtime_echo_server::stop() {
   if (thread_.joinable()) {
     runtime::request_stop();
     thread_.join();
   }
-  return cpu_seconds_;
+  return cpu_;
 }
 
 }  // namespace ringkv::bench
