@@ -9,7 +9,6 @@
 #include <string>
 
 #include "bench/runtime/echo_load_client.h"
-#include "bench/runtime/thread_cpu_clock.h"
 
 namespace ringkv::bench {
 
@@ -26,7 +25,6 @@ inline echo_load_config echo_bench_config(uint16_t port) {
 struct echo_figures {
   double requests_per_s = 0;
   double server_cpu_us_per_request = 0;  // CPU of the server thread / every request it answered
-  double server_user_cpu_us_per_request = 0;  // the user-space part of it (the rest is kernel)
 };
 
 // Starts a `Server` (epoll_echo_server or runtime_echo_server), drives the load, stops it. Marks the
@@ -35,22 +33,18 @@ template <typename Server>
 echo_figures measure_echo(benchmark::State& state) {
   Server server;
   echo_load_result load = run_echo_load(echo_bench_config(server.port()));
-  const thread_cpu_seconds cpu = server.stop();
+  const double cpu_seconds = server.stop();
   if (!load.error.empty()) state.SkipWithError(load.error.c_str());
   if (load.corrupt_bytes != 0) state.SkipWithError("echoed bytes differ from the bytes sent");
   echo_figures figures;
   figures.requests_per_s = load.requests_per_s();
-  if (load.requests_total > 0) {
-    figures.server_cpu_us_per_request = cpu.total() * 1e6 / static_cast<double>(load.requests_total);
-    figures.server_user_cpu_us_per_request = cpu.user * 1e6 / static_cast<double>(load.requests_total);
-  }
+  if (load.requests_total > 0) figures.server_cpu_us_per_request = cpu_seconds * 1e6 / static_cast<double>(load.requests_total);
   return figures;
 }
 
 inline void report_echo_figures(benchmark::State& state, const echo_figures& f, const std::string& prefix) {
   state.counters[prefix + "req_per_s"] = f.requests_per_s;
   state.counters[prefix + "server_cpu_us_per_req"] = f.server_cpu_us_per_request;
-  state.counters[prefix + "server_user_us_per_req"] = f.server_user_cpu_us_per_request;
 }
 
 }  // namespace ringkv::bench

@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/runtime/thread_cpu_clock.h"
+
 namespace ringkv::bench {
 namespace {
 
@@ -51,7 +53,7 @@ epoll_echo_server::epoll_echo_server() {
 
 epoll_echo_server::~epoll_echo_server() { stop(); }
 
-thread_cpu_seconds epoll_echo_server::stop() {
+double epoll_echo_server::stop() {
   if (thread_.joinable()) {
     uint64_t one = 1;
     ssize_t n = ::write(stop_fd_, &one, sizeof one);
@@ -61,7 +63,7 @@ thread_cpu_seconds epoll_echo_server::stop() {
     ::close(stop_fd_);
     ::close(listen_fd_);
   }
-  return cpu_;
+  return cpu_seconds_;
 }
 
 void epoll_echo_server::serve() {
@@ -138,7 +140,7 @@ void epoll_echo_server::serve() {
   }
   for (auto& [fd, c] : conns) ::close(fd);
   ::close(epfd);
-  cpu_ = thread_cpu_now();
+  cpu_seconds_ = thread_cpu_seconds();
 }
 
 }  // namespace ringkv::bench

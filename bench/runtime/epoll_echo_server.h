@@ -6,16 +6,14 @@
 #include <cstdint>
 #include <thread>
 
-#include "bench/runtime/thread_cpu_clock.h"
-
 namespace ringkv::bench {
 
 class epoll_echo_server {
  public:
   epoll_echo_server();  // binds 127.0.0.1 on an ephemeral port and starts serving; asserts on failure
   ~epoll_echo_server();  // stop()s
-  // Stops the thread and closes every socket; returns the CPU time the server thread used.
-  thread_cpu_seconds stop();
+  // Stops the thread and closes every socket; returns the CPU seconds the server thread used.
+  double stop();
   epoll_echo_server(const epoll_echo_server&) = delete;
   epoll_echo_server& operator=(const epoll_echo_server&) = delete;
 
@@ -28,7 +26,7 @@ class epoll_echo_server {
   int stop_fd_ = -1;  // eventfd: written by the destructor to end serve()
   uint16_t port_ = 0;
   std::thread thread_;
-  thread_cpu_seconds cpu_;  // written by the server thread as it ends
+  double cpu_seconds_ = 0;  // written by the server thread as it ends
 };
 
 }  // namespace ringkv::bench

@@ -7,6 +7,7 @@
 #include <future>
 
 #include "bench/runtime/bench_runtime_config.h"
+#include "bench/runtime/thread_cpu_clock.h"
 #include "net/tcp/listener.h"
 #include "runtime/reactor.h"
 #include "runtime/when_all.h"
@@ -46,7 +47,7 @@ runtime_echo_server::runtime_echo_server(unsigned shards) {
       co_await serving.wait();
       co_return 0;
     });
-    cpu_ = thread_cpu_now();
+    cpu_seconds_ = thread_cpu_seconds();
   });
   port_ = port.get();
   assert(port_ != 0 && "runtime echo server could not listen on 127.0.0.1");
@@ -54,12 +55,12 @@ runtime_echo_server::runtime_echo_server(unsigned shards) {
 
 runtime_echo_server::~runtime_echo_server() { stop(); }
 
-thread_cpu_seconds runtime_echo_server::stop() {
+double runtime_echo_server::stop() {
   if (thread_.joinable()) {
     runtime::request_stop();
     thread_.join();
   }
-  return cpu_;
+  return cpu_seconds_;
 }
 
 }  // namespace ringkv::bench

@@ -5,16 +5,14 @@
 #include <cstdint>
 #include <thread>
 
-#include "bench/runtime/thread_cpu_clock.h"
-
 namespace ringkv::bench {
 
 class runtime_echo_server {
  public:
   explicit runtime_echo_server(unsigned shards = 1);  // returns once the listener is open
   ~runtime_echo_server();  // stop()s
-  // Requests stop and joins the runtime thread; returns the CPU time that thread used.
-  thread_cpu_seconds stop();
+  // Requests stop and joins the runtime thread; returns the CPU seconds that thread used.
+  double stop();
   runtime_echo_server(const runtime_echo_server&) = delete;
   runtime_echo_server& operator=(const runtime_echo_server&) = delete;
 
@@ -23,7 +21,7 @@ class runtime_echo_server {
  private:
   uint16_t port_ = 0;
   std::thread thread_;
-  thread_cpu_seconds cpu_;  // written by the runtime thread as it ends
+  double cpu_seconds_ = 0;  // written by the runtime thread as it ends
 };
 
 }  // namespace ringkv::bench

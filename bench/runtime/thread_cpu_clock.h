@@ -1,22 +1,15 @@
-// CPU time used so far by the calling thread, split into user and kernel time, for per-request CPU
-// cost figures that stay meaningful on a machine shared with other work.
+// CPU time used so far by the calling thread (user + kernel, exact: CLOCK_THREAD_CPUTIME_ID), for
+// per-request CPU cost figures that stay meaningful on a machine shared with other work.
 #pragma once
 
-#include <sys/resource.h>
+#include <ctime>
 
 namespace ringkv::bench {
 
-struct thread_cpu_seconds {
-  double user = 0;
-  double system = 0;
-  double total() const { return user + system; }
-};
-
-inline thread_cpu_seconds thread_cpu_now() {
-  rusage usage{};
-  ::getrusage(RUSAGE_THREAD, &usage);
-  auto seconds = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6; };
-  return {seconds(usage.ru_utime), seconds(usage.ru_stime)};
+inline double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 }  // namespace ringkv::bench
