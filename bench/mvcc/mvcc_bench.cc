@@ -40,6 +40,11 @@ double thread_cpu_us() {
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+void compact_fully(mvcc::MvccStore& store) {
+  store.compact(store.current_revision());
+  while (store.compaction_pending()) store.compaction_step();
+}
+
 size_t heap_used() { return mallinfo2().uordblks; }
 
 // One store with 1M keys at one revision each, built once and shared by the read benchmarks.
@@ -112,12 +117,15 @@ void BM_PutOverwrite(benchmark::State& state) {
     benchmark::DoNotOptimize(l.store->put(p));
   }
   state.SetItemsProcessed(state.iterations());
-  // Keep the shared store at one revision per key for the benchmarks that follow.
-  l.store->compact(l.store->current_revision());
-  while (l.store->compaction_pending()) l.store->compaction_step();
+  compact_fully(*l.store);  // back to one revision per key for the benchmarks that follow
 }
 BENCHMARK(BM_PutOverwrite)->Iterations(1000000);
 
+// One get at a time, answered as views (what the server encodes from) or as owned copies.
+struct AsViews {};
+struct AsCopies {};
+
+template <class Mode>
 void BM_PointGet(benchmark::State& state) {
   Loaded& l = loaded();
   RequestKeys keys(9, state.max_iterations);
@@ -125,75 +133,59 @@ void BM_PointGet(benchmark::State& state) {
   size_t i = 0;
   for (auto _ : state) {
     r.key.assign(keys.at(i++));
-    auto res = l.store->range_view(r);
-    benchmark::DoNotOptimize(res->kvs[0].value.front());  // the server reads the value to encode it
+    if constexpr (std::is_same_v<Mode, AsViews>) {
+      auto res = l.store->range_view(r);
+      benchmark::DoNotOptimize(res->kvs[0].value.front());  // the server reads the value to encode it
+    } else {
+      auto res = l.store->range(r);
+      benchmark::DoNotOptimize(res->kvs.data());
+    }
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_PointGet)->Iterations(2000000);
+BENCHMARK_TEMPLATE(BM_PointGet, AsViews)->Iterations(2000000);
+BENCHMARK_TEMPLATE(BM_PointGet, AsCopies)->Iterations(1000000);
 
-// Gets in batches (as the server executes the reads released by one ReadIndex): prefetch the batch's
-// keys, then execute each get.
-void BM_PointGetBatched(benchmark::State& state) {
+// Runs `one(key)` over the request keys in batches: prefetch the batch's keys, then execute each.
+template <class F>
+void run_batched(benchmark::State& state, uint64_t seed, F&& one) {
   Loaded& l = loaded();
   const size_t batch = static_cast<size_t>(state.range(0));
-  RequestKeys keys(9, 2000000);
-  mvcc::RangeRequest r;
+  RequestKeys keys(seed, 2000000);
   std::vector<std::string_view> views(batch);
   size_t i = 0;
   for (auto _ : state) {
     if (i + batch > keys.order.size()) i = 0;
     for (size_t b = 0; b < batch; ++b) views[b] = keys.at(i + b);
     l.store->prefetch(views);
-    for (size_t b = 0; b < batch; ++b) {
-      r.key.assign(views[b]);
-      auto res = l.store->range_view(r);
-      benchmark::DoNotOptimize(res->kvs[0].value.front());  // the server reads the value to encode it
-    }
+    for (size_t b = 0; b < batch; ++b) one(views[b]);
     i += batch;
   }
   state.SetItemsProcessed(state.iterations() * batch);
+}
+
+// Gets in batches, as the server executes the reads released by one ReadIndex.
+void BM_PointGetBatched(benchmark::State& state) {
+  mvcc::RangeRequest r;
+  run_batched(state, 9, [&](std::string_view key) {
+    r.key.assign(key);
+    auto res = loaded().store->range_view(r);
+    benchmark::DoNotOptimize(res->kvs[0].value.front());  // the server reads the value to encode it
+  });
 }
 BENCHMARK(BM_PointGetBatched)->Arg(16)->Arg(32);
 
-// Puts applied in batches (a raft apply batch): prefetch the batch's keys, then apply each put.
+// Puts applied in batches, as one raft apply batch.
 void BM_PutOverwriteBatched(benchmark::State& state) {
-  Loaded& l = loaded();
-  const size_t batch = static_cast<size_t>(state.range(0));
-  RequestKeys keys(11, 2000000);
   mvcc::PutRequest p;
   p.value = value_bytes_of();
-  std::vector<std::string_view> views(batch);
-  size_t i = 0;
-  for (auto _ : state) {
-    if (i + batch > keys.order.size()) i = 0;
-    for (size_t b = 0; b < batch; ++b) views[b] = keys.at(i + b);
-    l.store->prefetch(views);
-    for (size_t b = 0; b < batch; ++b) {
-      p.key.assign(views[b]);
-      benchmark::DoNotOptimize(l.store->put(p));
-    }
-    i += batch;
-  }
-  state.SetItemsProcessed(state.iterations() * batch);
-  l.store->compact(l.store->current_revision());
-  while (l.store->compaction_pending()) l.store->compaction_step();
+  run_batched(state, 11, [&](std::string_view key) {
+    p.key.assign(key);
+    benchmark::DoNotOptimize(loaded().store->put(p));
+  });
+  compact_fully(*loaded().store);
 }
 BENCHMARK(BM_PutOverwriteBatched)->Arg(16)->Iterations(1000000 / 16);
-
-void BM_PointGetCopied(benchmark::State& state) {
-  Loaded& l = loaded();
-  RequestKeys keys(9, state.max_iterations);
-  mvcc::RangeRequest r;
-  size_t i = 0;
-  for (auto _ : state) {
-    r.key.assign(keys.at(i++));
-    auto res = l.store->range(r);
-    benchmark::DoNotOptimize(res->kvs.data());
-  }
-  state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK(BM_PointGetCopied)->Iterations(1000000);
 
 void BM_Range100k(benchmark::State& state) {
   Loaded& l = loaded();

@@ -52,11 +52,11 @@ class Model {
   const ModelVersion* at(const std::string& k, int64_t r) const {
     auto it = hist.find(k);
     if (it == hist.end()) return nullptr;
-    const ModelVersion* found = nullptr;
-    for (const auto& v : it->second) {
-      if (v.mod <= r) found = &v;
-    }
-    return found != nullptr && !found->tomb ? found : nullptr;
+    const auto& vs = it->second;  // sorted by revision
+    auto after = std::upper_bound(vs.begin(), vs.end(), r, [](int64_t x, const ModelVersion& v) { return x < v.mod; });
+    if (after == vs.begin()) return nullptr;
+    const ModelVersion* found = &*(after - 1);
+    return !found->tomb ? found : nullptr;
   }
   static KeyValue kv(const std::string& k, const ModelVersion& v) {
     return KeyValue{k, v.create, v.mod, v.version, v.value, v.lease};
@@ -129,8 +129,9 @@ class Model {
     std::vector<std::pair<std::pair<int64_t, int64_t>, Event>> evs;
     for (const auto& [k, vs] : hist) {
       if (!in_range(k, key, end)) continue;
-      for (const auto& v : vs) {
-        if (v.mod < from) continue;
+      auto first = std::lower_bound(vs.begin(), vs.end(), from, [](const ModelVersion& v, int64_t x) { return v.mod < x; });
+      for (auto vi = first; vi != vs.end(); ++vi) {
+        const ModelVersion& v = *vi;
         Event e;
         e.type = v.tomb ? Event::Type::del : Event::Type::put;
         e.kv = v.tomb ? KeyValue{k, 0, v.mod, 0, "", 0} : kv(k, v);
@@ -492,10 +493,10 @@ uint64_t seed_or(uint64_t fallback) {
   return s ? std::strtoull(s, nullptr, 10) : fallback;
 }
 
-TEST(MvccModel, SmallKeySpace) { Runner(seed_or(1)).run(100000, 20); }
-TEST(MvccModel, WiderKeySpace) { Runner(seed_or(2)).run(100000, 300); }
+TEST(MvccModel, SmallKeySpace) { Runner(seed_or(1)).run(120000, 20); }
+TEST(MvccModel, WiderKeySpace) { Runner(seed_or(2)).run(120000, 300); }
 TEST(MvccModel, ManySeeds) {
-  for (uint64_t seed = 10; seed < 30 && !HasFailure(); ++seed) Runner(seed_or(seed)).run(3000, 30);
+  for (uint64_t seed = 10; seed < 30 && !HasFailure(); ++seed) Runner(seed_or(seed)).run(2000, 30);
 }
 // The long variant (meson test mvcc_model_long, suite 'slow'): millions of operations.
 TEST(MvccModel, DISABLED_Long) {
