@@ -343,7 +343,7 @@ def markdown_table(topology_results):
     lines = ["| members | workload | conns×clients | etcd req/s | ringkv req/s | ratio | etcd p50 / p99 ms "
              "| ringkv p50 / p99 ms | p99 ratio | bench CPU µs/req (etcd, ringkv) |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    notes = []
+    unserved = {}  # (members, server, reason) -> workloads
     for members, per_server in topology_results.items():
         for key in per_server["etcd"]:
             name, shape = key.rsplit(" ", 1)
@@ -352,15 +352,15 @@ def markdown_table(topology_results):
             p99 = (f"{r['latency_us']['p99'] / e['latency_us']['p99']:.2f}"
                    if e and r and e["latency_us"]["p99"] else "—")
             cpu = ", ".join(f"{h['client_cpu_us_per_request']:.1f}" if h else "—" for h in (e, r))
-            ringkv_cell = fmt_rate(r)
-            if not r:
-                reason = per_server["ringkv"].get(key, {}).get("reason", "not run")
-                ringkv_cell = "not served"
-                notes.append(f"- {members} member(s), {key}: ringkv not served: {reason}")
-            if not e:
-                notes.append(f"- {members} member(s), {key}: etcd: {per_server['etcd'][key].get('reason', '?')}")
-            lines.append(f"| {members} | {name} | {shape} | {fmt_rate(e)} | {ringkv_cell} | {ratio} | {fmt_lat(e)} "
-                         f"| {fmt_lat(r)} | {p99} | {cpu} |")
+            for server, h in (("etcd", e), ("ringkv", r)):
+                if not h:
+                    reason = per_server[server].get(key, {}).get("reason", "not run")
+                    unserved.setdefault((members, server, reason), []).append(key)
+            lines.append(f"| {members} | {name} | {shape} | {fmt_rate(e) if e else 'not served'} "
+                         f"| {fmt_rate(r) if r else 'not served'} | {ratio} | {fmt_lat(e)} | {fmt_lat(r)} | {p99} "
+                         f"| {cpu} |")
+    notes = [f"- {members} member(s), {server}, {', '.join(keys)}: {reason}"
+             for (members, server, reason), keys in unserved.items()]
     return "\n".join(lines), notes
 
 
@@ -402,6 +402,7 @@ set xlabel "clients (conns x clients: 1x1, 1x16, 8x64, 16x256)"
 set ylabel "requests/s"
 set logscale x 2
 set xtics (1, 16, 64, 256)
+set xrange [0.8:320]
 set grid
 set key top left
 plot """ + ", ".join(f'"put_throughput.dat" using 1:{columns[s]} with linespoints lw 2 title "{titles[s]}"'
@@ -436,9 +437,8 @@ plot """ + ", ".join(f'"put_latency.dat" using {columns[s]}:xtic(1) title "{titl
     return made
 
 
-def write_report(out_dir, args, info, topology_results, plots, started, matrix):
+def write_report(out_dir, args, info, topology_results, plots, elapsed, matrix):
     table, notes = markdown_table(topology_results)
-    elapsed = time.time() - started
     lines = [f"# ringkv vs etcd 3.4 — {datetime.date.today().isoformat()}", "",
              f"Command: `bench/compare/compare.py{' --quick' if args.quick else ''}` "
              f"({'quick' if args.quick else 'default'} matrix, {elapsed / 60:.1f} minutes). "
@@ -456,8 +456,19 @@ def write_report(out_dir, args, info, topology_results, plots, started, matrix):
     with open(os.path.join(out_dir, "README.md"), "w") as f:
         f.write("\n".join(lines))
     with open(os.path.join(out_dir, "results.json"), "w") as f:
-        json.dump({"machine": info, "quick": args.quick,
+        json.dump({"machine": info, "quick": args.quick, "elapsed_s": elapsed, "matrix": matrix,
                    "results": {str(m): r for m, r in topology_results.items()}}, f, indent=1)
+
+
+def render_again(out_dir, args):
+    with open(os.path.join(out_dir, "results.json")) as f:
+        saved = json.load(f)
+    args.quick = saved.get("quick", False)
+    topology_results = {int(m): r for m, r in saved["results"].items()}
+    plots = write_plots(topology_results, out_dir)
+    write_report(out_dir, args, saved["machine"], topology_results, plots, saved.get("elapsed_s", 0),
+                 [tuple(w) for w in saved.get("matrix", [])])
+    print(open(os.path.join(out_dir, "README.md")).read())
 
 
 def main():
@@ -470,7 +481,12 @@ def main():
     parser.add_argument("--only", default=None, help="run only workloads whose name contains this text")
     parser.add_argument("--build-dir", default=BUILD, help="meson build directory (default build/)")
     parser.add_argument("--no-build", action="store_true", help="use the binaries already in the build directory")
+    parser.add_argument("--render", default=None, metavar="DIR",
+                        help="only rewrite DIR/README.md and plots from DIR/results.json (no servers run)")
     args = parser.parse_args()
+    if args.render:
+        render_again(args.render, args)
+        return
     BUILD = os.path.abspath(args.build_dir)
     BENCH_BIN, RINGKV_BIN = os.path.join(BUILD, "ringkv-bench"), os.path.join(BUILD, "ringkv")
     started = time.time()
@@ -503,7 +519,7 @@ def main():
     finally:
         shutil.rmtree(data_root, ignore_errors=True)
     plots = write_plots(topology_results, out_dir)
-    write_report(out_dir, args, info, topology_results, plots, started, matrix)
+    write_report(out_dir, args, info, topology_results, plots, time.time() - started, matrix)
     log(f"results in {os.path.relpath(out_dir, REPO)} (server logs in {log_dir}); "
         f"{(time.time() - started) / 60:.1f} minutes")
     print(open(os.path.join(out_dir, "README.md")).read())
