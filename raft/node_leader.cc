@@ -222,7 +222,8 @@ void Node::handle_heartbeat_response(const Message& m, Peer& peer) {
   ReadOnly::Round* round = reads_.find(m.context);
   if (round == nullptr) return;
   if (std::find(round->acks.begin(), round->acks.end(), m.from) == round->acks.end()) round->acks.push_back(m.from);
-  if (round->acks.size() + 1 >= conf_.voters.size() / 2 + 1) {  // +1: the leader itself
+  size_t self = is_voter(conf_, id_) ? 1 : 0;  // a leader that removed itself does not count
+  if (round->acks.size() + self >= conf_.voters.size() / 2 + 1) {
     reads_.complete_through(m.context, [this](const ReadOnly::Request& request, Index index) {
       answer_read(request.requester, request.context, index);
     });
@@ -249,7 +250,7 @@ void Node::handle_read_request(NodeId requester, uint64_t context) {
 void Node::flush_reads() {
   uint64_t round = reads_.start_round(log_.committed);
   if (round == 0) return;
-  if (conf_.voters.size() == 1) {  // we are the quorum
+  if (conf_.voters.size() == 1 && conf_.voters[0] == id_) {  // we are the quorum
     reads_.complete_through(round, [this](const ReadOnly::Request& request, Index index) {
       answer_read(request.requester, request.context, index);
     });

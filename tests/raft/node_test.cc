@@ -523,6 +523,22 @@ TEST(Membership, AChangeCountsFromTheLogAndIsRevertedWhenItsEntryIsTruncated) {
   EXPECT_EQ(h.applied(2), std::vector<std::string>{"x"});
 }
 
+TEST(Membership, LeaderThatRemovedItselfNoLongerCountsItselfForCommitsOrReads) {
+  Harness h(3);
+  h.elect(1);
+  h.cut(1, 3);
+  h.cut(3, 1);
+  ProposeResult removal = h.node(1).propose_conf_change({ConfChangeType::kRemoveNode, {1}});
+  h.drive(1);
+  h.deliver_all();  // node 2 holds the removal; the new configuration {2, 3} needs both of them
+  EXPECT_LT(h.node(1).log().committed, removal.last_index);
+  EXPECT_EQ(h.node(1).role(), Role::kLeader);
+  h.node(1).read_index(5);
+  h.drive(1);
+  h.deliver_all();
+  EXPECT_TRUE(h.reads(1).empty()) << "node 2's echo alone is not a quorum of {2, 3}";
+}
+
 TEST(Membership, TheLastVoterCannotBeRemovedAndBadChangesAreRefused) {
   Harness h(1);
   h.tick(1, 20);
