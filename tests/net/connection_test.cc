@@ -1,4 +1,4 @@
-// net::connection: backpressure (a peer that does not read makes writers wait while the connection's
+// net::connection: vectored writes (writev pieces in order, flush), backpressure (a peer that does not read makes writers wait while the connection's
 // memory stays within its limit, and every byte still arrives in order once it reads), writes larger
 // than the send buffer, concurrent writers never interleaving inside one write, close() while a read
 // is pending, and reads after the peer closed.
@@ -98,6 +98,24 @@ TEST(Connection, AWriteLargerThanTheSendBufferArrivesWhole) {
     auto [sent, wrong] = co_await runtime::when_all(p.client.write(data), read_and_count_wrong(p.server, big, 3));
     EXPECT_EQ(sent, static_cast<int>(big));
     EXPECT_EQ(wrong, 0u);
+    co_await close_all(p, l);
+    co_return 0;
+  });
+}
+
+TEST(Connection, WritevSendsItsPiecesInOrderAndFlushWaitsForThem) {
+  run_on_runtime([]() -> runtime::task<int> {
+    listener l = open_loopback_listener();
+    connected_pair p = co_await connect_pair(l, send_limit(8192));
+    std::vector<std::byte> all = pattern(30000, 5);
+    const std::span<const std::byte> whole(all);
+    const std::span<const std::byte> pieces[] = {whole.first(100), whole.subspan(100, 0), whole.subspan(100, 20000),
+                                                 whole.subspan(20100)};
+    auto [sent, wrong] = co_await runtime::when_all(p.client.writev(pieces), read_and_count_wrong(p.server, all.size(), 5));
+    EXPECT_EQ(sent, static_cast<int>(all.size()));
+    EXPECT_EQ(wrong, 0u);
+    EXPECT_EQ(co_await p.client.flush(), 0);
+    EXPECT_EQ(p.client.send_buffered_bytes(), 0u);
     co_await close_all(p, l);
     co_return 0;
   });
