@@ -71,6 +71,21 @@ class Etcd:
         except urllib.error.HTTPError as e:
             return json.loads(e.read())
 
+    def watch(self, body, wait_s=1.5):
+        """Opens a watch stream on the gateway and collects what arrives within wait_s seconds."""
+        req = urllib.request.Request(self.url + "/v3/watch", data=json.dumps(body).encode(), method="POST")
+        out = []
+        try:
+            with urllib.request.urlopen(req, timeout=wait_s) as r:
+                while True:
+                    line = r.readline()
+                    if not line:
+                        break
+                    out.append(json.loads(line)["result"])
+        except (socket.timeout, TimeoutError):
+            pass
+        return out
+
     def hashkv(self, rev):
         p = subprocess.run(["etcdctl", "--endpoints", self.url, "-w", "json", "endpoint", "hashkv",
                             "--rev", str(rev)], capture_output=True, text=True)
@@ -247,6 +262,26 @@ class Recorder:
             self.lines.append("< error " + r["error"])
         else:
             self.lines.append("< hashkv header=%d hash=%d compact=%d" % (hdr(r), i(r, "hash"), i(r, "compact_revision")))
+
+    def watch(self, key, range_end="", start_revision=0, prev_kv=False, filters=()):
+        """A watch from start_revision: every event etcd sends from history (in order), or its
+        compacted answer. Rendered one event per line; the test polls our watcher until it is drained."""
+        a = {"key": key, "range_end": range_end, "start_revision": start_revision, "prev_kv": prev_kv}
+        line = "> watch key=%s range_end=%s start_revision=%d prev_kv=%d filter_put=%d filter_delete=%d" % (
+            esc(key), esc(range_end), start_revision, int(prev_kv), int("NOPUT" in filters), int("NODELETE" in filters))
+        self.lines.append(line)
+        body = {"create_request": {"key": b64(key), "start_revision": start_revision, "prev_kv": prev_kv,
+                                   "filters": list(filters)}}
+        if range_end:
+            body["create_request"]["range_end"] = b64(range_end)
+        for res in self.e.watch(body):
+            if i(res, "compact_revision"):
+                self.lines.append("< watch_compacted revision=%d" % i(res, "compact_revision"))
+            for ev in res.get("events", []):
+                kind = ev.get("type", "PUT")
+                self.lines.append(render_kv("event_" + kind.lower(), ev["kv"]))
+                if ev.get("prev_kv"):
+                    self.lines.append(render_kv("prev_kv", ev["prev_kv"]))
 
     def comment(self, text):
         self.lines.append("# " + text)
@@ -443,14 +478,39 @@ def s_leases(r):
     r.hashkv(0)
 
 
+def s_watch(r):
+    r.comment("watch history: events in revision order, prev_kv, delete events, filters, compaction")
+    r.put(key="w/a", value="1")
+    r.put(key="w/b", value="2")
+    r.put(key="w/a", value="3")
+    r.txn([], [("put", {"key": "w/c", "value": "4"}), ("delete", {"key": "w/b"}), ("put", {"key": "x", "value": "5"})], [])
+    r.delete(key="w/", range_end="w0")
+    r.put(key="w/a", value="6")
+    r.watch("w/a", start_revision=1)
+    r.watch("w/a", start_revision=3, prev_kv=True)
+    r.watch("w/", "w0", start_revision=1, prev_kv=True)
+    r.watch("w/", "w0", start_revision=5, prev_kv=True, filters=("NOPUT",))
+    r.watch("w/", "w0", start_revision=2, filters=("NODELETE",))
+    r.watch("\x00", "\x00", start_revision=5)
+    r.watch("w/b", start_revision=100)
+    r.compact(5)
+    r.watch("w/", "w0", start_revision=4)
+    r.watch("w/", "w0", start_revision=5, prev_kv=True)
+    r.watch("w/", "w0", start_revision=6, prev_kv=True)
+
+
 SCENARIOS = [("basic", s_basic), ("range_options", s_range_options), ("history", s_history),
-             ("ignore", s_ignore), ("txn", s_txn), ("leases", s_leases)]
+             ("ignore", s_ignore), ("txn", s_txn), ("leases", s_leases),
+             ("watch", s_watch)]
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
+    only = sys.argv[1:]  # optional scenario names
     version = subprocess.run(["etcd", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     for name, fn in SCENARIOS:
+        if only and name not in only:
+            continue
         etcd = Etcd()
         try:
             r = Recorder(etcd)
