@@ -290,6 +290,8 @@ runtime::task<rpc_status> etcd_client::call(rpc_method method, const google::pro
   co_return status;
 }
 
+bool etcd_client::connected() const { return impl_->up(); }
+
 runtime::task<std::unique_ptr<etcd_stream>> etcd_client::open_stream(rpc_method method) {
   co_return grpc_bidi_stream::open(*impl_, rpc_path(method));
 }

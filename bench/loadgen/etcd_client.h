@@ -55,6 +55,9 @@ class etcd_client {
   // Opens a bidirectional stream (watch, lease_keepalive).
   runtime::task<std::unique_ptr<etcd_stream>> open_stream(rpc_method method);
 
+  // False once the connection failed or was closed (calls then fail at once with UNAVAILABLE).
+  bool connected() const;
+
   // Ends every call (they finish with CANCELLED) and closes the connection.
   runtime::task<void> close();
 

@@ -12,7 +12,7 @@ namespace {
 class put_source final : public request_source {
  public:
   put_source(const bench_options& o, const workload_data& data, etcd_client& client, uint32_t client_index)
-      : options_(o), client_(client), picker_(o.key_space_size, o.sequential_keys, 0x5eed + client_index) {
+      : request_source(client), options_(o), picker_(o.key_space_size, o.sequential_keys, 0x5eed + client_index) {
     request_.set_value(data.value);
   }
   runtime::task<rpc_status> issue(uint64_t index) override {
@@ -23,7 +23,6 @@ class put_source final : public request_source {
 
  private:
   const bench_options& options_;
-  etcd_client& client_;
   key_picker picker_;
   etcdserverpb::PutRequest request_;
   etcdserverpb::PutResponse response_;
@@ -31,7 +30,7 @@ class put_source final : public request_source {
 
 class range_source final : public request_source {
  public:
-  range_source(const bench_options& o, etcd_client& client) : client_(client) {
+  range_source(const bench_options& o, etcd_client& client) : request_source(client) {
     request_.set_key(o.range_key);
     if (!o.range_end.empty()) request_.set_range_end(o.range_end);
     request_.set_serializable(o.consistency == read_consistency::serializable);
@@ -42,7 +41,6 @@ class range_source final : public request_source {
   }
 
  private:
-  etcd_client& client_;
   etcdserverpb::RangeRequest request_;
   etcdserverpb::RangeResponse response_;
 };
@@ -51,7 +49,7 @@ class range_source final : public request_source {
 class txn_put_source final : public request_source {
  public:
   txn_put_source(const bench_options& o, const workload_data& data, etcd_client& client)
-      : options_(o), client_(client) {
+      : request_source(client), options_(o) {
     for (uint32_t j = 0; j < o.txn_ops; ++j) request_.add_success()->mutable_request_put()->set_value(data.value);
   }
   runtime::task<rpc_status> issue(uint64_t index) override {
@@ -66,7 +64,6 @@ class txn_put_source final : public request_source {
 
  private:
   const bench_options& options_;
-  etcd_client& client_;
   etcdserverpb::TxnRequest request_;
   etcdserverpb::TxnResponse response_;
 };
@@ -82,7 +79,7 @@ bool is_write(double rw_ratio, uint64_t index) {
 class mixed_source final : public request_source {
  public:
   mixed_source(const bench_options& o, const workload_data& data, etcd_client& client, uint32_t client_index)
-      : options_(o), client_(client), picker_(o.key_space_size, o.sequential_keys, 0x3a11 + client_index) {
+      : request_source(client), options_(o), picker_(o.key_space_size, o.sequential_keys, 0x3a11 + client_index) {
     put_.set_value(data.value);
     range_.set_serializable(o.consistency == read_consistency::serializable);
   }
@@ -102,7 +99,6 @@ class mixed_source final : public request_source {
 
  private:
   const bench_options& options_;
-  etcd_client& client_;
   key_picker picker_;
   etcdserverpb::PutRequest put_;
   etcdserverpb::RangeRequest range_;
@@ -116,7 +112,7 @@ class mixed_source final : public request_source {
 class txn_mixed_source final : public request_source {
  public:
   txn_mixed_source(const bench_options& o, const workload_data& data, etcd_client& client, uint32_t client_index)
-      : options_(o), client_(client), picker_(o.key_space_size, o.sequential_keys, 0x7c5 + client_index) {
+      : request_source(client), options_(o), picker_(o.key_space_size, o.sequential_keys, 0x7c5 + client_index) {
     range_.set_serializable(o.consistency == read_consistency::serializable);
     auto* compare = txn_.add_compare();
     compare->set_result(etcdserverpb::Compare::EQUAL);
@@ -149,7 +145,6 @@ class txn_mixed_source final : public request_source {
 
  private:
   const bench_options& options_;
-  etcd_client& client_;
   key_picker picker_;
   etcdserverpb::RangeRequest range_;
   etcdserverpb::RangeResponse range_response_;
@@ -165,7 +160,7 @@ class lease_keepalive_source final : public request_source {
  public:
   static constexpr int64_t lease_ttl_s = 100;
 
-  explicit lease_keepalive_source(etcd_client& client) : client_(client) {}
+  explicit lease_keepalive_source(etcd_client& client) : request_source(client) {}
   ~lease_keepalive_source() override { assert(!stream_ && "finish() closes the stream"); }
 
   runtime::task<rpc_status> prepare() override {
@@ -193,7 +188,6 @@ class lease_keepalive_source final : public request_source {
   }
 
  private:
-  etcd_client& client_;
   std::unique_ptr<etcd_stream> stream_;
   etcdserverpb::LeaseKeepAliveRequest request_;
   etcdserverpb::LeaseKeepAliveResponse response_;

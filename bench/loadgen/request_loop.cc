@@ -23,6 +23,7 @@ runtime::task<void> request_loop(run_plan& plan, request_source& source, bench_r
     } else {
       stats.record_error(status.code, status.message);
       plan.progress.failed.fetch_add(1, std::memory_order_relaxed);
+      if (!source.connected()) break;
     }
   }
 }

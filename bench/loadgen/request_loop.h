@@ -3,7 +3,8 @@
 // Each client is a coroutine running request_loop(): claim the next request index from the shared
 // run_plan, (open loop only) sleep until that request's scheduled time, issue it through its
 // request_source, record the latency or the error. Closed loop: a client issues its next request when
-// the previous one answered, so `clients` bounds the requests in flight. Open loop (--rate R): request i
+// the previous one answered, so `clients` bounds the requests in flight. A client whose connection is
+// lost stops (after counting that failure); the run goes on with the others. Open loop (--rate R): request i
 // is due at start + i/R and its latency is counted from that due time, so a server that falls behind is
 // charged for the queueing it causes (no coordinated omission).
 #pragma once
@@ -20,6 +21,7 @@ namespace ringkv::bench {
 // One client's request maker: holds its reusable request messages, issues request `index`.
 class request_source {
  public:
+  explicit request_source(etcd_client& client) : client_(client) {}
   virtual ~request_source() = default;
   // Once per client before the clock starts (e.g. grant a lease, open a stream).
   virtual runtime::task<rpc_status> prepare() { co_return rpc_status{}; }
@@ -28,6 +30,11 @@ class request_source {
   virtual runtime::task<void> finish() { co_return; }
   // Workload counters (e.g. writes done), added to the result after the run.
   virtual void add_counters(bench_result&) const {}
+  // False once the connection is lost: the client stops (no reconnects), its last failure counted.
+  bool connected() const { return client_.connected(); }
+
+ protected:
+  etcd_client& client_;
 };
 
 runtime::task<void> request_loop(run_plan& plan, request_source& source, bench_result& stats);

@@ -86,7 +86,7 @@ watch_plan plan_watch_latency(const bench_options& o, connection_set& connection
 // Puts key (index % keys) with the send time in the value.
 class stamped_put_source final : public request_source {
  public:
-  stamped_put_source(const watch_plan& plan, etcd_client& client) : plan_(plan), client_(client) {
+  stamped_put_source(const watch_plan& plan, etcd_client& client) : request_source(client), plan_(plan) {
     request_.mutable_value()->assign(plan.value_bytes, 'v');
   }
   runtime::task<rpc_status> issue(uint64_t index) override {
@@ -98,7 +98,6 @@ class stamped_put_source final : public request_source {
 
  private:
   const watch_plan& plan_;
-  etcd_client& client_;
   etcdserverpb::PutRequest request_;
 };
 

@@ -225,6 +225,28 @@ class LoadgenAgainstServer(unittest.TestCase):
         self.assertIn("dial error", run.stderr)
 
 
+class LoadgenWhenTheServerDies(unittest.TestCase):
+    def test_in_flight_requests_fail_as_unavailable_and_the_run_ends(self):
+        server = server_process(SERVER)
+        try:
+            server.wait_ready()
+            bench = subprocess.Popen([BENCH, f"--endpoints={server.endpoint}", "--clients=8", "--duration=20s",
+                                      "--json", "put"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1)
+            os.kill(server.process.pid, signal.SIGKILL)
+            out, err = bench.communicate(timeout=RUN_TIMEOUT_S)
+        finally:
+            server.stop()
+        self.assertEqual(bench.returncode, 0, err)
+        headline = json.loads(out.strip().splitlines()[-1])["results"][-1]
+        self.assertGreater(headline["requests_ok"], 0)
+        # At most one failure per client (its request in flight); then the client stops, the run ends.
+        self.assertGreaterEqual(headline["requests_failed"], 1)
+        self.assertLessEqual(headline["requests_failed"], 8)
+        self.assertIn("Unavailable", headline["errors"])
+        self.assertLess(headline["elapsed_s"], 10)
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
