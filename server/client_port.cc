@@ -7,6 +7,7 @@
 #include "net/grpc/protocol_detect.h"
 #include "runtime/when_all.h"
 #include "server/http_endpoints.h"
+#include "server/json_gateway.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/server_metrics.h"
@@ -65,7 +66,34 @@ struct h2_driver {
   }
 };
 
-void answer_http(const net::http1::request& request, const client_port_context& context, std::string& out) {
+// POST /v3/... : JSON -> protobuf -> the unary method -> protobuf -> JSON, as etcd's grpc-gateway.
+runtime::task<void> answer_gateway(const net::http1::request& request, const client_port_context& context,
+                                   net::http1::response& response, std::string& body) {
+  auto method = gateway_grpc_method(request.path);
+  if (!method) {
+    response.status = 404;
+    body = R"({"error":"Not Found","code":5})";
+    co_return;
+  }
+  json_conversion converted = json_to_request(*method, request.body);
+  rpc_status status = converted.status;
+  if (status.ok()) {
+    apply_result outcome = co_await context.unary(*method, std::move(converted.bytes));
+    status = outcome.status;
+    if (status.ok()) {
+      json_conversion json = response_to_json(*method, outcome.response);
+      status = json.status;
+      body = std::move(json.bytes);
+    }
+  }
+  if (!status.ok()) {
+    response.status = http_status_for(status.code);
+    body = error_json(status);
+  }
+}
+
+runtime::task<void> answer_http(const net::http1::request& request, const client_port_context& context,
+                                std::string& out) {
   net::http1::response response;
   std::string body;
   if (request.path == "/health") {
@@ -77,9 +105,8 @@ void answer_http(const net::http1::request& request, const client_port_context& 
   } else if (request.path == "/metrics") {
     body = metrics::global().render();
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  } else if (request.path.substr(0, 3) == "/v3") {
-    body = R"({"error":"ringkv: the JSON gateway is not built yet","code":12})";
-    response.status = 501;
+  } else if (request.path.substr(0, 3) == "/v3" && context.unary) {
+    co_await answer_gateway(request, context, response, body);
   } else {
     body = "404 page not found\n";
     response.status = 404;
@@ -113,7 +140,7 @@ runtime::task<void> serve_http1(net::connection& conn, const client_port_context
       co_return;
     }
     bool keep_alive = request.keep_alive;
-    answer_http(request, context, out);
+    co_await answer_http(request, context, out);
     pending.erase(0, parsed.consumed_bytes);
     if (co_await conn.write({reinterpret_cast<const std::byte*>(out.data()), out.size()}) < 0 || !keep_alive)
       co_return;

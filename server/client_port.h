@@ -10,6 +10,7 @@
 #include "net/grpc/grpc_server_session.h"
 #include "net/tcp/connection.h"
 #include "runtime/task.h"
+#include "server/node.h"
 
 namespace ringkv::server {
 
@@ -17,6 +18,8 @@ struct client_port_context {
   const net::grpc::service_registry* registry = nullptr;
   net::grpc::server_limits grpc_limits;
   std::function<bool()> healthy;  // for GET /health
+  // The JSON gateway: runs a unary gRPC method ("/etcdserverpb.KV/Range") on protobuf bytes.
+  std::function<runtime::task<apply_result>(std::string_view grpc_method, std::string request)> unary;
   // Sockets of the connections being served, so that shutdown can end them (shutdown(2) wakes
   // their readers; each connection then winds down and closes itself).
   std::unordered_set<int>* live_sockets = nullptr;

@@ -9,11 +9,13 @@
 #include "server/log.h"
 #include "server/server_metrics.h"
 #include "server/snapshot_seal.h"
+#include "server/unary_helpers.h"
 #include "server/validate.h"
 
 namespace ringkv::server {
 
 using net::grpc::call_ref;
+using namespace unary;
 
 net::grpc::status to_grpc(const rpc_status& status) {
   return net::grpc::status{net::grpc::status_code(uint8_t(status.code)), status.message};
@@ -54,13 +56,6 @@ raft::PersistedState persisted_from(const storage::wal::recovered_state& recover
   return state;
 }
 
-template <typename Message>
-bool parse_or_fail(const call_ref& call, std::string_view bytes, Message& message) {
-  if (message.ParseFromArray(bytes.data(), int(bytes.size()))) return true;
-  call->finish(net::grpc::malformed_request_status("proto: cannot parse invalid wire-format data"));
-  return false;
-}
-
 }  // namespace
 
 etcd_server::etcd_server(const server_config& config, member_identity identity,
@@ -95,7 +90,10 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                   if (hs) wal_hs = storage::wal::hard_state{hs->term, hs->vote, hs->commit};
                   return wal_.append(views, wal_hs);
                 },
-                [this] { pump_watchers(); },
+                [this] {
+                  pump_watchers();
+                  wake_apply_waiters({});
+                },
                 [this](bool leader) {  // the leader owns lease expiry (etcd's lessor promote/demote)
                   if (leader) store_.lease_promote(lease_clock_ms(), config_.election_timeout.count());
                   else store_.lease_demote();
@@ -128,150 +126,12 @@ runtime::task<void> etcd_server::run() {
   runtime::spawn(lease_housekeeping());
   co_await node_.run();
   stopping_ = true;
+  wake_apply_waiters(etcd_errors::stopped());
   while (lease_task_running_) co_await runtime::sleep_for(std::chrono::milliseconds(10));
 }
 
-void etcd_server::register_services(net::grpc::service_registry& registry) {
-  auto unary = [&](const char* path, void (etcd_server::*handler)(const call_ref&, std::string_view)) {
-    registry.add_request_method(path, [this, handler](const call_ref& call, std::string_view bytes) {
-      (this->*handler)(call, bytes);
-    });
-  };
-  unary("/etcdserverpb.KV/Range", &etcd_server::on_range);
-  unary("/etcdserverpb.KV/Put", &etcd_server::on_put);
-  unary("/etcdserverpb.KV/DeleteRange", &etcd_server::on_delete_range);
-  unary("/etcdserverpb.KV/Txn", &etcd_server::on_txn);
-  unary("/etcdserverpb.KV/Compact", &etcd_server::on_compact);
-  unary("/etcdserverpb.Lease/LeaseGrant", &etcd_server::on_lease_grant);
-  unary("/etcdserverpb.Lease/LeaseRevoke", &etcd_server::on_lease_revoke);
-  unary("/etcdserverpb.Lease/LeaseTimeToLive", &etcd_server::on_lease_time_to_live);
-  unary("/etcdserverpb.Lease/LeaseLeases", &etcd_server::on_lease_leases);
-  registry.add_stream_method("/etcdserverpb.Lease/LeaseKeepAlive",
-                             [this](const call_ref& call) { on_lease_keep_alive(call); });
-  registry.add_stream_method("/etcdserverpb.Watch/Watch", [this](const call_ref& call) { on_watch(call); });
-  unary("/etcdserverpb.Cluster/MemberList", &etcd_server::on_member_list);
-  unary("/etcdserverpb.Maintenance/Status", &etcd_server::on_status);
-  unary("/etcdserverpb.Maintenance/Alarm", &etcd_server::on_alarm);
-  unary("/etcdserverpb.Maintenance/Hash", &etcd_server::on_hash);
-  unary("/etcdserverpb.Maintenance/HashKV", &etcd_server::on_hash_kv);
-  unary("/etcdserverpb.Maintenance/Snapshot", &etcd_server::on_snapshot);
-  unary("/etcdserverpb.Maintenance/Defragment", &etcd_server::on_defragment);
-  unary("/etcdserverpb.Maintenance/MoveLeader", &etcd_server::on_move_leader);
-}
-
-// ---- KV ----
-
-void etcd_server::answer_range(const call_ref& call, const etcdserverpb::RangeRequest& request) {
-  node_metrics().mvcc_range.inc();
-  auto result = store_.range_view(from_proto(request));
-  if (!result.ok()) {
-    call->finish(to_grpc(to_status(result.error())));
-    return;
-  }
-  etcdserverpb::RangeResponse response;
-  to_proto(result.value(), applier_.ids(), &response);
-  call->respond_message(response);
-}
-
-runtime::task<void> etcd_server::range_after_barrier(call_ref call, etcdserverpb::RangeRequest request) {
-  rpc_status barrier = co_await node_.read_barrier();
-  if (!call->alive()) co_return;
-  if (!barrier.ok()) {
-    call->finish(to_grpc(barrier));
-    co_return;
-  }
-  answer_range(call, request);
-}
-
-void etcd_server::on_range(const call_ref& call, std::string_view bytes) {
-  etcdserverpb::RangeRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
-  if (auto s = check_range(request); !s.ok()) {
-    call->finish(to_grpc(s));
-    return;
-  }
-  if (request.serializable()) {
-    answer_range(call, request);
-    return;
-  }
-  runtime::spawn(range_after_barrier(call, std::move(request)));
-}
-
-bool etcd_server::reject_if_no_space(const call_ref& call, int64_t cost) {
-  if (!applier_.nospace_alarm() && store_.quota_available(cost, config_.effective_quota_bytes())) return false;
-  if (!applier_.nospace_alarm()) {
-    // Raise NOSPACE through raft, as etcd does, so it survives restarts.
-    etcdserverpb::AlarmRequest alarm;
-    alarm.set_action(etcdserverpb::AlarmRequest::ACTIVATE);
-    alarm.set_memberid(identity_.member_id);
-    alarm.set_alarm(etcdserverpb::NOSPACE);
-    log::warn("database space exceeded; raising NOSPACE alarm",
-              {{"quota-bytes", config_.effective_quota_bytes()}, {"size-bytes", store_.size_bytes()}});
-    runtime::spawn([](node& n, std::string bytes) -> runtime::task<void> {
-      co_await n.propose(proposal_kind::alarm, std::move(bytes));
-    }(node_, alarm.SerializeAsString()));
-  }
-  call->finish(to_grpc(etcd_errors::no_space()));
-  return true;
-}
-
-runtime::task<void> etcd_server::propose_and_reply(call_ref call, proposal_kind kind, std::string bytes) {
-  if (bytes.size() > config_.max_request_bytes) {  // etcd: the raft request must fit --max-request-bytes
-    call->finish(to_grpc(etcd_errors::request_too_large()));
-    co_return;
-  }
-  apply_result result = co_await node_.propose(kind, std::move(bytes));
-  if (!call->alive()) co_return;
-  if (!result.status.ok()) {
-    call->finish(to_grpc(result.status));
-    co_return;
-  }
-  call->respond(result.response);
-}
-
-void etcd_server::on_put(const call_ref& call, std::string_view bytes) {
-  etcdserverpb::PutRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
-  if (auto s = check_put(request); !s.ok()) {
-    call->finish(to_grpc(s));
-    return;
-  }
-  if (reject_if_no_space(call, mvcc::MvccStore::quota_cost(from_proto(request)))) return;
-  node_metrics().mvcc_put.inc();
-  runtime::spawn(propose_and_reply(call, proposal_kind::put, std::string(bytes)));
-}
-
-void etcd_server::on_delete_range(const call_ref& call, std::string_view bytes) {
-  etcdserverpb::DeleteRangeRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
-  if (auto s = check_delete_range(request); !s.ok()) {
-    call->finish(to_grpc(s));
-    return;
-  }
-  node_metrics().mvcc_delete.inc();
-  runtime::spawn(propose_and_reply(call, proposal_kind::delete_range, std::string(bytes)));
-}
-
-runtime::task<void> etcd_server::read_only_txn(call_ref call, std::string bytes) {
-  rpc_status barrier = co_await node_.read_barrier();
-  if (!call->alive()) co_return;
-  if (!barrier.ok()) {
-    call->finish(to_grpc(barrier));
-    co_return;
-  }
-  etcdserverpb::TxnRequest request;
-  request.ParseFromString(bytes);
-  auto result = store_.txn(from_proto(request));  // no writes: the store's state is unchanged
-  if (!result.ok()) {
-    call->finish(to_grpc(to_status(result.error())));
-    co_return;
-  }
-  etcdserverpb::TxnResponse response;
-  to_proto(result.value(), applier_.ids(), &response);
-  call->respond_message(response);
-}
-
 namespace {
+
 bool txn_writes(const etcdserverpb::TxnRequest& txn) {
   for (const auto* branch : {&txn.success(), &txn.failure()})
     for (const auto& op : *branch)
@@ -280,28 +140,142 @@ bool txn_writes(const etcdserverpb::TxnRequest& txn) {
         return true;
   return false;
 }
+
 }  // namespace
 
-void etcd_server::on_txn(const call_ref& call, std::string_view bytes) {
-  etcdserverpb::TxnRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
-  if (auto s = check_txn(request, config_.max_txn_ops); !s.ok()) {
-    call->finish(to_grpc(s));
-    return;
+void etcd_server::register_services(net::grpc::service_registry& registry) {
+  unary_methods_ = {
+      {"/etcdserverpb.KV/Range", &etcd_server::range},
+      {"/etcdserverpb.KV/Put", &etcd_server::put},
+      {"/etcdserverpb.KV/DeleteRange", &etcd_server::delete_range},
+      {"/etcdserverpb.KV/Txn", &etcd_server::txn},
+      {"/etcdserverpb.KV/Compact", &etcd_server::compact},
+      {"/etcdserverpb.Lease/LeaseGrant", &etcd_server::lease_grant},
+      {"/etcdserverpb.Lease/LeaseRevoke", &etcd_server::lease_revoke},
+      {"/etcdserverpb.Lease/LeaseTimeToLive", &etcd_server::lease_time_to_live},
+      {"/etcdserverpb.Lease/LeaseLeases", &etcd_server::lease_leases},
+      {"/etcdserverpb.Cluster/MemberList", &etcd_server::member_list},
+      {"/etcdserverpb.Maintenance/Status", &etcd_server::status},
+      {"/etcdserverpb.Maintenance/Alarm", &etcd_server::alarm},
+      {"/etcdserverpb.Maintenance/Hash", &etcd_server::hash},
+      {"/etcdserverpb.Maintenance/HashKV", &etcd_server::hash_kv},
+      {"/etcdserverpb.Maintenance/Defragment", &etcd_server::defragment},
+      {"/etcdserverpb.Maintenance/MoveLeader", &etcd_server::move_leader},
+      {"/v3lockpb.Lock/Lock", &etcd_server::lock},
+      {"/v3lockpb.Lock/Unlock", &etcd_server::unlock},
+      {"/v3electionpb.Election/Campaign", &etcd_server::campaign},
+      {"/v3electionpb.Election/Proclaim", &etcd_server::proclaim},
+      {"/v3electionpb.Election/Leader", &etcd_server::leader},
+      {"/v3electionpb.Election/Resign", &etcd_server::resign},
+  };
+  for (const auto& [path, method] : unary_methods_) {
+    registry.add_request_method(path, [this, method = method](const call_ref& call, std::string_view bytes) {
+      runtime::spawn(run_unary(call, method, std::string(bytes)));
+    });
   }
-  node_metrics().mvcc_txn.inc();
-  if (!txn_writes(request)) {  // read-only txns are served after a ReadIndex, like etcd
-    runtime::spawn(read_only_txn(call, std::string(bytes)));
-    return;
-  }
-  if (reject_if_no_space(call, mvcc::MvccStore::quota_cost(from_proto(request)))) return;
-  runtime::spawn(propose_and_reply(call, proposal_kind::txn, std::string(bytes)));
+  registry.add_request_method("/etcdserverpb.Maintenance/Snapshot",
+                              [this](const call_ref& call, std::string_view bytes) { on_snapshot(call, bytes); });
+  registry.add_request_method("/v3electionpb.Election/Observe",
+                              [this](const call_ref& call, std::string_view bytes) { on_observe(call, bytes); });
+  registry.add_stream_method("/etcdserverpb.Lease/LeaseKeepAlive",
+                             [this](const call_ref& call) { on_lease_keep_alive(call); });
+  registry.add_stream_method("/etcdserverpb.Watch/Watch", [this](const call_ref& call) { on_watch(call); });
 }
 
-void etcd_server::on_compact(const call_ref& call, std::string_view bytes) {
+runtime::task<void> etcd_server::run_unary(call_ref call, unary_method method, std::string bytes) {
+  unary_outcome outcome = co_await (this->*method)(std::move(bytes));
+  if (!call->alive()) co_return;
+  if (outcome.status.ok()) call->respond(outcome.response);
+  else call->finish(to_grpc(outcome.status));
+}
+
+runtime::task<unary_outcome> etcd_server::call_unary(std::string_view grpc_method, std::string bytes) {
+  auto it = unary_methods_.find(std::string(grpc_method));
+  if (it == unary_methods_.end()) co_return failure(etcd_errors::unimplemented(grpc_method));
+  co_return co_await (this->*(it->second))(std::move(bytes));
+}
+
+// ---- KV ----
+
+runtime::task<unary_outcome> etcd_server::range(std::string bytes) {
+  etcdserverpb::RangeRequest request;
+  if (!parse(request, bytes)) co_return failure(malformed());
+  if (auto s = check_range(request); !s.ok()) co_return failure(s);
+  if (!request.serializable()) {
+    rpc_status barrier = co_await node_.read_barrier();
+    if (!barrier.ok()) co_return failure(barrier);
+  }
+  node_metrics().mvcc_range.inc();
+  auto result = store_.range_view(from_proto(request));
+  if (!result.ok()) co_return failure(to_status(result.error()));
+  etcdserverpb::RangeResponse response;
+  to_proto(result.value(), applier_.ids(), &response);
+  co_return reply(response);
+}
+
+rpc_status etcd_server::check_space(int64_t cost) {
+  if (!applier_.nospace_alarm() && store_.quota_available(cost, config_.effective_quota_bytes())) return {};
+  if (!applier_.nospace_alarm()) {
+    // Raise NOSPACE through raft, as etcd does, so it survives restarts.
+    etcdserverpb::AlarmRequest alarm;
+    alarm.set_action(etcdserverpb::AlarmRequest::ACTIVATE);
+    alarm.set_memberid(identity_.member_id);
+    alarm.set_alarm(etcdserverpb::NOSPACE);
+    log::warn("database space exceeded; raising NOSPACE alarm",
+              {{"quota-bytes", config_.effective_quota_bytes()}, {"size-bytes", store_.size_bytes()}});
+    runtime::spawn([](node& n, std::string request) -> runtime::task<void> {
+      co_await n.propose(proposal_kind::alarm, std::move(request));
+    }(node_, alarm.SerializeAsString()));
+  }
+  return etcd_errors::no_space();
+}
+
+runtime::task<unary_outcome> etcd_server::propose(proposal_kind kind, std::string bytes) {
+  // etcd: the raft request must fit --max-request-bytes
+  if (bytes.size() > config_.max_request_bytes) co_return failure(etcd_errors::request_too_large());
+  co_return co_await node_.propose(kind, std::move(bytes));
+}
+
+runtime::task<unary_outcome> etcd_server::put(std::string bytes) {
+  etcdserverpb::PutRequest request;
+  if (!parse(request, bytes)) co_return failure(malformed());
+  if (auto s = check_put(request); !s.ok()) co_return failure(s);
+  if (auto s = check_space(mvcc::MvccStore::quota_cost(from_proto(request))); !s.ok()) co_return failure(s);
+  node_metrics().mvcc_put.inc();
+  co_return co_await propose(proposal_kind::put, std::move(bytes));
+}
+
+runtime::task<unary_outcome> etcd_server::delete_range(std::string bytes) {
+  etcdserverpb::DeleteRangeRequest request;
+  if (!parse(request, bytes)) co_return failure(malformed());
+  if (auto s = check_delete_range(request); !s.ok()) co_return failure(s);
+  node_metrics().mvcc_delete.inc();
+  co_return co_await propose(proposal_kind::delete_range, std::move(bytes));
+}
+
+runtime::task<unary_outcome> etcd_server::txn(std::string bytes) {
+  etcdserverpb::TxnRequest request;
+  if (!parse(request, bytes)) co_return failure(malformed());
+  if (auto s = check_txn(request, config_.max_txn_ops); !s.ok()) co_return failure(s);
+  node_metrics().mvcc_txn.inc();
+  if (txn_writes(request)) {
+    if (auto s = check_space(mvcc::MvccStore::quota_cost(from_proto(request))); !s.ok()) co_return failure(s);
+    co_return co_await propose(proposal_kind::txn, std::move(bytes));
+  }
+  // A read-only txn is served after a ReadIndex, like etcd; it changes nothing in the store.
+  rpc_status barrier = co_await node_.read_barrier();
+  if (!barrier.ok()) co_return failure(barrier);
+  auto result = store_.txn(from_proto(request));
+  if (!result.ok()) co_return failure(to_status(result.error()));
+  etcdserverpb::TxnResponse response;
+  to_proto(result.value(), applier_.ids(), &response);
+  co_return reply(response);
+}
+
+runtime::task<unary_outcome> etcd_server::compact(std::string bytes) {
   etcdserverpb::CompactionRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
-  runtime::spawn(propose_and_reply(call, proposal_kind::compaction, std::string(bytes)));
+  if (!parse(request, bytes)) co_return failure(malformed());
+  co_return co_await propose(proposal_kind::compaction, std::move(bytes));
 }
 
 // ---- Cluster and Maintenance ----
@@ -315,18 +289,18 @@ etcdserverpb::Member etcd_server::self_member() const {
   return member;
 }
 
-void etcd_server::on_member_list(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::member_list(std::string bytes) {
   etcdserverpb::MemberListRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
+  if (!parse(request, bytes)) co_return failure(malformed());
   etcdserverpb::MemberListResponse response;
   fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
   *response.add_members() = self_member();
-  call->respond_message(response);
+  co_return reply(response);
 }
 
-void etcd_server::on_status(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::status(std::string bytes) {
   etcdserverpb::StatusRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
+  if (!parse(request, bytes)) co_return failure(malformed());
   etcdserverpb::StatusResponse response;
   fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
   response.set_version(emulated_etcd_version);
@@ -338,47 +312,44 @@ void etcd_server::on_status(const call_ref& call, std::string_view bytes) {
   response.set_raftappliedindex(node_.applied_index());
   for (const auto& [member, type] : applier_.alarms())
     if (type == etcdserverpb::NOSPACE) response.add_errors("memberID:" + std::to_string(member) + " alarm:NOSPACE ");
-  call->respond_message(response);
+  co_return reply(response);
 }
 
-void etcd_server::on_alarm(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::alarm(std::string bytes) {
   etcdserverpb::AlarmRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
-  runtime::spawn(propose_and_reply(call, proposal_kind::alarm, std::string(bytes)));
+  if (!parse(request, bytes)) co_return failure(malformed());
+  co_return co_await propose(proposal_kind::alarm, std::move(bytes));
 }
 
-void etcd_server::on_hash(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::hash(std::string bytes) {
   etcdserverpb::HashRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
+  if (!parse(request, bytes)) co_return failure(malformed());
   auto result = store_.hash_kv(0);
-  if (!result.ok()) {
-    call->finish(to_grpc(to_status(result.error())));
-    return;
-  }
+  if (!result.ok()) co_return failure(to_status(result.error()));
   etcdserverpb::HashResponse response;
   fill_header(response.mutable_header(), applier_.ids(), result->header_revision);
   response.set_hash(result->hash);
-  call->respond_message(response);
+  co_return reply(response);
 }
 
-void etcd_server::on_hash_kv(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::hash_kv(std::string bytes) {
   etcdserverpb::HashKVRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
+  if (!parse(request, bytes)) co_return failure(malformed());
   auto result = store_.hash_kv(request.revision());
-  if (!result.ok()) {
-    call->finish(to_grpc(to_status(result.error())));
-    return;
-  }
+  if (!result.ok()) co_return failure(to_status(result.error()));
   etcdserverpb::HashKVResponse response;
   fill_header(response.mutable_header(), applier_.ids(), result->header_revision);
   response.set_hash(result->hash);
   response.set_compact_revision(result->compact_revision);
-  call->respond_message(response);
+  co_return reply(response);
 }
 
 void etcd_server::on_snapshot(const call_ref& call, std::string_view bytes) {
   etcdserverpb::SnapshotRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
+  if (!request.ParseFromArray(bytes.data(), int(bytes.size()))) {
+    call->finish(to_grpc(malformed()));
+    return;
+  }
   constexpr size_t chunk_bytes = 32 * 1024;  // etcd sends 32 KiB blobs
   std::string sealed = seal_snapshot(store_.snapshot());
   for (size_t offset = 0; offset < sealed.size(); offset += chunk_bytes) {
@@ -392,24 +363,21 @@ void etcd_server::on_snapshot(const call_ref& call, std::string_view bytes) {
   call->finish(net::grpc::status::success());
 }
 
-void etcd_server::on_defragment(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::defragment(std::string bytes) {
   etcdserverpb::DefragmentRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
+  if (!parse(request, bytes)) co_return failure(malformed());
   etcdserverpb::DefragmentResponse response;  // the in-memory store has nothing to defragment
   fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
-  call->respond_message(response);
+  co_return reply(response);
 }
 
-void etcd_server::on_move_leader(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::move_leader(std::string bytes) {
   etcdserverpb::MoveLeaderRequest request;
-  if (!parse_or_fail(call, bytes, request)) return;
-  if (request.targetid() != identity_.member_id) {
-    call->finish(to_grpc(etcd_errors::bad_leader_transferee()));
-    return;
-  }
+  if (!parse(request, bytes)) co_return failure(malformed());
+  if (request.targetid() != identity_.member_id) co_return failure(etcd_errors::bad_leader_transferee());
   etcdserverpb::MoveLeaderResponse response;  // already the leader
   fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
-  call->respond_message(response);
+  co_return reply(response);
 }
 
 }  // namespace ringkv::server

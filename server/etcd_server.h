@@ -33,6 +33,9 @@ struct member_identity {
 // spirit: a hash of the member's URLs and the token).
 member_identity derive_identity(const server_config& config);
 
+// The result of a unary method: a serialized response, or the status the call ends with.
+using unary_outcome = apply_result;
+
 class etcd_server {
  public:
   etcd_server(const server_config& config, member_identity identity, storage::wal::write_ahead_log& wal,
@@ -43,31 +46,34 @@ class etcd_server {
   runtime::task<void> run();  // node loop + lease housekeeping, until stop()
   void stop();
 
-  // For the HTTP endpoints.
+  // For the HTTP endpoints: the JSON gateway calls the same unary methods as gRPC.
   bool healthy() const;
+  runtime::task<unary_outcome> call_unary(std::string_view grpc_method, std::string bytes);
   const kv_applier& applier() const { return applier_; }
   node& raft_node() { return node_; }
 
  private:
   struct watch_stream;
 
+  // Unary methods: a coroutine from request bytes to response bytes or a status, shared by gRPC and
+  // the JSON gateway.
+  using unary_method = runtime::task<unary_outcome> (etcd_server::*)(std::string bytes);
+  runtime::task<void> run_unary(net::grpc::call_ref call, unary_method method, std::string bytes);
+
   // KV
-  void on_range(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_put(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_delete_range(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_txn(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_compact(const net::grpc::call_ref& call, std::string_view bytes);
-  runtime::task<void> range_after_barrier(net::grpc::call_ref call, etcdserverpb::RangeRequest request);
-  runtime::task<void> read_only_txn(net::grpc::call_ref call, std::string bytes);
-  runtime::task<void> propose_and_reply(net::grpc::call_ref call, proposal_kind kind, std::string bytes);
-  bool reject_if_no_space(const net::grpc::call_ref& call, int64_t cost);
-  void answer_range(const net::grpc::call_ref& call, const etcdserverpb::RangeRequest& request);
+  runtime::task<unary_outcome> range(std::string bytes);
+  runtime::task<unary_outcome> put(std::string bytes);
+  runtime::task<unary_outcome> delete_range(std::string bytes);
+  runtime::task<unary_outcome> txn(std::string bytes);
+  runtime::task<unary_outcome> compact(std::string bytes);
+  runtime::task<unary_outcome> propose(proposal_kind kind, std::string bytes);
+  rpc_status check_space(int64_t cost);  // NOSPACE (raising the alarm once) or ok
 
   // Lease
-  void on_lease_grant(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_lease_revoke(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_lease_time_to_live(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_lease_leases(const net::grpc::call_ref& call, std::string_view bytes);
+  runtime::task<unary_outcome> lease_grant(std::string bytes);
+  runtime::task<unary_outcome> lease_revoke(std::string bytes);
+  runtime::task<unary_outcome> lease_time_to_live(std::string bytes);
+  runtime::task<unary_outcome> lease_leases(std::string bytes);
   void on_lease_keep_alive(const net::grpc::call_ref& call);
   runtime::task<void> lease_housekeeping();
 
@@ -76,14 +82,36 @@ class etcd_server {
   void pump_watchers();
 
   // Cluster and Maintenance
-  void on_member_list(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_status(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_alarm(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_hash(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_hash_kv(const net::grpc::call_ref& call, std::string_view bytes);
+  runtime::task<unary_outcome> member_list(std::string bytes);
+  runtime::task<unary_outcome> status(std::string bytes);
+  runtime::task<unary_outcome> alarm(std::string bytes);
+  runtime::task<unary_outcome> hash(std::string bytes);
+  runtime::task<unary_outcome> hash_kv(std::string bytes);
+  runtime::task<unary_outcome> defragment(std::string bytes);
+  runtime::task<unary_outcome> move_leader(std::string bytes);
   void on_snapshot(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_defragment(const net::grpc::call_ref& call, std::string_view bytes);
-  void on_move_leader(const net::grpc::call_ref& call, std::string_view bytes);
+
+  // Lock and Election (server-side recipes on KV + watch, etcd's key layout)
+  runtime::task<unary_outcome> lock(std::string bytes);
+  runtime::task<unary_outcome> unlock(std::string bytes);
+  runtime::task<unary_outcome> campaign(std::string bytes);
+  runtime::task<unary_outcome> proclaim(std::string bytes);
+  runtime::task<unary_outcome> leader(std::string bytes);
+  runtime::task<unary_outcome> resign(std::string bytes);
+  void on_observe(const net::grpc::call_ref& call, std::string_view bytes);
+  // Waits until no key under `prefix` was created before `create_revision` (etcd's waitDeletes).
+  runtime::task<rpc_status> wait_for_turn(std::string prefix, int64_t create_revision);
+  // The oldest key under `prefix` (by create revision), if any.
+  std::optional<mvcc::KeyValue> oldest_under(const std::string& prefix) const;
+  // Proposes `txn` and parses its response.
+  runtime::task<rpc_status> run_txn(const etcdserverpb::TxnRequest& txn, etcdserverpb::TxnResponse& response);
+  // Campaign/Lock: creates `key` with `lease` (and `value`) unless it exists, then waits for its turn.
+  runtime::task<rpc_status> acquire(std::string prefix, std::string key, int64_t lease, std::string value,
+                                    int64_t& create_revision);
+  void wake_apply_waiters(const rpc_status& status);
+
+  std::unordered_map<std::string, unary_method> unary_methods_;  // "/etcdserverpb.KV/Range" -> method
+  std::vector<completion<rpc_status>*> apply_waiters_;  // woken after every applied batch
 
   etcdserverpb::Member self_member() const;
 

@@ -4,24 +4,16 @@
 
 #include <chrono>
 
+#include "server/unary_helpers.h"
+
 namespace ringkv::server {
 namespace {
 
-template <typename Message>
-bool parse(Message& message, std::string_view bytes) {
-  return message.ParseFromArray(bytes.data(), int(bytes.size()));
-}
+using unary::failure;
+using unary::parse;
+using unary::reply;
 
-template <typename Message>
-apply_result reply(const Message& message) {
-  apply_result out;
-  message.SerializeToString(&out.response);
-  return out;
-}
-
-apply_result failed(rpc_status status) { return apply_result{std::move(status), {}}; }
-
-apply_result undecodable() { return failed({grpc_code::internal, "ringkv: undecodable raft entry"}); }
+apply_result undecodable() { return failure({grpc_code::internal, "ringkv: undecodable raft entry"}); }
 
 bool txn_has_writes(const etcdserverpb::TxnRequest& txn) {
   for (const auto* branch : {&txn.success(), &txn.failure()})
@@ -68,9 +60,9 @@ apply_result kv_applier::apply(const decoded_payload& payload, raft::Index index
 apply_result kv_applier::apply_put(std::string_view message) {
   etcdserverpb::PutRequest request;
   if (!parse(request, message)) return undecodable();
-  if (nospace_alarm()) return failed(etcd_errors::no_space());
+  if (nospace_alarm()) return failure(etcd_errors::no_space());
   auto result = store_.put(from_proto(request));
-  if (!result.ok()) return failed(to_status(result.error()));
+  if (!result.ok()) return failure(to_status(result.error()));
   etcdserverpb::PutResponse response;
   to_proto(result.value(), ids(), &response);
   return reply(response);
@@ -80,7 +72,7 @@ apply_result kv_applier::apply_delete_range(std::string_view message) {
   etcdserverpb::DeleteRangeRequest request;
   if (!parse(request, message)) return undecodable();
   auto result = store_.delete_range(from_proto(request));
-  if (!result.ok()) return failed(to_status(result.error()));
+  if (!result.ok()) return failure(to_status(result.error()));
   etcdserverpb::DeleteRangeResponse response;
   to_proto(result.value(), ids(), &response);
   return reply(response);
@@ -89,9 +81,9 @@ apply_result kv_applier::apply_delete_range(std::string_view message) {
 apply_result kv_applier::apply_txn(std::string_view message) {
   etcdserverpb::TxnRequest request;
   if (!parse(request, message)) return undecodable();
-  if (nospace_alarm() && txn_has_writes(request)) return failed(etcd_errors::no_space());
+  if (nospace_alarm() && txn_has_writes(request)) return failure(etcd_errors::no_space());
   auto result = store_.txn(from_proto(request));
-  if (!result.ok()) return failed(to_status(result.error()));
+  if (!result.ok()) return failure(to_status(result.error()));
   etcdserverpb::TxnResponse response;
   to_proto(result.value(), ids(), &response);
   return reply(response);
@@ -101,7 +93,7 @@ apply_result kv_applier::apply_compaction(std::string_view message) {
   etcdserverpb::CompactionRequest request;
   if (!parse(request, message)) return undecodable();
   auto result = store_.compact(request.revision());
-  if (!result.ok()) return failed(to_status(result.error()));
+  if (!result.ok()) return failure(to_status(result.error()));
   etcdserverpb::CompactionResponse response;
   fill_header(response.mutable_header(), ids(), result->header_revision);
   return reply(response);
@@ -110,9 +102,9 @@ apply_result kv_applier::apply_compaction(std::string_view message) {
 apply_result kv_applier::apply_lease_grant(std::string_view message) {
   etcdserverpb::LeaseGrantRequest request;
   if (!parse(request, message)) return undecodable();
-  if (nospace_alarm()) return failed(etcd_errors::no_space());
+  if (nospace_alarm()) return failure(etcd_errors::no_space());
   auto result = store_.lease_grant(request.id(), request.ttl(), lease_clock_ms());
-  if (!result.ok()) return failed(to_status(result.error()));
+  if (!result.ok()) return failure(to_status(result.error()));
   etcdserverpb::LeaseGrantResponse response;
   fill_header(response.mutable_header(), ids(), result->header_revision);
   response.set_id(result->id);
@@ -124,7 +116,7 @@ apply_result kv_applier::apply_lease_revoke(std::string_view message) {
   etcdserverpb::LeaseRevokeRequest request;
   if (!parse(request, message)) return undecodable();
   auto result = store_.lease_revoke(request.id());
-  if (!result.ok()) return failed(to_status(result.error()));
+  if (!result.ok()) return failure(to_status(result.error()));
   etcdserverpb::LeaseRevokeResponse response;
   fill_header(response.mutable_header(), ids(), result->header_revision);
   return reply(response);
@@ -135,7 +127,7 @@ apply_result kv_applier::apply_lease_checkpoint(std::string_view message) {
   if (!parse(request, message)) return undecodable();
   for (const auto& checkpoint : request.checkpoints()) {
     auto error = store_.lease_checkpoint(checkpoint.id(), checkpoint.remaining_ttl());
-    if (error != mvcc::Errc::ok && error != mvcc::Errc::lease_not_found) return failed(to_status(error));
+    if (error != mvcc::Errc::ok && error != mvcc::Errc::lease_not_found) return failure(to_status(error));
   }
   etcdserverpb::LeaseCheckpointResponse response;
   fill_header(response.mutable_header(), ids(), store_.current_revision());

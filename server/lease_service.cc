@@ -6,22 +6,17 @@
 #include "runtime/timer.h"
 #include "server/etcd_server.h"
 #include "server/log.h"
+#include "server/unary_helpers.h"
 
 namespace ringkv::server {
 
 using net::grpc::call_ref;
+using namespace unary;
 
 namespace {
 
 constexpr size_t expired_leases_per_round_max = 1000;  // revokes proposed per housekeeping round
 constexpr std::chrono::milliseconds lease_housekeeping_interval{500};
-
-template <typename Message>
-bool parse_message(const call_ref& call, std::string_view bytes, Message& message) {
-  if (message.ParseFromArray(bytes.data(), int(bytes.size()))) return true;
-  call->finish(net::grpc::malformed_request_status("proto: cannot parse invalid wire-format data"));
-  return false;
-}
 
 int64_t random_lease_id() {
   static std::mt19937_64 generator{std::random_device{}()};
@@ -32,53 +27,46 @@ int64_t random_lease_id() {
 
 }  // namespace
 
-void etcd_server::on_lease_grant(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::lease_grant(std::string bytes) {
   etcdserverpb::LeaseGrantRequest request;
-  if (!parse_message(call, bytes, request)) return;
-  if (request.ttl() > mvcc::max_lease_ttl_s) {
-    call->finish(to_grpc(etcd_errors::lease_ttl_too_large()));
-    return;
-  }
-  if (reject_if_no_space(call, mvcc::MvccStore::quota_cost_lease_grant())) return;
+  if (!parse(request, bytes)) co_return failure(malformed());
+  if (request.ttl() > mvcc::max_lease_ttl_s) co_return failure(etcd_errors::lease_ttl_too_large());
+  if (auto s = check_space(mvcc::MvccStore::quota_cost_lease_grant()); !s.ok()) co_return failure(s);
   if (request.id() == 0) request.set_id(random_lease_id());  // chosen before proposing: apply is deterministic
-  runtime::spawn(propose_and_reply(call, proposal_kind::lease_grant, request.SerializeAsString()));
+  co_return co_await propose(proposal_kind::lease_grant, request.SerializeAsString());
 }
 
-void etcd_server::on_lease_revoke(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::lease_revoke(std::string bytes) {
   etcdserverpb::LeaseRevokeRequest request;
-  if (!parse_message(call, bytes, request)) return;
-  runtime::spawn(propose_and_reply(call, proposal_kind::lease_revoke, std::string(bytes)));
+  if (!parse(request, bytes)) co_return failure(malformed());
+  co_return co_await propose(proposal_kind::lease_revoke, std::move(bytes));
 }
 
-void etcd_server::on_lease_time_to_live(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::lease_time_to_live(std::string bytes) {
   etcdserverpb::LeaseTimeToLiveRequest request;
-  if (!parse_message(call, bytes, request)) return;
+  if (!parse(request, bytes)) co_return failure(malformed());
   etcdserverpb::LeaseTimeToLiveResponse response;
   fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
   response.set_id(request.id());
   auto result = store_.lease_time_to_live(request.id(), lease_clock_ms(), request.keys());
   if (!result.ok()) {
-    if (result.error() != mvcc::Errc::lease_not_found) {
-      call->finish(to_grpc(to_status(result.error())));
-      return;
-    }
+    if (result.error() != mvcc::Errc::lease_not_found) co_return failure(to_status(result.error()));
     response.set_ttl(-1);  // etcd answers an unknown lease with TTL -1, not an error
-    call->respond_message(response);
-    return;
+    co_return reply(response);
   }
   response.set_ttl(result->ttl_s);
   response.set_grantedttl(result->granted_ttl_s);
   for (const auto& key : result->keys) response.add_keys(key);
-  call->respond_message(response);
+  co_return reply(response);
 }
 
-void etcd_server::on_lease_leases(const call_ref& call, std::string_view bytes) {
+runtime::task<unary_outcome> etcd_server::lease_leases(std::string bytes) {
   etcdserverpb::LeaseLeasesRequest request;
-  if (!parse_message(call, bytes, request)) return;
+  if (!parse(request, bytes)) co_return failure(malformed());
   etcdserverpb::LeaseLeasesResponse response;
   fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
   for (mvcc::lease_id_t id : store_.lease_list()) response.add_leases()->set_id(id);
-  call->respond_message(response);
+  co_return reply(response);
 }
 
 void etcd_server::on_lease_keep_alive(const call_ref& call) {
@@ -87,7 +75,7 @@ void etcd_server::on_lease_keep_alive(const call_ref& call) {
   callbacks.on_message = [this, raw](std::string_view bytes) {
     etcdserverpb::LeaseKeepAliveRequest request;
     if (!request.ParseFromArray(bytes.data(), int(bytes.size()))) {
-      raw->finish(net::grpc::malformed_request_status("proto: cannot parse invalid wire-format data"));
+      raw->finish(to_grpc(malformed()));
       return;
     }
     etcdserverpb::LeaseKeepAliveResponse response;

@@ -62,6 +62,9 @@ runtime::task<int> serve(const server_config& config) {
   context.grpc_limits.max_concurrent_streams = uint32_t(std::min<uint64_t>(config.max_concurrent_streams, UINT32_MAX));
   context.healthy = [&server] { return server.healthy(); };
   context.live_sockets = &live_sockets;
+  context.unary = [&server](std::string_view method, std::string request) {
+    return server.call_unary(method, std::move(request));
+  };
 
   std::vector<net::listener> listeners;
   for (const auto& url : config.listen_client_urls) {
@@ -89,7 +92,7 @@ runtime::task<int> serve(const server_config& config) {
   }
   std::vector<std::string> urls;
   for (const auto& url : config.listen_client_urls) urls.push_back(url.url);
-  log::info("serving etcd v3 gRPC (KV, Watch, Lease, Cluster, Maintenance) and HTTP /health /version /metrics",
+  log::info("serving etcd v3 gRPC (KV, Watch, Lease, Cluster, Maintenance, Lock, Election) and HTTP /health /version /metrics /v3 JSON gateway",
             {{"name", config.name}, {"data-dir", config.data_dir}, {"listen-client-urls", urls},
              {"member-id", identity.member_id}, {"shards", 1}});
 

@@ -6,6 +6,7 @@
 #include "runtime/spawn.h"
 #include "server/etcd_server.h"
 #include "server/log.h"
+#include "server/unary_helpers.h"
 
 namespace ringkv::server {
 
@@ -42,7 +43,7 @@ void etcd_server::on_watch(const call_ref& call) {
     if (s->closed) return;
     etcdserverpb::WatchRequest request;
     if (!request.ParseFromArray(bytes.data(), int(bytes.size()))) {
-      s->call->finish(net::grpc::malformed_request_status("proto: cannot parse invalid wire-format data"));
+      s->call->finish(to_grpc(unary::malformed()));
       close_stream();
       return;
     }

@@ -90,7 +90,8 @@ class RingkvServer:
         """SIGKILL by PID (a crash)."""
         if self.proc is None:
             return
-        self.proc.kill()
+        if self.proc.poll() is None:
+            self.proc.kill()
         self.proc.wait()
         self.proc = None
         self.log.close()
@@ -101,6 +102,9 @@ class RingkvServer:
 
     def cleanup(self):
         if self.proc is not None:
+            if self.proc.poll() is not None:  # it died on its own: show why
+                sys.stderr.write("ringkv exited unexpectedly with %d; its log:\n%s\n" %
+                                 (self.proc.returncode, self.log_text()))
             self.kill()
         if self.owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

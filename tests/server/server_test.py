@@ -1,5 +1,6 @@
 """tests/server/server_test.py - the real ringkv binary: flags, HTTP endpoints, etcd's gRPC error codes for
 bad input (and the server keeps serving), clean SIGTERM shutdown, and durability across kill -9."""
+import base64
 import json
 import os
 import subprocess
@@ -7,6 +8,8 @@ import sys
 import threading
 import time
 import unittest
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ringkv_process import RINGKV, RingkvServer  # noqa: E402
@@ -14,6 +17,10 @@ from ringkv_process import RINGKV, RingkvServer  # noqa: E402
 import grpc  # noqa: E402
 import etcd3  # noqa: E402
 from etcd3 import etcdrpc  # noqa: E402
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
 
 
 class Flags(unittest.TestCase):
@@ -89,6 +96,65 @@ class Serving(unittest.TestCase):
         # ... and the server keeps serving.
         kv.Put(etcdrpc.PutRequest(key=b"still", value=b"here"))
         self.assertEqual(kv.Range(etcdrpc.RangeRequest(key=b"still")).kvs[0].value, b"here")
+
+
+class Gateway(unittest.TestCase):
+    """etcd's JSON gateway, and the server-side Lock and Election services reached through it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = RingkvServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    def post(self, path, body):
+        request = urllib.request.Request("http://%s%s" % (self.server.endpoint, path), data=json.dumps(body).encode(),
+                                         method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def test_kv_through_json(self):
+        status, put = self.post("/v3/kv/put", {"key": b64("gw/k"), "value": b64("v")})
+        self.assertEqual(status, 200)
+        status, got = self.post("/v3/kv/range", {"key": b64("gw/k")})
+        self.assertEqual(got["kvs"][0]["value"], b64("v"))
+        self.assertEqual(got["count"], "1")  # int64 as a string, as etcd's gateway
+        self.assertEqual(got["header"]["revision"], put["header"]["revision"])
+        status, error = self.post("/v3/kv/range", {"key": ""})
+        self.assertEqual((status, error["code"], error["error"]), (400, 3, "etcdserver: key is not provided"))
+
+    def test_lock_excludes_and_election_elects(self):
+        lease_a = self.post("/v3/lease/grant", {"TTL": 30})[1]["ID"]
+        lease_b = self.post("/v3/lease/grant", {"TTL": 30})[1]["ID"]
+        status, held = self.post("/v3/lock/lock", {"name": b64("L"), "lease": lease_a})
+        self.assertEqual(status, 200)
+        self.assertTrue(base64.b64decode(held["key"]).startswith(b"L/"))
+        second = {}
+        waiter = threading.Thread(target=lambda: second.update(
+            result=self.post("/v3/lock/lock", {"name": b64("L"), "lease": lease_b})))
+        waiter.start()
+        time.sleep(0.5)
+        self.assertTrue(waiter.is_alive())  # blocked while the first holder has the lock
+        self.post("/v3/lock/unlock", {"key": held["key"]})
+        waiter.join(5)
+        self.assertFalse(waiter.is_alive())
+        self.assertEqual(second["result"][0], 200)
+
+        status, campaign = self.post("/v3/election/campaign", {"name": b64("E"), "lease": lease_a,
+                                                               "value": b64("v1")})
+        self.assertEqual(status, 200)
+        leader = campaign["leader"]
+        self.post("/v3/election/proclaim", {"leader": leader, "value": b64("v2")})
+        status, current = self.post("/v3/election/leader", {"name": b64("E")})
+        self.assertEqual(current["kv"]["value"], b64("v2"))
+        self.post("/v3/election/resign", {"leader": leader})
+        status, error = self.post("/v3/election/leader", {"name": b64("E")})
+        self.assertIn("election: no leader", error["error"])
 
 
 class Durability(unittest.TestCase):
