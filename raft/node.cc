@@ -244,8 +244,12 @@ bool Node::step_term(Message& m) {
         (m.type == MessageType::kHeartbeat || m.type == MessageType::kAppend)) {
       // A stale leader (e.g. across a healed partition) learns our term and steps down.
       send(Message{.type = MessageType::kAppendResponse, .to = m.from, .term = term_, .reject = true});
-    } else if (m.type == MessageType::kPreVote) {
-      send(Message{.type = MessageType::kPreVoteResponse, .to = m.from, .term = term_, .reject = true});
+    } else if (is_vote_request(m.type)) {
+      // Tell a stale candidate our term. It may not hear from us otherwise (e.g. when our configurations
+      // do not name each other), and would keep campaigning in terms nobody answers.
+      MessageType response =
+          m.type == MessageType::kVote ? MessageType::kVoteResponse : MessageType::kPreVoteResponse;
+      send(Message{.type = response, .to = m.from, .term = term_, .reject = true});
     }
     return false;
   }

@@ -97,6 +97,17 @@ TEST(Vote, DeniedToACandidateWithAStaleLog) {
   EXPECT_EQ(h.node(2).term(), 9u) << "a higher term is adopted even when the vote is denied";
 }
 
+TEST(Vote, StaleCandidateIsToldTheCurrentTerm) {
+  Harness h(3);
+  h.elect(1);  // term 2
+  h.take_wire();
+  h.inject(vote_request(3, 2, 1, 9, 1));
+  std::vector<Message> answers = taken_of(h, MessageType::kVoteResponse);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_TRUE(answers[0].reject);
+  EXPECT_EQ(answers[0].term, 2u) << "the candidate learns term 2 and stops campaigning in older terms";
+}
+
 TEST(Vote, FollowerInTouchWithALeaderIgnoresDisruptiveCandidates) {
   Harness h(3);  // CheckQuorum on: followers that hear from a leader ignore votes for a while
   h.elect(1);

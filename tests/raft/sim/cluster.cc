@@ -505,7 +505,15 @@ bool Cluster::run_liveness(uint64_t time_units_max) {
       state << "]";
     }
   } else {
-    state << "no leader";
+    state << "no leader;";
+    for (auto& node : nodes_) {
+      if (!node->raft) continue;
+      const Node& r = *node->raft;
+      state << " [" << node->id << " " << role_name(r.role()) << " term " << r.term() << " last "
+            << r.log().last_index() << "/" << r.log().last_term() << " commit " << r.log().committed << " voters";
+      for (NodeId voter : r.conf().voters) state << " " << voter;
+      state << "]";
+    }
   }
   fail("liveness: no progress within " + std::to_string(time_units_max) + " time units after healing: " + state.str());
   return false;
