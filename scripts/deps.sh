@@ -8,7 +8,7 @@ packages=(
   libnghttp2-dev libprotobuf-dev protobuf-compiler libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   etcd-server etcd-client golang-etcd-server-dev python3 python3-etcd3 python3-grpcio
-  iproute2 nftables procps
+  iproute2 nftables procps curl gnuplot-nox
 )
 missing=()
 for p in "${packages[@]}"; do
