@@ -77,17 +77,32 @@ runtime::task<void> node::await_persisted(runtime::task<void> durable, raft::Per
     failure = error.what();
   }
   --persists_in_flight_;
-  log::debug("raft state persisted", {{"persist-seq", seq}, {"failed", !failure.empty()}});
   if (!failure.empty()) {
     persist_failed(failure.c_str());
     wake_.notify();
     co_return;
   }
-  if (seq > persisted_seq_) {
-    persisted_seq_ = seq;
-    raft_.mark_persisted(seq);
-  }
+  // Writes complete in order; once none is in flight, commit-only states issued meanwhile count too.
+  mark_persisted_upto(persists_in_flight_ == 0 ? std::max(seq, commit_only_seq_) : seq);
   wake_.notify();
+}
+
+void node::mark_persisted_upto(raft::PersistSeq seq) {
+  if (seq <= persisted_seq_) return;
+  persisted_seq_ = seq;
+  raft_.mark_persisted(seq);
+}
+
+void node::flush_deferred_hard_state() {
+  if (!deferred_hard_state_ || stopping_) return;
+  try {
+    runtime::task<void> durable = hooks_.persist(deferred_hard_state_, {});
+    deferred_hard_state_.reset();
+    ++persists_in_flight_;
+    runtime::spawn(await_persisted(std::move(durable), persisted_seq_));
+  } catch (const std::exception& error) {
+    persist_failed(error.what());
+  }
 }
 
 runtime::task<void> node::run() {
@@ -117,10 +132,14 @@ runtime::task<void> node::run() {
     }
   }
   fail_all(etcd_errors::stopped());
+  stopping_ = false;  // one last write: the commit index, so a restart re-applies nothing it need not
+  if (persists_in_flight_ == 0) flush_deferred_hard_state();
+  stopping_ = true;
   while (persists_in_flight_ > 0 || ticker_running_) co_await wake_;  // never leave a WAL write behind
 }
 
 void node::turn() {
+  if (ticks_due_ > 0 && persists_in_flight_ == 0) flush_deferred_hard_state();  // commit index, lazily
   while (ticks_due_ > 0) {
     raft_.tick();
     --ticks_due_;
@@ -155,13 +174,16 @@ void node::start_read_round() {
 
 void node::handle_ready() {
   raft::Ready rd = raft_.ready();
-  log::debug("raft ready", {{"persist-seq", rd.persist_seq}, {"entries", uint64_t(rd.entries.size())},
-                            {"committed", uint64_t(rd.committed_entries.size())},
-                            {"messages", uint64_t(rd.messages.size())}, {"role", raft::role_name(raft_.role())},
-                            {"term", raft_.term()}});
-  if (rd.persist_seq != 0 && !stopping_) {
+  bool commit_only = rd.persist_seq != 0 && rd.entries.empty() && !rd.snapshot && rd.hard_state &&
+                     rd.hard_state->term == synced_hard_state_.term && rd.hard_state->vote == synced_hard_state_.vote;
+  if (commit_only) {
+    deferred_hard_state_ = rd.hard_state;
+  } else if (rd.persist_seq != 0 && !stopping_) {
+    std::optional<raft::HardState> hard_state = rd.hard_state ? rd.hard_state : deferred_hard_state_;
+    if (hard_state) synced_hard_state_ = *hard_state;
+    deferred_hard_state_.reset();
     try {
-      runtime::task<void> durable = hooks_.persist(rd.hard_state, rd.entries);  // queued in order, now
+      runtime::task<void> durable = hooks_.persist(hard_state, rd.entries);  // queued in order, now
       ++persists_in_flight_;
       runtime::spawn(await_persisted(std::move(durable), rd.persist_seq));
     } catch (const std::exception& error) {
@@ -174,6 +196,10 @@ void node::handle_ready() {
     for (auto& round : read_rounds_)
       if (round.context == state.context) round.index = state.index;
   raft_.advance(rd);
+  if (commit_only) {  // nothing to wait for unless a write is still in flight (then it marks this too)
+    if (persists_in_flight_ == 0) mark_persisted_upto(rd.persist_seq);
+    else commit_only_seq_ = std::max(commit_only_seq_, rd.persist_seq);
+  }
 }
 
 void node::apply_entries(std::span<const raft::Entry> entries) {

@@ -124,6 +124,13 @@ class node {
   uint32_t ticks_due_ = 0;
   size_t persists_in_flight_ = 0;
   raft::PersistSeq persisted_seq_ = 0;
+  // Like etcd's WAL (raft.MustSync), a hard state whose only change is the commit index is not synced
+  // on its own: it rides along with the next entries (or a tick), so a write costs one fdatasync.
+  std::optional<raft::HardState> deferred_hard_state_;
+  raft::HardState synced_hard_state_;        // term/vote as last handed to the WAL
+  raft::PersistSeq commit_only_seq_ = 0;     // highest commit-only seq not yet marked persisted
+  void mark_persisted_upto(raft::PersistSeq seq);
+  void flush_deferred_hard_state();
   raft::Index applied_index_ = 0;
   request_id_t next_request_id_;
 
