@@ -50,15 +50,9 @@ void etcd_server::on_watch(const call_ref& call) {
     etcdserverpb::WatchResponse response;
     fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
     if (request.has_create_request()) {
-      const auto& create = request.create_request();
-      if (create.key().empty()) {  // etcd answers an empty key with an immediately canceled watch
-        response.set_watch_id(-1);
-        response.set_created(true);
-        response.set_canceled(true);
-        s->call->write_message(response);
-        return;
-      }
-      mvcc::watch_id_t id = store_.watch_create(from_proto(create));
+      mvcc::WatchCreateRequest create = from_proto(request.create_request());
+      if (create.key.empty()) create.key = std::string(1, '\0');  // as etcd: "\0" is the smallest key
+      mvcc::watch_id_t id = store_.watch_create(create);
       s->watches.push_back(id);
       watch_owner_[id] = s;
       response.set_watch_id(id);
