@@ -5,6 +5,7 @@
 // Symmetric transfer relies on the compiler turning the handoff into a tail call, which GCC does only when
 // optimizing and not under AddressSanitizer; in those builds (debug, ASan) the handoff goes through a
 // per-thread trampoline instead, which gives the same flat stack at the cost of a queue push.
+// Frames are allocated from a bounded per-thread cache of freed frames (runtime/frame_pool.h).
 // A value or an exception travels back to the awaiter. Destroying a task destroys its frame (and so every
 // task its frame owns); a frame is never destroyed while it is suspended inside the kernel, see reactor.h.
 #pragma once
@@ -17,6 +18,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "runtime/frame_pool.h"
 
 #if defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__)
 #define RINGKV_RUNTIME_SYMMETRIC_TRANSFER 1
@@ -77,6 +80,12 @@ struct task_final_awaiter {
 
 struct task_promise_base {
   std::coroutine_handle<> continuation;  // the awaiter; set when the task is started
+
+#if RINGKV_RUNTIME_FRAME_POOL
+  // Task frames come from the per-thread frame cache (runtime/frame_pool.h).
+  static void* operator new(std::size_t bytes) { return allocate_frame(bytes); }
+  static void operator delete(void* frame, std::size_t bytes) noexcept { free_frame(frame, bytes); }
+#endif
 
   std::suspend_always initial_suspend() const noexcept { return {}; }
   task_final_awaiter final_suspend() const noexcept { return {}; }

@@ -150,7 +150,13 @@ int uring_backend::queue(op_request& request) {
     case io_op::connect:
       io_uring_prep_connect(sqe, a.fd, static_cast<const sockaddr*>(a.addr), static_cast<socklen_t>(a.len));
       break;
-    case io_op::recv: io_uring_prep_recv(sqe, a.fd, const_cast<void*>(a.addr), len, a.flags); break;
+    case io_op::recv:
+      io_uring_prep_recv(sqe, a.fd, const_cast<void*>(a.addr), len, a.flags);
+      // A recv is usually issued right after the previous message was consumed, when the socket is
+      // empty: arm the poll at once instead of trying a receive that would fail with EAGAIN first.
+      // (If data is already there the poll fires at arming time, so nothing is lost.)
+      sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+      break;
     case io_op::send: io_uring_prep_send(sqe, a.fd, a.addr, len, a.flags); break;
     case io_op::sendmsg:
       io_uring_prep_sendmsg(sqe, a.fd, static_cast<const msghdr*>(a.addr), static_cast<unsigned>(a.flags));
