@@ -101,17 +101,26 @@ class RingkvServer:
         return self.start()
 
     def cleanup(self):
+        """Stops the server with SIGTERM (a clean shutdown must exit 0) and removes its files."""
+        failure = None
         if self.proc is not None:
             if self.proc.poll() is not None:  # it died on its own: show why
-                sys.stderr.write("ringkv exited unexpectedly with %d; its log:\n%s\n" %
-                                 (self.proc.returncode, self.log_text()))
-            self.kill()
+                failure = "ringkv exited unexpectedly with %d" % self.proc.returncode
+                self.kill()
+            else:
+                code = self.stop()
+                if code != 0:
+                    failure = "ringkv exited with %d on SIGTERM" % code
+        if failure:
+            sys.stderr.write("%s; its log:\n%s\n" % (failure, self.log_text()))
         if self.owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         try:
             os.unlink(self.log_path)
         except OSError:
             pass
+        if failure:
+            raise AssertionError(failure)
 
     def etcdctl(self, *args, input=None, check=True, timeout=20):
         env = dict(os.environ, ETCDCTL_API="3")
