@@ -1,6 +1,7 @@
 // server/etcd_server.cc — construction, the KV service, Cluster and Maintenance (see etcd_server.h).
 #include "server/etcd_server.h"
 
+#include <deque>
 #include <functional>
 
 #include "runtime/spawn.h"
@@ -124,10 +125,12 @@ void etcd_server::stop() {
 
 runtime::task<void> etcd_server::run() {
   runtime::spawn(lease_housekeeping());
+  if (config_.compaction_period().count() > 0 || config_.compaction_revisions() > 0)
+    runtime::spawn(auto_compactor());
   co_await node_.run();
   stopping_ = true;
   wake_apply_waiters(etcd_errors::stopped());
-  while (lease_task_running_) co_await runtime::sleep_for(std::chrono::milliseconds(10));
+  while (lease_task_running_ || compactor_running_) co_await runtime::sleep_for(std::chrono::milliseconds(10));
 }
 
 namespace {
@@ -193,6 +196,42 @@ runtime::task<unary_outcome> etcd_server::call_unary(std::string_view grpc_metho
   auto it = unary_methods_.find(std::string(grpc_method));
   if (it == unary_methods_.end()) co_return failure(etcd_errors::unimplemented(grpc_method));
   co_return co_await (this->*(it->second))(std::move(bytes));
+}
+
+// ---- auto compaction ----
+
+// etcd's compactors: `revision` mode keeps the last N revisions (checked every 5 minutes); `periodic`
+// mode keeps the history of the last period, sampling the revision every period/10 and compacting to
+// the revision seen one period ago.
+runtime::task<void> etcd_server::auto_compactor() {
+  compactor_running_ = true;
+  const int64_t keep_revisions = config_.compaction_revisions();
+  const auto period = config_.compaction_period();
+  const auto interval = keep_revisions > 0 ? std::chrono::milliseconds(std::chrono::minutes(5))
+                                           : std::max<std::chrono::milliseconds>(period / 10, std::chrono::seconds(1));
+  std::deque<int64_t> samples;  // revisions seen at each interval, oldest first (periodic mode)
+  const size_t samples_per_period = 10;
+  while (!stopping_) {
+    int slept = co_await runtime::sleep_for(interval);
+    if (slept != 0 || stopping_) break;
+    if (!node_.is_leader()) continue;
+    int64_t target = 0;
+    if (keep_revisions > 0) {
+      target = store_.current_revision() - keep_revisions;
+    } else {
+      samples.push_back(store_.current_revision());
+      if (samples.size() <= samples_per_period) continue;
+      target = samples.front();
+      samples.pop_front();
+    }
+    if (target <= store_.compact_revision() || target <= 0) continue;
+    etcdserverpb::CompactionRequest request;
+    request.set_revision(target);
+    unary_outcome outcome = co_await propose(proposal_kind::compaction, request.SerializeAsString());
+    if (outcome.status.ok()) log::info("auto compaction done", {{"revision", target}});
+    else log::warn("auto compaction failed", {{"revision", target}, {"error", outcome.status.message}});
+  }
+  compactor_running_ = false;
 }
 
 // ---- KV ----

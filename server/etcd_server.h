@@ -76,6 +76,7 @@ class etcd_server {
   runtime::task<unary_outcome> lease_leases(std::string bytes);
   void on_lease_keep_alive(const net::grpc::call_ref& call);
   runtime::task<void> lease_housekeeping();
+  runtime::task<void> auto_compactor();  // --auto-compaction-mode/retention, leader only
 
   // Watch
   void on_watch(const net::grpc::call_ref& call);
@@ -123,6 +124,7 @@ class etcd_server {
   node node_;
   bool stopping_ = false;
   bool lease_task_running_ = false;
+  bool compactor_running_ = false;
 
   std::unordered_map<mvcc::watch_id_t, std::weak_ptr<watch_stream>> watch_owner_;  // streams own themselves via their call's callbacks
 };

@@ -157,6 +157,24 @@ class Gateway(unittest.TestCase):
         self.assertIn("election: no leader", error["error"])
 
 
+class AutoCompaction(unittest.TestCase):
+    def test_periodic_retention_compacts_old_revisions(self):
+        server = RingkvServer(["--auto-compaction-mode", "periodic", "--auto-compaction-retention", "2s"]).start()
+        try:
+            first = json.loads(server.etcdctl("put", "c", "1", "-w", "json").stdout)["header"]["revision"]
+            server.etcdctl("put", "c", "2")
+            deadline = time.time() + 30  # samples every second; compacts to the revision of 10 samples ago
+            while time.time() < deadline:
+                old = server.etcdctl("get", "c", "--rev", str(first), check=False)
+                if "required revision has been compacted" in old.stderr:
+                    break
+                time.sleep(1)
+            self.assertIn("required revision has been compacted", old.stderr)
+            self.assertIn("auto compaction done", server.log_text())
+        finally:
+            server.cleanup()
+
+
 class Durability(unittest.TestCase):
     def test_sigterm_exits_cleanly_and_keeps_data(self):
         server = RingkvServer().start()
