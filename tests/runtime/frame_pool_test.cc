@@ -26,10 +26,12 @@ TEST(FramePool, FreedFrameIsReusedForTheSameSizeClassOnly) {
   void* first = allocate_frame(100);
   std::memset(first, 0xab, 128);  // the block has the class's full size (2 granules)
   free_frame(first, 100);
-  EXPECT_NE(allocate_frame(200), first);  // another class: not handed out
-  void* again = allocate_frame(120);       // same class (65..128 bytes)
+  void* other_class = allocate_frame(200);  // another class: not handed out
+  EXPECT_NE(other_class, first);
+  void* again = allocate_frame(120);  // same class (65..128 bytes)
   EXPECT_EQ(again, first);
   free_frame(again, 120);
+  free_frame(other_class, 200);
 }
 
 TEST(FramePool, LargeFramesAreNotCached) {
