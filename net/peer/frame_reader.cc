@@ -1,0 +1,105 @@
+// Reading and validating one inbound peer frame (see frame_reader.h).
+#include "net/peer/frame_reader.h"
+
+#include <xxhash.h>
+
+#include <array>
+#include <cassert>
+
+#include "net/tcp/result.h"
+#include "raft/codec.h"
+
+namespace ringkv::net::peer {
+
+namespace {
+
+frame_read fault(frame_fault why, std::string detail) {
+  frame_read r;
+  r.fault = why;
+  r.detail = std::move(detail);
+  return r;
+}
+
+// fill()'s result as a fault, when it did not deliver `wanted` bytes.
+frame_read fill_fault(const connection& conn, int got) {
+  if (got == 0 && conn.readable().empty()) return fault(frame_fault::closed, "peer closed the connection");
+  if (got == 0) return fault(frame_fault::io_error, "peer closed in the middle of a frame");
+  return fault(frame_fault::io_error, "receive failed: " + error_text(got));
+}
+
+// Decodes the message and checks it against the header.
+frame_read decode(const frame_header& header, const raft::SharedBytes& message_bytes) {
+  std::string error;
+  std::optional<raft::Message> message = raft::decode_message(message_bytes, &error);
+  if (!message) return fault(frame_fault::undecodable, error);
+  if (message->from != header.from || message->to != header.to) {
+    return fault(frame_fault::misaddressed, "frame header and raft message disagree on sender or receiver");
+  }
+  frame_read r;
+  r.header = header;
+  r.message = std::move(*message);
+  return r;
+}
+
+std::span<std::byte> writable_bytes(raft::SharedBytes& block) {
+  return {reinterpret_cast<std::byte*>(block.mutable_data()), block.size()};
+}
+
+}  // namespace
+
+const char* fault_name(frame_fault f) {
+  switch (f) {
+    case frame_fault::none: return "none";
+    case frame_fault::closed: return "closed";
+    case frame_fault::io_error: return "io_error";
+    case frame_fault::bad_prefix: return "bad_prefix";
+    case frame_fault::checksum: return "checksum";
+    case frame_fault::undecodable: return "undecodable";
+    case frame_fault::wrong_cluster: return "wrong_cluster";
+    case frame_fault::removed_sender: return "removed_sender";
+    case frame_fault::misaddressed: return "misaddressed";
+  }
+  return "unknown";
+}
+
+runtime::task<frame_read> read_frame(connection& conn, const header_check& check, size_t in_place_bytes_max) {
+  int got = co_await conn.fill(frame_prefix_bytes);
+  if (got <= 0) co_return fill_fault(conn, got);
+  const frame_prefix prefix = parse_prefix(conn.readable().first<frame_prefix_bytes>());
+  if (std::string problem = check_prefix(prefix); !problem.empty()) co_return fault(frame_fault::bad_prefix, problem);
+  const size_t total_bytes = frame_prefix_bytes + prefix.body_bytes;
+  const size_t message_bytes = prefix.body_bytes - frame_header_bytes;
+
+  if (total_bytes <= in_place_bytes_max) {
+    got = co_await conn.fill(total_bytes);
+    if (got <= 0) co_return fill_fault(conn, got);
+    const std::span<const std::byte> body = conn.readable().subspan(frame_prefix_bytes, prefix.body_bytes);
+    if (XXH3_64bits(body.data(), body.size()) != prefix.body_checksum) {
+      co_return fault(frame_fault::checksum, "frame checksum mismatch");
+    }
+    const frame_header header = parse_header(body.first<frame_header_bytes>());
+    if (frame_fault why = check(header); why != frame_fault::none) co_return fault(why, "frame header rejected");
+    const std::span<const std::byte> message = body.subspan(frame_header_bytes);
+    raft::SharedBytes block = raft::SharedBytes::copy_of(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(message.data()), message.size()));
+    conn.consume(total_bytes);
+    co_return decode(header, block);
+  }
+
+  // Large frame: header first, then the message straight into its own block.
+  conn.consume(frame_prefix_bytes);
+  std::array<std::byte, frame_header_bytes> header_bytes;
+  got = co_await conn.read_exact(header_bytes);
+  if (got <= 0) co_return fault(frame_fault::io_error, "frame header cut short");
+  const frame_header header = parse_header(header_bytes);
+  if (frame_fault why = check(header); why != frame_fault::none) co_return fault(why, "frame header rejected");
+  raft::SharedBytes block = raft::SharedBytes::allocate(message_bytes);
+  got = co_await conn.read_exact(writable_bytes(block));
+  if (got <= 0 && message_bytes > 0) co_return fault(frame_fault::io_error, "frame body cut short");
+  if (body_checksum(header_bytes, block.span()) != prefix.body_checksum) {
+    co_return fault(frame_fault::checksum, "frame checksum mismatch");
+  }
+  co_return decode(header, block);
+}
+
+}  // namespace ringkv::net::peer

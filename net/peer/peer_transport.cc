@@ -1,0 +1,354 @@
+// peer_transport: outbound queues and writers, inbound frame readers, stop (contract in peer_transport.h).
+#include "net/peer/peer_transport.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cassert>
+#include <deque>
+#include <utility>
+
+#include "net/tcp/connect.h"
+#include "net/tcp/wait_list.h"
+#include "raft/codec.h"
+#include "runtime/cancel.h"
+#include "runtime/timer.h"
+
+namespace ringkv::net::peer {
+
+namespace {
+
+// A connection that stayed up this long was healthy: the next reconnect starts from the initial delay.
+constexpr std::chrono::seconds connection_healthy_after{1};
+
+struct queued_frame {
+  encoded_frame frame;
+  bool snapshot = false;
+};
+
+std::span<const std::byte> bytes_of(const raft::SharedBytes& b) {
+  return {reinterpret_cast<const std::byte*>(b.data()), b.size()};
+}
+
+}  // namespace
+
+struct peer_transport::peer_link {
+  peer_link(raft::NodeId peer, endpoint where) : id(peer), address(where) {}
+
+  raft::NodeId id;
+  endpoint address;
+  std::deque<queued_frame> queue;  // invariant: queue.size() <= queue_messages_limit
+  size_t queued_bytes = 0;         // sum of queue[i].frame.size()
+  std::vector<queued_frame> batch;                 // the frames of the write in progress
+  std::vector<std::span<const std::byte>> pieces;  // their bytes, two pieces per frame
+  net::wait_list wake;             // the writer, waiting for frames (or stop / a broken connection)
+  runtime::cancel_source cancel;   // cancels the reconnect backoff sleep
+  bool stopping = false;
+  bool broken = false;             // the current connection failed
+  int fd = -1;                     // the current connection's socket, -1 when none
+};
+
+peer_transport::peer_transport(peer_transport_config config, peer_callbacks callbacks)
+    : config_(std::move(config)), callbacks_(std::move(callbacks)) {
+  assert(config_.local_id != raft::kNoNode);
+  assert(callbacks_.on_message);
+  assert(config_.limits.queue_messages_limit > 0 && config_.limits.batch_messages_max > 0);
+  assert(config_.limits.stream_chunk_bytes > frame_lead_bytes);
+  assert(config_.limits.inbound.read_buffer_bytes >= frame_lead_bytes);
+}
+
+peer_transport::~peer_transport() {
+  assert((coroutines_.running() == 0 || runtime::tearing_down()) && "peer_transport destroyed before stop()");
+}
+
+int peer_transport::start() {
+  assert(!started_ && !stopping_);
+  listen_options options;
+  options.limits = config_.limits.inbound;
+  result<listener> opened = listener::open(config_.listen, options);
+  if (!opened) return opened.error();
+  listener_.emplace(std::move(opened).value());
+  started_ = true;
+  coroutines_.spawn([](peer_transport* self) -> runtime::task<void> {
+    co_await self->listener_->serve([self](connection conn) { return self->serve_inbound(std::move(conn)); });
+  }(this));
+  return 0;
+}
+
+const endpoint& peer_transport::local() const {
+  assert(listener_ && "local() before start()");
+  return listener_->local();
+}
+
+// ---- membership ----
+
+void peer_transport::add_peer(raft::NodeId peer, endpoint address) {
+  assert(peer != config_.local_id && peer != raft::kNoNode);
+  if (stopping_) return;
+  remove_peer(peer);
+  auto link = std::make_shared<peer_link>(peer, address);
+  peers_.emplace(peer, link);
+  coroutines_.spawn(run_peer(std::move(link)));
+}
+
+void peer_transport::remove_peer(raft::NodeId peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  std::shared_ptr<peer_link> link = std::move(it->second);
+  peers_.erase(it);
+  stop_link(*link);
+}
+
+void peer_transport::mark_removed(raft::NodeId peer) {
+  removed_.insert(peer);
+  remove_peer(peer);
+}
+
+bool peer_transport::has_peer(raft::NodeId peer) const { return peers_.contains(peer); }
+
+size_t peer_transport::queued_messages(raft::NodeId peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? 0 : it->second->queue.size();
+}
+
+size_t peer_transport::queued_bytes(raft::NodeId peer) const {
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? 0 : it->second->queued_bytes;
+}
+
+void peer_transport::stop_link(peer_link& link) {
+  link.stopping = true;
+  link.cancel.cancel();
+  if (link.fd >= 0) ::shutdown(link.fd, SHUT_RDWR);  // a writer parked on a slow peer fails at once
+  link.wake.wake_all();
+}
+
+// ---- reporting (never inside send(): the caller may be in the middle of its raft turn) ----
+
+void peer_transport::report_unreachable(raft::NodeId peer) {
+  if (callbacks_.on_unreachable) callbacks_.on_unreachable(peer);
+}
+
+void peer_transport::report_snapshot(raft::NodeId peer, raft::SnapshotStatus status) {
+  if (callbacks_.on_snapshot_status) callbacks_.on_snapshot_status(peer, status);
+}
+
+void peer_transport::defer_drop_report(raft::NodeId peer, bool snapshot) {
+  if (std::find(drops_unreported_.begin(), drops_unreported_.end(), peer) == drops_unreported_.end()) {
+    drops_unreported_.push_back(peer);
+  }
+  if (snapshot) snapshot_failures_unreported_.push_back(peer);
+  if (drop_report_scheduled_) return;
+  drop_report_scheduled_ = true;
+  coroutines_.spawn([](peer_transport* self) -> runtime::task<void> {
+    co_await runtime::yield();
+    self->drop_report_scheduled_ = false;
+    std::vector<raft::NodeId> unreachable = std::exchange(self->drops_unreported_, {});
+    std::vector<raft::NodeId> snapshots = std::exchange(self->snapshot_failures_unreported_, {});
+    for (raft::NodeId peer : snapshots) self->report_snapshot(peer, raft::SnapshotStatus::kFailed);
+    for (raft::NodeId peer : unreachable) self->report_unreachable(peer);
+  }(this));
+}
+
+// ---- sending ----
+
+bool peer_transport::send(const raft::Message& message) {
+  const bool snapshot = message.type == raft::MessageType::kSnapshot;
+  auto it = peers_.find(message.to);
+  if (it == peers_.end() || stopping_) {
+    ++stats_.dropped_unknown_peer;
+    defer_drop_report(message.to, snapshot);
+    return false;
+  }
+  peer_link& link = *it->second;
+  const peer_limits& limits = config_.limits;
+  if (link.queue.size() >= limits.queue_messages_limit) {
+    ++stats_.dropped_queue_full;
+    defer_drop_report(link.id, snapshot);
+    return false;
+  }
+  raft::SharedBytes encoded = raft::encode_message(message);
+  if (encoded.size() > frame_message_bytes_max) {
+    ++stats_.dropped_too_large;
+    defer_drop_report(link.id, snapshot);
+    return false;
+  }
+  const size_t frame_bytes = frame_lead_bytes + encoded.size();
+  if (!link.queue.empty() && link.queued_bytes + frame_bytes > limits.queue_bytes_limit) {
+    ++stats_.dropped_queue_full;
+    defer_drop_report(link.id, snapshot);
+    return false;
+  }
+  link.queue.push_back({make_frame({config_.cluster_id, config_.local_id, link.id}, std::move(encoded)), snapshot});
+  link.queued_bytes += frame_bytes;
+  link.wake.wake_all();
+  return true;
+}
+
+runtime::task<void> peer_transport::run_peer(std::shared_ptr<peer_link> self) {
+  peer_link& link = *self;
+  const peer_limits& limits = config_.limits;
+  std::chrono::milliseconds delay = limits.reconnect_delay_initial;
+  while (!link.stopping) {
+    if (link.queue.empty()) {
+      co_await link.wake.wait();
+      continue;
+    }
+    result<connection> connected = co_await connect(link.address, limits.connect_timeout, limits.outbound);
+    if (connected && !link.stopping) {
+      ++stats_.connects;
+      const runtime::clock::time_point opened_at = runtime::clock::now();
+      co_await run_connection(link, connected.value());
+      if (runtime::clock::now() - opened_at >= connection_healthy_after) delay = limits.reconnect_delay_initial;
+    } else if (!connected) {
+      ++stats_.connect_failures;
+    }
+    if (connected) co_await connected.value().close();
+    if (link.stopping) break;
+    report_unreachable(link.id);
+    co_await runtime::sleep_for(delay, link.cancel.token());
+    delay = std::min(delay * 2, limits.reconnect_delay_max);
+  }
+  for (const queued_frame& f : link.queue) {
+    if (f.snapshot) report_snapshot(link.id, raft::SnapshotStatus::kFailed);
+  }
+  link.queue.clear();
+  link.queued_bytes = 0;
+}
+
+runtime::task<void> peer_transport::run_connection(peer_link& link, connection& conn) {
+  link.fd = conn.fd();
+  link.broken = false;
+  co_await runtime::when_all(write_loop(link, conn), watch_loop(link, conn));
+  link.fd = -1;
+}
+
+// Peers never send on an outbound connection: data, end of stream or an error all mean it is over.
+runtime::task<void> peer_transport::watch_loop(peer_link& link, connection& conn) {
+  co_await conn.fill(1);
+  link.broken = true;
+  ::shutdown(conn.fd(), SHUT_RDWR);
+  link.wake.wake_all();
+}
+
+runtime::task<void> peer_transport::write_loop(peer_link& link, connection& conn) {
+  const peer_limits& limits = config_.limits;
+  while (!link.stopping && !link.broken) {
+    if (link.queue.empty()) {
+      co_await link.wake.wait();
+      co_await runtime::yield();  // let the sends of this loop turn join the batch
+      continue;
+    }
+    link.batch.clear();
+    size_t batch_bytes = 0;
+    while (!link.queue.empty() && link.batch.size() < limits.batch_messages_max) {
+      const size_t bytes = link.queue.front().frame.size();
+      if (!link.batch.empty() && batch_bytes + bytes > limits.batch_bytes_limit) break;
+      batch_bytes += bytes;
+      link.batch.push_back(std::move(link.queue.front()));
+      link.queue.pop_front();
+      link.queued_bytes -= bytes;
+    }
+    const int written = co_await write_batch(link, conn);
+    const raft::SnapshotStatus outcome = written < 0 ? raft::SnapshotStatus::kFailed : raft::SnapshotStatus::kFinished;
+    if (written < 0) {
+      link.broken = true;
+      stats_.lost_on_failed_connection += link.batch.size();
+    } else {
+      stats_.messages_sent += link.batch.size();
+      stats_.bytes_sent += batch_bytes;
+      ++stats_.vectored_writes;
+    }
+    for (const queued_frame& f : link.batch) {
+      if (f.snapshot) report_snapshot(link.id, outcome);
+    }
+    link.batch.clear();
+  }
+  ::shutdown(conn.fd(), SHUT_RDWR);  // ends watch_loop
+}
+
+// One vectored write of the whole batch, or - for a single frame above stream_chunk_bytes - the frame
+// in chunks. 0 or -errno.
+runtime::task<int> peer_transport::write_batch(peer_link& link, connection& conn) {
+  const std::vector<queued_frame>& batch = link.batch;
+  const size_t chunk_bytes = config_.limits.stream_chunk_bytes;
+  link.pieces.clear();
+  if (batch.size() == 1 && batch.front().frame.size() > chunk_bytes) {
+    const encoded_frame& frame = batch.front().frame;
+    const std::span<const std::byte> message = bytes_of(frame.message);
+    size_t at = chunk_bytes - frame_lead_bytes;
+    link.pieces = {frame.lead, message.first(at)};
+    int written = co_await conn.writev(link.pieces);
+    while (written >= 0 && at < message.size()) {
+      const size_t n = std::min(chunk_bytes, message.size() - at);
+      written = co_await conn.write(message.subspan(at, n));
+      at += n;
+    }
+    co_return std::min(written, 0);
+  }
+  for (const queued_frame& f : batch) {
+    link.pieces.push_back(f.frame.lead);
+    link.pieces.push_back(bytes_of(f.frame.message));
+  }
+  const int written = co_await conn.writev(link.pieces);
+  co_return std::min(written, 0);
+}
+
+// ---- receiving ----
+
+frame_fault peer_transport::check_header(const frame_header& header) const {
+  if (header.cluster_id != config_.cluster_id) return frame_fault::wrong_cluster;
+  if (removed_.contains(header.from)) return frame_fault::removed_sender;
+  if (header.to != config_.local_id || header.from == config_.local_id) return frame_fault::misaddressed;
+  return frame_fault::none;
+}
+
+void peer_transport::count_fault(frame_fault fault) {
+  switch (fault) {
+    case frame_fault::none:
+    case frame_fault::closed: break;
+    case frame_fault::io_error: ++stats_.inbound_io_errors; break;
+    case frame_fault::bad_prefix: ++stats_.rejected_bad_prefix; break;
+    case frame_fault::checksum: ++stats_.rejected_checksum; break;
+    case frame_fault::undecodable: ++stats_.rejected_undecodable; break;
+    case frame_fault::wrong_cluster: ++stats_.rejected_wrong_cluster; break;
+    case frame_fault::removed_sender: ++stats_.rejected_removed_sender; break;
+    case frame_fault::misaddressed: ++stats_.rejected_misaddressed; break;
+  }
+}
+
+runtime::task<void> peer_transport::serve_inbound(connection conn) {
+  if (!stopping_) {
+    ++stats_.connections_accepted;
+    const int fd = conn.fd();
+    inbound_fds_.insert(fd);
+    const header_check check = [this](const frame_header& header) { return check_header(header); };
+    const size_t in_place_bytes_max = config_.limits.inbound.read_buffer_bytes;
+    while (!stopping_) {
+      frame_read got = co_await read_frame(conn, check, in_place_bytes_max);
+      if (got.fault != frame_fault::none) {
+        count_fault(got.fault);
+        break;
+      }
+      ++stats_.messages_received;
+      callbacks_.on_message(std::move(got.message));
+    }
+    inbound_fds_.erase(fd);
+  }
+  co_await conn.close();
+}
+
+// ---- stop ----
+
+runtime::task<void> peer_transport::stop() {
+  if (!stopping_) {
+    stopping_ = true;
+    for (int fd : inbound_fds_) ::shutdown(fd, SHUT_RDWR);
+    std::unordered_map<raft::NodeId, std::shared_ptr<peer_link>> links = std::exchange(peers_, {});
+    for (auto& [id, link] : links) stop_link(*link);
+    if (started_) co_await listener_->close();
+  }
+  co_await coroutines_.wait();
+}
+
+}  // namespace ringkv::net::peer

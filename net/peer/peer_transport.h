@@ -1,0 +1,166 @@
+// peer_transport: raft messages between cluster members over TCP (frame format in frame.h).
+//
+// One transport per member, living on ONE shard (the raft shard): every method is called there, every
+// callback runs there, and the raft::SharedBytes inside messages stay on that shard.
+//
+//   raft loop                      peer_transport                              member B
+//   send(m to B) --encode+frame--> B's outbound queue (bounded) --+
+//   send(m' to B) ---------------> ...                            |  writer of B (one coroutine):
+//                                                                 +- connect (timeout), then each turn
+//                                                                    takes every queued frame up to a
+//                                                                    batch limit -> ONE writev -------> B
+//   on_message(m) <-- decode <---- inbound listener <-------------- frames from any member
+//
+// Outbound: one connection per peer, opened on demand and re-opened after a failure with exponential
+// backoff (reconnect_delay_initial .. reconnect_delay_max). send() never waits: it encodes the message
+// and queues the frame. When the peer's queue is full (queue_messages_limit / queue_bytes_limit; a single
+// frame larger than the byte limit is still taken into an empty queue) the message is dropped, counted,
+// and on_unreachable(peer) is called - the server forwards that to raft::Node::report_unreachable, as it
+// does for failed connects and lost connections. Callbacks never run inside send() (drops are reported
+// at the next loop turn), so the caller may send while it iterates raft's ready(). Frames queued while a peer is down are sent once it is
+// reachable. A kSnapshot message's outcome is reported through on_snapshot_status (kFinished once its
+// bytes are handed to the kernel; kFailed if it was dropped or its connection failed). Frames larger than
+// stream_chunk_bytes are written in chunks of that size (the connection's send buffer stays bounded).
+//
+// Inbound: every accepted connection is read frame by frame; a decoded message goes to on_message. A frame
+// that fails its checksum, does not decode, carries another cluster id, comes from a removed member
+// (mark_removed) or is not addressed to this member closes that connection; the reason is counted in
+// stats().
+//
+// Order: messages to one peer leave in send() order over one connection; if that connection fails, the
+// frames in flight on it are lost (raft retransmits), never reordered.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "net/peer/frame.h"
+#include "net/peer/frame_reader.h"
+#include "net/tcp/connection.h"
+#include "net/tcp/endpoint.h"
+#include "net/tcp/listener.h"
+#include "raft/node.h"
+#include "raft/types.h"
+#include "runtime/task.h"
+#include "runtime/when_all.h"
+
+namespace ringkv::net::peer {
+
+struct peer_limits {
+  size_t queue_messages_limit = 8192;                 // frames queued per peer before send() drops
+  size_t queue_bytes_limit = size_t{64} << 20;        // bytes queued per peer before send() drops
+  size_t batch_messages_max = 256;                    // frames coalesced into one vectored write
+  size_t batch_bytes_limit = 256 * 1024;              // bytes coalesced into one vectored write
+  size_t stream_chunk_bytes = size_t{1} << 20;        // larger frames are written in chunks of this
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds reconnect_delay_initial{25};
+  std::chrono::milliseconds reconnect_delay_max{2000};  // backoff doubles up to this
+  connection_limits outbound{64 * 1024, 512 * 1024};  // read buffer (unused), send buffer
+  connection_limits inbound{256 * 1024, 64 * 1024};   // read buffer: frames up to this are parsed in place
+};
+
+struct peer_transport_config {
+  uint64_t cluster_id = 0;
+  raft::NodeId local_id = raft::kNoNode;
+  endpoint listen = endpoint::loopback_v4(0);  // port 0: a free port (see local())
+  peer_limits limits;
+};
+
+struct peer_callbacks {
+  std::function<void(raft::Message&&)> on_message;                             // required
+  std::function<void(raft::NodeId peer)> on_unreachable;                       // optional
+  std::function<void(raft::NodeId peer, raft::SnapshotStatus)> on_snapshot_status;  // optional
+};
+
+struct peer_transport_stats {
+  uint64_t messages_sent = 0;         // handed to the kernel
+  uint64_t bytes_sent = 0;
+  uint64_t vectored_writes = 0;       // writes that carried messages_sent (coalescing = messages / writes)
+  uint64_t dropped_queue_full = 0;
+  uint64_t dropped_unknown_peer = 0;
+  uint64_t dropped_too_large = 0;
+  uint64_t lost_on_failed_connection = 0;
+  uint64_t connects = 0;
+  uint64_t connect_failures = 0;
+  uint64_t messages_received = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t rejected_checksum = 0;
+  uint64_t rejected_bad_prefix = 0;
+  uint64_t rejected_undecodable = 0;
+  uint64_t rejected_wrong_cluster = 0;
+  uint64_t rejected_removed_sender = 0;
+  uint64_t rejected_misaddressed = 0;
+  uint64_t inbound_io_errors = 0;
+};
+
+class peer_transport {
+ public:
+  peer_transport(peer_transport_config config, peer_callbacks callbacks);
+  ~peer_transport();  // stop() must have been awaited if start() succeeded
+  peer_transport(const peer_transport&) = delete;
+  peer_transport& operator=(const peer_transport&) = delete;
+
+  // Binds the listener and starts accepting. 0, or -errno (e.g. -EADDRINUSE).
+  int start();
+  const endpoint& local() const;
+
+  // Starts (or re-targets) the outbound path to `peer`. A peer id equal to local_id is refused (asserted).
+  void add_peer(raft::NodeId peer, endpoint address);
+  // Stops sending to `peer`: its connection is closed and its queue dropped.
+  void remove_peer(raft::NodeId peer);
+  // `peer` left the cluster: remove_peer, and from now on its frames are rejected.
+  void mark_removed(raft::NodeId peer);
+  bool has_peer(raft::NodeId peer) const;
+
+  // Queues `message` for message.to. True if queued; false if dropped (unknown peer, queue full, too
+  // large) - on_unreachable(message.to) has then been called. Never waits.
+  bool send(const raft::Message& message);
+
+  size_t queued_messages(raft::NodeId peer) const;
+  size_t queued_bytes(raft::NodeId peer) const;
+  const peer_transport_stats& stats() const { return stats_; }
+  const peer_limits& limits() const { return config_.limits; }
+
+  // Closes the listener, every inbound and outbound connection, and waits for all of the transport's
+  // coroutines. Queued frames are dropped. Idempotent.
+  runtime::task<void> stop();
+
+  struct peer_link;  // defined in peer_transport.cc
+
+ private:
+  frame_fault check_header(const frame_header& header) const;
+  runtime::task<void> serve_inbound(connection conn);
+  runtime::task<void> run_peer(std::shared_ptr<peer_link> link);
+  runtime::task<void> run_connection(peer_link& link, connection& conn);
+  runtime::task<void> write_loop(peer_link& link, connection& conn);
+  runtime::task<void> watch_loop(peer_link& link, connection& conn);
+  runtime::task<int> write_batch(peer_link& link, connection& conn);
+  void count_fault(frame_fault fault);
+  void report_unreachable(raft::NodeId peer);
+  void report_snapshot(raft::NodeId peer, raft::SnapshotStatus status);
+  void stop_link(peer_link& link);
+  void defer_drop_report(raft::NodeId peer, bool snapshot);
+
+  peer_transport_config config_;
+  peer_callbacks callbacks_;
+  peer_transport_stats stats_;
+  std::optional<listener> listener_;  // optional: listener's default constructor is unusable here
+  bool started_ = false;
+  bool stopping_ = false;
+  std::unordered_map<raft::NodeId, std::shared_ptr<peer_link>> peers_;
+  std::unordered_set<raft::NodeId> removed_;
+  std::vector<raft::NodeId> drops_unreported_;             // peers with drops not yet reported
+  std::vector<raft::NodeId> snapshot_failures_unreported_;  // dropped snapshots not yet reported
+  bool drop_report_scheduled_ = false;
+  std::unordered_set<int> inbound_fds_;  // open inbound sockets, shut down by stop()
+  runtime::task_group coroutines_;       // accept loop and every peer's writer
+};
+
+}  // namespace ringkv::net::peer
