@@ -86,17 +86,18 @@ void peer_transport::add_peer(raft::NodeId peer, endpoint address) {
   assert(peer != config_.local_id && peer != raft::kNoNode);
   if (stopping_) return;
   remove_peer(peer);
-  auto link = std::make_shared<peer_link>(peer, address);
-  peers_.emplace(peer, link);
-  coroutines_.spawn(run_peer(std::move(link)));
+  peer_lanes lanes{std::make_shared<peer_link>(peer, address), std::make_shared<peer_link>(peer, address)};
+  coroutines_.spawn(run_peer(lanes.messages));
+  coroutines_.spawn(run_peer(lanes.snapshots));
+  peers_.emplace(peer, std::move(lanes));
 }
 
 void peer_transport::remove_peer(raft::NodeId peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
-  std::shared_ptr<peer_link> link = std::move(it->second);
+  peer_lanes lanes = std::move(it->second);
   peers_.erase(it);
-  stop_link(*link);
+  stop_lanes(lanes);
 }
 
 void peer_transport::mark_removed(raft::NodeId peer) {
@@ -108,12 +109,17 @@ bool peer_transport::has_peer(raft::NodeId peer) const { return peers_.contains(
 
 size_t peer_transport::queued_messages(raft::NodeId peer) const {
   auto it = peers_.find(peer);
-  return it == peers_.end() ? 0 : it->second->queue.size();
+  return it == peers_.end() ? 0 : it->second.messages->queue.size() + it->second.snapshots->queue.size();
 }
 
 size_t peer_transport::queued_bytes(raft::NodeId peer) const {
   auto it = peers_.find(peer);
-  return it == peers_.end() ? 0 : it->second->queued_bytes;
+  return it == peers_.end() ? 0 : it->second.messages->queued_bytes + it->second.snapshots->queued_bytes;
+}
+
+void peer_transport::stop_lanes(peer_lanes& lanes) {
+  stop_link(*lanes.messages);
+  stop_link(*lanes.snapshots);
 }
 
 void peer_transport::stop_link(peer_link& link) {
@@ -160,7 +166,7 @@ bool peer_transport::send(const raft::Message& message) {
     defer_drop_report(message.to, snapshot);
     return false;
   }
-  peer_link& link = *it->second;
+  peer_link& link = snapshot ? *it->second.snapshots : *it->second.messages;
   const peer_limits& limits = config_.limits;
   if (link.queue.size() >= limits.queue_messages_limit) {
     ++stats_.dropped_queue_full;
@@ -283,6 +289,7 @@ runtime::task<int> peer_transport::write_batch(peer_link& link, connection& conn
       const size_t n = std::min(chunk_bytes, message.size() - at);
       written = co_await conn.write(message.subspan(at, n));
       at += n;
+      ++stats_.large_frame_chunks;
     }
     co_return std::min(written, 0);
   }
@@ -344,8 +351,8 @@ runtime::task<void> peer_transport::stop() {
   if (!stopping_) {
     stopping_ = true;
     for (int fd : inbound_fds_) ::shutdown(fd, SHUT_RDWR);
-    std::unordered_map<raft::NodeId, std::shared_ptr<peer_link>> links = std::exchange(peers_, {});
-    for (auto& [id, link] : links) stop_link(*link);
+    std::unordered_map<raft::NodeId, peer_lanes> links = std::exchange(peers_, {});
+    for (auto& [id, lanes] : links) stop_lanes(lanes);
     if (started_) co_await listener_->close();
   }
   co_await coroutines_.wait();

@@ -11,7 +11,9 @@
 //                                                                    batch limit -> ONE writev -------> B
 //   on_message(m) <-- decode <---- inbound listener <-------------- frames from any member
 //
-// Outbound: one connection per peer, opened on demand and re-opened after a failure with exponential
+// Outbound: per peer, one connection for raft messages and a second one for kSnapshot messages (a snapshot
+// of hundreds of MiB must not hold back heartbeats and appends behind it; raft does not need the two kinds
+// ordered against each other). Each is opened on demand and re-opened after a failure with exponential
 // backoff (reconnect_delay_initial .. reconnect_delay_max). send() never waits: it encodes the message
 // and queues the frame. When the peer's queue is full (queue_messages_limit / queue_bytes_limit; a single
 // frame larger than the byte limit is still taken into an empty queue) the message is dropped, counted,
@@ -27,7 +29,8 @@
 // (mark_removed) or is not addressed to this member closes that connection; the reason is counted in
 // stats().
 //
-// Order: messages to one peer leave in send() order over one connection; if that connection fails, the
+// Order: non-snapshot messages to one peer leave in send() order over one connection (snapshots, in
+// send() order too, over the other); if that connection fails, the
 // frames in flight on it are lost (raft retransmits), never reordered.
 #pragma once
 
@@ -87,6 +90,7 @@ struct peer_transport_stats {
   uint64_t dropped_unknown_peer = 0;
   uint64_t dropped_too_large = 0;
   uint64_t lost_on_failed_connection = 0;
+  uint64_t large_frame_chunks = 0;    // chunk writes of frames above stream_chunk_bytes
   uint64_t connects = 0;
   uint64_t connect_failures = 0;
   uint64_t messages_received = 0;
@@ -132,7 +136,11 @@ class peer_transport {
   // coroutines. Queued frames are dropped. Idempotent.
   runtime::task<void> stop();
 
-  struct peer_link;  // defined in peer_transport.cc
+  struct peer_link;  // one outbound lane (queue, writer, connection); defined in peer_transport.cc
+  struct peer_lanes {
+    std::shared_ptr<peer_link> messages;
+    std::shared_ptr<peer_link> snapshots;
+  };
 
  private:
   frame_fault check_header(const frame_header& header) const;
@@ -146,6 +154,7 @@ class peer_transport {
   void report_unreachable(raft::NodeId peer);
   void report_snapshot(raft::NodeId peer, raft::SnapshotStatus status);
   void stop_link(peer_link& link);
+  void stop_lanes(peer_lanes& lanes);
   void defer_drop_report(raft::NodeId peer, bool snapshot);
 
   peer_transport_config config_;
@@ -154,7 +163,7 @@ class peer_transport {
   std::optional<listener> listener_;  // optional: listener's default constructor is unusable here
   bool started_ = false;
   bool stopping_ = false;
-  std::unordered_map<raft::NodeId, std::shared_ptr<peer_link>> peers_;
+  std::unordered_map<raft::NodeId, peer_lanes> peers_;
   std::unordered_set<raft::NodeId> removed_;
   std::vector<raft::NodeId> drops_unreported_;             // peers with drops not yet reported
   std::vector<raft::NodeId> snapshot_failures_unreported_;  // dropped snapshots not yet reported
