@@ -140,6 +140,7 @@ void peer_transport::report_snapshot(raft::NodeId peer, raft::SnapshotStatus sta
 }
 
 void peer_transport::defer_drop_report(raft::NodeId peer, bool snapshot) {
+  if (stopping_) return;  // nothing is reported once stop() began (its coroutines may be gone)
   if (std::find(drops_unreported_.begin(), drops_unreported_.end(), peer) == drops_unreported_.end()) {
     drops_unreported_.push_back(peer);
   }

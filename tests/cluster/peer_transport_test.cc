@@ -403,6 +403,8 @@ TEST(PeerTransport, SnapshotsToADownPeerAreReportedFailed) {
     EXPECT_FALSE(a.transport.send(append_message(1, 2, 2)));  // unknown peer now
     EXPECT_EQ(a.transport.stats().dropped_unknown_peer, 1u);
     co_await a.transport.stop();
+    EXPECT_FALSE(a.transport.send(append_message(1, 2, 3)));  // after stop: refused, nothing started
+    co_await a.transport.stop();                               // idempotent
     co_return 0;
   });
 }
