@@ -41,7 +41,7 @@ struct frame_cache {
 
 inline constinit thread_local frame_cache this_thread_frames{};
 
-// Frees every cached frame of the thread; marks the cache closed.
+// Frees every frame the cache holds (the thread-exit drainer also marks it closed first).
 inline void drain_frame_cache(frame_cache& cache) noexcept {
   for (frame_cache::free_frame*& head : cache.free_lists) {
     while (head != nullptr) {
