@@ -36,21 +36,32 @@ member_identity derive_identity(const server_config& config) {
 
 namespace {
 
-raft::Config raft_config_for(const server_config& config, const member_identity& identity) {
+raft::Config raft_config_for(const server_config& config, const member_identity& identity, raft::Index applied) {
   raft::Config rc;
   rc.id = identity.member_id;
   rc.heartbeat_ticks = 1;
   rc.election_ticks = uint32_t(config.election_timeout / config.heartbeat_interval);
   rc.random_seed = identity.member_id;
   rc.bootstrap_voters = {identity.member_id};
+  rc.applied = applied;
   return rc;
 }
 
-raft::PersistedState persisted_from(const storage::wal::recovered_state& recovered) {
+// The raft state to start from: the snapshot (if any) and the WAL entries after it. entries_after
+// throws if the WAL does not reach back to the snapshot: starting would silently lose entries.
+raft::PersistedState persisted_from(const storage::wal::recovered_state& recovered,
+                                    const std::optional<storage::wal::loaded_snapshot>& snapshot,
+                                    raft::NodeId member_id) {
   raft::PersistedState state;
   state.hard_state = {recovered.state.term, recovered.state.vote, recovered.state.commit};
-  for (const auto& e : recovered.entries) {
-    if (e.index <= recovered.snapshot.index) continue;
+  uint64_t snapshot_index = snapshot ? snapshot->id.index : 0;
+  if (snapshot) {
+    auto loaded = std::make_shared<raft::Snapshot>();
+    loaded->meta = raft::SnapshotMeta{snapshot->id.index, snapshot->id.term, raft::ConfState{{member_id}, {}}};
+    loaded->data = raft::SharedBytes::copy_of(std::string_view(snapshot->data));
+    state.snapshot = std::move(loaded);
+  }
+  for (auto& e : storage::wal::entries_after(recovered.entries, snapshot_index)) {
     state.entries.push_back(
         raft::Entry{e.term, e.index, raft::EntryType(e.kind), raft::SharedBytes::copy_of(std::string_view(e.payload))});
   }
@@ -60,16 +71,20 @@ raft::PersistedState persisted_from(const storage::wal::recovered_state& recover
 }  // namespace
 
 etcd_server::etcd_server(const server_config& config, member_identity identity,
-                         storage::wal::write_ahead_log& wal, storage::wal::recovered_state recovered)
+                         storage::wal::write_ahead_log& wal, storage::wal::snapshot_store& snapshots,
+                         storage::wal::recovered_state recovered,
+                         std::optional<storage::wal::loaded_snapshot> snapshot)
     : config_(config),
       identity_(identity),
       wal_(wal),
+      snapshots_(snapshots),
       store_(mvcc::StoreConfig{int64_t(config.max_txn_ops),
                                // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to seconds
                                std::max<int64_t>(1, (3 * config.election_timeout.count() / 2 + 999) / 1000),
                                1000, 20000, 65536}),
       applier_(store_, identity.cluster_id, identity.member_id),
-      node_(raft_config_for(config, identity), persisted_from(recovered),
+      node_(raft_config_for(config, identity, snapshot ? snapshot->id.index : 0),
+            persisted_from(recovered, snapshot, identity.member_id),
             node_hooks{
                 [this](const decoded_payload& payload, raft::Index index, raft::Term term) {
                   return applier_.apply(payload, index, term);
@@ -99,8 +114,18 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                   if (leader) store_.lease_promote(lease_clock_ms(), config_.election_timeout.count());
                   else store_.lease_demote();
                 },
+                [this] { return applier_.snapshot(); },
+                [this](raft::Index index, raft::Term term, std::string data) -> runtime::task<void> {
+                  // file first (durable), then the WAL's marker, then the segments it covers go
+                  co_await snapshots_.save(storage::wal::snapshot_id{term, index}, data);
+                  co_await wal_.append_snapshot_marker(storage::wal::snapshot_marker{index, term});
+                  co_await wal_.release(index);
+                },
             },
-            node_limits{config.heartbeat_interval, std::chrono::milliseconds(5000) + 2 * config.election_timeout}) {
+            node_limits{config.heartbeat_interval, std::chrono::milliseconds(5000) + 2 * config.election_timeout,
+                        4096, 65536, config.snapshot_count}) {
+  if (snapshot && !applier_.restore(snapshot->data, snapshot->id.index))
+    throw std::runtime_error("snapshot " + storage::wal::snapshot_file_name(snapshot->id) + " does not decode");
   node_metrics().quota_backend_bytes.set(double(config.effective_quota_bytes()));
   metrics::global()
       .add_gauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label.",

@@ -19,6 +19,7 @@
 #include "server/kv_applier.h"
 #include "server/node.h"
 #include "storage/mvcc/store.h"
+#include "storage/wal/snapshot_store.h"
 #include "storage/wal/wal.h"
 
 namespace ringkv::server {
@@ -38,8 +39,11 @@ using unary_outcome = apply_result;
 
 class etcd_server {
  public:
+  // Throws (std::exception) when the persisted state cannot be used: a snapshot that does not decode,
+  // or a WAL that does not reach back to the snapshot (entries would be missing).
   etcd_server(const server_config& config, member_identity identity, storage::wal::write_ahead_log& wal,
-              storage::wal::recovered_state recovered);
+              storage::wal::snapshot_store& snapshots, storage::wal::recovered_state recovered,
+              std::optional<storage::wal::loaded_snapshot> snapshot);
   ~etcd_server();
 
   void register_services(net::grpc::service_registry& registry);
@@ -119,6 +123,7 @@ class etcd_server {
   server_config config_;
   member_identity identity_;
   storage::wal::write_ahead_log& wal_;
+  storage::wal::snapshot_store& snapshots_;
   mvcc::MvccStore store_;
   kv_applier applier_;
   node node_;

@@ -57,6 +57,41 @@ apply_result kv_applier::apply(const decoded_payload& payload, raft::Index index
   return result;
 }
 
+namespace {
+void put_u64(std::string& out, uint64_t value) {
+  for (int i = 0; i < 8; ++i) out += char(uint8_t(value >> (8 * i)));
+}
+uint64_t get_u64(std::string_view in, size_t at) {
+  uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value |= uint64_t(uint8_t(in[at + size_t(i)])) << (8 * i);
+  return value;
+}
+}  // namespace
+
+std::string kv_applier::snapshot() const {
+  std::string out;
+  put_u64(out, alarms_.size());
+  for (const auto& [member, type] : alarms_) {
+    put_u64(out, member);
+    put_u64(out, uint64_t(type));
+  }
+  out += store_.snapshot();
+  return out;
+}
+
+bool kv_applier::restore(std::string_view bytes, raft::Index index) {
+  if (bytes.size() < 8) return false;
+  uint64_t count = get_u64(bytes, 0);
+  if (count > (bytes.size() - 8) / 16) return false;
+  std::set<std::pair<uint64_t, int>> alarms;
+  size_t at = 8;
+  for (uint64_t i = 0; i < count; ++i, at += 16) alarms.insert({get_u64(bytes, at), int(get_u64(bytes, at + 8))});
+  if (store_.restore(bytes.substr(at)) != mvcc::Errc::ok) return false;
+  alarms_ = std::move(alarms);
+  applied_index_ = index;
+  return true;
+}
+
 apply_result kv_applier::apply_put(std::string_view message) {
   etcdserverpb::PutRequest request;
   if (!parse(request, message)) return undecodable();

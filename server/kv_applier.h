@@ -33,6 +33,12 @@ class kv_applier {
   const std::set<std::pair<uint64_t, int>>& alarms() const { return alarms_; }
   raft::Index applied_index() const { return applied_index_; }
 
+  // The replicated state as bytes (for raft snapshots): alarms, then the MVCC store's snapshot.
+  //   [u32 alarm count][alarm count x (u64 member id, u32 alarm type)][MvccStore::snapshot() bytes]
+  std::string snapshot() const;
+  // Replaces the state from snapshot() bytes; false (state unchanged) if they do not decode.
+  bool restore(std::string_view bytes, raft::Index index);
+
  private:
   apply_result apply_put(std::string_view message);
   apply_result apply_delete_range(std::string_view message);

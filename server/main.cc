@@ -51,8 +51,27 @@ runtime::task<int> serve(const server_config& config) {
   log::info("opened WAL", {{"dir", wal_config.dir}, {"entries", uint64_t(recovered.entries.size())},
                            {"term", recovered.state.term}, {"commit", recovered.state.commit}});
 
+  std::optional<storage::wal::snapshot_store> snapshots;
+  std::optional<storage::wal::loaded_snapshot> snapshot;
+  std::unique_ptr<etcd_server> server_owner;
   member_identity identity = derive_identity(config);
-  etcd_server server(config, identity, *wal, std::move(recovered));
+  try {
+    storage::wal::snapshot_config snapshot_config;  // a named variable: g++ 12 mishandles braced
+    snapshot_config.dir = config.data_dir + "/member/snap";  // temporaries passed to coroutines
+    snapshots.emplace(co_await storage::wal::snapshot_store::open(snapshot_config));
+    snapshot = co_await snapshots->load_newest();
+    if (snapshot) log::info("loaded snapshot", {{"index", snapshot->id.index}, {"term", snapshot->id.term}});
+    server_owner = std::make_unique<etcd_server>(config, identity, *wal, *snapshots, std::move(recovered),
+                                                 std::move(snapshot));
+  } catch (const std::exception& error) {
+    log::error("cannot recover the member's state", {{"data-dir", config.data_dir}, {"error", error.what()}});
+  }
+  if (!server_owner) {
+    co_await wal->close();
+    if (snapshots) co_await snapshots->close();
+    co_return 1;
+  }
+  etcd_server& server = *server_owner;
   net::grpc::service_registry registry;
   server.register_services(registry);
   std::unordered_set<int> live_sockets;
@@ -103,6 +122,7 @@ runtime::task<int> serve(const server_config& config) {
   server.stop();
   co_await group.wait();
   co_await wal->close();
+  co_await snapshots->close();
   log::info("stopped; WAL closed", {{"name", config.name}});
   co_return 0;
 }

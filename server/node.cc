@@ -14,6 +14,7 @@ namespace ringkv::server {
 node::node(raft::Config raft_config, raft::PersistedState persisted, node_hooks hooks, node_limits limits)
     : raft_(std::move(raft_config), std::move(persisted)), hooks_(std::move(hooks)), limits_(limits) {
   applied_index_ = raft_.log().applied;
+  snapshot_index_ = raft_.log().snapshot_index();
   // Request ids only need to be unique among this process's waiters; a random start keeps them apart
   // from the ids replayed from the WAL of earlier runs.
   std::random_device random;
@@ -87,6 +88,35 @@ runtime::task<void> node::await_persisted(runtime::task<void> durable, raft::Per
   wake_.notify();
 }
 
+void node::maybe_snapshot() {
+  if (snapshot_in_flight_ || stopping_ || !hooks_.snapshot_state || !hooks_.save_snapshot) return;
+  if (applied_index_ < snapshot_index_ + limits_.snapshot_entries) return;
+  auto term = raft_.log().term(applied_index_);
+  if (!term) return;
+  snapshot_in_flight_ = true;
+  runtime::spawn(take_snapshot(applied_index_, *term, hooks_.snapshot_state()));
+}
+
+runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std::string data) {
+  ++persists_in_flight_;  // stop() waits for it like for a WAL write
+  std::string failure;
+  try {
+    co_await hooks_.save_snapshot(index, term, data);
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  --persists_in_flight_;
+  snapshot_in_flight_ = false;
+  if (!failure.empty()) {
+    log::warn("snapshot failed; the WAL keeps every entry", {{"index", index}, {"error", failure}});
+  } else {
+    log::info("saved snapshot", {{"index", index}, {"term", term}, {"bytes", uint64_t(data.size())}});
+    snapshot_index_ = index;
+    compact_pending_.emplace(index, std::move(data));
+  }
+  wake_.notify();
+}
+
 void node::mark_persisted_upto(raft::PersistSeq seq) {
   if (seq <= persisted_seq_) return;
   persisted_seq_ = seq;
@@ -145,6 +175,10 @@ void node::turn() {
     --ticks_due_;
     expire_waiters();
   }
+  if (compact_pending_) {  // the snapshot is durable: raft may drop the log it covers
+    raft_.compact(compact_pending_->first, raft::SharedBytes::copy_of(std::string_view(compact_pending_->second)));
+    compact_pending_.reset();
+  }
   propose_queued();
   start_read_round();
   while (raft_.has_ready()) handle_ready();
@@ -196,6 +230,7 @@ void node::handle_ready() {
     for (auto& round : read_rounds_)
       if (round.context == state.context) round.index = state.index;
   raft_.advance(rd);
+  maybe_snapshot();
   if (commit_only) {  // nothing to wait for unless a write is still in flight (then it marks this too)
     if (persists_in_flight_ == 0) mark_persisted_upto(rd.persist_seq);
     else commit_only_seq_ = std::max(commit_only_seq_, rd.persist_seq);

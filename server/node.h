@@ -56,6 +56,10 @@ struct node_hooks {
   std::function<void()> after_apply;
   // This member became leader (true) or stopped being leader (false); called from the loop.
   std::function<void(bool is_leader)> on_leadership;
+  // Snapshots: the state machine's bytes as of the last applied entry, and how to make them durable
+  // (snapshot file, WAL marker, release of covered WAL segments). Unset: never snapshot.
+  std::function<std::string()> snapshot_state;
+  std::function<runtime::task<void>(raft::Index index, raft::Term term, std::string data)> save_snapshot;
 };
 
 struct node_limits {
@@ -63,6 +67,7 @@ struct node_limits {
   std::chrono::milliseconds request_timeout{7000};  // etcd: 5 s + 2 * election timeout
   size_t proposals_per_batch_max = 4096;             // payloads handed to raft.propose() at once
   size_t queued_proposals_max = 65536;               // beyond: "etcdserver: too many requests"
+  uint64_t snapshot_entries = 100000;                // --snapshot-count: applied entries per snapshot
 };
 
 class node {
@@ -130,6 +135,11 @@ class node {
   raft::HardState synced_hard_state_;        // term/vote as last handed to the WAL
   raft::PersistSeq commit_only_seq_ = 0;     // highest commit-only seq not yet marked persisted
   void mark_persisted_upto(raft::PersistSeq seq);
+  void maybe_snapshot();
+  runtime::task<void> take_snapshot(raft::Index index, raft::Term term, std::string data);
+  bool snapshot_in_flight_ = false;
+  raft::Index snapshot_index_ = 0;                       // last snapshot made durable (or loaded)
+  std::optional<std::pair<raft::Index, std::string>> compact_pending_;  // durable, raft not told yet
   void flush_deferred_hard_state();
   raft::Index applied_index_ = 0;
   request_id_t next_request_id_;

@@ -187,8 +187,27 @@ class Durability(unittest.TestCase):
         finally:
             server.cleanup()
 
+    def test_restart_from_snapshot_and_wal(self):
+        server = RingkvServer(["--snapshot-count", "20"]).start()
+        try:
+            for i in range(70):
+                server.etcdctl("put", "snap/%02d" % i, "v%d" % i)
+            lease = server.etcdctl("lease", "grant", "300").stdout.split()[1]
+            server.etcdctl("put", "snap/leased", "x", "--lease", lease)
+            snap_dir = os.path.join(server.data_dir, "member", "snap")
+            self.assertTrue(any(name.endswith(".snap") for name in os.listdir(snap_dir)))
+            server.kill()
+            server.start()
+            self.assertIn("loaded snapshot", server.log_text())
+            got = server.etcdctl("get", "snap/", "--prefix", "--print-value-only").stdout.split()
+            self.assertEqual(len(got), 71)
+            self.assertEqual(got[0], "v0")
+            self.assertIn("attached keys([snap/leased])", server.etcdctl("lease", "timetolive", lease, "--keys").stdout)
+        finally:
+            server.cleanup()
+
     def test_kill_9_during_writes_loses_no_acknowledged_write(self):
-        server = RingkvServer().start()
+        server = RingkvServer(["--snapshot-count", "300"]).start()  # snapshots and WAL release under load
         acknowledged = {}  # key -> (value, revision)
         lock = threading.Lock()
         stop = threading.Event()
