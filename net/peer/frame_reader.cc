@@ -41,6 +41,22 @@ frame_read decode(const frame_header& header, const raft::SharedBytes& message_b
   return r;
 }
 
+// Holds part of a large_frame_budget while a frame is received.
+class budget_reservation {
+ public:
+  budget_reservation(large_frame_budget& budget, size_t bytes) : budget_(budget), bytes_(bytes) {
+    assert(budget_.bytes_in_use + bytes_ <= budget_.bytes_limit);
+    budget_.bytes_in_use += bytes_;
+  }
+  ~budget_reservation() { budget_.bytes_in_use -= bytes_; }
+  budget_reservation(const budget_reservation&) = delete;
+  budget_reservation& operator=(const budget_reservation&) = delete;
+
+ private:
+  large_frame_budget& budget_;
+  size_t bytes_;
+};
+
 std::span<std::byte> writable_bytes(raft::SharedBytes& block) {
   return {reinterpret_cast<std::byte*>(block.mutable_data()), block.size()};
 }
@@ -58,11 +74,13 @@ const char* fault_name(frame_fault f) {
     case frame_fault::wrong_cluster: return "wrong_cluster";
     case frame_fault::removed_sender: return "removed_sender";
     case frame_fault::misaddressed: return "misaddressed";
+    case frame_fault::over_budget: return "over_budget";
   }
   return "unknown";
 }
 
-runtime::task<frame_read> read_frame(connection& conn, const header_check& check, size_t in_place_bytes_max) {
+runtime::task<frame_read> read_frame(connection& conn, const header_check& check, size_t in_place_bytes_max,
+                                     large_frame_budget& budget) {
   int got = co_await conn.fill(frame_prefix_bytes);
   if (got <= 0) co_return fill_fault(conn, got);
   const frame_prefix prefix = parse_prefix(conn.readable().first<frame_prefix_bytes>());
@@ -93,6 +111,10 @@ runtime::task<frame_read> read_frame(connection& conn, const header_check& check
   if (got <= 0) co_return fault(frame_fault::io_error, "frame header cut short");
   const frame_header header = parse_header(header_bytes);
   if (frame_fault why = check(header); why != frame_fault::none) co_return fault(why, "frame header rejected");
+  if (message_bytes > budget.bytes_limit - budget.bytes_in_use) {
+    co_return fault(frame_fault::over_budget, "large frame over the inbound memory budget");
+  }
+  budget_reservation reserved(budget, message_bytes);
   raft::SharedBytes block = raft::SharedBytes::allocate(message_bytes);
   got = co_await conn.read_exact(writable_bytes(block));
   if (got <= 0 && message_bytes > 0) co_return fault(frame_fault::io_error, "frame body cut short");

@@ -25,6 +25,7 @@ enum class frame_fault {
   wrong_cluster,   // header's cluster id is not ours
   removed_sender,  // header's sender was removed from the cluster
   misaddressed,    // header's receiver is not us, or header and message disagree on sender/receiver
+  over_budget,     // a large frame would exceed the bytes that large frames being received may hold
 };
 const char* fault_name(frame_fault fault);
 
@@ -38,8 +39,16 @@ struct frame_read {
 // Decides whether a frame's header is acceptable (frame_fault::none) before its message is decoded.
 using header_check = std::function<frame_fault(const frame_header&)>;
 
+// Memory that large frames may hold while they are being received, over all connections sharing it
+// (without it, N peers each announcing a 512 MiB frame would make us allocate N x 512 MiB).
+struct large_frame_budget {
+  size_t bytes_limit = 0;
+  size_t bytes_in_use = 0;  // invariant: bytes_in_use <= bytes_limit
+};
+
 // `in_place_bytes_max`: frames up to this total size are parsed inside the read buffer (must not exceed
-// the connection's read_buffer_bytes).
-runtime::task<frame_read> read_frame(connection& conn, const header_check& check, size_t in_place_bytes_max);
+// the connection's read_buffer_bytes); larger ones are received only within `budget`.
+runtime::task<frame_read> read_frame(connection& conn, const header_check& check, size_t in_place_bytes_max,
+                                     large_frame_budget& budget);
 
 }  // namespace ringkv::net::peer

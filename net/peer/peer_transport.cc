@@ -1,6 +1,8 @@
 // peer_transport: outbound queues and writers, inbound frame readers, stop (contract in peer_transport.h).
 #include "net/peer/peer_transport.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -50,6 +52,7 @@ struct peer_transport::peer_link {
 
 peer_transport::peer_transport(peer_transport_config config, peer_callbacks callbacks)
     : config_(std::move(config)), callbacks_(std::move(callbacks)) {
+  large_frames_.bytes_limit = config_.limits.inbound_large_frames_bytes_limit;
   assert(config_.local_id != raft::kNoNode);
   assert(callbacks_.on_message);
   assert(config_.limits.queue_messages_limit > 0 && config_.limits.batch_messages_max > 0);
@@ -204,6 +207,8 @@ runtime::task<void> peer_transport::run_peer(std::shared_ptr<peer_link> self) {
     result<connection> connected = co_await connect(link.address, limits.connect_timeout, limits.outbound);
     if (connected && !link.stopping) {
       ++stats_.connects;
+      const unsigned unacked_ms = static_cast<unsigned>(limits.unacked_send_timeout.count());
+      ::setsockopt(connected.value().fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &unacked_ms, sizeof unacked_ms);
       const runtime::clock::time_point opened_at = runtime::clock::now();
       co_await run_connection(link, connected.value());
       if (runtime::clock::now() - opened_at >= connection_healthy_after) delay = limits.reconnect_delay_initial;
@@ -322,6 +327,7 @@ void peer_transport::count_fault(frame_fault fault) {
     case frame_fault::wrong_cluster: ++stats_.rejected_wrong_cluster; break;
     case frame_fault::removed_sender: ++stats_.rejected_removed_sender; break;
     case frame_fault::misaddressed: ++stats_.rejected_misaddressed; break;
+    case frame_fault::over_budget: ++stats_.rejected_over_budget; break;
   }
 }
 
@@ -333,7 +339,7 @@ runtime::task<void> peer_transport::serve_inbound(connection conn) {
     const header_check check = [this](const frame_header& header) { return check_header(header); };
     const size_t in_place_bytes_max = config_.limits.inbound.read_buffer_bytes;
     while (!stopping_) {
-      frame_read got = co_await read_frame(conn, check, in_place_bytes_max);
+      frame_read got = co_await read_frame(conn, check, in_place_bytes_max, large_frames_);
       if (got.fault != frame_fault::none) {
         count_fault(got.fault);
         break;

@@ -27,7 +27,8 @@
 // Inbound: every accepted connection is read frame by frame; a decoded message goes to on_message. A frame
 // that fails its checksum, does not decode, carries another cluster id, comes from a removed member
 // (mark_removed) or is not addressed to this member closes that connection; the reason is counted in
-// stats().
+// stats(). So does a frame above the inbound read buffer that would take the memory held by frames being
+// received past inbound_large_frames_bytes_limit.
 //
 // Order: non-snapshot messages to one peer leave in send() order over one connection (snapshots, in
 // send() order too, over the other); if that connection fails, the
@@ -62,7 +63,11 @@ struct peer_limits {
   size_t batch_messages_max = 256;                    // frames coalesced into one vectored write
   size_t batch_bytes_limit = 256 * 1024;              // bytes coalesced into one vectored write
   size_t stream_chunk_bytes = size_t{1} << 20;        // larger frames are written in chunks of this
+  size_t inbound_large_frames_bytes_limit = size_t{1} << 30;  // held by frames above the inbound read
+                                                               // buffer while they arrive, all peers
   std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds unacked_send_timeout{10000};  // TCP_USER_TIMEOUT: a peer that acknowledges
+                                                          // nothing this long has its connection dropped
   std::chrono::milliseconds reconnect_delay_initial{25};
   std::chrono::milliseconds reconnect_delay_max{2000};  // backoff doubles up to this
   connection_limits outbound{64 * 1024, 512 * 1024};  // read buffer (unused), send buffer
@@ -101,6 +106,7 @@ struct peer_transport_stats {
   uint64_t rejected_wrong_cluster = 0;
   uint64_t rejected_removed_sender = 0;
   uint64_t rejected_misaddressed = 0;
+  uint64_t rejected_over_budget = 0;
   uint64_t inbound_io_errors = 0;
 };
 
@@ -168,6 +174,7 @@ class peer_transport {
   std::vector<raft::NodeId> drops_unreported_;             // peers with drops not yet reported
   std::vector<raft::NodeId> snapshot_failures_unreported_;  // dropped snapshots not yet reported
   bool drop_report_scheduled_ = false;
+  large_frame_budget large_frames_;
   std::unordered_set<int> inbound_fds_;  // open inbound sockets, shut down by stop()
   runtime::task_group coroutines_;       // accept loop and every peer's writer
 };

@@ -15,12 +15,14 @@
 #include "raft/node.h"
 #include "runtime/reactor.h"
 #include "runtime/timer.h"
+#include "tests/cluster/peer_test_support.h"
 #include "runtime/when_all.h"
 
 namespace ringkv::net::peer {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace testing;
 
 constexpr uint64_t test_cluster = 0xc1a55e5;
 constexpr auto tick_interval = 10ms;
@@ -35,12 +37,6 @@ raft::Config raft_config(raft::NodeId id) {
   return config;
 }
 
-peer_limits fast_limits() {
-  peer_limits limits;
-  limits.reconnect_delay_initial = 5ms;
-  limits.reconnect_delay_max = 50ms;
-  return limits;
-}
 
 struct raft_member {
   explicit raft_member(raft::NodeId member_id)
@@ -86,11 +82,6 @@ runtime::task<void> drive(raft_member& m, const bool& finished) {
   }
 }
 
-runtime::task<bool> eventually(std::function<bool()> done, std::chrono::milliseconds limit = 10s) {
-  const auto deadline = runtime::clock::now() + limit;
-  while (!done() && runtime::clock::now() < deadline) co_await runtime::sleep_for(1ms);
-  co_return done();
-}
 
 // The leader all live members agree on, or nullptr.
 raft_member* agreed_leader(std::vector<std::unique_ptr<raft_member>>& all) {
@@ -121,9 +112,7 @@ std::vector<std::string> expected_payloads(int count) {
 }
 
 TEST(PeerTransportRaft, ThreeMembersElectReplicateAndSurviveTheLeadersLoss) {
-  runtime::reactor_config config;
-  config.shards = 1;
-  EXPECT_EQ(runtime::run(config, []() -> runtime::task<int> {
+  run_on_runtime([]() -> runtime::task<int> {
     std::vector<std::unique_ptr<raft_member>> all;
     for (raft::NodeId id = 1; id <= 3; ++id) {
       all.push_back(std::make_unique<raft_member>(id));
@@ -175,7 +164,7 @@ TEST(PeerTransportRaft, ThreeMembersElectReplicateAndSurviveTheLeadersLoss) {
     co_await loops.wait();
     for (auto& m : all) co_await m->transport.stop();
     co_return 0;
-  }), 0);
+  });
 }
 
 }  // namespace

@@ -22,11 +22,13 @@
 #include "raft/codec.h"
 #include "runtime/reactor.h"
 #include "runtime/timer.h"
+#include "tests/cluster/peer_test_support.h"
 
 namespace ringkv::net::peer {
 namespace {
 
 using namespace std::chrono_literals;
+using namespace testing;
 
 constexpr uint64_t test_cluster = 0x5eedc1057e5ull;
 
@@ -107,18 +109,7 @@ TEST(Frame, PrefixAndHeaderDescribeTheBody) {
 
 // ---------------------------------------------------------------- transports on loopback
 
-void run_on_runtime(std::function<runtime::task<int>()> body) {
-  runtime::reactor_config config;
-  config.shards = 1;
-  EXPECT_EQ(runtime::run(config, std::move(body)), 0);
-}
 
-peer_limits fast_limits() {
-  peer_limits limits;
-  limits.reconnect_delay_initial = 5ms;
-  limits.reconnect_delay_max = 50ms;
-  return limits;
-}
 
 // One member: its transport and everything its callbacks saw.
 struct member {
@@ -137,12 +128,6 @@ struct member {
   peer_transport transport;
 };
 
-// Waits (polling every millisecond) until `done()` or the deadline; returns done().
-runtime::task<bool> eventually(std::function<bool()> done, std::chrono::milliseconds limit = 10s) {
-  const auto deadline = runtime::clock::now() + limit;
-  while (!done() && runtime::clock::now() < deadline) co_await runtime::sleep_for(1ms);
-  co_return done();
-}
 
 using members = std::vector<std::unique_ptr<member>>;
 
@@ -450,6 +435,26 @@ TEST(PeerTransport, LargeSnapshotArrivesIntact) {
       EXPECT_EQ(all[0]->snapshot_reports[0], std::make_pair(raft::NodeId{2}, raft::SnapshotStatus::kFinished));
     }
     co_await stop_all(all);
+    co_return 0;
+  });
+}
+
+TEST(PeerTransport, LargeFramesBeyondTheInboundBudgetAreRejected) {
+  run_on_runtime([]() -> runtime::task<int> {
+    peer_limits limits = fast_limits();
+    limits.inbound_large_frames_bytes_limit = 1 << 20;
+    member b(2, test_cluster, limits);
+    EXPECT_EQ(b.transport.start(), 0);
+    member a(1);
+    EXPECT_EQ(a.transport.start(), 0);
+    a.transport.add_peer(2, b.transport.local());
+    EXPECT_TRUE(a.transport.send(snapshot_message(512 * 1024)));  // within the budget
+    EXPECT_TRUE(co_await eventually([&] { return b.received.size() == 1; }));
+    EXPECT_TRUE(a.transport.send(snapshot_message(2 << 20)));     // over it
+    EXPECT_TRUE(co_await eventually([&] { return b.transport.stats().rejected_over_budget == 1; }));
+    EXPECT_EQ(b.received.size(), 1u);
+    co_await a.transport.stop();
+    co_await b.transport.stop();
     co_return 0;
   });
 }
