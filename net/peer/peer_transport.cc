@@ -5,6 +5,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <flatbuffers/flatbuffer_builder.h>
+
 #include <algorithm>
 #include <cassert>
 #include <deque>
@@ -19,6 +21,10 @@
 namespace ringkv::net::peer {
 
 namespace {
+
+// The reused encoder keeps at most this much memory after a message (a large append is encoded, copied
+// out, and then the builder's buffer is freed).
+constexpr size_t builder_bytes_kept_max = 1 << 20;
 
 // A connection that stayed up this long was healthy: the next reconnect starts from the initial delay.
 constexpr std::chrono::seconds connection_healthy_after{1};
@@ -51,7 +57,9 @@ struct peer_transport::peer_link {
 };
 
 peer_transport::peer_transport(peer_transport_config config, peer_callbacks callbacks)
-    : config_(std::move(config)), callbacks_(std::move(callbacks)) {
+    : config_(std::move(config)),
+      callbacks_(std::move(callbacks)),
+      builder_(std::make_unique<flatbuffers::FlatBufferBuilder>(4096)) {
   large_frames_.bytes_limit = config_.limits.inbound_large_frames_bytes_limit;
   assert(config_.local_id != raft::kNoNode);
   assert(callbacks_.on_message);
@@ -162,6 +170,15 @@ void peer_transport::defer_drop_report(raft::NodeId peer, bool snapshot) {
 
 // ---- sending ----
 
+raft::SharedBytes peer_transport::encode(const raft::Message& message) {
+  if (message.type == raft::MessageType::kSnapshot) return raft::encode_message(message);  // its own buffer
+  raft::encode_message(message, *builder_);
+  raft::SharedBytes encoded =
+      raft::SharedBytes::copy_of(std::span<const uint8_t>(builder_->GetBufferPointer(), builder_->GetSize()));
+  if (builder_->GetSize() > builder_bytes_kept_max) builder_->Reset();
+  return encoded;
+}
+
 bool peer_transport::send(const raft::Message& message) {
   const bool snapshot = message.type == raft::MessageType::kSnapshot;
   auto it = peers_.find(message.to);
@@ -177,7 +194,7 @@ bool peer_transport::send(const raft::Message& message) {
     defer_drop_report(link.id, snapshot);
     return false;
   }
-  raft::SharedBytes encoded = raft::encode_message(message);
+  raft::SharedBytes encoded = encode(message);
   if (encoded.size() > frame_message_bytes_max) {
     ++stats_.dropped_too_large;
     defer_drop_report(link.id, snapshot);

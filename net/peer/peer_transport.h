@@ -55,6 +55,10 @@
 #include "runtime/task.h"
 #include "runtime/when_all.h"
 
+namespace flatbuffers {
+class FlatBufferBuilder;
+}  // namespace flatbuffers
+
 namespace ringkv::net::peer {
 
 struct peer_limits {
@@ -162,10 +166,12 @@ class peer_transport {
   void stop_link(peer_link& link);
   void stop_lanes(peer_lanes& lanes);
   void defer_drop_report(raft::NodeId peer, bool snapshot);
+  raft::SharedBytes encode(const raft::Message& message);
 
   peer_transport_config config_;
   peer_callbacks callbacks_;
   peer_transport_stats stats_;
+  std::unique_ptr<flatbuffers::FlatBufferBuilder> builder_;  // reused for every message but snapshots
   std::optional<listener> listener_;  // optional: listener's default constructor is unusable here
   bool started_ = false;
   bool stopping_ = false;
