@@ -74,7 +74,8 @@ struct peer_limits {
                                                           // nothing this long has its connection dropped
   std::chrono::milliseconds reconnect_delay_initial{25};
   std::chrono::milliseconds reconnect_delay_max{2000};  // backoff doubles up to this
-  connection_limits outbound{64 * 1024, 512 * 1024};  // read buffer (unused), send buffer
+  connection_limits outbound{4 * 1024, 512 * 1024};   // read buffer (only watches for the peer closing),
+                                                      // send buffer
   connection_limits inbound{256 * 1024, 64 * 1024};   // read buffer: frames up to this are parsed in place
 };
 
@@ -85,6 +86,7 @@ struct peer_transport_config {
   peer_limits limits;
 };
 
+// Callbacks run on the transport's shard and must not throw.
 struct peer_callbacks {
   std::function<void(raft::Message&&)> on_message;                             // required
   std::function<void(raft::NodeId peer)> on_unreachable;                       // optional
