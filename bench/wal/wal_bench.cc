@@ -1,6 +1,7 @@
 // WAL benchmarks: durable appends/s and p50/p99 append latency for 256-byte entries with 1, 16, 256
 // and 4096 concurrent appenders, each next to the physical floor measured in the same run (one 4 KiB
-// O_DIRECT write + fdatasync into a preallocated, zero-filled file on the same disk).
+// O_DIRECT write + fdatasync into a preallocated, zero-filled file on the same disk); and a fresh log:
+// open() on an empty directory, the first durable append, then latency in the first 2 s vs later.
 // Env: RINGKV_BENCH_DIR (default /tmp), WAL_BENCH_SECONDS (default 2), WAL_BENCH_PREALLOC=fallocate
 // (fallocate-only segments instead of zero-filled ones).
 #include <benchmark/benchmark.h>
@@ -172,6 +173,83 @@ void BM_DurableAppend(benchmark::State& state) {
   state.counters["records_per_write"] =
       static_cast<double>(result.stats.records) / static_cast<double>(std::max<uint64_t>(1, result.stats.writes));
 }
+
+// A fresh node: open() on an empty directory, then appenders from the first moment on (no warm-up),
+// latencies split into the first 2 s and the rest (which includes next-segment preparations).
+struct fresh_result {
+  double open_ms = 0;
+  double first_append_ms = 0;  // from open() returning to the first append being durable
+  std::vector<double> early_us;
+  std::vector<double> late_us;
+  uint64_t early_records = 0;
+  uint64_t late_records = 0;
+  storage::wal::wal_stats stats;
+};
+
+runtime::task<void> timed_appender(storage::wal::write_ahead_log& log, uint64_t& next, clock_type::time_point origin,
+                                   clock_type::time_point end, const std::string& payload, fresh_result& result) {
+  while (clock_type::now() < end) {
+    const uint64_t index = next++;
+    const storage::wal::entry_view e{index, 1, 0, payload};
+    const auto start = clock_type::now();
+    co_await log.append(std::span(&e, 1));
+    const bool early = start - origin < std::chrono::seconds(2);
+    (early ? result.early_us : result.late_us).push_back(micros_since(start));
+    ++(early ? result.early_records : result.late_records);
+  }
+}
+
+runtime::task<fresh_result> measure_fresh_log(const std::string& dir, int appenders, double late_seconds) {
+  storage::wal::wal_config config;
+  config.dir = dir + "/wal";
+  fresh_result result;
+  const auto open_start = clock_type::now();
+  auto opened = co_await storage::wal::write_ahead_log::open(config);
+  storage::wal::write_ahead_log& log = *opened.log;
+  result.open_ms = micros_since(open_start) / 1000;
+  const std::string payload(256, 'p');
+  const storage::wal::entry_view first{1, 1, 0, payload};
+  const auto first_start = clock_type::now();
+  co_await log.append(std::span(&first, 1));
+  result.first_append_ms = micros_since(first_start) / 1000;
+  uint64_t next = 2;
+  const auto origin = clock_type::now();
+  const auto end = origin + std::chrono::milliseconds(static_cast<int64_t>((2 + late_seconds) * 1000));
+  runtime::task_group group;
+  for (int a = 0; a < appenders; ++a) group.spawn(timed_appender(log, next, origin, end, payload, result));
+  co_await group.wait();
+  result.stats = log.stats();
+  co_await log.close();
+  co_return result;
+}
+
+void BM_FreshLog(benchmark::State& state) {
+  const int appenders = static_cast<int>(state.range(0));
+  const std::string dir = make_temp_dir();
+  fresh_result result;
+  for (auto _ : state) {
+    runtime::reactor_config config;
+    config.handle_signals = false;
+    runtime::run(config, [&]() -> runtime::task<int> {
+      result = co_await measure_fresh_log(dir, appenders, bench_seconds());
+      co_return 0;
+    });
+  }
+  fs::remove_all(dir);
+  state.counters["open_ms"] = result.open_ms;
+  state.counters["first_append_ms"] = result.first_append_ms;
+  state.counters["first2s_per_s"] = static_cast<double>(result.early_records) / 2;
+  state.counters["first2s_p50_us"] = percentile_us(result.early_us, 0.5);
+  state.counters["first2s_p99_us"] = percentile_us(result.early_us, 0.99);
+  state.counters["later_per_s"] = static_cast<double>(result.late_records) / bench_seconds();
+  state.counters["later_p50_us"] = percentile_us(result.late_us, 0.5);
+  state.counters["later_p99_us"] = percentile_us(result.late_us, 0.99);
+  state.counters["segments"] = static_cast<double>(result.stats.segments_created);
+  state.counters["prepare_ms_max"] = static_cast<double>(result.stats.segment_prepare_us_max) / 1000;
+  state.counters["batches_after_chunk"] = static_cast<double>(result.stats.flusher_disk_waits);
+}
+
+BENCHMARK(BM_FreshLog)->Arg(1)->Arg(256)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_DurableAppend)->Arg(1)->Arg(16)->Arg(256)->Arg(4096)->Iterations(1)->Unit(benchmark::kMillisecond);
 

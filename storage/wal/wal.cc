@@ -245,6 +245,9 @@ runtime::task<void> write_ahead_log::write_batch(batch& b) {
   const uint64_t len = align_up(b.used, block_bytes);
   std::memset(b.buffer.data() + b.used, 0, len - b.used);
   const std::string where = segment_file_name({b.segment_seq, segments_.back().first_index});
+  if (disk_user_ != disk_user::none) ++stats_.flusher_disk_waits;
+  co_await take_disk_turn(disk_user::flusher);
+  disk_turn_guard turn(*this, disk_user::flusher);  // a zero-fill chunk never shares this fdatasync
   const int written = co_await runtime::io::write_at(fd_, b.buffer.data(), len, b.file_offset);
   if (written < 0 || static_cast<uint64_t>(written) != len) {
     throw wal_error("write " + where + " at " + std::to_string(b.file_offset) + ": " +

@@ -13,6 +13,7 @@
 // Any write or fdatasync error stops the log for good: pending and later appends fail, nothing is retried.
 #pragma once
 
+#include <cassert>
 #include <coroutine>
 #include <cstdint>
 #include <deque>
@@ -60,6 +61,8 @@ struct wal_stats {
   uint64_t segments_released = 0;
   uint64_t slow_fdatasyncs = 0;     // longer than slow_fdatasync_warn_ms
   uint64_t fdatasync_us_max = 0;
+  uint64_t segment_prepare_us_max = 0;  // longest preparation of next.wal.tmp (create to directory fsync)
+  uint64_t flusher_disk_waits = 0;      // batches that waited for a zero-fill chunk to finish first
 };
 
 // What the log held when opened.
@@ -77,7 +80,9 @@ class write_ahead_log {
   struct opened;
 
   // Creates the directory (0700) if needed, replays every segment, truncates a torn tail, and throws
-  // corruption_error (file and offset) for damage before the last valid record.
+  // corruption_error (file and offset) for damage before the last valid record. A fresh log (or one
+  // whose last segment is past half full) gets its next segment fully prepared (zero-filled, durable)
+  // before open returns, so the first appends never wait for or share the disk with the zero-fill.
   static runtime::task<opened> open(wal_config config);
 
   write_ahead_log(const write_ahead_log&) = delete;
@@ -119,6 +124,14 @@ class write_ahead_log {
   };
   struct durable_awaiter;
   enum class prealloc_state { idle, running, ready, failed };
+  // Who prepares next.wal.tmp: open() with the disk to itself, or a background task beside appends
+  // (then each zero-fill chunk is written and fdatasynced on its own disk turn, see disk_turn).
+  enum class preparation { before_open_returns, beside_appends };
+  // The flusher's write + fdatasync and the background preparer's chunk write + fdatasync never overlap,
+  // so a log fdatasync never has to flush zero-fill writes out of the device cache.
+  enum class disk_user { none, flusher, preparer };
+  struct disk_turn;
+  class disk_turn_guard;
 
   explicit write_ahead_log(wal_config config);
 
@@ -137,11 +150,14 @@ class write_ahead_log {
   runtime::task<void> write_batch(batch& b);
   runtime::task<void> switch_segment(segment_id id);
   void start_preallocation();
+  bool preallocation_due() const;
   void maybe_start_preallocation();
-  runtime::task<void> preallocate();
+  runtime::task<void> preallocate(preparation mode);
   runtime::task<void> wait_preallocation();
   runtime::task<void> release_segments(uint64_t snapshot_index);
-  runtime::task<void> zero_fill(int fd, uint64_t from, uint64_t to);
+  runtime::task<void> zero_fill(int fd, uint64_t from, uint64_t to, preparation mode);
+  disk_turn take_disk_turn(disk_user who);
+  void give_back_disk_turn(disk_user who);
   void stop(const std::string& reason);
   void wake_waiters();
 
@@ -177,6 +193,9 @@ class write_ahead_log {
   int prealloc_fd_ = -1;
   std::string prealloc_error_;
   std::coroutine_handle<> prealloc_waiter_;
+  disk_user disk_user_ = disk_user::none;
+  disk_user disk_waiter_side_ = disk_user::none;
+  std::coroutine_handle<> disk_waiter_;  // the other side waiting for its turn (one flusher, one preparer)
 
   std::vector<segment_id> segments_;
   bool releasing_ = false;
@@ -190,6 +209,36 @@ class write_ahead_log {
 struct write_ahead_log::opened {
   std::unique_ptr<write_ahead_log> log;
   recovered_state recovered;
+};
+
+// Waits until `who` may use the disk; at most one flusher and one preparer ever ask.
+struct write_ahead_log::disk_turn {
+  write_ahead_log* log;
+  disk_user who;
+  bool await_ready() const noexcept {
+    if (log->disk_user_ != disk_user::none) return false;
+    log->disk_user_ = who;
+    return true;
+  }
+  void await_suspend(std::coroutine_handle<> h) {
+    assert(!log->disk_waiter_ && log->disk_user_ != who);
+    log->disk_waiter_ = h;
+    log->disk_waiter_side_ = who;
+  }
+  void await_resume() const noexcept { assert(log->disk_user_ == who); }
+};
+
+// Gives the turn back when it goes out of scope (also when the disk operation threw).
+class write_ahead_log::disk_turn_guard {
+ public:
+  disk_turn_guard(write_ahead_log& log, disk_user who) : log_(log), who_(who) {}
+  ~disk_turn_guard() { log_.give_back_disk_turn(who_); }
+  disk_turn_guard(const disk_turn_guard&) = delete;
+  disk_turn_guard& operator=(const disk_turn_guard&) = delete;
+
+ private:
+  write_ahead_log& log_;
+  disk_user who_;
 };
 
 }  // namespace ringkv::storage::wal

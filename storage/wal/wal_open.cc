@@ -37,7 +37,15 @@ runtime::task<write_ahead_log::opened> write_ahead_log::open(wal_config config) 
   std::unique_ptr<write_ahead_log> log(new write_ahead_log(std::move(config)));
   log->dir_fd_ = co_await open_dir(log->config_.dir);
   recovered_state recovered = co_await log->recover();
-  log->maybe_start_preallocation();
+  if (log->preallocation_due()) {
+    // One-time cost (a fresh node, or a restart past half a segment), durable before anything is
+    // acknowledged: the first appends then run at full speed with no zero-fill beside them.
+    log->prealloc_ = prealloc_state::running;
+    co_await log->preallocate(preparation::before_open_returns);
+    if (log->prealloc_ == prealloc_state::failed) {
+      throw wal_error("preparing the next WAL segment failed: " + log->prealloc_error_);
+    }
+  }
   co_return opened{std::move(log), std::move(recovered)};
 }
 
@@ -140,7 +148,7 @@ runtime::task<void> write_ahead_log::repair_tail(std::span<const std::byte> tail
     const int r = co_await runtime::io::fallocate(fd_, FALLOC_FL_ZERO_RANGE, zero_from, segment_bytes_ - zero_from);
     if (r == -EOPNOTSUPP) {
       check_io(co_await runtime::io::fallocate(fd_, 0, 0, segment_bytes_), what);
-      co_await zero_fill(fd_, zero_from, segment_bytes_);
+      co_await zero_fill(fd_, zero_from, segment_bytes_, preparation::before_open_returns);
     } else {
       check_io(r, what);
     }

@@ -2,8 +2,11 @@
 // it into place when the log rolls over, and releasing segments a snapshot covers.
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "runtime/io.h"
 #include "runtime/spawn.h"
@@ -15,25 +18,46 @@ namespace {
 constexpr uint64_t zero_fill_chunk_bytes = 1u << 20;
 }
 
+write_ahead_log::disk_turn write_ahead_log::take_disk_turn(disk_user who) { return disk_turn{this, who}; }
+
+void write_ahead_log::give_back_disk_turn(disk_user who) {
+  assert(disk_user_ == who);
+  disk_user_ = disk_user::none;
+  if (disk_waiter_) {
+    disk_user_ = disk_waiter_side_;
+    std::exchange(disk_waiter_, {}).resume();
+  }
+}
+
 void write_ahead_log::start_preallocation() {
   assert(prealloc_ == prealloc_state::idle && prealloc_fd_ < 0);
   prealloc_ = prealloc_state::running;
-  runtime::spawn(preallocate());
+  runtime::spawn(preallocate(preparation::beside_appends));
 }
 
-runtime::task<void> write_ahead_log::preallocate() {
+runtime::task<void> write_ahead_log::preallocate(preparation mode) {
   const std::string what = join_path(config_.dir, std::string(preallocated_segment_name));
+  const auto start = std::chrono::steady_clock::now();
   int fd = -1;
   try {
     fd = co_await runtime::io::openat(dir_fd_, preallocated_segment_name.data(),
                                       O_CREAT | O_TRUNC | O_WRONLY | O_DIRECT | O_CLOEXEC, 0600);
     check_io(fd, "create " + what);
     check_io(co_await runtime::io::fallocate(fd, 0, 0, config_.segment_bytes), "fallocate " + what);
-    if (config_.prealloc == preallocation::zero_filled) co_await zero_fill(fd, 0, config_.segment_bytes);
-    check_io(co_await runtime::io::fdatasync(fd), "fdatasync " + what);
-    co_await fsync_dir(dir_fd_, config_.dir);
+    if (config_.prealloc == preallocation::zero_filled) co_await zero_fill(fd, 0, config_.segment_bytes, mode);
+    {
+      std::optional<disk_turn_guard> turn;
+      if (mode == preparation::beside_appends) {
+        co_await take_disk_turn(disk_user::preparer);
+        turn.emplace(*this, disk_user::preparer);
+      }
+      check_io(co_await runtime::io::fdatasync(fd), "fdatasync " + what);
+      co_await fsync_dir(dir_fd_, config_.dir);
+    }
     prealloc_fd_ = std::exchange(fd, -1);
     prealloc_ = prealloc_state::ready;
+    const auto took_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+    stats_.segment_prepare_us_max = std::max(stats_.segment_prepare_us_max, static_cast<uint64_t>(took_us.count()));
   } catch (const std::exception& e) {
     prealloc_error_ = e.what();
     prealloc_ = prealloc_state::failed;
@@ -55,12 +79,22 @@ runtime::task<void> write_ahead_log::wait_preallocation() {
   co_await done{this};
 }
 
-runtime::task<void> write_ahead_log::zero_fill(int fd, uint64_t from, uint64_t to) {
+// Zeros [from, to) with large O_DIRECT writes. Beside appends, each chunk is written and fdatasynced
+// on its own disk turn, so the device cache never holds zero-fill data when the log's fdatasync runs
+// (a flusher batch waits at most one chunk's write + fdatasync).
+runtime::task<void> write_ahead_log::zero_fill(int fd, uint64_t from, uint64_t to, preparation mode) {
   runtime::aligned_buffer zeros(zero_fill_chunk_bytes);
   const std::string what = "zero-fill " + config_.dir;  // named: no temporaries inside co_await (GCC 12)
   for (uint64_t at = from; at < to; at += zero_fill_chunk_bytes) {
     const uint64_t len = std::min(zero_fill_chunk_bytes, to - at);
+    if (mode == preparation::before_open_returns) {
+      co_await write_fully(fd, zeros.data(), len, at, what);
+      continue;
+    }
+    co_await take_disk_turn(disk_user::preparer);
+    disk_turn_guard turn(*this, disk_user::preparer);
     co_await write_fully(fd, zeros.data(), len, at, what);
+    check_io(co_await runtime::io::fdatasync(fd), "fdatasync " + what);
   }
 }
 
@@ -81,13 +115,15 @@ runtime::task<void> write_ahead_log::switch_segment(segment_id id) {
   ++stats_.segments_created;
 }
 
-// Zero-filling competes with the log's own writes for the device (every fdatasync flushes its cache),
-// so the next segment is prepared only once the current one is half full: once per segment.
+// The next segment is prepared once the current one is half full: once per segment, early enough to be
+// ready at rollover even though each zero-fill chunk waits for the flusher's write in progress.
+bool write_ahead_log::preallocation_due() const {
+  return prealloc_ == prealloc_state::idle && !closing_ && !stopped_ &&
+         (!has_segment_ || write_offset_ >= segment_bytes_ / 2);
+}
+
 void write_ahead_log::maybe_start_preallocation() {
-  if (prealloc_ == prealloc_state::idle && !closing_ && !stopped_ &&
-      (!has_segment_ || write_offset_ >= segment_bytes_ / 2)) {
-    start_preallocation();
-  }
+  if (preallocation_due()) start_preallocation();
 }
 
 runtime::task<void> write_ahead_log::release(uint64_t snapshot_index) {
