@@ -1,9 +1,12 @@
 // server/etcd_server.cc — construction, the KV service, Cluster and Maintenance (see etcd_server.h).
 #include "server/etcd_server.h"
 
+#include <algorithm>
+#include <cassert>
 #include <deque>
 #include <functional>
 
+#include "net/peer/cluster_id.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
 #include "server/http_endpoints.h"
@@ -29,12 +32,35 @@ member_identity derive_identity(const server_config& config) {
   for (const auto& [name, urls] : config.initial_cluster)
     for (const auto& url : urls) cluster_key += "|" + name + "=" + url;
   member_identity identity;
-  identity.member_id = std::hash<std::string>{}(member_key) | 1;  // never 0 (raft's "nobody")
-  identity.cluster_id = std::hash<std::string>{}(cluster_key) | 1;
+  if (config.initial_cluster.size() <= 1) {
+    identity.member_id = std::hash<std::string>{}(member_key) | 1;  // never 0 (raft's "nobody")
+    identity.cluster_id = std::hash<std::string>{}(cluster_key) | 1;
+    cluster_member self{identity.member_id, config.name, {}};
+    for (const auto& url : config.initial_advertise_peer_urls) self.peer_urls.push_back(url.url);
+    identity.members.push_back(std::move(self));
+    return identity;
+  }
+  std::vector<net::peer::initial_member> initial;
+  for (const auto& [name, urls] : config.initial_cluster) initial.push_back({name, urls});
+  identity.cluster_id = net::peer::cluster_id(config.initial_cluster_token, initial);
+  for (const auto& member : initial) {
+    uint64_t id = net::peer::member_id(member.name, member.peer_urls);
+    identity.members.push_back({id, member.name, member.peer_urls});
+    if (member.name == config.name) identity.member_id = id;
+  }
+  std::sort(identity.members.begin(), identity.members.end(),
+            [](const cluster_member& a, const cluster_member& b) { return a.id < b.id; });
+  assert(identity.member_id != 0);  // the config parser requires --name in --initial-cluster
   return identity;
 }
 
 namespace {
+
+std::vector<raft::NodeId> voter_ids(const member_identity& identity) {
+  std::vector<raft::NodeId> ids;
+  for (const auto& member : identity.members) ids.push_back(member.id);
+  return ids;  // sorted: every member writes the same bootstrap entry
+}
 
 raft::Config raft_config_for(const server_config& config, const member_identity& identity, raft::Index applied) {
   raft::Config rc;
@@ -42,7 +68,10 @@ raft::Config raft_config_for(const server_config& config, const member_identity&
   rc.heartbeat_ticks = 1;
   rc.election_ticks = uint32_t(config.election_timeout / config.heartbeat_interval);
   rc.random_seed = identity.member_id;
-  rc.bootstrap_voters = {identity.member_id};
+  // A new cluster starts with every initial member as a voter; a member joining an existing one learns
+  // the membership from the leader.
+  if (config.initial_cluster_state == cluster_state::new_cluster || !identity.multi_member())
+    rc.bootstrap_voters = voter_ids(identity);
   rc.applied = applied;
   return rc;
 }
@@ -51,13 +80,13 @@ raft::Config raft_config_for(const server_config& config, const member_identity&
 // throws if the WAL does not reach back to the snapshot: starting would silently lose entries.
 raft::PersistedState persisted_from(const storage::wal::recovered_state& recovered,
                                     const std::optional<storage::wal::loaded_snapshot>& snapshot,
-                                    raft::NodeId member_id) {
+                                    const member_identity& identity) {
   raft::PersistedState state;
   state.hard_state = {recovered.state.term, recovered.state.vote, recovered.state.commit};
   uint64_t snapshot_index = snapshot ? snapshot->id.index : 0;
   if (snapshot) {
     auto loaded = std::make_shared<raft::Snapshot>();
-    loaded->meta = raft::SnapshotMeta{snapshot->id.index, snapshot->id.term, raft::ConfState{{member_id}, {}}};
+    loaded->meta = raft::SnapshotMeta{snapshot->id.index, snapshot->id.term, raft::ConfState{voter_ids(identity), {}}};
     loaded->data = raft::SharedBytes::copy_of(std::string_view(snapshot->data));
     state.snapshot = std::move(loaded);
   }
@@ -84,7 +113,7 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                                1000, 20000, 65536}),
       applier_(store_, identity.cluster_id, identity.member_id),
       node_(raft_config_for(config, identity, snapshot ? snapshot->id.index : 0),
-            persisted_from(recovered, snapshot, identity.member_id),
+            persisted_from(recovered, snapshot, identity),
             node_hooks{
                 [this](const decoded_payload& payload, raft::Index index, raft::Term term) {
                   return applier_.apply(payload, index, term);
@@ -121,6 +150,8 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                   co_await wal_.append_snapshot_marker(storage::wal::snapshot_marker{index, term});
                   co_await wal_.release(index);
                 },
+                [this](raft::Index index, std::string_view data) { return applier_.restore(data, index); },
+                {},
             },
             node_limits{config.heartbeat_interval, std::chrono::milliseconds(5000) + 2 * config.election_timeout,
                         4096, 65536, config.snapshot_count}) {
@@ -358,7 +389,16 @@ runtime::task<unary_outcome> etcd_server::member_list(std::string bytes) {
   if (!parse(request, bytes)) co_return failure(malformed());
   etcdserverpb::MemberListResponse response;
   fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
-  *response.add_members() = self_member();
+  for (const auto& known : identity_.members) {
+    if (known.id == identity_.member_id) {
+      *response.add_members() = self_member();
+      continue;
+    }
+    etcdserverpb::Member* member = response.add_members();  // client URLs: only our own are known
+    member->set_id(known.id);
+    member->set_name(known.name);
+    for (const auto& url : known.peer_urls) member->add_peerurls(url);
+  }
   co_return reply(response);
 }
 

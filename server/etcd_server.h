@@ -26,12 +26,21 @@ namespace ringkv::server {
 
 net::grpc::status to_grpc(const rpc_status& status);
 
+struct cluster_member {
+  uint64_t id = 0;
+  std::string name;
+  std::vector<std::string> peer_urls;
+};
+
 struct member_identity {
   uint64_t member_id = 0;
   uint64_t cluster_id = 0;
+  std::vector<cluster_member> members;  // the initial members, this one included, sorted by id
+  bool multi_member() const { return members.size() > 1; }
 };
-// Deterministic ids from the name, peer URLs and cluster token (etcd derives them the same way in
-// spirit: a hash of the member's URLs and the token).
+// Deterministic ids from the name, peer URLs and cluster token. A single member (no --initial-cluster,
+// or one entry) keeps the ids it always had (its data dir's WAL votes for them); with several members
+// every id comes from net/peer/cluster_id.h, so all members agree on them without talking.
 member_identity derive_identity(const server_config& config);
 
 // The result of a unary method: a serialized response, or the status the call ends with.

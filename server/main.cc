@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "net/peer/cluster_id.h"
+#include "net/peer/peer_transport.h"
 #include "net/tcp/listener.h"
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
@@ -27,6 +29,61 @@ using namespace ringkv;
 using namespace ringkv::server;
 
 constexpr const char* ringkv_version = "0.1.0";
+
+// "[::1]" or "127.0.0.1" followed by ":port": what net::endpoint::parse reads.
+std::optional<net::endpoint> bind_endpoint(const url_endpoint& url) {
+  std::string address = url.bind_address.find(':') != std::string::npos ? "[" + url.bind_address + "]"
+                                                                        : url.bind_address;
+  return net::endpoint::parse(address + ":" + std::to_string(url.port));
+}
+
+// Several initial members: the raft peer transport on the first --listen-peer-urls, every other member
+// added by its first peer URL, and the node wired to it (Ready messages out, received messages, and
+// unreachable/snapshot reports in). nullptr and logged when it cannot start.
+std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& config, const member_identity& identity,
+                                                       node& raft_node) {
+  if (config.listen_peer_urls.empty()) {
+    log::error("several members need --listen-peer-urls");
+    return nullptr;
+  }
+  auto listen = bind_endpoint(config.listen_peer_urls.front());
+  if (!listen) {
+    log::error("listen address is not an IP address", {{"url", config.listen_peer_urls.front().url}});
+    return nullptr;
+  }
+  net::peer::peer_transport_config peer_config;
+  peer_config.cluster_id = identity.cluster_id;
+  peer_config.local_id = identity.member_id;
+  peer_config.listen = *listen;
+  std::vector<std::pair<raft::NodeId, net::endpoint>> others;
+  for (const auto& member : identity.members) {
+    if (member.id == identity.member_id) continue;
+    auto where = member.peer_urls.empty() ? std::nullopt : net::peer::endpoint_of_peer_url(member.peer_urls.front());
+    if (!where) {
+      log::error("--initial-cluster peer URL is not http://address:port", {{"name", member.name}});
+      return nullptr;
+    }
+    others.emplace_back(member.id, *where);
+  }
+  auto peers = std::make_unique<net::peer::peer_transport>(
+      peer_config,
+      net::peer::peer_callbacks{
+          [&raft_node](raft::Message&& message) { raft_node.step(std::move(message)); },
+          [&raft_node](raft::NodeId peer) { raft_node.report_unreachable(peer); },
+          [&raft_node](raft::NodeId peer, raft::SnapshotStatus status) { raft_node.report_snapshot(peer, status); },
+      });
+  if (int rc = peers->start(); rc < 0) {
+    log::error("cannot listen for peer traffic",
+               {{"url", config.listen_peer_urls.front().url}, {"error", std::strerror(-rc)}});
+    return nullptr;
+  }
+  for (const auto& [id, where] : others) peers->add_peer(id, where);
+  raft_node.connect_peers([transport = peers.get()](const raft::Message& message) { transport->send(message); });
+  log::info("peer transport started", {{"listen-peer-urls", config.listen_peer_urls.front().url},
+                                       {"members", uint64_t(identity.members.size())},
+                                       {"cluster-id", identity.cluster_id}});
+  return peers;
+}
 
 bool make_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return true;
@@ -87,9 +144,7 @@ runtime::task<int> serve(const server_config& config) {
 
   std::vector<net::listener> listeners;
   for (const auto& url : config.listen_client_urls) {
-    std::string address = url.bind_address.find(':') != std::string::npos ? "[" + url.bind_address + "]"
-                                                                          : url.bind_address;
-    auto where = net::endpoint::parse(address + ":" + std::to_string(url.port));
+    auto where = bind_endpoint(url);
     if (!where) {
       log::error("listen address is not an IP address", {{"url", url.url}});
       co_return 1;
@@ -100,6 +155,12 @@ runtime::task<int> serve(const server_config& config) {
       co_return 1;
     }
     listeners.push_back(std::move(opened.value()));
+  }
+
+  std::unique_ptr<net::peer::peer_transport> peers;
+  if (identity.multi_member()) {
+    peers = start_peers(config, identity, server.raft_node());
+    if (!peers) co_return 1;
   }
 
   runtime::task_group group;
@@ -121,6 +182,7 @@ runtime::task<int> serve(const server_config& config) {
   for (int fd : live_sockets) ::shutdown(fd, SHUT_RDWR);
   server.stop();
   co_await group.wait();
+  if (peers) co_await peers->stop();
   co_await wal->close();
   co_await snapshots->close();
   log::info("stopped; WAL closed", {{"name", config.name}});

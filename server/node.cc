@@ -1,7 +1,9 @@
 // server/node.cc — the raft loop of server/node.h.
 #include "server/node.h"
 
+#include <cassert>
 #include <random>
+#include <stdexcept>
 
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
@@ -48,6 +50,28 @@ runtime::task<rpc_status> node::read_barrier() {
   reads_queued_.push_back(&done);
   wake_.notify();
   co_return co_await done;
+}
+
+void node::connect_peers(std::function<void(const raft::Message& message)> send) {
+  hooks_.send = std::move(send);
+}
+
+void node::step(raft::Message&& message) {
+  if (stopping_) return;
+  raft_.step(std::move(message));
+  wake_.notify();
+}
+
+void node::report_unreachable(raft::NodeId peer) {
+  if (stopping_) return;
+  raft_.report_unreachable(peer);
+  wake_.notify();
+}
+
+void node::report_snapshot(raft::NodeId peer, raft::SnapshotStatus status) {
+  if (stopping_) return;
+  raft_.report_snapshot(peer, status);
+  wake_.notify();
 }
 
 runtime::task<void> node::ticker() {
@@ -115,6 +139,22 @@ runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std:
     compact_pending_.emplace(index, std::move(data));
   }
   wake_.notify();
+}
+
+bool node::install_snapshot(const raft::Snapshot& snapshot) {
+  if (!hooks_.restore_snapshot || !hooks_.restore_snapshot(snapshot.meta.index, snapshot.data.view())) return false;
+  log::info("installed snapshot from the leader", {{"index", snapshot.meta.index}, {"term", snapshot.meta.term}});
+  applied_index_ = snapshot.meta.index;
+  snapshot_index_ = snapshot.meta.index;
+  if (hooks_.after_apply) hooks_.after_apply();
+  return true;
+}
+
+runtime::task<void> node::install_durably(raft::Index index, raft::Term term, std::string data,
+                                          runtime::task<void> entries_durable) {
+  co_await std::move(entries_durable);
+  if (!hooks_.save_snapshot) throw std::runtime_error("no snapshot store to keep the leader's snapshot");
+  co_await hooks_.save_snapshot(index, term, std::move(data));
 }
 
 void node::mark_persisted_upto(raft::PersistSeq seq) {
@@ -208,6 +248,7 @@ void node::start_read_round() {
 
 void node::handle_ready() {
   raft::Ready rd = raft_.ready();
+  assert(!rd.snapshot || rd.persist_seq != 0);  // a snapshot is always something to persist
   bool commit_only = rd.persist_seq != 0 && rd.entries.empty() && !rd.snapshot && rd.hard_state &&
                      rd.hard_state->term == synced_hard_state_.term && rd.hard_state->vote == synced_hard_state_.vote;
   if (commit_only) {
@@ -224,7 +265,8 @@ void node::handle_ready() {
       persist_failed(error.what());
     }
   }
-  // rd.messages: a single voter has nobody to send to (the cluster issue adds the peer transport).
+  if (hooks_.send)  // none depends on unpersisted state (raft holds acks until mark_persisted)
+    for (const auto& message : rd.messages) hooks_.send(message);
   apply_entries(rd.committed_entries);
   for (const auto& state : rd.read_states)
     for (auto& round : read_rounds_)

@@ -10,7 +10,7 @@
 //        while raft.has_ready():
 //          rd = raft.ready()
 //          persist(rd.hard_state, rd.entries)  ── spawned: WAL group commit ──> mark_persisted(seq), wake
-//          send rd.messages                    (single voter: none)
+//          send rd.messages                    ──> hooks.send ──> net/peer transport (single voter: none)
 //          apply rd.committed_entries ──> state machine ──> complete the proposers' completions
 //          rd.read_states ──> reads wait for applied >= index, then their barrier completes
 //          raft.advance(rd)
@@ -60,6 +60,11 @@ struct node_hooks {
   // (snapshot file, WAL marker, release of covered WAL segments). Unset: never snapshot.
   std::function<std::string()> snapshot_state;
   std::function<runtime::task<void>(raft::Index index, raft::Term term, std::string data)> save_snapshot;
+  // A snapshot received from the leader: load it into the state machine (false: it does not decode).
+  // It is made durable with save_snapshot before the ready that carried it is marked persisted.
+  std::function<bool(raft::Index index, std::string_view data)> restore_snapshot;
+  // Sends one raft message to its member (unset: a single voter, nothing to send). Must not wait.
+  std::function<void(const raft::Message& message)> send;
 };
 
 struct node_limits {
@@ -84,6 +89,12 @@ class node {
   runtime::task<apply_result> propose(proposal_kind kind, std::string message);
   // Completes once the state machine reflects every write committed before the call (ReadIndex).
   runtime::task<rpc_status> read_barrier();
+
+  // The peer transport's side (raft shard): sets hooks.send, and feeds what arrives from other members.
+  void connect_peers(std::function<void(const raft::Message& message)> send);
+  void step(raft::Message&& message);
+  void report_unreachable(raft::NodeId peer);
+  void report_snapshot(raft::NodeId peer, raft::SnapshotStatus status);
 
   raft::NodeId id() const { return raft_.id(); }
   raft::NodeId leader() const { return raft_.leader(); }
@@ -137,6 +148,9 @@ class node {
   void mark_persisted_upto(raft::PersistSeq seq);
   void maybe_snapshot();
   runtime::task<void> take_snapshot(raft::Index index, raft::Term term, std::string data);
+  runtime::task<void> install_durably(raft::Index index, raft::Term term, std::string data,
+                                      runtime::task<void> entries_durable);
+  bool install_snapshot(const raft::Snapshot& snapshot);
   bool snapshot_in_flight_ = false;
   raft::Index snapshot_index_ = 0;                       // last snapshot made durable (or loaded)
   std::optional<std::pair<raft::Index, std::string>> compact_pending_;  // durable, raft not told yet
