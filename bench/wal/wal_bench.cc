@@ -249,7 +249,7 @@ void BM_FreshLog(benchmark::State& state) {
   state.counters["batches_after_chunk"] = static_cast<double>(result.stats.flusher_disk_waits);
 }
 
-BENCHMARK(BM_FreshLog)->Arg(1)->Arg(256)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FreshLog)->Arg(1)->Arg(256)->Arg(4096)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_DurableAppend)->Arg(1)->Arg(16)->Arg(256)->Arg(4096)->Iterations(1)->Unit(benchmark::kMillisecond);
 
