@@ -478,8 +478,18 @@ runtime::task<unary_outcome> etcd_server::defragment(std::string bytes) {
 runtime::task<unary_outcome> etcd_server::move_leader(std::string bytes) {
   etcdserverpb::MoveLeaderRequest request;
   if (!parse(request, bytes)) co_return failure(malformed());
-  if (request.targetid() != identity_.member_id) co_return failure(etcd_errors::bad_leader_transferee());
-  etcdserverpb::MoveLeaderResponse response;  // already the leader
+  // etcd: only the leader moves leadership, to a voting member; the call returns once it has moved.
+  if (!node_.is_voter(request.targetid())) co_return failure(etcd_errors::bad_leader_transferee());
+  if (!node_.is_leader()) co_return failure(etcd_errors::not_leader());
+  if (request.targetid() != identity_.member_id) {
+    node_.transfer_leadership(request.targetid());
+    const auto deadline = runtime::clock::now() + 2 * config_.election_timeout + config_.heartbeat_interval;
+    while (node_.leader() != request.targetid()) {
+      if (runtime::clock::now() >= deadline || stopping_) co_return failure(etcd_errors::timeout());
+      if (co_await runtime::sleep_for(config_.heartbeat_interval / 5) != 0) co_return failure(etcd_errors::stopped());
+    }
+  }
+  etcdserverpb::MoveLeaderResponse response;
   fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
   co_return reply(response);
 }

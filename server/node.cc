@@ -1,6 +1,7 @@
 // server/node.cc — the raft loop of server/node.h.
 #include "server/node.h"
 
+#include <algorithm>
 #include <cassert>
 #include <random>
 #include <stdexcept>
@@ -72,6 +73,17 @@ void node::report_snapshot(raft::NodeId peer, raft::SnapshotStatus status) {
   if (stopping_) return;
   raft_.report_snapshot(peer, status);
   wake_.notify();
+}
+
+void node::transfer_leadership(raft::NodeId member) {
+  if (stopping_) return;
+  raft_.transfer_leadership(member);
+  wake_.notify();
+}
+
+bool node::is_voter(raft::NodeId member) const {
+  const auto& voters = raft_.conf().voters;
+  return std::find(voters.begin(), voters.end(), member) != voters.end();
 }
 
 runtime::task<void> node::ticker() {
@@ -151,10 +163,15 @@ bool node::install_snapshot(const raft::Snapshot& snapshot) {
 }
 
 runtime::task<void> node::install_durably(raft::Index index, raft::Term term, std::string data,
-                                          runtime::task<void> entries_durable) {
-  co_await std::move(entries_durable);
+                                          std::optional<raft::HardState> hard_state,
+                                          std::vector<raft::Entry> entries) {
+  struct clear_on_exit {
+    bool& flag;
+    ~clear_on_exit() { flag = false; }
+  } installing{installing_snapshot_};
   if (!hooks_.save_snapshot) throw std::runtime_error("no snapshot store to keep the leader's snapshot");
-  co_await hooks_.save_snapshot(index, term, std::move(data));
+  co_await hooks_.save_snapshot(index, term, std::move(data));  // file, WAL marker, covered segments
+  co_await hooks_.persist(hard_state, entries);
 }
 
 void node::mark_persisted_upto(raft::PersistSeq seq) {
@@ -221,7 +238,7 @@ void node::turn() {
   }
   propose_queued();
   start_read_round();
-  while (raft_.has_ready()) handle_ready();
+  while (raft_.has_ready() && !installing_snapshot_) handle_ready();
   serve_reads();
 }
 
@@ -258,7 +275,16 @@ void node::handle_ready() {
     if (hard_state) synced_hard_state_ = *hard_state;
     deferred_hard_state_.reset();
     try {
-      runtime::task<void> durable = hooks_.persist(hard_state, rd.entries);  // queued in order, now
+      runtime::task<void> durable;
+      if (rd.snapshot) {  // from the leader: loaded now; its file and WAL marker go before the entries
+        if (!install_snapshot(*rd.snapshot)) throw std::runtime_error("snapshot from the leader does not decode");
+        installing_snapshot_ = true;  // later readies wait: their WAL writes must follow the marker
+        durable = install_durably(rd.snapshot->meta.index, rd.snapshot->meta.term,
+                                  std::string(rd.snapshot->data.view()), hard_state,
+                                  std::vector<raft::Entry>(rd.entries.begin(), rd.entries.end()));
+      } else {
+        durable = hooks_.persist(hard_state, rd.entries);  // queued in order, now
+      }
       ++persists_in_flight_;
       runtime::spawn(await_persisted(std::move(durable), rd.persist_seq));
     } catch (const std::exception& error) {

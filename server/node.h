@@ -95,6 +95,9 @@ class node {
   void step(raft::Message&& message);
   void report_unreachable(raft::NodeId peer);
   void report_snapshot(raft::NodeId peer, raft::SnapshotStatus status);
+  // Leader: asks raft to hand leadership to `member` (MoveLeader); the caller watches leader().
+  void transfer_leadership(raft::NodeId member);
+  bool is_voter(raft::NodeId member) const;
 
   raft::NodeId id() const { return raft_.id(); }
   raft::NodeId leader() const { return raft_.leader(); }
@@ -149,7 +152,8 @@ class node {
   void maybe_snapshot();
   runtime::task<void> take_snapshot(raft::Index index, raft::Term term, std::string data);
   runtime::task<void> install_durably(raft::Index index, raft::Term term, std::string data,
-                                      runtime::task<void> entries_durable);
+                                      std::optional<raft::HardState> hard_state, std::vector<raft::Entry> entries);
+  bool installing_snapshot_ = false;  // a leader's snapshot is being made durable: no ready until then
   bool install_snapshot(const raft::Snapshot& snapshot);
   bool snapshot_in_flight_ = false;
   raft::Index snapshot_index_ = 0;                       // last snapshot made durable (or loaded)

@@ -43,8 +43,9 @@ def free_port():
 
 
 class Member:
-    def __init__(self, name, token):
+    def __init__(self, name, token, extra_args=()):
         self.name = name
+        self.extra_args = list(extra_args)
         self.token = token
         self.client_port = free_port()
         self.peer_port = free_port()
@@ -68,7 +69,7 @@ class Member:
                 "--listen-peer-urls", self.peer_url, "--initial-advertise-peer-urls", self.peer_url,
                 "--initial-cluster", self.initial_cluster, "--initial-cluster-token", self.token,
                 "--initial-cluster-state", "new",
-                "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_MS)]
+                "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_MS)] + self.extra_args
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -128,9 +129,9 @@ class Member:
 
 
 class Cluster:
-    def __init__(self, size=3):
+    def __init__(self, size=3, extra_args=()):
         token = "ringkv-test-%d" % os.getpid()
-        self.members = [Member("n%d" % (i + 1), token) for i in range(size)]
+        self.members = [Member("n%d" % (i + 1), token, extra_args) for i in range(size)]
         initial = ",".join("%s=%s" % (m.name, m.peer_url) for m in self.members)
         for m in self.members:
             m.initial_cluster = initial
@@ -286,6 +287,49 @@ class ThreeMemberCluster(unittest.TestCase):
                 missing = [k for k, v in acknowledged.items() if stored.get(k) != v]
                 self.assertEqual(missing, [], "%s lost acknowledged writes" % m.name)
             print("acknowledged writes: %d, present on all 3 members" % len(acknowledged))
+        finally:
+            cluster.cleanup()
+
+    def test_follower_catches_up_by_snapshot_and_move_leader_transfers_to_it(self):
+        cluster = Cluster(extra_args=["--snapshot-count", "20"]).start()
+        try:
+            leader = cluster.agreed_leader()
+            self.assertIsNotNone(leader, "no agreed leader")
+            follower = next(m for m in cluster.members if m is not leader)
+            follower.kill()
+            client = etcd3.client(host="127.0.0.1", port=leader.client_port, timeout=5)
+            for i in range(120):  # several snapshots: the leader's log no longer reaches back to the follower
+                client.put("snap/%03d" % i, "v%d" % i)
+            deadline = time.time() + 10
+            while "saved snapshot" not in leader.log_text() and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertIn("saved snapshot", leader.log_text())
+
+            follower.launch()
+            hashes = cluster.wait_converged()
+            self.assertEqual(len(hashes), 3, hashes)
+            self.assertEqual(len(set(hashes.values())), 1, hashes)
+            self.assertIn("installed snapshot from the leader", follower.log_text())
+            got = follower.etcdctl("get", "snap/", "--prefix", "--print-value-only").stdout.split()
+            self.assertEqual(got, ["v%d" % i for i in range(120)])
+
+            # The restarted member holds the snapshot durably: it comes back with the data on its own.
+            self.assertEqual(follower.stop(), 0)
+            follower.launch()
+            self.assertEqual(len(set(cluster.wait_converged().values())), 1)
+
+            # MoveLeader (sent to the leader by etcdctl) hands leadership to the caught-up member.
+            self.assertIsNotNone(cluster.agreed_leader())
+            follower_id = follower.status()["header"]["member_id"]
+            endpoints = ",".join(m.endpoint for m in cluster.members)
+            env = dict(os.environ, ETCDCTL_API="3")
+            moved = subprocess.run(["etcdctl", "--endpoints", endpoints, "move-leader", "%x" % follower_id],
+                                   capture_output=True, text=True, env=env, timeout=30)
+            self.assertEqual(moved.returncode, 0, moved.stdout + moved.stderr)
+            self.assertIs(cluster.agreed_leader(), follower)
+            follower.etcdctl("put", "after-move", "ok")
+            for m in cluster.members:
+                self.assertEqual(m.etcdctl("get", "after-move", "--print-value-only").stdout.strip(), "ok")
         finally:
             cluster.cleanup()
 
