@@ -15,110 +15,59 @@ What a user relies on:
 import base64
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 import etcd3
 
-RINGKV = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else os.environ.get("RINGKV", "build/ringkv")
+# The server suite's process helper: it takes the binary from argv[1], free ports, stop/kill by PID,
+# cleanup of the data dir and log.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+import ringkv_process  # noqa: E402
+from ringkv_process import RingkvServer, free_port  # noqa: E402
+
 HEARTBEAT_MS = 50
 ELECTION_MS = 500
 START_TIMEOUT_S = 20
-STOP_TIMEOUT_S = 15
 # Slack on top of "2 election timeouts" for the client and process scheduling on a busy 2-core machine.
 FAILOVER_SLACK_S = 0.3
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Member(RingkvServer):
+    """One cluster member: a client port (self.port) and a peer port, its own data dir."""
 
-
-class Member:
     def __init__(self, name, token, extra_args=()):
+        super().__init__(extra_args)
         self.name = name
-        self.extra_args = list(extra_args)
         self.token = token
-        self.client_port = free_port()
         self.peer_port = free_port()
-        self.data_dir = tempfile.mkdtemp(prefix="ringkv-cluster-%s-" % name, dir="/tmp")
-        self.log_path = self.data_dir + ".log"
-        self.proc = None
         self.initial_cluster = None
 
     @property
-    def endpoint(self):
-        return "127.0.0.1:%d" % self.client_port
+    def client_port(self):
+        return self.port
 
     @property
     def peer_url(self):
         return "http://127.0.0.1:%d" % self.peer_port
 
     def launch(self):
-        client_url = "http://127.0.0.1:%d" % self.client_port
-        args = [RINGKV, "--name", self.name, "--data-dir", self.data_dir,
+        """Starts the process without waiting: a member is healthy only once a quorum has started."""
+        client_url = "http://127.0.0.1:%d" % self.port
+        args = [ringkv_process.RINGKV, "--name", self.name, "--data-dir", self.data_dir,
                 "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
                 "--listen-peer-urls", self.peer_url, "--initial-advertise-peer-urls", self.peer_url,
                 "--initial-cluster", self.initial_cluster, "--initial-cluster-token", self.token,
                 "--initial-cluster-state", "new",
                 "--heartbeat-interval", str(HEARTBEAT_MS), "--election-timeout", str(ELECTION_MS)] + self.extra_args
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
-
-    def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
-
-    def kill(self):
-        """SIGKILL by PID (a crash)."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.proc = None
-
-    def stop(self):
-        """SIGTERM by PID; returns the exit code (SIGKILL and an error if it does not exit)."""
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is not None:
-            code = self.proc.returncode
-            self.proc = None
-            return code if code != 0 else -1
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            code = -2
-        self.proc = None
-        return code
-
-    def etcdctl(self, *args, check=True, timeout=20):
-        env = dict(os.environ, ETCDCTL_API="3")
-        result = subprocess.run(["etcdctl", "--endpoints", self.endpoint, "--command-timeout=5s"] + list(args),
-                                capture_output=True, text=True, env=env, timeout=timeout)
-        if check and result.returncode != 0:
-            raise AssertionError("etcdctl %s on %s failed (%d): %s%s\nlog:\n%s" % (
-                " ".join(args), self.name, result.returncode, result.stdout, result.stderr, self.log_text()[-4000:]))
-        return result
 
     def status(self):
         """endpoint status as a dict (leader, raftTerm, raftIndex, header.member_id), or None."""
@@ -143,16 +92,11 @@ class Cluster:
 
     def cleanup(self):
         failures = []
-        for m in self.members:
-            code = m.stop()
-            if code != 0:
-                failures.append("%s exited with %s; its log:\n%s" % (m.name, code, m.log_text()[-4000:]))
-        for m in self.members:
-            shutil.rmtree(m.data_dir, ignore_errors=True)
+        for m in self.members:  # each: SIGTERM by PID (must exit 0), data dir and log removed
             try:
-                os.unlink(m.log_path)
-            except OSError:
-                pass
+                m.cleanup()
+            except AssertionError as error:
+                failures.append("%s: %s" % (m.name, error))
         if failures:
             raise AssertionError("\n".join(failures))
 
@@ -314,7 +258,7 @@ class ThreeMemberCluster(unittest.TestCase):
             self.assertEqual(got, ["v%d" % i for i in range(120)])
 
             # The restarted member holds the snapshot durably: it comes back with the data on its own.
-            self.assertEqual(follower.stop(), 0)
+            self.assertEqual(follower.stop(), 0)  # SIGTERM
             follower.launch()
             self.assertEqual(len(set(cluster.wait_converged().values())), 1)
 
