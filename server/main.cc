@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -85,6 +86,23 @@ std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& conf
   return peers;
 }
 
+// Several members: the flags must describe this member the way --initial-cluster does (its ids come
+// from there), and a member with no state cannot join an existing cluster (MemberAdd is not built).
+std::string check_cluster_flags(const server_config& config, const member_identity& identity, bool fresh) {
+  if (!identity.multi_member()) return {};
+  std::vector<std::string> advertised;
+  for (const auto& url : config.initial_advertise_peer_urls) advertised.push_back(url.url);
+  std::vector<std::string> listed = config.initial_cluster.at(config.name);
+  std::sort(advertised.begin(), advertised.end());
+  std::sort(listed.begin(), listed.end());
+  if (advertised != listed)
+    return "--initial-advertise-peer-urls does not match the --initial-cluster entry of '" + config.name + "'";
+  if (fresh && config.initial_cluster_state == cluster_state::existing_cluster)
+    return "--initial-cluster-state existing with an empty data dir: joining a running cluster needs "
+           "MemberAdd, which is not built yet (start every member with --initial-cluster-state new)";
+  return {};
+}
+
 bool make_dir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return true;
   log::error("cannot create directory", {{"path", path}, {"error", std::strerror(errno)}});
@@ -112,6 +130,12 @@ runtime::task<int> serve(const server_config& config) {
   std::optional<storage::wal::loaded_snapshot> snapshot;
   std::unique_ptr<etcd_server> server_owner;
   member_identity identity = derive_identity(config);
+  bool fresh = recovered.entries.empty() && recovered.state.term == 0;
+  if (auto problem = check_cluster_flags(config, identity, fresh); !problem.empty()) {
+    log::error("invalid cluster flags", {{"error", problem}});
+    co_await wal->close();
+    co_return 1;
+  }
   try {
     storage::wal::snapshot_config snapshot_config;  // a named variable: g++ 12 mishandles braced
     snapshot_config.dir = config.data_dir + "/member/snap";  // temporaries passed to coroutines

@@ -15,8 +15,10 @@ What a user relies on:
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -276,6 +278,31 @@ class ThreeMemberCluster(unittest.TestCase):
                 self.assertEqual(m.etcdctl("get", "after-move", "--print-value-only").stdout.strip(), "ok")
         finally:
             cluster.cleanup()
+
+
+class ClusterFlags(unittest.TestCase):
+    def run_member(self, *flags):
+        data_dir = tempfile.mkdtemp(prefix="ringkv-cluster-flags-", dir="/tmp")
+        try:
+            peer = "http://127.0.0.1:%d" % free_port()
+            other = "http://127.0.0.1:%d" % free_port()
+            client = "http://127.0.0.1:%d" % free_port()
+            args = [ringkv_process.RINGKV, "--name", "n1", "--data-dir", data_dir,
+                    "--listen-client-urls", client, "--listen-peer-urls", peer,
+                    "--initial-cluster", "n1=%s,n2=%s" % (peer, other)] + [f.replace("PEER", peer) for f in flags]
+            return subprocess.run(args, capture_output=True, text=True, timeout=20)
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+    def test_advertised_peer_urls_must_match_the_initial_cluster_entry(self):
+        result = self.run_member("--initial-advertise-peer-urls", "http://127.0.0.1:1")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("does not match the --initial-cluster entry", result.stdout + result.stderr)
+
+    def test_joining_an_existing_cluster_without_state_is_refused_clearly(self):
+        result = self.run_member("--initial-advertise-peer-urls", "PEER", "--initial-cluster-state", "existing")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("MemberAdd, which is not built yet", result.stdout + result.stderr)
 
 
 if __name__ == "__main__":
