@@ -1,0 +1,28 @@
+// server/cluster_bootstrap.h — how a member joins its cluster at startup: checks that the cluster flags
+// describe this member, and starts the raft peer transport wired to the node.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "net/peer/peer_transport.h"
+#include "net/tcp/endpoint.h"
+#include "server/config.h"
+#include "server/etcd_server.h"
+#include "server/node.h"
+
+namespace ringkv::server {
+
+// "[::1]" or "127.0.0.1" followed by ":port": the address a URL's listener binds.
+std::optional<net::endpoint> bind_endpoint(const url_endpoint& url);
+
+// Several initial members: the raft peer transport on the first --listen-peer-urls, every other member
+// added by its first peer URL, and the node wired to it. nullptr (and logged) when it cannot start.
+std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& config, const member_identity& identity,
+                                                       node& raft_node);
+
+// Empty when the cluster flags are consistent for this member; otherwise what is wrong.
+std::string check_cluster_flags(const server_config& config, const member_identity& identity, bool fresh);
+
+}  // namespace ringkv::server
