@@ -219,6 +219,13 @@ const std::vector<flag_spec>& flag_table() {
        milliseconds_field(&server_config::heartbeat_interval)},
       {"election-timeout", "1000", "Time (in milliseconds) for an election to timeout.",
        milliseconds_field(&server_config::election_timeout)},
+      {"experimental-watch-progress-notify-interval", "10m", "Duration of periodical watch progress notification.",
+       [](server_config& c, const std::string& v) -> std::string {
+         auto interval = parse_duration(v, std::chrono::milliseconds(0));  // a bare number has no unit: refused
+         if (!interval || interval->count() <= 0) return "must be a positive duration (e.g. 10m, 500ms), got '" + v + "'";
+         c.watch_progress_notify_interval = *interval;
+         return "";
+       }},
       {"log-level", "info", "Configures log level. Only supports debug, info, warn, error, panic, or fatal.",
        [](server_config& c, const std::string& v) -> std::string {
          auto level = parse_log_level(v);

@@ -46,6 +46,9 @@ struct server_config {
   std::string auto_compaction_retention = "0";
   std::chrono::milliseconds heartbeat_interval{100};
   std::chrono::milliseconds election_timeout{1000};
+  // Idle watchers created with progress_notify get an empty WatchResponse after this long (etcd 3.4:
+  // --experimental-watch-progress-notify-interval, default 10m).
+  std::chrono::milliseconds watch_progress_notify_interval{std::chrono::minutes(10)};
   log_level level = log_level::info;
   unsigned shards = 0;  // 0 means one per online core
 
