@@ -12,6 +12,7 @@
 #include "etcd/rpc.pb.h"
 #include "etcd/v3election.pb.h"
 #include "etcd/v3lock.pb.h"
+#include "net/grpc/http1.h"
 #include "server/log.h"
 
 namespace ringkv::server {
@@ -52,6 +53,26 @@ constexpr route routes[] = {
     {"/election/resign", "/v3electionpb.Election/Resign"},
 };
 
+// Streaming routes (grpc-gateway's stream handlers in etcd 3.4).
+constexpr route stream_routes[] = {
+    {"/watch", "/etcdserverpb.Watch/Watch"},
+    {"/lease/keepalive", "/etcdserverpb.Lease/LeaseKeepAlive"},
+    {"/maintenance/snapshot", "/etcdserverpb.Maintenance/Snapshot"},
+};
+
+// The method for `http_path` in `table`, under the prefixes etcd 3.4 serves (/v3, /v3beta).
+template <size_t n>
+std::optional<std::string> route_lookup(const route (&table)[n], std::string_view http_path) {
+  for (std::string_view prefix : {"/v3beta", "/v3"}) {
+    if (http_path.substr(0, prefix.size()) != prefix) continue;
+    std::string_view rest = http_path.substr(prefix.size());
+    for (const auto& r : table)
+      if (rest == r.path) return std::string(r.grpc_method);
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 // "/etcdserverpb.KV/Range" -> the method's descriptor in the generated pool.
 const pb::MethodDescriptor* find_method(std::string_view grpc_method) {
   if (grpc_method.size() < 2 || grpc_method[0] != '/') return nullptr;
@@ -70,14 +91,45 @@ std::unique_ptr<pb::Message> new_message(const pb::Descriptor* type) {
 }  // namespace
 
 std::optional<std::string> gateway_grpc_method(std::string_view http_path) {
-  for (std::string_view prefix : {"/v3beta", "/v3alpha", "/v3"}) {
-    if (http_path.substr(0, prefix.size()) != prefix) continue;
-    std::string_view rest = http_path.substr(prefix.size());
-    for (const auto& r : routes)
-      if (rest == r.path) return std::string(r.grpc_method);
-    return std::nullopt;
+  return route_lookup(routes, http_path);
+}
+
+std::optional<std::string> gateway_stream_method(std::string_view http_path) {
+  return route_lookup(stream_routes, http_path);
+}
+
+std::vector<std::string_view> split_json_values(std::string_view body) {
+  std::vector<std::string_view> values;
+  size_t i = 0;
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (true) {
+    while (i < body.size() && is_space(body[i])) ++i;
+    if (i == body.size()) return values;
+    size_t start = i;
+    int depth = 0;
+    bool in_string = false;
+    for (; i < body.size(); ++i) {
+      char c = body[i];
+      if (in_string) {
+        if (c == '\\') ++i;  // skip the escaped character
+        else if (c == '"') in_string = false;
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (--depth == 0) break;
+      } else if (depth == 0 && is_space(c)) {
+        break;  // a bare value (null, 1, ...) ends at a space
+      }
+    }
+    if (i >= body.size() || depth != 0 || in_string) {
+      values.push_back(body.substr(start));  // incomplete: its parse reports the error
+      return values;
+    }
+    if (body[i] == '}' || body[i] == ']') ++i;
+    values.push_back(body.substr(start, i - start));
   }
-  return std::nullopt;
 }
 
 json_conversion json_to_request(std::string_view grpc_method, std::string_view json) {
@@ -115,6 +167,25 @@ std::string error_json(const rpc_status& status) {
   out += ",\"message\":";
   log::append_json_string(out, status.message);
   out += ",\"code\":" + std::to_string(int(status.code)) + "}";
+  return out;
+}
+
+json_conversion stream_result_line(std::string_view grpc_method, std::string_view protobuf_bytes) {
+  json_conversion json = response_to_json(grpc_method, protobuf_bytes);
+  if (!json.status.ok()) return json;
+  json.bytes.insert(0, "{\"result\":");
+  json.bytes += "}\n";
+  return json;
+}
+
+std::string stream_error_line(const rpc_status& status) {
+  int http_status = http_status_for(status.code);
+  std::string out = "{\"error\":{\"grpc_code\":" + std::to_string(int(status.code)) +
+                    ",\"http_code\":" + std::to_string(http_status) + ",\"message\":";
+  log::append_json_string(out, status.message);
+  out += ",\"http_status\":";
+  log::append_json_string(out, std::string(net::http1::reason_phrase(http_status)));
+  out += "}}\n";
   return out;
 }
 

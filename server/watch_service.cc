@@ -3,10 +3,22 @@
 // which polls the store's ready watchers and writes their events. A stream whose client reads slowly
 // (more than watch_stream_buffer_bytes_limit queued) is skipped and caught up from history later, so a
 // slow watcher never blocks writes or other watchers.
+//
+// Per-watcher options kept here (not in the store): `fragment` splits a response larger than
+// --max-request-bytes into several (fragment=true on all but the last), exactly as etcd 3.4's
+// sendFragments; `progress_notify` gets an empty response (header with the current revision) from the
+// stream's progress loop when no event went to the watcher during one interval (+ up to 10% jitter).
+#include <chrono>
+#include <random>
+
+#include "runtime/cancel.h"
 #include "runtime/spawn.h"
+#include "runtime/timer.h"
 #include "server/etcd_server.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/unary_helpers.h"
+#include "server/watch_fragment.h"
 
 namespace ringkv::server {
 
@@ -15,31 +27,121 @@ using net::grpc::call_ref;
 namespace {
 constexpr size_t watch_events_per_poll_max = 1000;
 constexpr size_t watch_stream_buffer_bytes_limit = 4 << 20;
+
+struct watcher_options {
+  bool fragment = false;
+  bool progress_notify = false;
+  bool events_sent_this_interval = false;  // progress_notify: an event went out since the last tick
+};
+
+// etcd's GetProgressReportInterval: the interval plus rand(interval / 10), so streams created together
+// do not all notify at the same moment.
+std::chrono::milliseconds progress_interval_with_jitter(std::chrono::milliseconds interval) {
+  static thread_local std::minstd_rand random{std::random_device{}()};
+  int64_t jitter_ms_max = interval.count() / 10;
+  if (jitter_ms_max <= 0) return interval;
+  return interval + std::chrono::milliseconds(int64_t(random() % uint64_t(jitter_ms_max)));
+}
+
+// etcd's gauges for open watch streams and watchers (how tests see that nothing leaks).
+metrics::gauge& watch_stream_gauge() {
+  static metrics::gauge& gauge = metrics::global().add_gauge("etcd_debugging_mvcc_watch_stream_total",
+                                                              "Total number of watch streams.");
+  return gauge;
+}
+metrics::gauge& watcher_gauge() {
+  static metrics::gauge& gauge =
+      metrics::global().add_gauge("etcd_debugging_mvcc_watcher_total", "Total number of watchers.");
+  return gauge;
+}
+
+// Bytes `event` adds to its WatchResponse (field 11, length-delimited).
+size_t event_field_bytes(const mvccpb::Event& event) {
+  size_t bytes = event.ByteSizeLong();
+  return 1 + google::protobuf::io::CodedOutputStream::VarintSize64(bytes) + bytes;
+}
+
+// Sends `response` as plan_watch_fragments says (whole, or in pieces). False when the call is gone.
+bool write_fragmented(net::grpc::server_call& call, etcdserverpb::WatchResponse& response, size_t max_bytes) {
+  const size_t whole_bytes = response.ByteSizeLong();
+  if (whole_bytes < max_bytes || response.events_size() < 2) return call.write_message(response);
+  google::protobuf::RepeatedPtrField<mvccpb::Event> events;
+  events.Swap(response.mutable_events());
+  response.set_fragment(true);
+  std::vector<size_t> event_bytes;
+  event_bytes.reserve(size_t(events.size()));
+  for (const auto& event : events) event_bytes.push_back(event_field_bytes(event));
+  std::vector<size_t> ends = plan_watch_fragments(whole_bytes, response.ByteSizeLong(), event_bytes, max_bytes);
+  size_t next = 0;
+  for (size_t end : ends) {
+    etcdserverpb::WatchResponse piece = response;  // header, watch id, fragment=true; no events
+    for (size_t i = next; i < end; ++i) piece.mutable_events()->Add(std::move(*events.Mutable(int(i))));
+    if (end == event_bytes.size()) piece.set_fragment(false);
+    next = end;
+    if (!call.write_message(piece)) return false;
+  }
+  return true;
+}
 }  // namespace
 
 struct etcd_server::watch_stream {
   call_ref call;
   std::vector<mvcc::watch_id_t> watches;
   std::vector<mvcc::watch_id_t> deferred;  // ready, but the stream's buffer was full
+  std::unordered_map<mvcc::watch_id_t, watcher_options> options;  // only watchers with an option set
+  runtime::cancel_source progress_stop;  // ends the progress loop (started by the first progress_notify)
+  bool progress_loop_running = false;
   bool closed = false;
+
+  void forget(mvcc::watch_id_t id) {
+    std::erase(watches, id);
+    options.erase(id);
+  }
 };
 
 void etcd_server::on_watch(const call_ref& call) {
   auto stream = std::make_shared<watch_stream>();
   stream->call = call;
+  watch_stream_gauge().add(1);
   // The call's callbacks own the stream (and the stream holds the call until it closes).
   auto close_stream = [this, s = stream] {
     if (s->closed) return;
     s->closed = true;
+    watch_stream_gauge().add(-1);
     for (auto id : s->watches) {
       store_.watch_cancel(id);
       watch_owner_.erase(id);
     }
     s->watches.clear();
+    s->options.clear();
+    if (s->progress_loop_running) s->progress_stop.cancel();
     s->call = call_ref();  // drop the reference: the call may now be freed
+    watcher_gauge().set(double(store_.watcher_count()));
+  };
+  // Every interval: watchers with progress_notify that got no event since the last tick and are caught
+  // up (etcd's "synced") get {watch_id, header} with the current revision. A captureless coroutine: its
+  // parameters live in its frame.
+  auto progress_loop = [](etcd_server* self, std::shared_ptr<watch_stream> s) -> runtime::task<void> {
+    while (!s->closed) {
+      int slept = co_await runtime::sleep_for(progress_interval_with_jitter(self->config_.watch_progress_notify_interval),
+                                              s->progress_stop.token());
+      if (slept != 0 || s->closed || !s->call || !s->call->alive()) break;
+      for (auto& [id, option] : s->options) {
+        if (!option.progress_notify) continue;
+        bool caught_up = self->store_.watch_caught_up(id) && std::find(s->deferred.begin(), s->deferred.end(), id) == s->deferred.end();
+        if (!option.events_sent_this_interval && caught_up) {
+          etcdserverpb::WatchResponse response;
+          fill_header(response.mutable_header(), self->applier_.ids(), self->store_.current_revision());
+          response.set_watch_id(id);
+          s->call->write_message(response);
+        }
+        option.events_sent_this_interval = false;
+      }
+    }
+    s->progress_loop_running = false;
   };
   net::grpc::server_call::stream_callbacks callbacks;
-  callbacks.on_message = [this, s = stream, close_stream](std::string_view bytes) {
+  callbacks.on_message = [this, s = stream, close_stream, progress_loop](std::string_view bytes) {
     if (s->closed) return;
     etcdserverpb::WatchRequest request;
     if (!request.ParseFromArray(bytes.data(), int(bytes.size()))) {
@@ -50,14 +152,22 @@ void etcd_server::on_watch(const call_ref& call) {
     etcdserverpb::WatchResponse response;
     fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
     if (request.has_create_request()) {
-      mvcc::WatchCreateRequest create = from_proto(request.create_request());
+      const auto& proto = request.create_request();
+      mvcc::WatchCreateRequest create = from_proto(proto);
       if (create.key.empty()) create.key = std::string(1, '\0');  // as etcd: "\0" is the smallest key
       mvcc::watch_id_t id = store_.watch_create(create);
       s->watches.push_back(id);
+      if (proto.fragment() || proto.progress_notify())
+        s->options[id] = watcher_options{proto.fragment(), proto.progress_notify(), false};
       watch_owner_[id] = s;
       response.set_watch_id(id);
       response.set_created(true);
       s->call->write_message(response);
+      watcher_gauge().set(double(store_.watcher_count()));
+      if (proto.progress_notify() && !s->progress_loop_running) {
+        s->progress_loop_running = true;
+        runtime::spawn(progress_loop(this, s));
+      }
       pump_watchers();  // a watch from an old revision has history to send right away
     } else if (request.has_cancel_request()) {
       mvcc::watch_id_t id = request.cancel_request().watch_id();
@@ -65,10 +175,11 @@ void etcd_server::on_watch(const call_ref& call) {
       if (owner == watch_owner_.end() || owner->second.lock() != s) return;
       store_.watch_cancel(id);
       watch_owner_.erase(owner);
-      std::erase(s->watches, id);
+      s->forget(id);
       response.set_watch_id(id);
       response.set_canceled(true);
       s->call->write_message(response);
+      watcher_gauge().set(double(store_.watcher_count()));
     } else if (request.has_progress_request()) {
       response.set_watch_id(-1);  // etcd's progress notification: header only, no watch id
       s->call->write_message(response);
@@ -93,6 +204,8 @@ void etcd_server::pump_watchers() {
     if (owner == watch_owner_.end()) continue;
     auto s = owner->second.lock();
     if (!s || s->closed || !s->call || !s->call->alive()) continue;
+    auto option = s->options.find(id);
+    watcher_options* options = option == s->options.end() ? nullptr : &option->second;
     bool more = true;
     while (more) {
       if (s->call->queued_output_bytes() > watch_stream_buffer_bytes_limit) {
@@ -110,11 +223,19 @@ void etcd_server::pump_watchers() {
         response.set_cancel_reason("etcdserver: mvcc: required revision has been compacted");
         s->call->write_message(response);
         watch_owner_.erase(owner);
-        std::erase(s->watches, id);
+        s->forget(id);
+        watcher_gauge().set(double(store_.watcher_count()));
         break;
       }
       for (const auto& event : polled->events) to_proto(event, response.add_events());
-      if (response.events_size() > 0) s->call->write_message(response);
+      if (response.events_size() > 0) {
+        if (options && options->fragment) {
+          write_fragmented(*s->call, response, config_.max_request_bytes);
+        } else {
+          s->call->write_message(response);
+        }
+        if (options) options->events_sent_this_interval = true;
+      }
       more = polled->more;
     }
   }

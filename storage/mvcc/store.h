@@ -102,6 +102,9 @@ class MvccStore {
   Result<WatchPollResult> watch_poll(watch_id_t id, size_t max_events);
   std::vector<watch_id_t> take_ready_watchers();
   size_t watcher_count() const { return watchers_.size(); }
+  // True when the watcher has been handed every event up to the current revision: it is not on the
+  // ready list (etcd's "synced"); false for unknown ids. Progress notifications go only to these.
+  bool watch_caught_up(watch_id_t id) const;
 
   // ---- maintenance ----
   Result<HashKvResponse> hash_kv(revision_t rev) const;

@@ -67,6 +67,15 @@ Errc MvccStore::watch_cancel(watch_id_t id) {
   return Errc::ok;
 }
 
+bool MvccStore::watch_caught_up(watch_id_t id) const {
+  auto it = watchers_.find(id);
+  if (it == watchers_.end()) return false;
+  // Every write that matches marks the watcher ready, and a poll that leaves events behind marks it
+  // again: a watcher off the ready list has nothing waiting, whatever the revision did meanwhile. One
+  // still listed has nothing waiting either once a poll moved its cursor past the current revision.
+  return !it->second.listed_ready || it->second.next_main > current_rev_;
+}
+
 std::vector<watch_id_t> MvccStore::take_ready_watchers() {
   std::vector<watch_id_t> out;
   out.swap(ready_);

@@ -75,6 +75,30 @@ TEST(MvccWatch, ReadyListMarksOnlyMatchingWatchers) {
   EXPECT_TRUE(s.take_ready_watchers().empty());
 }
 
+// Progress notifications go only to watchers that have every event up to the current revision.
+TEST(MvccWatch, CaughtUpOnlyWhenNothingIsLeftToPoll) {
+  MvccStore s;
+  put(s, "a", "1");
+  watch_id_t now = s.watch_create(watch_req("a"));
+  watch_id_t old = s.watch_create(watch_req("a", "", 1));
+  EXPECT_TRUE(s.watch_caught_up(now));
+  EXPECT_FALSE(s.watch_caught_up(old));  // revision 1 is still to be sent
+  put(s, "a", "2");
+  EXPECT_FALSE(s.watch_caught_up(now));  // ready: its event is waiting
+  s.take_ready_watchers();
+  ASSERT_TRUE(s.watch_poll(old, 1).ok());  // one of two events: still behind
+  EXPECT_FALSE(s.watch_caught_up(old));
+  ASSERT_TRUE(s.watch_poll(old, 10).ok());
+  ASSERT_TRUE(s.watch_poll(now, 10).ok());
+  EXPECT_TRUE(s.watch_caught_up(old));
+  EXPECT_TRUE(s.watch_caught_up(now));
+  s.take_ready_watchers();
+  put(s, "b", "x");  // another key: the watchers of "a" have nothing to wait for
+  EXPECT_TRUE(s.watch_caught_up(now));
+  EXPECT_TRUE(s.take_ready_watchers().empty());
+  EXPECT_FALSE(s.watch_caught_up(999));
+}
+
 TEST(MvccWatch, BehindWatcherIsServedIncrementallyFromHistory) {
   MvccStore s;
   for (int i = 0; i < 1000; ++i) put(s, "k" + std::to_string(i % 7), std::to_string(i));

@@ -17,6 +17,38 @@ TEST(JsonGateway, Routes) {
   EXPECT_EQ(gateway_grpc_method("/v3/maintenance/status"), "/etcdserverpb.Maintenance/Status");
   EXPECT_FALSE(gateway_grpc_method("/v3/kv/nothing"));
   EXPECT_FALSE(gateway_grpc_method("/v2/keys"));
+  EXPECT_FALSE(gateway_grpc_method("/v3alpha/kv/range"));  // etcd 3.4 answers 404 there
+  EXPECT_FALSE(gateway_grpc_method("/v3/watch"));          // streaming: not a unary route
+}
+
+TEST(JsonGateway, StreamRoutes) {
+  EXPECT_EQ(gateway_stream_method("/v3/watch"), "/etcdserverpb.Watch/Watch");
+  EXPECT_EQ(gateway_stream_method("/v3beta/watch"), "/etcdserverpb.Watch/Watch");
+  EXPECT_EQ(gateway_stream_method("/v3/lease/keepalive"), "/etcdserverpb.Lease/LeaseKeepAlive");
+  EXPECT_EQ(gateway_stream_method("/v3/maintenance/snapshot"), "/etcdserverpb.Maintenance/Snapshot");
+  EXPECT_FALSE(gateway_stream_method("/v3/kv/range"));
+  EXPECT_FALSE(gateway_stream_method("/v3alpha/watch"));
+}
+
+TEST(JsonGateway, SplitsABodyIntoItsJsonValues) {
+  using values = std::vector<std::string_view>;
+  EXPECT_EQ(split_json_values(R"({"a":1})"), values{R"({"a":1})"});
+  EXPECT_EQ(split_json_values(" {\"a\":{\"b\":\"}{\\\"\"}}\n{}  "), (values{"{\"a\":{\"b\":\"}{\\\"\"}}", "{}"}));
+  EXPECT_EQ(split_json_values(""), values{});
+  EXPECT_EQ(split_json_values("{} {\"a\":"), (values{"{}", "{\"a\":"}));  // the rest fails to parse
+  EXPECT_EQ(split_json_values("[1,2] null"), (values{"[1,2]", "null"}));
+}
+
+TEST(JsonGateway, StreamLinesAsEtcdsGateway) {
+  etcdserverpb::WatchResponse response;
+  response.set_watch_id(7);
+  response.set_created(true);
+  auto line = stream_result_line("/etcdserverpb.Watch/Watch", response.SerializeAsString());
+  ASSERT_TRUE(line.status.ok());
+  EXPECT_EQ(line.bytes, "{\"result\":{\"watch_id\":\"7\",\"created\":true}}\n");
+  EXPECT_EQ(stream_error_line({grpc_code::unavailable, "gone"}),
+            "{\"error\":{\"grpc_code\":14,\"http_code\":503,\"message\":\"gone\",\"http_status\":\"Service "
+            "Unavailable\"}}\n");
 }
 
 TEST(JsonGateway, RequestFromJson) {
