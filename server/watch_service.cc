@@ -5,12 +5,13 @@
 // slow watcher never blocks writes or other watchers.
 //
 // Per-watcher options kept here (not in the store): `fragment` splits a response larger than
-// --max-request-bytes into several (fragment=true on all but the last), exactly as etcd 3.4's
+// --max-request-bytes + 512 KiB (gRPC's overhead allowance, as etcd) into several (fragment=true on all but the last), exactly as etcd 3.4's
 // sendFragments; `progress_notify` gets an empty response (header with the current revision) from the
 // stream's progress loop when no event went to the watcher during one interval (+ up to 10% jitter).
 #include <chrono>
 #include <random>
 
+#include "net/grpc/grpc_server_session.h"
 #include "runtime/cancel.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
@@ -230,7 +231,8 @@ void etcd_server::pump_watchers() {
       for (const auto& event : polled->events) to_proto(event, response.add_events());
       if (response.events_size() > 0) {
         if (options && options->fragment) {
-          write_fragmented(*s->call, response, config_.max_request_bytes);
+          // etcd's watch server splits at MaxRequestBytes + grpcOverheadBytes (2 MiB by default).
+          write_fragmented(*s->call, response, config_.max_request_bytes + net::grpc::server_limits{}.grpc_overhead_bytes);
         } else {
           s->call->write_message(response);
         }
