@@ -15,6 +15,7 @@
 #include <cassert>
 #include <coroutine>
 #include <exception>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -165,6 +166,42 @@ task<submit_result_t<F>> submit_to(unsigned shard, F fn) {
   co_await detail::send_awaitable(shard, detail::smp_message{&detail::cross_call<R, F>::start_remote, &call},
                                   detail::after_send::wait_for_reply, &call.caller);
   co_return call.take();
+}
+
+namespace detail {
+
+template <typename F>
+struct posted_call {
+  F fn;
+  static void run(void* context) {
+    std::unique_ptr<posted_call> self(static_cast<posted_call*>(context));
+    self->fn();
+  }
+};
+
+// The queue to `to` was full: wait for room in a detached frame (per-pair order is kept).
+inline detached_task post_when_room(unsigned to, smp_message message) {
+  co_await send_awaitable(to, message, after_send::continue_now);
+}
+
+}  // namespace detail
+
+// One-way message: runs fn() (a plain function returning void) on `shard`'s message loop and forwards
+// nothing back. Cheaper than submit_to (no reply, no frame on either side unless the queue is full).
+// Per-pair order with submit_to and other posts is kept. Same shard: fn runs inline.
+// fn must not throw (it runs in the target's loop), and it must be safe to run on the target's thread.
+// At shutdown a message still queued when the shards stop is never run (its captures are leaked).
+template <typename F>
+void post_to(unsigned shard, F fn) {
+  static_assert(std::is_void_v<std::invoke_result_t<F&>>, "post_to takes a function returning void");
+  assert(shard < shard_count());
+  if (shard == this_shard()) {
+    fn();
+    return;
+  }
+  auto* call = new detail::posted_call<F>{std::move(fn)};
+  const detail::smp_message message{&detail::posted_call<F>::run, call};
+  if (!detail::try_send(shard, message)) detail::post_when_room(shard, message).frame.resume();  // queues now: order kept
 }
 
 }  // namespace ringkv::runtime

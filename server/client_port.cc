@@ -68,6 +68,7 @@ struct h2_driver {
 runtime::task<void> serve_client_connection(net::connection conn, const client_port_context& context) {
   int fd = conn.fd();
   if (context.live_sockets) context.live_sockets->insert(fd);
+  if (context.open_connections) context.open_connections->add(1);
   net::wire_protocol protocol = net::wire_protocol::undecided;
   while (protocol == net::wire_protocol::undecided) {
     int n = co_await conn.fill(conn.readable().size() + 1);
@@ -81,6 +82,7 @@ runtime::task<void> serve_client_connection(net::connection conn, const client_p
     co_await serve_http1(conn, context);
   }
   if (context.live_sockets) context.live_sockets->erase(fd);
+  if (context.open_connections) context.open_connections->add(-1);
   co_await conn.close();
 }
 

@@ -10,6 +10,7 @@
 #include "net/grpc/grpc_server_session.h"
 #include "net/tcp/connection.h"
 #include "runtime/task.h"
+#include "server/metrics.h"
 #include "server/node.h"
 
 namespace ringkv::server {
@@ -23,6 +24,8 @@ struct client_port_context {
   // Sockets of the connections being served, so that shutdown can end them (shutdown(2) wakes
   // their readers; each connection then winds down and closes itself).
   std::unordered_set<int>* live_sockets = nullptr;
+  // ringkv_client_connections{shard="N"} of the shard serving these connections.
+  metrics::gauge* open_connections = nullptr;
 };
 
 runtime::task<void> serve_client_connection(net::connection conn, const client_port_context& context);

@@ -13,16 +13,15 @@
 #include <vector>
 
 #include "net/peer/peer_transport.h"
-#include "net/tcp/listener.h"
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
 #include "runtime/when_all.h"
-#include "server/client_port.h"
 #include "server/cluster_bootstrap.h"
 #include "server/config.h"
 #include "server/etcd_server.h"
 #include "server/log.h"
+#include "server/shard_ports.h"
 
 namespace {
 
@@ -83,57 +82,43 @@ runtime::task<int> serve(const server_config& config) {
   etcd_server& server = *server_owner;
   net::grpc::service_registry registry;
   server.register_services(registry);
-  std::unordered_set<int> live_sockets;
-  client_port_context context;
-  context.registry = &registry;
-  context.grpc_limits.max_request_bytes = config.max_request_bytes;
-  context.grpc_limits.max_concurrent_streams = uint32_t(std::min<uint64_t>(config.max_concurrent_streams, UINT32_MAX));
-  context.healthy = [&server] { return server.healthy(); };
-  context.live_sockets = &live_sockets;
-  context.unary = [&server](std::string_view method, std::string request) {
-    return server.call_unary(method, std::move(request));
-  };
-
-  std::vector<net::listener> listeners;
-  for (const auto& url : config.listen_client_urls) {
-    auto where = bind_endpoint(url);
-    if (!where) {
-      log::error("listen address is not an IP address", {{"url", url.url}});
-      co_return 1;
-    }
-    auto opened = net::listener::open(*where);
-    if (!opened) {
-      log::error("cannot listen for client traffic", {{"url", url.url}, {"error", opened.error_message()}});
-      co_return 1;
-    }
-    listeners.push_back(std::move(opened.value()));
+  shard_ports ports(config, server, registry);
+  const bool ports_open = co_await ports.open();
+  if (!ports_open) {
+    co_await ports.close();
+    co_await ports.finish();
+    co_await wal->close();
+    co_await snapshots->close();
+    co_return 1;
   }
 
   std::unique_ptr<net::peer::peer_transport> peers;
   if (identity.multi_member()) {
     peers = start_peers(config, identity, server.raft_node());
-    if (!peers) co_return 1;
+    if (!peers) {
+      co_await ports.close();
+      co_await ports.finish();
+      co_await wal->close();
+      co_await snapshots->close();
+      co_return 1;
+    }
   }
 
   runtime::task_group group;
   group.spawn(server.run());
-  for (auto& lst : listeners) {
-    group.spawn([](net::listener& l, const client_port_context& ctx) -> runtime::task<void> {
-      co_await l.serve([&ctx](net::connection conn) { return serve_client_connection(std::move(conn), ctx); });
-    }(lst, context));
-  }
+  group.spawn(ports.serve());
   std::vector<std::string> urls;
   for (const auto& url : config.listen_client_urls) urls.push_back(url.url);
   log::info("serving etcd v3 gRPC (KV, Watch, Lease, Cluster, Maintenance, Lock, Election) and HTTP /health /version /metrics /v3 JSON gateway",
             {{"name", config.name}, {"data-dir", config.data_dir}, {"listen-client-urls", urls},
-             {"member-id", identity.member_id}, {"shards", 1}});
+             {"member-id", identity.member_id}, {"shards", uint64_t(runtime::shard_count())}});
 
   co_await runtime::wait_for_stop();
-  log::info("received stop request; shutting down", {{"open-connections", uint64_t(live_sockets.size())}});
-  for (auto& lst : listeners) co_await lst.close();
-  for (int fd : live_sockets) ::shutdown(fd, SHUT_RDWR);
+  log::info("received stop request; shutting down", {{"open-connections", uint64_t(ports.open_connections())}});
+  co_await ports.close();
   server.stop();
   co_await group.wait();
+  co_await ports.finish();
   if (peers) co_await peers->stop();
   co_await wal->close();
   co_await snapshots->close();
@@ -162,7 +147,7 @@ int main(int argc, char** argv) {
   const server_config config = *parsed.config;
   log::set_level(config.level);
   runtime::reactor_config reactor;
-  reactor.shards = 1;  // connections are served on the raft shard; spreading them is not built yet
+  reactor.shards = config.shards;  // shard 0: the raft group; every shard: client connections
   try {
     return runtime::run(reactor, [&config]() { return serve(config); });
   } catch (const std::exception& error) {

@@ -1,6 +1,8 @@
 // server/server_metrics.cc — registration of server/server_metrics.h's metrics (help texts as etcd's).
 #include "server/server_metrics.h"
 
+#include <string>
+
 namespace ringkv::server {
 
 server_metrics& node_metrics() {
@@ -32,6 +34,11 @@ server_metrics& node_metrics() {
       r.add_gauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label."),
   };
   return instance;
+}
+
+metrics::gauge& client_connections_gauge(unsigned shard) {
+  return metrics::global().add_gauge("ringkv_client_connections", "Client connections open, per shard.",
+                                     {{"shard", std::to_string(shard)}});
 }
 
 metrics::counter& grpc_started(std::string_view service, std::string_view method, std::string_view type) {

@@ -31,6 +31,8 @@ struct server_metrics {
 
 // Registers (idempotently) and returns the node's metrics.
 server_metrics& node_metrics();
+// ringkv_client_connections{shard="N"}: client connections open on shard N (no etcd counterpart).
+metrics::gauge& client_connections_gauge(unsigned shard);
 // Per-RPC counters as etcd's go-grpc-prometheus exports them.
 metrics::counter& grpc_started(std::string_view service, std::string_view method, std::string_view type);
 metrics::counter& grpc_handled(std::string_view service, std::string_view method, std::string_view type,

@@ -62,8 +62,7 @@ bool server_call::write(std::string_view message) {
 
 uint8_t* server_call::reserve_message(size_t bytes) {
   assert(alive());
-  if (!headers_sent_) session_->start_response(*this);
-  session_->queued_stream_bytes_ += message_prefix_bytes + bytes;
+  output_->on_reserve(*this, message_prefix_bytes + bytes);
   append_message_prefix(out_.bytes, bytes);
   const size_t body_offset = out_.bytes.size();
   out_.bytes.resize(body_offset + bytes);
@@ -71,7 +70,7 @@ uint8_t* server_call::reserve_message(size_t bytes) {
 }
 
 bool server_call::queue_output() {
-  session_->resume_stream_output(stream_id_, out_);
+  output_->on_queued(*this);
   return true;
 }
 
@@ -79,7 +78,7 @@ bool server_call::finish(const status& result) {
   if (!alive()) return false;
   finished_ = true;
   trailer_status_ = result;
-  session_->finish_call(*this);
+  output_->on_finish(*this);
   return true;
 }
 
@@ -133,7 +132,7 @@ grpc_server_session::~grpc_server_session() {
     unlink(*call);
     open.emplace_back(call);
     --call->refs_;  // the session's own reference now lives in `open`
-    call->session_ = nullptr;
+    call->output_ = nullptr;
   }
   for (const call_ref& call : open) {
     if (!call->finished_ && call->callbacks_.on_cancel) call->callbacks_.on_cancel();
@@ -401,6 +400,15 @@ void grpc_server_session::dispatch_events() {
 }
 
 // ---- responses ----------------------------------------------------------------------------------
+
+void grpc_server_session::on_reserve(server_call& call, size_t bytes) {
+  if (!call.headers_sent_) start_response(call);
+  queued_stream_bytes_ += bytes;
+}
+
+void grpc_server_session::on_queued(server_call& call) { resume_stream_output(call.stream_id_, call.out_); }
+
+void grpc_server_session::on_finish(server_call& call) { finish_call(call); }
 
 void grpc_server_session::start_response(server_call& call) {
   assert(!call.headers_sent_);

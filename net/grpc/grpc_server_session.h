@@ -39,7 +39,7 @@ struct server_limits {
   size_t receive_message_bytes_max() const { return max_request_bytes + grpc_overhead_bytes; }
 };
 
-class grpc_server_session final : public h2_session_base {
+class grpc_server_session final : public h2_session_base, private call_output {
  public:
   grpc_server_session(const service_registry& registry, const server_limits& limits);
   ~grpc_server_session();  // cancels every open call (their on_cancel runs)
@@ -79,7 +79,10 @@ class grpc_server_session final : public h2_session_base {
   void keep_borrowed_requests();
   void reject_http(server_call& call, std::string_view http_status);
 
-  // server_call's operations.
+  // server_call's operations (call_output).
+  void on_reserve(server_call& call, size_t bytes) override;
+  void on_queued(server_call& call) override;
+  void on_finish(server_call& call) override;
   void start_response(server_call& call);
   void finish_call(server_call& call);
   void on_outbound_end(int32_t stream_id, uint32_t* data_flags) override;

@@ -1,7 +1,10 @@
 // One gRPC call on the server side (one HTTP/2 stream). Shared by the session and the handler through
-// call_ref (an intrusive reference count, single-threaded: a call lives on its connection's shard).
+// call_ref (an intrusive reference count, single-threaded: a call lives on one shard).
 // The handler may answer at any later time; if the client or the connection went away meanwhile,
 // write()/finish() return false and do nothing.
+//
+// Where the responses go is a call_output: the grpc_server_session of the connection (same shard), or
+// a relay (net/grpc/call_relay.h) that carries them to the connection's session on another shard.
 //
 //   client                      session                          handler (server layer)
 //     HEADERS :path ----------> route by path
@@ -23,7 +26,23 @@
 namespace ringkv::net::grpc {
 
 class grpc_server_session;
+class server_call;
+class call_relay_access;
 struct method_entry;
+
+// The output side of a server_call. Every method runs on the call's shard, after the call changed.
+class call_output {
+ public:
+  // `bytes` (a length-prefixed message) are about to be appended to the call's queue.
+  virtual void on_reserve(server_call& call, size_t bytes) = 0;
+  // Bytes were appended to the call's queue.
+  virtual void on_queued(server_call& call) = 0;
+  // The call finished (finished() is true, the status is set): send the trailers after the queue.
+  virtual void on_finish(server_call& call) = 0;
+
+ protected:
+  ~call_output() = default;
+};
 
 class server_call {
  public:
@@ -67,11 +86,12 @@ class server_call {
     return write_message(message) && finish(status::success());
   }
 
-  bool alive() const { return session_ != nullptr && !finished_ && !closed_; }
+  bool alive() const { return output_ != nullptr && !finished_ && !closed_; }
   bool finished() const { return finished_; }
   // Response bytes not yet taken by HTTP/2 (flow control or a slow reader): watchers use this to
-  // bound what they buffer.
-  size_t queued_output_bytes() const { return out_.pending(); }
+  // bound what they buffer. For a relayed call: also what went to the connection's shard and was not
+  // reported drained there yet.
+  size_t queued_output_bytes() const { return out_.pending() + relayed_backlog_bytes_; }
   // Runs (outside nghttp2) each time the queued output drops to zero after writes: a streaming
   // handler that paused because queued_output_bytes() passed its limit continues from here.
   void set_drain_callback(std::function<void()> on_drained) {
@@ -82,9 +102,10 @@ class server_call {
  private:
   friend class grpc_server_session;
   friend class call_ref;
+  friend class call_relay_access;
 
-  server_call(grpc_server_session* session, int32_t stream_id, size_t max_message_bytes)
-      : session_(session), stream_id_(stream_id), deframer_(max_message_bytes) {
+  server_call(call_output* output, int32_t stream_id, size_t max_message_bytes)
+      : output_(output), stream_id_(stream_id), deframer_(max_message_bytes) {
     out_.owner = this;
   }
 
@@ -92,7 +113,7 @@ class server_call {
   uint8_t* reserve_message(size_t bytes);
   bool queue_output();  // after bytes were appended to out_
 
-  grpc_server_session* session_;  // null once the session is destroyed
+  call_output* output_;  // null once the session (or relay) is gone
   int32_t stream_id_;
   uint32_t refs_ = 0;
   const method_entry* method_ = nullptr;  // null until routed (or unknown)
@@ -112,6 +133,7 @@ class server_call {
   status trailer_status_;
   stream_callbacks callbacks_;
   std::function<void()> on_drained_;
+  size_t relayed_backlog_bytes_ = 0;  // relayed calls: sent to the connection's shard, not drained yet
   server_call* live_prev_ = nullptr;  // the session's list of open calls
   server_call* live_next_ = nullptr;
 };

@@ -38,6 +38,12 @@ class service_registry {
   void add_stream_method(std::string path, stream_handler handler);
 
   const method_entry* find(std::string_view path) const;
+  // Calls fn(const method_entry&) for every method (in no particular order). Entries stay where they
+  // are for the registry's life.
+  template <typename F>
+  void for_each_method(F&& fn) const {
+    for (const auto& [path, entry] : methods_) fn(entry);
+  }
   bool has_service(std::string_view service) const;  // "package.Service"
   // "/package.Service/Method" -> "package.Service"; empty when the path is malformed.
   static std::string_view service_of(std::string_view path);
