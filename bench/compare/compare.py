@@ -141,7 +141,7 @@ def machine_info(data_root):
 
 # ---------------------------------------------------------------------------------------------------
 # Servers: etcd and ringkv take the same flags (ringkv uses etcd's names).
-def cluster_flags(members, index, data_dir):
+def cluster_flags(members, index, data_dir, snapshot_count):
     name = f"m{index}"
     client = f"http://127.0.0.1:{CLIENT_PORT_BASE + 10 * index}"
     peer = f"http://127.0.0.1:{CLIENT_PORT_BASE + 10 * index + 1}"
@@ -150,7 +150,7 @@ def cluster_flags(members, index, data_dir):
             f"--advertise-client-urls={client}", f"--listen-peer-urls={peer}",
             f"--initial-advertise-peer-urls={peer}", f"--initial-cluster={initial}",
             "--initial-cluster-state=new", "--initial-cluster-token=ringkv-compare",
-            "--quota-backend-bytes=8589934592"]
+            "--quota-backend-bytes=8589934592", f"--snapshot-count={snapshot_count}"]
 
 
 def client_endpoints(members):
@@ -185,8 +185,9 @@ def port_open(port):
 class server_cluster:
     """Starts `members` processes of one server kind; stops them by PID."""
 
-    def __init__(self, kind, binary, members, data_root, log_dir):
+    def __init__(self, kind, binary, members, data_root, log_dir, snapshot_count):
         self.kind, self.binary, self.members = kind, binary, members
+        self.snapshot_count = snapshot_count
         self.data_root, self.log_dir = data_root, log_dir
         self.processes = []
         self.failure = None
@@ -199,14 +200,15 @@ class server_cluster:
                 self.failure = f"port {CLIENT_PORT_BASE + 10 * i} already in use"
                 return False
             with open(os.path.join(self.log_dir, f"{self.kind}-{self.members}m-{i}.log"), "w") as log_file:
-                self.processes.append(subprocess.Popen([self.binary] + cluster_flags(self.members, i, data_dir),
+                flags = cluster_flags(self.members, i, data_dir, self.snapshot_count)
+                self.processes.append(subprocess.Popen([self.binary] + flags,
                                                        stdout=log_file, stderr=subprocess.STDOUT))
         return self.wait_ready()
 
     def wait_ready(self):
         deadline = time.time() + READY_TIMEOUT_S
         while time.time() < deadline:
-            for p in self.processes:
+            for i, p in enumerate(self.processes):
                 if p.poll() is not None:
                     self.failure = f"{self.kind} exited with status {p.returncode} at start: {self.last_log_line(i)}"
                     return False
@@ -267,9 +269,11 @@ class server_cluster:
 
 # ---------------------------------------------------------------------------------------------------
 # Running one workload.
-def run_workload(members, conns, clients, args, timeout_s):
+def run_workload(members, conns, clients, args, timeout_s, server_pids):
+    """ringkv-bench also reads the servers' CPU (utime+stime from /proc/<pid>/stat, every member) over
+    the measured interval: server_cpu_us_per_request in its JSON."""
     command = [BENCH_BIN, f"--endpoints={client_endpoints(members)}", f"--conns={conns}",
-               f"--clients={clients}", "--json"] + args
+               f"--clients={clients}", "--json", "--server-pids=" + ",".join(str(p) for p in server_pids)] + args
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -292,13 +296,13 @@ def seed_range_key(members):
                    capture_output=True, env=dict(os.environ, ETCDCTL_API="3"), timeout=10)
 
 
-def run_server(kind, binary, members, matrix, data_root, log_dir, unavailable_reason, timeout_s):
+def run_server(kind, binary, members, matrix, data_root, log_dir, unavailable_reason, timeout_s, snapshot_count):
     results = {}
     if unavailable_reason:
         for name, conns, clients, _ in matrix:
             results[f"{name} {conns}x{clients}"] = {"served": False, "reason": unavailable_reason}
         return results
-    cluster = server_cluster(kind, binary, members, data_root, log_dir)
+    cluster = server_cluster(kind, binary, members, data_root, log_dir, snapshot_count)
     log(f"starting {kind} ({members} member{'s' if members > 1 else ''})")
     try:
         if not cluster.start():
@@ -309,11 +313,13 @@ def run_server(kind, binary, members, matrix, data_root, log_dir, unavailable_re
         seed_range_key(members)
         for name, conns, clients, args in matrix:
             key = f"{name} {conns}x{clients}"
-            result = run_workload(members, conns, clients, args, timeout_s)
+            result = run_workload(members, conns, clients, args, timeout_s, [p.pid for p in cluster.processes])
             results[key] = result
             if result["served"]:
                 h = result["summary"]["results"][-1]
-                log(f"{kind} {key}: {h['requests_per_s']:.0f} req/s, p99 {h['latency_us']['p99'] / 1000:.2f} ms")
+                log(f"{kind} {key}: {h['requests_per_s']:.0f} req/s, p99 {h['latency_us']['p99'] / 1000:.2f} ms, "
+                    f"CPU µs/req server {fmt_cpu(h, 'server_cpu_us_per_request')} "
+                    f"client {fmt_cpu(h, 'client_cpu_us_per_request')}")
             else:
                 log(f"{kind} {key}: not served ({result['reason']})")
     finally:
@@ -332,6 +338,10 @@ def fmt_rate(h):
     return f"{h['requests_per_s']:,.0f}" if h else "—"
 
 
+def fmt_cpu(h, field):
+    return f"{h[field]:.1f}" if h and field in h else "—"
+
+
 def fmt_lat(h):
     if not h:
         return "—"
@@ -341,8 +351,9 @@ def fmt_lat(h):
 
 def markdown_table(topology_results):
     lines = ["| members | workload | conns×clients | etcd req/s | ringkv req/s | ratio | etcd p50 / p99 ms "
-             "| ringkv p50 / p99 ms | p99 ratio | bench CPU µs/req (etcd, ringkv) |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| ringkv p50 / p99 ms | p99 ratio | server CPU µs/req (etcd, ringkv) "
+             "| bench CPU µs/req (etcd, ringkv) |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     unserved = {}  # (members, server, reason) -> workloads
     for members, per_server in topology_results.items():
         for key in per_server["etcd"]:
@@ -351,14 +362,15 @@ def markdown_table(topology_results):
             ratio = f"{r['requests_per_s'] / e['requests_per_s']:.2f}×" if e and r and e["requests_per_s"] else "—"
             p99 = (f"{r['latency_us']['p99'] / e['latency_us']['p99']:.2f}"
                    if e and r and e["latency_us"]["p99"] else "—")
-            cpu = ", ".join(f"{h['client_cpu_us_per_request']:.1f}" if h else "—" for h in (e, r))
+            cpu = ", ".join(fmt_cpu(h, "client_cpu_us_per_request") for h in (e, r))
+            server_cpu = ", ".join(fmt_cpu(h, "server_cpu_us_per_request") for h in (e, r))
             for server, h in (("etcd", e), ("ringkv", r)):
                 if not h:
                     reason = per_server[server].get(key, {}).get("reason", "not run")
                     unserved.setdefault((members, server, reason), []).append(key)
             lines.append(f"| {members} | {name} | {shape} | {fmt_rate(e) if e else 'not served'} "
                          f"| {fmt_rate(r) if r else 'not served'} | {ratio} | {fmt_lat(e)} | {fmt_lat(r)} | {p99} "
-                         f"| {cpu} |")
+                         f"| {server_cpu} | {cpu} |")
     notes = [f"- {members} member(s), {server}, {', '.join(keys)}: {reason}"
              for (members, server, reason), keys in unserved.items()]
     return "\n".join(lines), notes
@@ -445,7 +457,10 @@ def write_report(out_dir, args, info, topology_results, plots, elapsed, matrix):
              "Same load generator (ringkv-bench), same machine, same run; servers started in turn with "
              "the same flags, data dirs on the same disk, fsync on. Ratio = ringkv / etcd throughput; "
              "p99 ratio = ringkv p99 / etcd p99 (lower is better). Watch rows count events/s and put→event "
-             "latency.", "", table, ""]
+             "latency. CPU µs/req: user+system CPU of every server process (/proc/<pid>/stat, all members) "
+             "and of the load generator (getrusage) over the measured interval, divided by the requests "
+             "(watch: by the events); both servers ran with "
+             f"--snapshot-count={args.snapshot_count}.", "", table, ""]
     if notes:
         lines += ["Not measured:", ""] + notes + [""]
     lines += ["## Machine", ""] + [f"- {k}: {v}" for k, v in info.items()] + [""]
@@ -457,6 +472,7 @@ def write_report(out_dir, args, info, topology_results, plots, elapsed, matrix):
         f.write("\n".join(lines))
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"machine": info, "quick": args.quick, "elapsed_s": elapsed, "matrix": matrix,
+                   "snapshot_count": args.snapshot_count,
                    "results": {str(m): r for m, r in topology_results.items()}}, f, indent=1)
 
 
@@ -464,6 +480,7 @@ def render_again(out_dir, args):
     with open(os.path.join(out_dir, "results.json")) as f:
         saved = json.load(f)
     args.quick = saved.get("quick", False)
+    args.snapshot_count = saved.get("snapshot_count", "(not recorded)")
     topology_results = {int(m): r for m, r in saved["results"].items()}
     plots = write_plots(topology_results, out_dir)
     write_report(out_dir, args, saved["machine"], topology_results, plots, saved.get("elapsed_s", 0),
@@ -481,6 +498,8 @@ def main():
     parser.add_argument("--only", default=None, help="run only workloads whose name contains this text")
     parser.add_argument("--build-dir", default=BUILD, help="meson build directory (default build/)")
     parser.add_argument("--no-build", action="store_true", help="use the binaries already in the build directory")
+    parser.add_argument("--snapshot-count", type=int, default=100000,
+                        help="--snapshot-count given to both servers (default 100000, etcd 3.4's default)")
     parser.add_argument("--render", default=None, metavar="DIR",
                         help="only rewrite DIR/README.md and plots from DIR/results.json (no servers run)")
     args = parser.parse_args()
@@ -512,9 +531,9 @@ def main():
             pick_ports(members)
             per_server = {}
             per_server["etcd"] = run_server("etcd", shutil.which("etcd"), members, matrix, data_root, log_dir, None,
-                                            timeout_s)
+                                            timeout_s, args.snapshot_count)
             per_server["ringkv"] = run_server("ringkv", RINGKV_BIN, members, matrix, data_root, log_dir,
-                                              ringkv_missing, timeout_s)
+                                              ringkv_missing, timeout_s, args.snapshot_count)
             topology_results[members] = per_server
     finally:
         shutil.rmtree(data_root, ignore_errors=True)

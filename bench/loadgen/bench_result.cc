@@ -21,6 +21,10 @@ std::string format_seconds(double seconds, print_style style) {
 
 double to_seconds(double ns) { return ns / 1e9; }
 
+double per_request_us(std::chrono::microseconds cpu, uint64_t requests) {
+  return requests ? static_cast<double>(cpu.count()) / static_cast<double>(requests) : 0.0;
+}
+
 std::string json_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -133,11 +137,18 @@ void print_summary(std::ostream& out, const bench_result& result, print_style st
   }
   for (const auto& [name, value] : result.counters) out << "  " << name << ":\t" << value << "\n";
   const uint64_t requests = result.requests_ok() + result.requests_failed();
-  char cpu[96];
+  char cpu[128];
   std::snprintf(cpu, sizeof cpu, "%.2f µs/request (%.3f s over %" PRIu64 " requests)",
-                requests ? static_cast<double>(result.client_cpu.count()) / static_cast<double>(requests) : 0.0,
-                static_cast<double>(result.client_cpu.count()) / 1e6, requests);
+                per_request_us(result.client_cpu, requests), static_cast<double>(result.client_cpu.count()) / 1e6,
+                requests);
   out << "\nClient CPU:\t" << cpu << "\n";
+  if (result.server_cpu) {
+    std::snprintf(cpu, sizeof cpu, "%.2f µs/request (%.3f s over %" PRIu64 " requests, %zu process%s)",
+                  per_request_us(*result.server_cpu, requests),
+                  static_cast<double>(result.server_cpu->count()) / 1e6, requests, result.server_processes,
+                  result.server_processes == 1 ? "" : "es");
+    out << "Server CPU:\t" << cpu << "\n";
+  }
 }
 
 void print_json(std::ostream& out, const bench_result& result) {
@@ -152,8 +163,13 @@ void print_json(std::ostream& out, const bench_result& result) {
                 json_escape(result.title).c_str(), json_escape(result.workload).c_str(), result.requests_ok(),
                 result.requests_failed(), elapsed_s,
                 elapsed_s > 0 ? static_cast<double>(result.requests_ok()) / elapsed_s : 0.0,
-                requests ? static_cast<double>(result.client_cpu.count()) / static_cast<double>(requests) : 0.0);
+                per_request_us(result.client_cpu, requests));
   out << buffer;
+  if (result.server_cpu) {
+    std::snprintf(buffer, sizeof buffer, ",\"server_cpu_us_per_request\":%.3f,\"server_processes\":%zu",
+                  per_request_us(*result.server_cpu, requests), result.server_processes);
+    out << buffer;
+  }
   if (h.count_stored() > 0) {
     std::snprintf(buffer, sizeof buffer,
                   ",\"latency_us\":{\"min\":%.3f,\"mean\":%.3f,\"stddev\":%.3f,\"p50\":%.3f,\"p90\":%.3f,"

@@ -1,11 +1,12 @@
 // The outcome of one measured phase of a workload, and its two renderings: the text summary in the
 // layout of etcd's benchmark tool (Summary / Requests/sec / histogram / Latency distribution / Error
-// distribution) plus our lines (client CPU), and a JSON object for scripts (bench/compare).
+// distribution) plus our lines (client CPU, server CPU), and a JSON object for scripts (bench/compare).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -28,6 +29,9 @@ struct bench_result {
   std::map<grpc_code, error_tally> errors_by_code;
   std::chrono::nanoseconds elapsed{0};
   std::chrono::microseconds client_cpu{0};
+  // CPU of the server processes named by --server-pids over the same interval (unset: not measured).
+  std::optional<std::chrono::microseconds> server_cpu;
+  size_t server_processes = 0;
   // Workload-specific counts shown after the summary, e.g. {"txn compare failed", 12}.
   std::vector<std::pair<std::string, uint64_t>> counters;
 

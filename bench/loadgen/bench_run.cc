@@ -156,7 +156,7 @@ runtime::task<int> run_request_workload(const bench_options& options, std::ostre
   bench_result& total = results[0];
   total.workload = workload_name(options.workload);
   if (prepare_failures == 0) {
-    const auto cpu_before = process_cpu_time();
+    const cpu_meter cpu(options.server_pids);
     const auto started = bench_clock::now();
     {
       progress_line progress(plan.progress, plan.expected_total(), !options.json && progress_line::stderr_is_terminal());
@@ -164,7 +164,9 @@ runtime::task<int> run_request_workload(const bench_options& options, std::ostre
       co_await on_every_shard(parts, [&plan](shard_part& part) { return run_part(plan, part); });
     }
     total.elapsed = bench_clock::now() - started;
-    total.client_cpu = process_cpu_time() - cpu_before;
+    total.client_cpu = cpu.client_used();
+    total.server_cpu = cpu.servers_used();
+    total.server_processes = cpu.server_processes();
   }
   co_await on_every_shard(parts, [](shard_part& part) { return teardown_part(part); });
   if (prepare_failures < 0) co_return 1;

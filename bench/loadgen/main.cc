@@ -3,6 +3,7 @@
 #include <variant>
 
 #include "bench/loadgen/bench_run.h"
+#include "bench/loadgen/cpu_clock.h"
 #include "bench/loadgen/options.h"
 #include "runtime/reactor.h"
 
@@ -15,6 +16,10 @@ int main(int argc, char** argv) {
     return help ? 0 : 2;
   }
   const bench::bench_options options = std::get<bench::bench_options>(parsed);
+  if (!options.server_pids.empty() && !bench::processes_cpu_time(options.server_pids)) {
+    std::cerr << "ringkv-bench: --server-pids: cannot read /proc/<pid>/stat of every process given\n";
+    return 2;
+  }
   runtime::reactor_config config;
   config.shards = options.shards;  // default 1: the load generator must stay cheap (see Client CPU line)
   try {

@@ -137,21 +137,40 @@ auto unsupported(std::string_view why) {
   return [why](bench_options&, const flag_value&) -> std::string { return std::string(why); };
 }
 
-std::string set_endpoints(bench_options& o, const flag_value& v) {
-  if (!v || v->empty()) return "expects host:port[,host:port...]";
-  o.endpoints.clear();
+// Calls `parse_item` for each comma-separated item of `text`; stops at the first error it returns.
+template <typename ParseItem>
+std::string for_each_listed(const std::string& text, ParseItem parse_item) {
   size_t start = 0;
-  while (start <= v->size()) {
-    size_t comma = v->find(',', start);
-    if (comma == std::string::npos) comma = v->size();
-    endpoint parsed;
-    if (!parse_endpoint(v->substr(start, comma - start), parsed)) {
-      return "bad endpoint '" + v->substr(start, comma - start) + "' (want host:port)";
-    }
-    o.endpoints.push_back(parsed);
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (std::string error = parse_item(text.substr(start, comma - start)); !error.empty()) return error;
     start = comma + 1;
   }
   return {};
+}
+
+std::string set_endpoints(bench_options& o, const flag_value& v) {
+  if (!v || v->empty()) return "expects host:port[,host:port...]";
+  o.endpoints.clear();
+  return for_each_listed(*v, [&o](const std::string& item) -> std::string {
+    endpoint parsed;
+    if (!parse_endpoint(item, parsed)) return "bad endpoint '" + item + "' (want host:port)";
+    o.endpoints.push_back(parsed);
+    return {};
+  });
+}
+
+std::string set_server_pids(bench_options& o, const flag_value& v) {
+  if (!v || v->empty()) return "expects PID[,PID...]";
+  o.server_pids.clear();
+  constexpr uint64_t pid_max = 4194304;  // Linux's PID_MAX_LIMIT
+  return for_each_listed(*v, [&o](const std::string& item) -> std::string {
+    uint64_t pid = 0;
+    if (!parse_u64(item, pid) || pid == 0 || pid > pid_max) return "bad process id '" + item + "'";
+    o.server_pids.push_back(static_cast<int>(pid));
+    return {};
+  });
 }
 
 std::string set_consistency(bench_options& o, const flag_value& v) {
@@ -180,6 +199,7 @@ const std::vector<flag_spec>& flag_table() {
       {"rate", false, request_workloads, set_rate(&bench_options::rate_per_s)},
       {"json", true, all_workloads, set_bool(&bench_options::json)},
       {"shards", false, all_workloads, set_uint(&bench_options::shards, 1)},
+      {"server-pids", false, all_workloads, set_server_pids},
       {"sample", true, all_workloads, unsupported("--sample is not supported (use --json)")},
       {"cert", false, all_workloads, unsupported(no_tls)},
       {"key", false, all_workloads, unsupported(no_tls)},
@@ -294,6 +314,7 @@ std::string usage_text() {
          "  --rate=R                     open loop: issue R requests/s, latency counted from schedule\n"
          "  --json                       print the summary as JSON\n"
          "  --shards=N                   client runtime threads (default 1)\n"
+         "  --server-pids=PID[,PID...]   also report these local servers' CPU µs per request (/proc)\n"
          "\n"
          "Workload flags:\n"
          "  put, txn-put, mixed, txn-mixed: --total --key-size --val-size --key-space-size\n"

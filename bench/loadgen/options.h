@@ -36,6 +36,7 @@ struct bench_options {
   double rate_per_s = 0;                  // > 0: open loop at this many requests/s (put, range, txn-*, mixed)
   bool json = false;                      // machine-readable summary on stdout
   uint32_t shards = 1;                    // runtime shards (threads) the client uses
+  std::vector<int> server_pids;          // servers on this machine whose CPU per request is reported
 
   workload_kind workload = workload_kind::put;
 

@@ -223,7 +223,7 @@ runtime::task<std::vector<bench_result>> run_watch_workload(const bench_options&
   events.title = "Watch events received summary";
   events.workload = creation.workload;
 
-  const auto cpu_before = process_cpu_time();
+  const cpu_meter cpu(options.server_pids);
   const auto started = bench_clock::now();
   {
     progress_counters event_progress;
@@ -236,7 +236,9 @@ runtime::task<std::vector<bench_result>> run_watch_workload(const bench_options&
     tasks.push_back(drive_puts(plan, put_plan, put_sources, put_stats, streams, tally, puts, events, started));
     co_await runtime::when_all(std::move(tasks));
   }
-  events.client_cpu = process_cpu_time() - cpu_before;
+  events.client_cpu = cpu.client_used();
+  events.server_cpu = cpu.servers_used();
+  events.server_processes = cpu.server_processes();
   for (auto& stats : put_stats) puts.merge(stats);
   for (auto& state : streams) events.merge(state.events);
   if (tally.received < plan.expected_events) {

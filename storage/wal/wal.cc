@@ -256,8 +256,10 @@ runtime::task<void> write_ahead_log::write_batch(batch& b) {
   const auto sync_start = std::chrono::steady_clock::now();
   const int synced = co_await runtime::io::fdatasync(fd_);
   if (synced < 0) throw wal_error("fdatasync " + where + ": " + std::strerror(-synced));
-  const auto sync_us = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sync_start).count());
+  const auto sync_duration =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sync_start);
+  const auto sync_us = static_cast<uint64_t>(sync_duration.count());
+  if (config_.on_fdatasync) config_.on_fdatasync(fdatasync_observation{sync_duration, len});
   stats_.fdatasync_us_max = std::max(stats_.fdatasync_us_max, sync_us);
   if (sync_us > config_.slow_fdatasync_warn_ms * 1000) {
     ++stats_.slow_fdatasyncs;

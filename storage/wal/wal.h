@@ -14,9 +14,11 @@
 #pragma once
 
 #include <cassert>
+#include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -37,6 +39,12 @@ enum class preallocation {
   zero_filled,     // fallocate, then write zeros: later appends overwrite written blocks (no metadata)
 };
 
+// What the log reports after each batch's fdatasync (see wal_config::on_fdatasync).
+struct fdatasync_observation {
+  std::chrono::microseconds duration{0};  // the fdatasync alone (not the write before it)
+  uint64_t bytes_written = 0;             // bytes of the write it made durable (whole 4 KiB blocks)
+};
+
 struct wal_config {
   std::string dir;                                   // the WAL directory: <data-dir>/member/wal
   uint64_t segment_bytes = 64ull << 20;              // file size of each segment (multiple of 4 KiB)
@@ -44,6 +52,10 @@ struct wal_config {
   uint64_t queued_bytes_limit = 256ull << 20;        // encoded bytes waiting to be written
   preallocation prealloc = preallocation::zero_filled;
   uint64_t slow_fdatasync_warn_ms = 1000;            // log a warning when one fdatasync takes longer
+  // Called on the log's shard after every successful fdatasync of an append batch, e.g. to feed
+  // etcd_disk_wal_fsync_duration_seconds and etcd_disk_wal_write_bytes_total. Must be cheap, must not
+  // throw, must not co_await; empty: nothing is called.
+  std::function<void(const fdatasync_observation&)> on_fdatasync;
 
   // Largest payload one entry may carry with these settings.
   uint64_t entry_payload_bytes_max() const {

@@ -170,6 +170,37 @@ TEST(Wal, PartialBlockIsRewrittenInPlaceNotPadded) {
   expect_entries(reopen(config).entries, 1, 300, 100);
 }
 
+TEST(Wal, FdatasyncObserverSeesEveryBatchBeforeItsAppendsAreAcknowledged) {
+  temp_dir dir;
+  wal_config config = small_config(dir.path());
+  uint64_t observed = 0;
+  uint64_t observed_bytes = 0;
+  uint64_t observed_us_max = 0;
+  config.on_fdatasync = [&](const fdatasync_observation& o) {
+    ++observed;
+    observed_bytes += o.bytes_written;
+    EXPECT_EQ(o.bytes_written % block_bytes, 0u);
+    EXPECT_GE(o.duration.count(), 0);
+    observed_us_max = std::max(observed_us_max, static_cast<uint64_t>(o.duration.count()));
+  };
+  wal_stats stats;
+  run_on_runtime([&]() -> runtime::task<void> {
+    auto opened = co_await write_ahead_log::open(config);
+    for (uint64_t i = 1; i <= 50; ++i) {
+      const std::string p = payload_for(i, 300);
+      const entry_view e{i, 1, 0, p};
+      const uint64_t observed_before = observed;
+      co_await opened.log->append(std::span(&e, 1));
+      EXPECT_GT(observed, observed_before);  // the batch's fdatasync was observed before the ack
+    }
+    stats = opened.log->stats();
+    co_await opened.log->close();
+  });
+  EXPECT_EQ(observed, stats.writes);
+  EXPECT_EQ(observed_bytes, stats.bytes_written);
+  EXPECT_EQ(observed_us_max, stats.fdatasync_us_max);
+}
+
 TEST(Wal, RaftSuffixOverwriteSurvivesReopen) {
   temp_dir dir;
   const wal_config config = small_config(dir.path());
