@@ -9,7 +9,10 @@
 
 #include <gtest/gtest.h>
 
+#include <time.h>
+
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -461,5 +464,68 @@ TEST(CallRelay, BacklogOnTheConnectionShardPacesTheHomeHandler) {
   EXPECT_EQ(rc, 0);
 }
 
+
+// Not a speed assertion: prints what one relayed unary call costs each shard (thread CPU time), next to
+// the same calls served by a session on the home shard itself. Checks only that every call is answered.
+double thread_cpu_us() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return double(now.tv_sec) * 1e6 + double(now.tv_nsec) / 1e3;
+}
+
+constexpr int figure_rounds = 200;
+constexpr int figure_calls_per_round = 64;
+
+// Runs rounds of concurrent unary calls on `pair` (on this shard); returns the number answered.
+runtime::task<int> run_unary_rounds(session_pair& pair) {
+  int answered = 0;
+  for (int round = 0; round < figure_rounds; ++round) {
+    std::vector<unary_outcome> outcomes(figure_calls_per_round);
+    for (auto& outcome : outcomes) pair.client.unary(kRange, "0123456789abcdef", record(outcome));
+    const bool all = co_await pump_until(pair, [&] {
+      return std::all_of(outcomes.begin(), outcomes.end(), [](const unary_outcome& o) { return o.done; });
+    });
+    if (!all) break;
+    answered += figure_calls_per_round;
+  }
+  co_return answered;
+}
+
+TEST(CallRelayFigures, CpuPerRelayedUnaryCall) {
+  const int rc = run_two_shards([]() -> runtime::task<int> {
+    service_registry home_registry;
+    home_registry.add_request_method(std::string(kRange), [](const call_ref& call, std::string_view request) {
+      call->respond(request);
+    });
+    constexpr int total = figure_rounds * figure_calls_per_round;
+    // Local: client and server session on the home shard (the session's own cost, for reference).
+    double local_us = 0;
+    {
+      session_pair pair(home_registry);
+      const double start = thread_cpu_us();
+      const int answered = co_await run_unary_rounds(pair);
+      local_us = (thread_cpu_us() - start) / total;
+      EXPECT_EQ(answered, total);
+    }
+    // Relayed: the same calls from a connection on shard 1; shard 0 only runs the handler side.
+    const double home_start = thread_cpu_us();
+    const double connection_us = co_await runtime::submit_to(connection_shard, [&]() -> runtime::task<double> {
+      service_registry relay = make_relay_registry(home_registry, home);
+      session_pair pair(relay);
+      const double start = thread_cpu_us();
+      const int answered = co_await run_unary_rounds(pair);
+      EXPECT_EQ(answered, total);
+      co_return (thread_cpu_us() - start) / total;
+    });
+    const double home_us = (thread_cpu_us() - home_start) / total;
+    std::printf("unary call, %d calls in rounds of %d: local (client+server sessions on one shard) %.2f us; "
+                "relayed: connection shard (client+server sessions + relay) %.2f us, home shard %.2f us\n",
+                total, figure_calls_per_round, local_us, connection_us, home_us);
+    const bool freed = co_await all_relays_freed();
+    EXPECT_TRUE(freed);
+    co_return 0;
+  });
+  EXPECT_EQ(rc, 0);
+}
 }  // namespace
 }  // namespace ringkv::net::grpc
