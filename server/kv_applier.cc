@@ -3,6 +3,7 @@
 #include "server/kv_applier.h"
 
 #include <chrono>
+#include <random>
 
 #include "server/unary_helpers.h"
 
@@ -37,7 +38,11 @@ int64_t lease_clock_ms() {
 }
 
 kv_applier::kv_applier(mvcc::MvccStore& store, uint64_t cluster_id, uint64_t member_id)
-    : store_(store), cluster_id_(cluster_id), member_id_(member_id) {}
+    : store_(store), cluster_id_(cluster_id), member_id_(member_id) {
+  // Answers replayed from the WAL of an earlier run must not match a live waiter of this one.
+  std::random_device random;
+  next_lease_nonce_ = uint64_t(random()) << 32 | random();
+}
 
 apply_result kv_applier::apply(const decoded_payload& payload, raft::Index index, raft::Term term) {
   term_ = term;
@@ -52,28 +57,19 @@ apply_result kv_applier::apply(const decoded_payload& payload, raft::Index index
     case proposal_kind::lease_revoke: result = apply_lease_revoke(payload.message); break;
     case proposal_kind::lease_checkpoint: result = apply_lease_checkpoint(payload.message); break;
     case proposal_kind::alarm: result = apply_alarm(payload.message); break;
+    case proposal_kind::lease_ask: result = apply_lease_ask(payload.message); break;
+    case proposal_kind::lease_answer: result = apply_lease_answer(payload.message); break;
   }
   while (store_.compaction_pending()) store_.compaction_step();
   return result;
 }
 
-namespace {
-void put_u64(std::string& out, uint64_t value) {
-  for (int i = 0; i < 8; ++i) out += char(uint8_t(value >> (8 * i)));
-}
-uint64_t get_u64(std::string_view in, size_t at) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value |= uint64_t(uint8_t(in[at + size_t(i)])) << (8 * i);
-  return value;
-}
-}  // namespace
-
 std::string kv_applier::snapshot() const {
   std::string out;
-  put_u64(out, alarms_.size());
+  put_u64_le(out, alarms_.size());
   for (const auto& [member, type] : alarms_) {
-    put_u64(out, member);
-    put_u64(out, uint64_t(type));
+    put_u64_le(out, member);
+    put_u64_le(out, uint64_t(type));
   }
   out += store_.snapshot();
   return out;
@@ -81,11 +77,11 @@ std::string kv_applier::snapshot() const {
 
 bool kv_applier::restore(std::string_view bytes, raft::Index index) {
   if (bytes.size() < 8) return false;
-  uint64_t count = get_u64(bytes, 0);
+  uint64_t count = get_u64_le(bytes, 0);
   if (count > (bytes.size() - 8) / 16) return false;
   std::set<std::pair<uint64_t, int>> alarms;
   size_t at = 8;
-  for (uint64_t i = 0; i < count; ++i, at += 16) alarms.insert({get_u64(bytes, at), int(get_u64(bytes, at + 8))});
+  for (uint64_t i = 0; i < count; ++i, at += 16) alarms.insert({get_u64_le(bytes, at), int(get_u64_le(bytes, at + 8))});
   if (store_.restore(bytes.substr(at)) != mvcc::Errc::ok) return false;
   alarms_ = std::move(alarms);
   applied_index_ = index;
@@ -192,6 +188,68 @@ apply_result kv_applier::apply_alarm(std::string_view message) {
         if (request.alarm() == etcdserverpb::NONE || type == int(request.alarm())) add(member, type);
   }
   return reply(response);
+}
+
+lease_ask kv_applier::begin_lease_ask(lease_ask_mode mode, int64_t lease_id, completion<lease_reply>* done,
+                                     int64_t deadline_ms) {
+  lease_ask ask{mode, member_id_, next_lease_nonce_++, lease_id};
+  if (lease_waiters_.size() >= lease_waiters_max) {
+    done->set({etcd_errors::too_many_requests(), 0});
+    return ask;  // proposing it is harmless: nobody waits for its answer
+  }
+  lease_waiters_[ask.nonce] = {done, deadline_ms};
+  return ask;
+}
+
+void kv_applier::abandon_lease_ask(uint64_t nonce) { lease_waiters_.erase(nonce); }
+
+void kv_applier::expire_lease_asks(int64_t now_ms) {
+  for (auto it = lease_waiters_.begin(); it != lease_waiters_.end();) {
+    if (it->second.deadline_ms > now_ms) {
+      ++it;
+      continue;
+    }
+    it->second.done->set({etcd_errors::timeout(), 0});
+    it = lease_waiters_.erase(it);
+  }
+}
+
+void kv_applier::fail_lease_asks(const rpc_status& status) {
+  auto waiters = std::move(lease_waiters_);
+  lease_waiters_.clear();
+  for (auto& [nonce, waiter] : waiters) waiter.done->set({status, 0});
+}
+
+// Only the lease primary answers; every other member applies the ask as a no-op. The primary decides
+// from its own expiry: a lease revoked earlier in the log is unknown here, and an expired one (its
+// revoke on the way) is not renewed, so a keepalive never revives a lease the leader gave up.
+apply_result kv_applier::apply_lease_ask(std::string_view message) {
+  auto ask = decode_lease_ask(message);
+  if (!ask) return undecodable();
+  if (store_.lease_primary() && answer_sink_)
+    answer_sink_(encode_lease_answer({ask->asker, ask->nonce, leader_lease_answer(*ask)}));
+  return {};
+}
+
+int64_t kv_applier::leader_lease_answer(const lease_ask& ask) {
+  int64_t now_ms = lease_clock_ms();
+  if (ask.mode == lease_ask_mode::renew) {
+    auto renewed = store_.lease_renew(ask.lease_id, now_ms);
+    return renewed.ok() ? renewed->ttl_s : 0;
+  }
+  auto ttl = store_.lease_time_to_live(ask.lease_id, now_ms, false);
+  return ttl.ok() ? ttl->ttl_s : -1;
+}
+
+apply_result kv_applier::apply_lease_answer(std::string_view message) {
+  auto answer = decode_lease_answer(message);
+  if (!answer) return undecodable();
+  if (answer->asker != member_id_) return {};
+  auto waiter = lease_waiters_.find(answer->nonce);
+  if (waiter == lease_waiters_.end()) return {};  // timed out, or asked by an earlier run
+  waiter->second.done->set({{}, answer->ttl_s});
+  lease_waiters_.erase(waiter);
+  return {};
 }
 
 }  // namespace ringkv::server
