@@ -75,6 +75,38 @@ runtime::task<bool> all_relays_freed() {
   }
 }
 
+runtime::task<void> expect_all_relays_freed() {
+  const bool freed = co_await all_relays_freed();
+  EXPECT_TRUE(freed) << "relay ends left after " << wait_limit.count() << " s";
+}
+
+runtime::task<void> expect_pumped_until(session_pair& pair, std::function<bool()> done) {
+  const bool reached = co_await pump_until(pair, std::move(done));
+  EXPECT_TRUE(reached) << "timed out";
+}
+
+// On the connection shard: pumps until the home shard's handler has stored its call in `held`
+// (read on the home shard, where it is written).
+runtime::task<void> expect_home_holds(session_pair& pair, const call_ref& held) {
+  bool seen = false;
+  for (int i = 0; i < 1000 && !seen; ++i) {
+    pair.pump();
+    seen = co_await runtime::submit_to(home, [&held] { return bool(held); });
+  }
+  EXPECT_TRUE(seen) << "the home handler never ran";
+}
+
+// On the home shard, after the client or the connection went away: the handler heard of it, its
+// call refuses output, every relay end is gone; then the handler lets go of the call.
+runtime::task<void> expect_cancelled_and_detached(bool cancelled, call_ref& held) {
+  co_await expect_all_relays_freed();
+  EXPECT_TRUE(cancelled);
+  EXPECT_FALSE(held->alive());
+  EXPECT_FALSE(held->write("too late"));
+  EXPECT_FALSE(held->respond("nobody listens"));
+  held = call_ref();
+}
+
 TEST(CallRelay, UnaryCallsRunOnTheHomeShardWithTheirMetadata) {
   const int rc = run_two_shards([]() -> runtime::task<int> {
     service_registry home_registry;
@@ -120,10 +152,7 @@ TEST(CallRelay, UnaryCallsRunOnTheHomeShardWithTheirMetadata) {
     EXPECT_TRUE(ok);
     EXPECT_EQ(ran_elsewhere, 0);
     EXPECT_EQ(token, "secret");
-    {
-      const bool waited = co_await all_relays_freed();
-      EXPECT_TRUE(waited);
-    }
+    co_await expect_all_relays_freed();
     co_return 0;
   });
   EXPECT_EQ(rc, 0);
@@ -150,10 +179,7 @@ TEST(CallRelay, ServerStreamingOverManyTurnsEndsWithTheHandlersStatus) {
                                                          [&](const status& s) { reply.done = s; }});
       pair.client.write(id, "");
       pair.client.close_send(id);
-      {
-        const bool waited = co_await pump_until(pair, [&] { return reply.done.has_value(); });
-        EXPECT_TRUE(waited);
-      }
+      co_await expect_pumped_until(pair, [&] { return reply.done.has_value(); });
       EXPECT_EQ(reply.messages.size(), 51u);
       if (reply.messages.size() == 51u) {
         for (int i = 0; i < 50; ++i) EXPECT_EQ(reply.messages[size_t(i)], "chunk" + std::to_string(i));
@@ -162,10 +188,7 @@ TEST(CallRelay, ServerStreamingOverManyTurnsEndsWithTheHandlersStatus) {
       EXPECT_TRUE(reply.done && reply.done->code == status_code::failed_precondition);
       EXPECT_TRUE(reply.done && reply.done->message == "stopped: 100% done");
     });
-    {
-      const bool waited = co_await all_relays_freed();
-      EXPECT_TRUE(waited);
-    }
+    co_await expect_all_relays_freed();
     co_return 0;
   });
   EXPECT_EQ(rc, 0);
@@ -188,31 +211,19 @@ TEST(CallRelay, BidirectionalStreamEchoesUntilHalfClose) {
       const auto id = pair.client.start_call(kWatch, {[&](std::string_view m) { messages.emplace_back(m); },
                                                       [&](const status& s) { done = s; }});
       pair.client.write(id, "one");
-      {
-        const bool waited = co_await pump_until(pair, [&] { return messages.size() == 1; });
-        EXPECT_TRUE(waited);
-      }
+      co_await expect_pumped_until(pair, [&] { return messages.size() == 1; });
       pair.client.write(id, "two");
       pair.client.write(id, big_payload(200'000));
-      {
-        const bool waited = co_await pump_until(pair, [&] { return messages.size() == 3; });
-        EXPECT_TRUE(waited);
-      }
+      co_await expect_pumped_until(pair, [&] { return messages.size() == 3; });
       EXPECT_EQ(messages[0], "echo:one");
       EXPECT_EQ(messages[1], "echo:two");
       EXPECT_EQ(messages[2], "echo:" + big_payload(200'000));
       EXPECT_FALSE(done.has_value());
       pair.client.close_send(id);
-      {
-        const bool waited = co_await pump_until(pair, [&] { return done.has_value(); });
-        EXPECT_TRUE(waited);
-      }
+      co_await expect_pumped_until(pair, [&] { return done.has_value(); });
       EXPECT_TRUE(done && done->ok());
     });
-    {
-      const bool waited = co_await all_relays_freed();
-      EXPECT_TRUE(waited);
-    }
+    co_await expect_all_relays_freed();
     co_return 0;
   });
   EXPECT_EQ(rc, 0);
@@ -227,34 +238,17 @@ TEST(CallRelay, ClientCancelReachesTheHomeHandler) {
       held = call;
       call->set_stream_callbacks({{}, {}, [&] { cancelled = true; }});
     });
-    const auto opened = [&] { return bool(held); };
     co_await runtime::submit_to(connection_shard, [&]() -> runtime::task<void> {
       service_registry relay = make_relay_registry(home_registry, home);
       session_pair pair(relay);
       std::optional<status> done;
       const auto id = pair.client.start_call(kWatch, {{}, [&](const status& s) { done = s; }});
-      // `held` is written on the home shard: ask there.
-      bool seen = false;
-      for (int i = 0; i < 1000 && !seen; ++i) {
-        seen = co_await runtime::submit_to(home, opened);
-        pair.pump();
-      }
-      EXPECT_TRUE(seen);
+      co_await expect_home_holds(pair, held);
       pair.client.cancel(id);
-      {
-        const bool waited = co_await pump_until(pair, [&] { return done.has_value(); });
-        EXPECT_TRUE(waited);
-      }
+      co_await expect_pumped_until(pair, [&] { return done.has_value(); });
       EXPECT_TRUE(done && done->code == status_code::cancelled);
     });
-    {
-      const bool waited = co_await all_relays_freed();
-      EXPECT_TRUE(waited);
-    }
-    EXPECT_TRUE(cancelled);
-    EXPECT_FALSE(held->alive());
-    EXPECT_FALSE(held->write("too late"));
-    held = call_ref();
+    co_await expect_cancelled_and_detached(cancelled, held);
     co_return 0;
   });
   EXPECT_EQ(rc, 0);
@@ -277,23 +271,11 @@ TEST(CallRelay, HomeCallOutlivesTheConnection) {
       {
         session_pair pair(relay);
         pair.client.unary(kRange, "x", record(outcome));
-        bool seen = false;
-        for (int i = 0; i < 1000 && !seen; ++i) {
-          pair.pump();
-          seen = co_await runtime::submit_to(home, [&] { return bool(held); });
-        }
-        EXPECT_TRUE(seen);
+        co_await expect_home_holds(pair, held);
       }  // the connection is gone
       EXPECT_EQ(outcome.result.code, status_code::unavailable);
     });
-    {
-      const bool waited = co_await all_relays_freed();
-      EXPECT_TRUE(waited);
-    }
-    EXPECT_TRUE(cancelled);
-    EXPECT_FALSE(held->alive());
-    EXPECT_FALSE(held->respond("nobody listens"));
-    held = call_ref();
+    co_await expect_cancelled_and_detached(cancelled, held);
     co_return 0;
   });
   EXPECT_EQ(rc, 0);
@@ -318,10 +300,7 @@ TEST(CallRelay, ConnectionOutlivesTheHomeCall) {
       std::optional<status> done;
       const auto id = pair.client.start_call(kWatch, {[&](std::string_view m) { messages.emplace_back(m); },
                                                       [&](const status& s) { done = s; }});
-      {
-        const bool waited = co_await pump_until(pair, [&] { return done.has_value(); });
-        EXPECT_TRUE(waited);
-      }
+      co_await expect_pumped_until(pair, [&] { return done.has_value(); });
       EXPECT_EQ(messages, std::vector<std::string>{"hello"});
       EXPECT_TRUE(done && done->code == status_code::unavailable);
       pair.client.write(id, "ignored");  // the stream is over: nothing reaches a freed end
@@ -335,16 +314,10 @@ TEST(CallRelay, ConnectionOutlivesTheHomeCall) {
       EXPECT_EQ(live_relay_ends(), 0u);
       unary_outcome later;
       pair.client.unary(kRange, "", record(later));
-      {
-        const bool waited = co_await pump_until(pair, [&] { return later.done; });
-        EXPECT_TRUE(waited);
-      }
+      co_await expect_pumped_until(pair, [&] { return later.done; });
       EXPECT_EQ(later.response, "still here");
     });
-    {
-      const bool waited = co_await all_relays_freed();
-      EXPECT_TRUE(waited);
-    }
+    co_await expect_all_relays_freed();
     co_return 0;
   });
   EXPECT_EQ(rc, 0);
@@ -376,15 +349,9 @@ TEST(CallRelay, FinishAndCancelCrossing) {
         for (auto& c : held) c->finish(status::success());
       });
       for (auto id : ids) pair.client.cancel(id);
-      {
-        const bool waited = co_await pump_until(pair, [&] { return done == streams; });
-        EXPECT_TRUE(waited);
-      }
+      co_await expect_pumped_until(pair, [&] { return done == streams; });
     });
-    {
-      const bool waited = co_await all_relays_freed();
-      EXPECT_TRUE(waited);
-    }
+    co_await expect_all_relays_freed();
     held.clear();
     co_return 0;
   });
@@ -443,10 +410,7 @@ TEST(CallRelay, BacklogOnTheConnectionShardPacesTheHomeHandler) {
       const int sent_while_stalled = co_await runtime::submit_to(home, [&] { return sent; });
       EXPECT_LE(size_t(sent_while_stalled) * chunk_bytes, queued_bytes_limit + chunk_bytes);
       EXPECT_LT(sent_while_stalled, chunks);
-      {
-        const bool waited = co_await pump_until(pair, [&] { return reply.done.has_value(); });
-        EXPECT_TRUE(waited);
-      }
+      co_await expect_pumped_until(pair, [&] { return reply.done.has_value(); });
       EXPECT_EQ(reply.messages.size(), size_t(chunks));
       for (size_t i = 0; i < reply.messages.size(); ++i) {
         EXPECT_EQ(reply.messages[i], big_payload(chunk_bytes) + std::to_string(i));
@@ -455,10 +419,7 @@ TEST(CallRelay, BacklogOnTheConnectionShardPacesTheHomeHandler) {
     });
     EXPECT_GE(queued_when_paused, queued_bytes_limit);
     EXPECT_GT(drains, 3);  // it really paused and resumed
-    {
-      const bool waited = co_await all_relays_freed();
-      EXPECT_TRUE(waited);
-    }
+    co_await expect_all_relays_freed();
     co_return 0;
   });
   EXPECT_EQ(rc, 0);
