@@ -88,6 +88,16 @@ runtime::task<bool> shard_ports::open() {
           log::error("listen address is not an IP address", {{"url", url.url}});
           return false;
         }
+        if (shard == home_shard && shard_count_ > 1) {
+          // SO_REUSEPORT would also let a second ringkv bind the same port: take it exclusively for a
+          // moment first, so a port in use fails as it does with one shard (and :0 picks one port).
+          auto probe = net::listener::open(*bind_to);
+          if (!probe) {
+            log::error("cannot listen for client traffic", {{"url", url.url}, {"error", probe.error_message()}});
+            return false;
+          }
+          bind_to = probe.value().local();
+        }
         auto opened = net::listener::open(*bind_to, options);
         if (!opened) {
           log::error("cannot listen for client traffic",
