@@ -11,6 +11,7 @@
 #include "runtime/timer.h"
 #include "server/http_endpoints.h"
 #include "server/log.h"
+#include "server/membership_join.h"
 #include "server/server_metrics.h"
 #include "server/snapshot_seal.h"
 #include "server/unary_helpers.h"
@@ -76,6 +77,15 @@ raft::Config raft_config_for(const server_config& config, const member_identity&
   return rc;
 }
 
+// The membership a snapshot was taken with: its membership section, or (snapshots written before
+// membership changes existed) the initial members. Throws if the section does not decode.
+raft::ConfState snapshot_conf(std::string_view data, const member_identity& identity) {
+  unwrapped_snapshot unwrapped = unwrap_snapshot(data);
+  if (!unwrapped.valid) throw std::runtime_error("the snapshot's membership section does not decode");
+  if (unwrapped.members && !unwrapped.members->empty()) return unwrapped.members->conf_state();
+  return raft::ConfState{voter_ids(identity), {}};
+}
+
 // The raft state to start from: the snapshot (if any) and the WAL entries after it. entries_after
 // throws if the WAL does not reach back to the snapshot: starting would silently lose entries.
 raft::PersistedState persisted_from(const storage::wal::recovered_state& recovered,
@@ -86,7 +96,7 @@ raft::PersistedState persisted_from(const storage::wal::recovered_state& recover
   uint64_t snapshot_index = snapshot ? snapshot->id.index : 0;
   if (snapshot) {
     auto loaded = std::make_shared<raft::Snapshot>();
-    loaded->meta = raft::SnapshotMeta{snapshot->id.index, snapshot->id.term, raft::ConfState{voter_ids(identity), {}}};
+    loaded->meta = raft::SnapshotMeta{snapshot->id.index, snapshot->id.term, snapshot_conf(snapshot->data, identity)};
     loaded->data = raft::SharedBytes::copy_of(std::string_view(snapshot->data));
     state.snapshot = std::move(loaded);
   }
@@ -104,18 +114,20 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                          storage::wal::recovered_state recovered,
                          std::optional<storage::wal::loaded_snapshot> snapshot)
     : config_(config),
-      identity_(identity),
+      identity_(settle_identity(config, std::move(identity),
+                                recovered.entries.empty() && recovered.state.term == 0 && !snapshot)),
       wal_(wal),
       snapshots_(snapshots),
       store_(mvcc::StoreConfig{int64_t(config.max_txn_ops),
                                // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to seconds
                                std::max<int64_t>(1, (3 * config.election_timeout.count() / 2 + 999) / 1000),
                                1000, 20000, 65536}),
-      applier_(store_, identity.cluster_id, identity.member_id),
-      node_(raft_config_for(config, identity, snapshot ? snapshot->id.index : 0),
-            persisted_from(recovered, snapshot, identity),
+      applier_(store_, identity_.cluster_id, identity_.member_id),
+      node_(raft_config_for(config, identity_, snapshot ? snapshot->id.index : 0),
+            persisted_from(recovered, snapshot, identity_),
             node_hooks{
                 [this](const decoded_payload& payload, raft::Index index, raft::Term term) {
+                  if (uint8_t(payload.kind) == membership_payload_kind) return apply_member_change(payload);
                   return applier_.apply(payload, index, term);
                 },
                 [](raft::Index index) {
@@ -143,26 +155,35 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                   if (leader) store_.lease_promote(lease_clock_ms(), config_.election_timeout.count());
                   else store_.lease_demote();
                 },
-                [this] { return applier_.snapshot(); },
+                [this] { return wrap_snapshot(members_, applier_.snapshot()); },
                 [this](raft::Index index, raft::Term term, std::string data) -> runtime::task<void> {
                   // file first (durable), then the WAL's marker, then the segments it covers go
                   co_await snapshots_.save(storage::wal::snapshot_id{term, index}, data);
                   co_await wal_.append_snapshot_marker(storage::wal::snapshot_marker{index, term});
                   co_await wal_.release(index);
                 },
-                [this](raft::Index index, std::string_view data) { return applier_.restore(data, index); },
+                [this](raft::Index index, std::string_view data) { return restore_state(data, index); },
                 {},
+                [this](const raft::ConfChange& change, raft::Index index) { apply_conf_change(change, index); },
             },
             node_limits{config.heartbeat_interval, std::chrono::milliseconds(5000) + 2 * config.election_timeout,
                         4096, 65536, config.snapshot_count}) {
-  if (snapshot && !applier_.restore(snapshot->data, snapshot->id.index))
+  if (snapshot && !restore_state(snapshot->data, snapshot->id.index))
     throw std::runtime_error("snapshot " + storage::wal::snapshot_file_name(snapshot->id) + " does not decode");
+  node_.wiring().cluster_id = identity_.cluster_id;
+  node_.wiring().attach = [this](net::peer::peer_transport* transport) {
+    transport_ = transport;
+    transport_peers_.clear();
+    if (transport_) sync_peers();
+  };
+  node_.wiring().members_query = [this] { return members_query(); };
+  node_.wiring().on_removed = [this] { leave_cluster(); };
   node_metrics().quota_backend_bytes.set(double(config.effective_quota_bytes()));
   metrics::global()
       .add_gauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label.",
                  {{"server_id", [&] {
                     char hex[24];
-                    std::snprintf(hex, sizeof hex, "%llx", (unsigned long long)identity.member_id);
+                    std::snprintf(hex, sizeof hex, "%llx", (unsigned long long)identity_.member_id);
                     return std::string(hex);
                   }()}})
       .set(1);
@@ -181,12 +202,13 @@ void etcd_server::stop() {
 
 runtime::task<void> etcd_server::run() {
   runtime::spawn(lease_housekeeping());
+  runtime::spawn(publish_self());
   if (config_.compaction_period().count() > 0 || config_.compaction_revisions() > 0)
     runtime::spawn(auto_compactor());
   co_await node_.run();
   stopping_ = true;
   wake_apply_waiters(etcd_errors::stopped());
-  while (lease_task_running_ || compactor_running_) co_await runtime::sleep_for(std::chrono::milliseconds(10));
+  while (lease_task_running_ || compactor_running_ || publish_running_) co_await runtime::sleep_for(std::chrono::milliseconds(10));
 }
 
 namespace {
@@ -214,6 +236,10 @@ void etcd_server::register_services(net::grpc::service_registry& registry) {
       {"/etcdserverpb.Lease/LeaseTimeToLive", &etcd_server::lease_time_to_live},
       {"/etcdserverpb.Lease/LeaseLeases", &etcd_server::lease_leases},
       {"/etcdserverpb.Cluster/MemberList", &etcd_server::member_list},
+      {"/etcdserverpb.Cluster/MemberAdd", &etcd_server::member_add},
+      {"/etcdserverpb.Cluster/MemberRemove", &etcd_server::member_remove},
+      {"/etcdserverpb.Cluster/MemberUpdate", &etcd_server::member_update},
+      {"/etcdserverpb.Cluster/MemberPromote", &etcd_server::member_promote},
       {"/etcdserverpb.Maintenance/Status", &etcd_server::status},
       {"/etcdserverpb.Maintenance/Alarm", &etcd_server::alarm},
       {"/etcdserverpb.Maintenance/Hash", &etcd_server::hash},
@@ -373,34 +399,7 @@ runtime::task<unary_outcome> etcd_server::compact(std::string bytes) {
   co_return co_await propose(proposal_kind::compaction, std::move(bytes));
 }
 
-// ---- Cluster and Maintenance ----
-
-etcdserverpb::Member etcd_server::self_member() const {
-  etcdserverpb::Member member;
-  member.set_id(identity_.member_id);
-  member.set_name(config_.name);
-  for (const auto& url : config_.initial_advertise_peer_urls) member.add_peerurls(url.url);
-  for (const auto& url : config_.advertise_client_urls) member.add_clienturls(url.url);
-  return member;
-}
-
-runtime::task<unary_outcome> etcd_server::member_list(std::string bytes) {
-  etcdserverpb::MemberListRequest request;
-  if (!parse(request, bytes)) co_return failure(malformed());
-  etcdserverpb::MemberListResponse response;
-  fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
-  for (const auto& known : identity_.members) {
-    if (known.id == identity_.member_id) {
-      *response.add_members() = self_member();
-      continue;
-    }
-    etcdserverpb::Member* member = response.add_members();  // client URLs: only our own are known
-    member->set_id(known.id);
-    member->set_name(known.name);
-    for (const auto& url : known.peer_urls) member->add_peerurls(url);
-  }
-  co_return reply(response);
-}
+// ---- Maintenance ----
 
 runtime::task<unary_outcome> etcd_server::status(std::string bytes) {
   etcdserverpb::StatusRequest request;

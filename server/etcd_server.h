@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,7 @@
 #include "runtime/task.h"
 #include "server/config.h"
 #include "server/kv_applier.h"
+#include "server/membership.h"
 #include "server/node.h"
 #include "storage/mvcc/store.h"
 #include "storage/wal/snapshot_store.h"
@@ -41,6 +43,8 @@ struct member_identity {
 // Deterministic ids from the name, peer URLs and cluster token. A single member (no --initial-cluster,
 // or one entry) keeps the ids it always had (its data dir's WAL votes for them); with several members
 // every id comes from net/peer/cluster_id.h, so all members agree on them without talking.
+// etcd_server's constructor then settles the identity for good (server/membership_join.h): the one
+// persisted in the data dir wins; a member joining a running cluster asks the cluster.
 member_identity derive_identity(const server_config& config);
 
 // The result of a unary method: a serialized response, or the status the call ends with.
@@ -95,8 +99,28 @@ class etcd_server {
   void on_watch(const net::grpc::call_ref& call);
   void pump_watchers();
 
-  // Cluster and Maintenance
+  // Cluster (server/cluster_service.cc)
   runtime::task<unary_outcome> member_list(std::string bytes);
+  runtime::task<unary_outcome> member_add(std::string bytes);
+  runtime::task<unary_outcome> member_remove(std::string bytes);
+  runtime::task<unary_outcome> member_update(std::string bytes);
+  runtime::task<unary_outcome> member_promote(std::string bytes);
+  // Proposes a membership entry / raft conf change, one membership change of this member at a time.
+  runtime::task<rpc_status> propose_member_change(member_change change);
+  runtime::task<rpc_status> begin_membership_change();  // waits for the previous one (request timeout)
+  void end_membership_change() { membership_busy_ = false; }
+  runtime::task<void> publish_self();  // etcd's publish: name and client URLs, once a leader exists
+  template <typename Response>
+  apply_result members_reply(Response& response) const;
+  void apply_conf_change(const raft::ConfChange& change, raft::Index index);
+  apply_result apply_member_change(const decoded_payload& payload);
+  void sync_peers();     // the transport's peers := member records (+ staged adds), removed ones refused
+  void leave_cluster();  // this member was removed: log etcd's line and stop the process
+  // Snapshot bytes (membership section + applier state) into the applier and members_.
+  bool restore_state(std::string_view data, raft::Index index);
+  std::string members_query() const;  // MemberListResponse bytes for a joining member
+
+  // Maintenance
   runtime::task<unary_outcome> status(std::string bytes);
   runtime::task<unary_outcome> alarm(std::string bytes);
   runtime::task<unary_outcome> hash(std::string bytes);
@@ -127,7 +151,6 @@ class etcd_server {
   std::unordered_map<std::string, unary_method> unary_methods_;  // "/etcdserverpb.KV/Range" -> method
   std::vector<completion<rpc_status>*> apply_waiters_;  // woken after every applied batch
 
-  etcdserverpb::Member self_member() const;
 
   server_config config_;
   member_identity identity_;
@@ -135,7 +158,13 @@ class etcd_server {
   storage::wal::snapshot_store& snapshots_;
   mvcc::MvccStore store_;
   kv_applier applier_;
+  membership members_;
   node node_;
+  net::peer::peer_transport* transport_ = nullptr;         // set by start_peers (cluster_bootstrap.h)
+  std::map<uint64_t, std::string> transport_peers_;        // id -> peer URL handed to the transport
+  bool membership_busy_ = false;
+  bool publish_running_ = false;
+  bool leaving_ = false;
   bool stopping_ = false;
   bool lease_task_running_ = false;
   bool compactor_running_ = false;

@@ -10,6 +10,7 @@
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
 #include "server/log.h"
+#include "server/membership.h"
 #include "server/server_metrics.h"
 
 namespace ringkv::server {
@@ -51,6 +52,31 @@ runtime::task<rpc_status> node::read_barrier() {
   reads_queued_.push_back(&done);
   wake_.notify();
   co_return co_await done;
+}
+
+runtime::task<rpc_status> node::propose_conf_change(raft::ConfChange change) {
+  const auto deadline = std::chrono::steady_clock::now() + limits_.request_timeout;
+  while (true) {
+    if (stopping_) co_return etcd_errors::stopped();
+    raft::ProposeResult result = raft_.propose_conf_change(change);
+    if (result.status == raft::ProposeStatus::kAccepted) break;
+    if (result.status == raft::ProposeStatus::kInvalid) co_return member_errors::not_found();
+    if (std::chrono::steady_clock::now() >= deadline) co_return etcd_errors::timeout();
+    int slept = co_await runtime::sleep_for(limits_.tick_interval);  // pending change, transfer, no leader
+    if (slept != 0) co_return etcd_errors::stopped();
+  }
+  completion<rpc_status> done;
+  conf_waiters_.push_back({std::move(change), &done, deadline});
+  wake_.notify();
+  co_return co_await done;
+}
+
+std::optional<raft::Index> node::match_index(raft::NodeId member) const {
+  if (!is_leader()) return std::nullopt;
+  if (member == raft_.id()) return raft_.log().last_index();
+  const raft::Progress* progress = raft_.progress(member);
+  if (progress == nullptr) return std::nullopt;
+  return progress->match;
 }
 
 void node::connect_peers(std::function<void(const raft::Message& message)> send) {
@@ -309,9 +335,14 @@ void node::apply_entries(std::span<const raft::Entry> entries) {
   if (entries.empty()) return;
   for (const auto& entry : entries) {
     applied_index_ = entry.index;
-    if (entry.type != raft::EntryType::kNormal || entry.data.empty()) continue;  // no-op, conf change
+    if (entry.type == raft::EntryType::kConfChange) {
+      apply_conf_entry(entry);
+      continue;
+    }
+    if (entry.data.empty()) continue;  // a new leader's no-op, or a refused conf change
     std::string_view bytes(reinterpret_cast<const char*>(entry.data.data()), entry.data.size());
     auto payload = decode_payload(bytes);
+    if (!payload) payload = decode_membership_payload(bytes);
     if (!payload) {
       hooks_.on_undecodable(entry.index);
       continue;
@@ -326,6 +357,20 @@ void node::apply_entries(std::span<const raft::Entry> entries) {
   node_metrics().proposals_committed.set(double(raft_.log().committed));
   node_metrics().proposals_applied.set(double(applied_index_));
   if (hooks_.after_apply) hooks_.after_apply();
+}
+
+void node::apply_conf_entry(const raft::Entry& entry) {
+  std::optional<raft::ConfChange> change = raft::decode_conf_change(entry.data.span());
+  if (!change) {  // raft treats it as a no-op too
+    hooks_.on_undecodable(entry.index);
+    return;
+  }
+  if (hooks_.apply_conf_change) hooks_.apply_conf_change(*change, entry.index);
+  std::erase_if(conf_waiters_, [&](const conf_waiter& waiter) {
+    if (waiter.change.type != change->type || waiter.change.node_ids != change->node_ids) return false;
+    waiter.done->set(rpc_status{});
+    return true;
+  });
 }
 
 void node::serve_reads() {
@@ -343,6 +388,11 @@ void node::expire_waiters() {
     it->second.done->set(apply_result{etcd_errors::timeout(), {}});
     it = waiting_.erase(it);
   }
+  std::erase_if(conf_waiters_, [&](const conf_waiter& waiter) {
+    if (waiter.deadline > now) return false;
+    waiter.done->set(etcd_errors::timeout());
+    return true;
+  });
   // A round raft never answered (leadership changed) times out as a whole.
   while (!read_rounds_.empty() && read_rounds_.front().deadline <= now) {
     node_metrics().read_indexes_failed.inc();
@@ -357,6 +407,8 @@ void node::fail_all(const rpc_status& status) {
   queued_.clear();
   for (auto* waiter : reads_queued_) waiter->set(status);
   reads_queued_.clear();
+  for (auto& waiter : conf_waiters_) waiter.done->set(status);
+  conf_waiters_.clear();
   for (auto& round : read_rounds_)
     for (auto* waiter : round.waiters) waiter->set(status);
   read_rounds_.clear();

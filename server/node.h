@@ -28,13 +28,27 @@
 #include <unordered_map>
 #include <vector>
 
+#include "raft/conf_change.h"
 #include "raft/node.h"
 #include "runtime/task.h"
 #include "server/errors.h"
 #include "server/raft_payload.h"
 #include "server/wakeup.h"
 
+namespace ringkv::net::peer {
+class peer_transport;
+}
+
 namespace ringkv::server {
+
+// What start_peers (cluster_bootstrap.h) needs from the member to wire its peer transport; set by
+// etcd_server, which keeps the transport's peers equal to the replicated member records.
+struct peer_wiring {
+  uint64_t cluster_id = 0;
+  std::function<void(net::peer::peer_transport* transport)> attach;  // started (nullptr: stopping)
+  std::function<std::string()> members_query;  // bytes answering a joining member's query
+  std::function<void()> on_removed;            // a peer says we were removed from the cluster
+};
 
 // The state machine's answer to one applied entry: a serialized etcdserverpb response, or an error.
 struct apply_result {
@@ -65,6 +79,8 @@ struct node_hooks {
   std::function<bool(raft::Index index, std::string_view data)> restore_snapshot;
   // Sends one raft message to its member (unset: a single voter, nothing to send). Must not wait.
   std::function<void(const raft::Message& message)> send;
+  // A committed membership change (raft conf-change entry, kBootstrap included), in log order.
+  std::function<void(const raft::ConfChange& change, raft::Index index)> apply_conf_change;
 };
 
 struct node_limits {
@@ -89,6 +105,14 @@ class node {
   runtime::task<apply_result> propose(proposal_kind kind, std::string message);
   // Completes once the state machine reflects every write committed before the call (ReadIndex).
   runtime::task<rpc_status> read_barrier();
+  // Proposes a raft membership change; completes once a change of the same type and member is applied
+  // here. While another change is pending (raft takes one at a time) or a leader transfer runs, it
+  // retries every tick until the request timeout.
+  runtime::task<rpc_status> propose_conf_change(raft::ConfChange change);
+  // Leader only: how far `member`'s log is known to match ours (nullopt elsewhere or unknown member).
+  std::optional<raft::Index> match_index(raft::NodeId member) const;
+  raft::Index last_index() const { return raft_.log().last_index(); }
+  peer_wiring& wiring() { return wiring_; }
 
   // The peer transport's side (raft shard): sets hooks.send, and feeds what arrives from other members.
   void connect_peers(std::function<void(const raft::Message& message)> send);
@@ -114,6 +138,11 @@ class node {
   struct queued_proposal {
     raft::SharedBytes payload;
     request_id_t id;
+  };
+  struct conf_waiter {
+    raft::ConfChange change;
+    completion<rpc_status>* done;
+    std::chrono::steady_clock::time_point deadline;
   };
   struct read_round {
     uint64_t context = 0;
@@ -166,6 +195,9 @@ class node {
   std::unordered_map<request_id_t, waiting_proposal> waiting_;
   std::vector<completion<rpc_status>*> reads_queued_;
   std::deque<read_round> read_rounds_;  // in context order
+  std::vector<conf_waiter> conf_waiters_;
+  peer_wiring wiring_;
+  void apply_conf_entry(const raft::Entry& entry);
   uint64_t next_read_context_ = 1;
 };
 

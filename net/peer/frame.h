@@ -9,7 +9,15 @@
 //   36      n     message         one raft message flatbuffer (raft/codec.h), n = body_bytes - 24
 //
 // A sender writes many frames to one peer in one vectored write; a large frame (a snapshot) is written
-// in chunks. A receiver closes the connection on a bad frame: checksum mismatch, body shorter than the
+// in chunks.
+//
+// Two frames are not raft messages:
+//   - members query: header {cluster 0, from 0, to 0}, empty message. Sent by a member joining a running
+//     cluster to any member's peer port; the answer is one frame {cluster id, answering member, 0} whose
+//     message is the server's member list (opaque here), then the connection closes.
+//   - removed notice: {cluster id, from, to = the removed member}, message `removed_notice_message`,
+//     written back on a connection whose frames came from a removed member, before closing it.
+// A receiver closes the connection on a bad frame: checksum mismatch, body shorter than the
 // header or longer than the named maximum, a message that does not decode, or a header whose cluster id,
 // sender or receiver it does not accept. Pure code: no I/O.
 #pragma once
@@ -19,6 +27,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "raft/shared_bytes.h"
 #include "raft/types.h"
@@ -50,6 +59,8 @@ struct encoded_frame {
   raft::SharedBytes message;
   size_t size() const { return lead.size() + message.size(); }
 };
+
+inline constexpr std::string_view removed_notice_message = "ringkv: member removed from the cluster";
 
 // Frames `message` (a flatbuffer from raft::encode_message). It must be at most frame_message_bytes_max.
 encoded_frame make_frame(const frame_header& header, raft::SharedBytes message);

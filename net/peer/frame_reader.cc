@@ -75,6 +75,7 @@ const char* fault_name(frame_fault f) {
     case frame_fault::removed_sender: return "removed_sender";
     case frame_fault::misaddressed: return "misaddressed";
     case frame_fault::over_budget: return "over_budget";
+    case frame_fault::members_query: return "members_query";
   }
   return "unknown";
 }

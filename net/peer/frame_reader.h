@@ -26,6 +26,7 @@ enum class frame_fault {
   removed_sender,  // header's sender was removed from the cluster
   misaddressed,    // header's receiver is not us, or header and message disagree on sender/receiver
   over_budget,     // a large frame would exceed the bytes that large frames being received may hold
+  members_query,   // header all zero: a member joining the cluster asks for the member list (frame.h)
 };
 const char* fault_name(frame_fault fault);
 

@@ -8,6 +8,7 @@
 #include <flatbuffers/flatbuffer_builder.h>
 
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <deque>
 #include <utility>
@@ -254,7 +255,8 @@ runtime::task<void> peer_transport::run_connection(peer_link& link, connection& 
 
 // Peers never send on an outbound connection: data, end of stream or an error all mean it is over.
 runtime::task<void> peer_transport::watch_loop(peer_link& link, connection& conn) {
-  co_await conn.fill(1);
+  const int got = co_await conn.fill(frame_lead_bytes + removed_notice_message.size());
+  if (got > 0 && is_removed_notice(link, conn) && callbacks_.on_removed && !stopping_) callbacks_.on_removed();
   link.broken = true;
   ::shutdown(conn.fd(), SHUT_RDWR);
   link.wake.wake_all();
@@ -327,6 +329,7 @@ runtime::task<int> peer_transport::write_batch(peer_link& link, connection& conn
 // ---- receiving ----
 
 frame_fault peer_transport::check_header(const frame_header& header) const {
+  if (header == frame_header{}) return frame_fault::members_query;
   if (header.cluster_id != config_.cluster_id) return frame_fault::wrong_cluster;
   if (removed_.contains(header.from)) return frame_fault::removed_sender;
   if (header.to != config_.local_id || header.from == config_.local_id) return frame_fault::misaddressed;
@@ -345,6 +348,7 @@ void peer_transport::count_fault(frame_fault fault) {
     case frame_fault::removed_sender: ++stats_.rejected_removed_sender; break;
     case frame_fault::misaddressed: ++stats_.rejected_misaddressed; break;
     case frame_fault::over_budget: ++stats_.rejected_over_budget; break;
+    case frame_fault::members_query: break;
   }
 }
 
@@ -353,12 +357,18 @@ runtime::task<void> peer_transport::serve_inbound(connection conn) {
     ++stats_.connections_accepted;
     const int fd = conn.fd();
     inbound_fds_.insert(fd);
-    const header_check check = [this](const frame_header& header) { return check_header(header); };
+    frame_header last_header;
+    const header_check check = [this, &last_header](const frame_header& header) {
+      last_header = header;
+      return check_header(header);
+    };
     const size_t in_place_bytes_max = config_.limits.inbound.read_buffer_bytes;
     while (!stopping_) {
       frame_read got = co_await read_frame(conn, check, in_place_bytes_max, large_frames_);
       if (got.fault != frame_fault::none) {
         count_fault(got.fault);
+        if (got.fault == frame_fault::members_query) co_await answer_members_query(conn);
+        if (got.fault == frame_fault::removed_sender) co_await send_removed_notice(conn, last_header.from);
         break;
       }
       ++stats_.messages_received;
@@ -367,6 +377,46 @@ runtime::task<void> peer_transport::serve_inbound(connection conn) {
     inbound_fds_.erase(fd);
   }
   co_await conn.close();
+}
+
+// ---- frames that are not raft messages (frame.h) ----
+
+runtime::task<void> peer_transport::answer_members_query(connection& conn) {
+  if (!callbacks_.on_members_query) co_return;
+  std::string answer = callbacks_.on_members_query();
+  if (answer.size() > frame_message_bytes_max) co_return;
+  encoded_frame frame = make_frame({config_.cluster_id, config_.local_id, raft::kNoNode},
+                                   raft::SharedBytes::copy_of(std::string_view(answer)));
+  std::array<std::span<const std::byte>, 2> pieces{std::span<const std::byte>(frame.lead), bytes_of(frame.message)};
+  if (co_await conn.writev(pieces) >= 0) {
+    co_await conn.flush();
+    ++stats_.members_queries;
+  }
+}
+
+runtime::task<void> peer_transport::send_removed_notice(connection& conn, raft::NodeId removed) {
+  encoded_frame frame = make_frame({config_.cluster_id, config_.local_id, removed},
+                                   raft::SharedBytes::copy_of(removed_notice_message));
+  std::array<std::span<const std::byte>, 2> pieces{std::span<const std::byte>(frame.lead), bytes_of(frame.message)};
+  if (co_await conn.writev(pieces) >= 0) {
+    co_await conn.flush();
+    ++stats_.removed_notices_sent;
+  }
+}
+
+// What arrived on an outbound connection (peers never send there) is a removed notice for us.
+bool peer_transport::is_removed_notice(peer_link& link, connection& conn) {
+  const std::span<const std::byte> got = conn.readable();
+  if (got.size() < frame_lead_bytes + removed_notice_message.size()) return false;
+  const frame_prefix prefix = parse_prefix(got.first<frame_prefix_bytes>());
+  if (prefix.body_bytes != frame_header_bytes + removed_notice_message.size()) return false;
+  const auto header_bytes = got.subspan(frame_prefix_bytes, frame_header_bytes);
+  const auto message = got.subspan(frame_lead_bytes, removed_notice_message.size());
+  const auto message_bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(message.data()), message.size());
+  if (body_checksum(header_bytes, message_bytes) != prefix.body_checksum) return false;
+  const frame_header header = parse_header(header_bytes.first<frame_header_bytes>());
+  return header == frame_header{config_.cluster_id, link.id, config_.local_id} &&
+         std::string_view(reinterpret_cast<const char*>(message.data()), message.size()) == removed_notice_message;
 }
 
 // ---- stop ----

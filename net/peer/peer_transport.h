@@ -91,6 +91,10 @@ struct peer_callbacks {
   std::function<void(raft::Message&&)> on_message;                             // required
   std::function<void(raft::NodeId peer)> on_unreachable;                       // optional
   std::function<void(raft::NodeId peer, raft::SnapshotStatus)> on_snapshot_status;  // optional
+  // A joining member's members query (frame.h): the answer's message bytes. Unset: the query is refused.
+  std::function<std::string()> on_members_query;
+  // A peer told us (removed notice, frame.h) that this member was removed from the cluster. Optional.
+  std::function<void()> on_removed;
 };
 
 struct peer_transport_stats {
@@ -114,6 +118,8 @@ struct peer_transport_stats {
   uint64_t rejected_misaddressed = 0;
   uint64_t rejected_over_budget = 0;
   uint64_t inbound_io_errors = 0;
+  uint64_t members_queries = 0;        // answered
+  uint64_t removed_notices_sent = 0;
 };
 
 class peer_transport {
@@ -162,6 +168,9 @@ class peer_transport {
   runtime::task<void> write_loop(peer_link& link, connection& conn);
   runtime::task<void> watch_loop(peer_link& link, connection& conn);
   runtime::task<int> write_batch(peer_link& link, connection& conn);
+  runtime::task<void> answer_members_query(connection& conn);
+  runtime::task<void> send_removed_notice(connection& conn, raft::NodeId removed);
+  bool is_removed_notice(peer_link& link, connection& conn);
   void count_fault(frame_fault fault);
   void report_unreachable(raft::NodeId peer);
   void report_snapshot(raft::NodeId peer, raft::SnapshotStatus status);

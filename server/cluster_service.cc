@@ -1,0 +1,307 @@
+// server/cluster_service.cc — etcd's Cluster service (MemberList/Add/Remove/Update/Promote), the
+// member's "publish" of its name and client URLs, and keeping the peer transport equal to the
+// replicated member records (server/membership.h).
+//
+//   MemberAdd ─ checks ─> stage_add entry {id, peer URLs} ─applied─> conf change AddVoter/AddLearner(id)
+//             ─applied─> member record (peer URLs from the staged entry) ─> reply {member, members}
+//   MemberRemove ─> conf change RemoveNode(id) ─applied─> record gone, id refused by the transport;
+//                   the removed member stops ("the member has been permanently removed ...")
+//   MemberUpdate ─> update_peer_urls entry          MemberPromote ─> conf change AddVoter(learner id)
+#include <xxhash.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "net/peer/cluster_id.h"
+#include "net/peer/peer_transport.h"
+#include "runtime/reactor.h"
+#include "runtime/spawn.h"
+#include "runtime/timer.h"
+#include "server/etcd_server.h"
+#include "server/log.h"
+#include "server/unary_helpers.h"
+
+namespace ringkv::server {
+
+using namespace unary;
+
+namespace {
+
+constexpr std::chrono::milliseconds publish_retry_interval{200};
+constexpr std::chrono::milliseconds leave_grace{500};  // a removed leader's last messages leave first
+constexpr double learner_ready_fraction = 0.9;          // etcd's readyPercent
+
+std::vector<std::string> urls_of(const google::protobuf::RepeatedPtrField<std::string>& urls) {
+  return {urls.begin(), urls.end()};
+}
+
+std::vector<std::string> urls_of(const std::vector<url_endpoint>& urls) {
+  std::vector<std::string> out;
+  for (const auto& url : urls) out.push_back(url.url);
+  return out;
+}
+
+// etcd accepts scheme://host:port URLs; we reach peers by IP address (net/peer has no name resolution).
+bool valid_peer_urls(const std::vector<std::string>& urls) {
+  if (urls.empty()) return false;
+  return std::all_of(urls.begin(), urls.end(),
+                     [](const std::string& url) { return net::peer::endpoint_of_peer_url(url).has_value(); });
+}
+
+struct membership_guard {
+  etcd_server* server;
+  void (etcd_server::*end)();
+  ~membership_guard() { (server->*end)(); }
+};
+
+}  // namespace
+
+// ---- replies ----
+
+template <typename Response>
+apply_result etcd_server::members_reply(Response& response) const {
+  fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
+  for (const auto& [id, record] : members_.members()) {
+    etcdserverpb::Member* member = response.add_members();
+    to_proto(record, member);
+    if (id == identity_.member_id && record.name.empty()) {  // not published yet: we know ourselves
+      member->set_name(config_.name);
+      for (const auto& url : config_.advertise_client_urls) member->add_clienturls(url.url);
+    }
+  }
+  return reply(response);
+}
+
+std::string etcd_server::members_query() const {
+  etcdserverpb::MemberListResponse response;
+  members_reply(response);
+  if (members_.empty()) {  // nothing applied yet: the members this one started with
+    for (const auto& m : identity_.members) {
+      auto* out = response.add_members();
+      out->set_id(m.id);
+      out->set_name(m.name);
+      for (const auto& url : m.peer_urls) out->add_peerurls(url);
+    }
+  }
+  return response.SerializeAsString();
+}
+
+runtime::task<unary_outcome> etcd_server::member_list(std::string bytes) {
+  etcdserverpb::MemberListRequest request;
+  if (!parse(request, bytes)) co_return failure(malformed());
+  etcdserverpb::MemberListResponse response;
+  co_return members_reply(response);
+}
+
+// ---- changes ----
+
+runtime::task<rpc_status> etcd_server::begin_membership_change() {
+  const auto deadline = runtime::clock::now() + config_.election_timeout * 2 + std::chrono::seconds(5);
+  while (membership_busy_) {
+    if (stopping_ || runtime::clock::now() >= deadline) co_return etcd_errors::timeout();
+    if (co_await runtime::sleep_for(config_.heartbeat_interval) != 0) co_return etcd_errors::stopped();
+  }
+  membership_busy_ = true;
+  co_return rpc_status{};
+}
+
+runtime::task<rpc_status> etcd_server::propose_member_change(member_change change) {
+  apply_result result = co_await node_.propose(proposal_kind(membership_payload_kind), encode_member_change(change));
+  co_return result.status;
+}
+
+runtime::task<unary_outcome> etcd_server::member_add(std::string bytes) {
+  etcdserverpb::MemberAddRequest request;
+  if (!parse(request, bytes)) co_return failure(malformed());
+  std::vector<std::string> urls = urls_of(request.peerurls());
+  if (!valid_peer_urls(urls)) co_return failure(member_errors::bad_urls());
+  if (rpc_status s = co_await begin_membership_change(); !s.ok()) co_return failure(s);
+  membership_guard guard{this, &etcd_server::end_membership_change};
+  const bool learner = request.islearner();
+  if (!learner && !members_.ready_to_add_voter()) co_return failure(member_errors::not_enough_started());
+  if (members_.peer_url_taken(urls)) co_return failure(member_errors::peer_url_exists());
+  if (learner && members_.learner_count() >= learners_max) co_return failure(member_errors::too_many_learners());
+  // etcd: a hash of the peer URLs, the cluster and the time; never 0, never a known or removed id.
+  std::string key;
+  for (const auto& url : urls) key += url + '\n';
+  uint64_t id = 0;
+  for (uint64_t salt = uint64_t(std::chrono::system_clock::now().time_since_epoch().count());
+       id == 0 || members_.find(id) || members_.is_removed(id) || id == identity_.member_id; ++salt) {
+    std::string text = key + std::to_string(identity_.cluster_id) + '/' + std::to_string(salt);
+    id = XXH3_64bits(text.data(), text.size());
+  }
+  member_record record = make_member(id, urls);
+  record.is_learner = learner;
+  member_change stage{member_op::stage_add, record};  // named: g++ 12 double-destroys braced temporaries
+  if (rpc_status s = co_await propose_member_change(stage); !s.ok()) co_return failure(s);
+  raft::ConfChange change{learner ? raft::ConfChangeType::kAddLearner : raft::ConfChangeType::kAddVoter, {id}};
+  if (rpc_status s = co_await node_.propose_conf_change(change); !s.ok()) co_return failure(s);
+  log::info("added member", {{"added-member-id", id}, {"added-member-peer-urls", urls}, {"is-learner", learner}});
+  etcdserverpb::MemberAddResponse response;
+  to_proto(members_.find(id) ? *members_.find(id) : record, response.mutable_member());
+  co_return members_reply(response);
+}
+
+runtime::task<unary_outcome> etcd_server::member_remove(std::string bytes) {
+  etcdserverpb::MemberRemoveRequest request;
+  if (!parse(request, bytes)) co_return failure(malformed());
+  if (rpc_status s = co_await begin_membership_change(); !s.ok()) co_return failure(s);
+  membership_guard guard{this, &etcd_server::end_membership_change};
+  const member_record* record = members_.find(request.id());
+  if (record == nullptr) co_return failure(member_errors::not_found());
+  if (!record->is_learner && !members_.ready_to_remove_voter(request.id()))
+    co_return failure(member_errors::not_enough_started());
+  raft::ConfChange change{raft::ConfChangeType::kRemoveNode, {request.id()}};
+  if (rpc_status s = co_await node_.propose_conf_change(change); !s.ok()) co_return failure(s);
+  log::info("removed member", {{"removed-member-id", request.id()}});
+  etcdserverpb::MemberRemoveResponse response;
+  co_return members_reply(response);
+}
+
+runtime::task<unary_outcome> etcd_server::member_update(std::string bytes) {
+  etcdserverpb::MemberUpdateRequest request;
+  if (!parse(request, bytes)) co_return failure(malformed());
+  std::vector<std::string> urls = urls_of(request.peerurls());
+  if (!valid_peer_urls(urls)) co_return failure(member_errors::bad_urls());
+  if (rpc_status s = co_await begin_membership_change(); !s.ok()) co_return failure(s);
+  membership_guard guard{this, &etcd_server::end_membership_change};
+  const member_record* record = members_.find(request.id());
+  if (record == nullptr) co_return failure(member_errors::not_found());
+  if (members_.peer_url_taken(urls, request.id())) co_return failure(member_errors::peer_url_exists());
+  member_record update = make_member(request.id(), urls);
+  member_change change{member_op::update_peer_urls, update};  // named (g++ 12 coroutine pitfall)
+  if (rpc_status s = co_await propose_member_change(change); !s.ok()) co_return failure(s);
+  log::info("updated member", {{"updated-member-id", request.id()}, {"updated-peer-urls", urls}});
+  etcdserverpb::MemberUpdateResponse response;
+  co_return members_reply(response);
+}
+
+runtime::task<unary_outcome> etcd_server::member_promote(std::string bytes) {
+  etcdserverpb::MemberPromoteRequest request;
+  if (!parse(request, bytes)) co_return failure(malformed());
+  if (rpc_status s = co_await begin_membership_change(); !s.ok()) co_return failure(s);
+  membership_guard guard{this, &etcd_server::end_membership_change};
+  const member_record* record = members_.find(request.id());
+  if (record == nullptr) co_return failure(member_errors::not_found());
+  if (!record->is_learner) co_return failure(member_errors::not_learner());
+  // Only the leader knows how far the learner is (etcd forwards the call to it; we answer "not leader").
+  auto learner_match = node_.match_index(request.id());
+  auto leader_match = node_.match_index(identity_.member_id);
+  if (!leader_match) co_return failure(etcd_errors::not_leader());
+  if (learner_match && double(*learner_match) < double(*leader_match) * learner_ready_fraction)
+    co_return failure(member_errors::learner_not_ready());
+  raft::ConfChange change{raft::ConfChangeType::kAddVoter, {request.id()}};
+  if (rpc_status s = co_await node_.propose_conf_change(change); !s.ok()) co_return failure(s);
+  log::info("promoted learner", {{"promoted-member-id", request.id()}});
+  etcdserverpb::MemberPromoteResponse response;
+  co_return members_reply(response);
+}
+
+// ---- publish ----
+
+runtime::task<void> etcd_server::publish_self() {
+  publish_running_ = true;
+  const std::vector<std::string> client_urls = urls_of(config_.advertise_client_urls);
+  while (!stopping_ && !leaving_) {
+    const member_record* self = members_.find(identity_.member_id);
+    if (self && self->name == config_.name && self->client_urls == client_urls) break;  // already known
+    if (self && node_.leader() != raft::kNoNode) {
+      member_record attributes = make_member(identity_.member_id, urls_of(config_.initial_advertise_peer_urls), config_.name);
+      attributes.client_urls = client_urls;
+      member_change publish{member_op::publish, attributes};  // named (g++ 12 coroutine pitfall)
+      rpc_status published = co_await propose_member_change(publish);
+      if (published.ok()) {
+        log::info("published local member to cluster through raft",
+                  {{"local-member-id", identity_.member_id}, {"name", config_.name}, {"client-urls", client_urls}});
+        break;
+      }
+    }
+    if (co_await runtime::sleep_for(publish_retry_interval) != 0) break;
+  }
+  publish_running_ = false;
+}
+
+// ---- applying ----
+
+apply_result etcd_server::apply_member_change(const decoded_payload& payload) {
+  std::optional<member_change> change = decode_member_change(payload.message);
+  if (!change) {
+    log::error("undecodable membership entry skipped");
+    return {etcd_errors::corrupt(), {}};
+  }
+  rpc_status status = members_.apply(*change);
+  sync_peers();
+  return {status, {}};
+}
+
+void etcd_server::apply_conf_change(const raft::ConfChange& change, raft::Index index) {
+  std::vector<member_record> known;
+  for (const auto& m : identity_.members) known.push_back(make_member(m.id, m.peer_urls, m.name));
+  members_.apply_conf_change(change, known);
+  if (change.type != raft::ConfChangeType::kBootstrap)
+    log::info("applied a configuration change", {{"index", index}, {"type", uint64_t(change.type)},
+                                                  {"member-id", change.node_ids.front()}});
+  sync_peers();
+  if (change.type == raft::ConfChangeType::kRemoveNode && change.node_ids.front() == identity_.member_id)
+    leave_cluster();
+}
+
+bool etcd_server::restore_state(std::string_view data, raft::Index index) {
+  unwrapped_snapshot unwrapped = unwrap_snapshot(data);
+  if (!unwrapped.valid || !applier_.restore(unwrapped.state, index)) return false;
+  if (unwrapped.members) {
+    members_ = std::move(*unwrapped.members);
+  } else {  // a snapshot from before membership records: the initial members
+    std::vector<uint64_t> ids;
+    std::vector<member_record> known;
+    for (const auto& m : identity_.members) {
+      ids.push_back(m.id);
+      known.push_back(make_member(m.id, m.peer_urls, m.name));
+    }
+    members_ = membership{};
+    members_.bootstrap(ids, known);
+  }
+  sync_peers();
+  if (members_.is_removed(identity_.member_id)) leave_cluster();
+  return true;
+}
+
+void etcd_server::sync_peers() {
+  if (transport_ == nullptr) return;
+  std::map<uint64_t, std::string> wanted;
+  auto want = [&](uint64_t id, const std::vector<std::string>& urls) {
+    if (id != identity_.member_id && !urls.empty() && !members_.is_removed(id)) wanted.emplace(id, urls.front());
+  };
+  for (const auto& [id, record] : members_.members()) want(id, record.peer_urls);
+  for (const auto& [id, record] : members_.staged()) want(id, record.peer_urls);
+  if (members_.find(identity_.member_id) == nullptr)  // still catching up: the members we started with
+    for (const auto& m : identity_.members) want(m.id, m.peer_urls);
+  for (const auto& [id, url] : transport_peers_)
+    if (!wanted.contains(id)) transport_->remove_peer(id);
+  for (uint64_t id : members_.removed())
+    if (id != identity_.member_id) transport_->mark_removed(id);
+  for (const auto& [id, url] : wanted) {
+    auto known = transport_peers_.find(id);
+    if (known != transport_peers_.end() && known->second == url) continue;
+    auto where = net::peer::endpoint_of_peer_url(url);
+    if (!where) {
+      log::warn("member peer URL is not http://address:port; not reachable", {{"member-id", id}, {"url", url}});
+      continue;
+    }
+    transport_->add_peer(id, *where);
+  }
+  transport_peers_ = std::move(wanted);
+}
+
+void etcd_server::leave_cluster() {
+  if (leaving_) return;
+  leaving_ = true;
+  log::error("the member has been permanently removed from the cluster",
+             {{"local-member-id", identity_.member_id}, {"cluster-id", identity_.cluster_id}});
+  runtime::spawn([](std::chrono::milliseconds grace) -> runtime::task<void> {
+    co_await runtime::sleep_for(grace);
+    runtime::request_stop();
+  }(leave_grace));
+}
+
+}  // namespace ringkv::server

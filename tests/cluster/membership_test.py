@@ -1,0 +1,283 @@
+"""tests/cluster/membership_test.py - membership changes at run time on real `ringkv` processes.
+
+The binary is the first command-line argument (meson passes it). Members use free loopback ports and
+temporary data dirs; every process is stopped by PID in cleanup. Helpers (Member, Cluster, WriteLoad)
+come from cluster_test.py.
+
+What a user relies on:
+- `etcdctl member list` on any member shows every member's name, peer URLs and client URLs;
+- `etcdctl member add` prints etcd's ETCD_INITIAL_CLUSTER... lines; the new member started with
+  `--initial-cluster-state existing` learns its ids from the cluster, catches up (by snapshot when the
+  leader compacted its log), serves the same data (equal HashKV) and shows in `member list` by name;
+- a learner is added, catches up and is promoted; a member's peer URL is updated (it restarts on it);
+  a follower and then the leader are removed (each exits with etcd's log line, a new leader is
+  elected) - all under a write load, after which every acknowledged write is on every remaining member;
+- error cases answer etcd 3.4's codes and messages, checked against a real etcd.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cluster_test  # noqa: E402  (imports ringkv_process, which takes the binary from argv[1])
+from cluster_test import Cluster, Member, WriteLoad, assert_acknowledged_everywhere  # noqa: E402
+from ringkv_process import free_port  # noqa: E402
+
+SNAPSHOT_COUNT = 50  # small: the leader compacts its log before a member joins
+EXIT_TIMEOUT_S = 10
+
+
+class Joiner(Member):
+    """A member started with --initial-cluster-state existing (after `member add`)."""
+
+    def __init__(self, name, token, initial_cluster, peer_port, extra_args=()):
+        super().__init__(name, token, extra_args)
+        self.peer_port = self.listen_peer_port = peer_port
+        self.initial_cluster = initial_cluster
+        self.state = "existing"
+
+    def launch(self):
+        client_url = "http://127.0.0.1:%d" % self.port
+        args = [cluster_test.ringkv_process.RINGKV, "--name", self.name, "--data-dir", self.data_dir,
+                "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
+                "--listen-peer-urls", "http://127.0.0.1:%d" % self.listen_peer_port,
+                "--initial-advertise-peer-urls", self.peer_url,
+                "--initial-cluster", self.initial_cluster, "--initial-cluster-token", self.token,
+                "--initial-cluster-state", self.state,
+                "--heartbeat-interval", str(cluster_test.HEARTBEAT_MS),
+                "--election-timeout", str(cluster_test.ELECTION_MS)] + self.extra_args
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+
+
+def member_list(member):
+    result = member.etcdctl("member", "list", "-w", "json", check=False, timeout=10)
+    if result.returncode != 0:
+        return None
+    return json.loads(result.stdout).get("members", [])
+
+
+def wait_for(predicate, timeout_s, what):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def named_members(member):
+    """{name: member json} from `member list` on `member`, once every member has a name."""
+    members = member_list(member)
+    if not members or any(not m.get("name") for m in members):
+        return None
+    return {m["name"]: m for m in members}
+
+
+def add_member(test, via, name, peer_port, *flags):
+    """`etcdctl member add` on `via`; checks etcd's printout and returns (member id, initial cluster)."""
+    out = via.etcdctl("member", "add", name, "--peer-urls=http://127.0.0.1:%d" % peer_port, *flags,
+                      timeout=30).stdout
+    test.assertRegex(out, r"Member [0-9a-f]+ added to cluster [0-9a-f]+")
+    test.assertIn('ETCD_NAME="%s"' % name, out)
+    test.assertIn('ETCD_INITIAL_ADVERTISE_PEER_URLS="http://127.0.0.1:%d"' % peer_port, out)
+    test.assertIn('ETCD_INITIAL_CLUSTER_STATE="existing"', out)
+    member_id = int(re.search(r"Member ([0-9a-f]+) added", out).group(1), 16)
+    initial = re.search(r'ETCD_INITIAL_CLUSTER="([^"]*)"', out).group(1)
+    test.assertIn("%s=http://127.0.0.1:%d" % (name, peer_port), initial)
+    return member_id, initial
+
+
+def wait_exit(test, member, timeout_s=EXIT_TIMEOUT_S):
+    """The member exits on its own after its removal, saying why; then it is no longer cleaned up."""
+    deadline = time.time() + timeout_s
+    while member.alive() and time.time() < deadline:
+        time.sleep(0.1)
+    test.assertFalse(member.alive(), "%s still runs after its removal" % member.name)
+    test.assertIn("the member has been permanently removed from the cluster", member.log_text())
+    member.kill()  # reaps it; cleanup then only removes its files
+
+
+class MembershipTest(unittest.TestCase):
+    def setUp(self):
+        self.cluster = Cluster(3, extra_args=["--snapshot-count", str(SNAPSHOT_COUNT)]).start()
+        self.addCleanup(self.cluster.cleanup)
+        self.leader = self.cluster.agreed_leader()
+        self.assertIsNotNone(self.leader, "no agreed leader")
+
+    def join(self, name, initial, peer_port):
+        joiner = Joiner(name, self.cluster.members[0].token, initial, peer_port,
+                        ["--snapshot-count", str(SNAPSHOT_COUNT)])
+        self.cluster.members.append(joiner)
+        joiner.launch()
+        return joiner
+
+    def test_member_list_shows_every_member_everywhere(self):
+        for m in self.cluster.members:
+            members = wait_for(lambda: named_members(m), 10, "names in member list on " + m.name)
+            self.assertEqual(sorted(members), ["n1", "n2", "n3"])
+            for other in self.cluster.members:
+                entry = members[other.name]
+                self.assertEqual(entry["peerURLs"], [other.peer_url])
+                self.assertEqual(entry["clientURLs"], ["http://127.0.0.1:%d" % other.client_port])
+                self.assertEqual(entry["ID"], other.member_id())
+
+    def test_add_join_by_snapshot_learner_promote_update_remove_under_writes(self):
+        for i in range(4 * SNAPSHOT_COUNT):
+            self.leader.etcdctl("put", "pre/%03d" % i, "v%d" % i)
+
+        # 1. member add n4 (voter); the cluster lists it without a name until it starts.
+        port4 = free_port()
+        id4, initial = add_member(self, self.leader, "n4", port4)
+        listed = {m["ID"]: m for m in member_list(self.cluster.members[1])}
+        self.assertIn(id4, listed)
+        self.assertEqual(listed[id4].get("name", ""), "")
+        self.assertNotIn("clientURLs", listed[id4])
+        n4 = self.join("n4", initial, port4)
+        wait_for(lambda: named_members(n4) and "n4" in named_members(n4), 30, "n4 named in its member list")
+        self.assertEqual(n4.member_id(), id4)
+        self.assertIn("installed snapshot from the leader", n4.log_text(), "n4 did not catch up by snapshot")
+        hashes = self.cluster.wait_converged()
+        self.assertEqual(len(set(hashes.values())), 1, hashes)
+        self.assertEqual(len(hashes), 4)
+
+        load = WriteLoad(self.cluster, writers=2).start()
+        try:
+            # 2. a learner joins and is promoted once in sync (etcd refuses before).
+            port5 = free_port()
+            id5, initial5 = add_member(self, self.leader, "n5", port5, "--learner")
+            listed = {m["ID"]: m for m in member_list(self.leader)}
+            self.assertTrue(listed[id5].get("isLearner"))
+            n5 = self.join("n5", initial5, port5)
+            wait_for(lambda: named_members(self.leader) and "n5" in named_members(self.leader), 30, "n5 published")
+
+            def promote():
+                leader = self.cluster.agreed_leader()
+                result = leader.etcdctl("member", "promote", "%x" % id5, check=False, timeout=30)
+                if result.returncode != 0:
+                    self.assertIn("in sync with leader", result.stderr)
+                return result.returncode == 0
+            wait_for(promote, 30, "promotion of n5")
+            listed = {m["ID"]: m for m in member_list(self.leader)}
+            self.assertFalse(listed[id5].get("isLearner", False))
+
+            # 3. member update: n5 moves to a new peer port and restarts there (its data keeps its ids).
+            new_port5 = free_port()
+            self.leader.etcdctl("member", "update", "%x" % id5, "--peer-urls=http://127.0.0.1:%d" % new_port5)
+            listed = {m["ID"]: m for m in member_list(self.cluster.members[1])}
+            self.assertEqual(listed[id5]["peerURLs"], ["http://127.0.0.1:%d" % new_port5])
+            n5.stop()
+            n5.peer_port = n5.listen_peer_port = new_port5
+            n5.launch()
+
+            # 4. remove a follower: it exits; then the leader: a new one is elected, the old one exits.
+            leader = self.cluster.agreed_leader()
+            follower = next(m for m in self.cluster.live() if m is not leader and m is not n5)
+            leader.etcdctl("member", "remove", "%x" % follower.member_id(), timeout=30)
+            wait_exit(self, follower)
+            leader_id = leader.member_id()
+            leader.etcdctl("member", "remove", "%x" % leader_id, timeout=30)
+            wait_exit(self, leader)
+            new_leader = self.cluster.agreed_leader()
+            self.assertIsNotNone(new_leader)
+            self.assertNotEqual(new_leader.member_id(), leader_id)
+            time.sleep(1.0)  # the load goes on against the new leader
+        finally:
+            acknowledged = load.stop()
+        self.assertGreater(len(acknowledged), 0)
+        remaining = named_members(self.cluster.live()[0])
+        self.assertEqual(len(remaining), 3, remaining)
+        self.assertEqual(sorted(remaining), sorted(m.name for m in self.cluster.live()))
+        assert_acknowledged_everywhere(self, self.cluster, acknowledged)
+        hashes = self.cluster.wait_converged()
+        self.assertEqual(len(hashes), 3)
+        self.assertEqual(len(set(hashes.values())), 1, hashes)
+
+
+class EtcdReference:
+    """A single real etcd 3.4 member on free loopback ports (the behavioural reference)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="etcd-ref-")
+        self.client = "http://127.0.0.1:%d" % free_port()
+        self.peer = "http://127.0.0.1:%d" % free_port()
+        self.log = open(os.path.join(self.dir, "log"), "wb")
+        self.proc = subprocess.Popen(
+            ["etcd", "--name", "ref", "--data-dir", os.path.join(self.dir, "data"),
+             "--listen-client-urls", self.client, "--advertise-client-urls", self.client,
+             "--listen-peer-urls", self.peer, "--initial-advertise-peer-urls", self.peer,
+             "--initial-cluster", "ref=" + self.peer], stdout=self.log, stderr=subprocess.STDOUT)
+
+    def etcdctl(self, *args):
+        env = dict(os.environ, ETCDCTL_API="3")
+        return subprocess.run(["etcdctl", "--endpoints", self.client] + list(args), capture_output=True,
+                              text=True, env=env, timeout=20)
+
+    def member_id(self):
+        return json.loads(self.etcdctl("member", "list", "-w", "json").stdout)["members"][0]["ID"]
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def error_line(result):
+    """etcdctl's "Error: ..." line (its exit code is 1 for every server error)."""
+    lines = [l for l in result.stderr.splitlines() if l.startswith("Error:")]
+    return (result.returncode, lines[-1] if lines else result.stderr.strip())
+
+
+@unittest.skipUnless(shutil.which("etcd"), "real etcd 3.4 not installed")
+class MembershipErrorsTest(unittest.TestCase):
+    def setUp(self):
+        self.cluster = Cluster(3).start()
+        self.addCleanup(self.cluster.cleanup)
+        self.leader = self.cluster.agreed_leader()
+        self.assertIsNotNone(self.leader)
+        self.etcd = EtcdReference()
+        self.addCleanup(self.etcd.close)
+        wait_for(lambda: self.etcd.etcdctl("endpoint", "health").returncode == 0, 20, "etcd healthy")
+
+    def both(self, *args, etcd_args=None):
+        ours = error_line(self.leader.etcdctl(*args, check=False))
+        theirs = error_line(self.etcd.etcdctl(*(etcd_args or args)))
+        return ours, theirs
+
+    def test_errors_match_etcd(self):
+        ours, theirs = self.both("member", "remove", "1234")
+        self.assertEqual(ours, theirs)
+        self.assertEqual(ours[1], "Error: etcdserver: member not found")
+
+        ours, theirs = self.both("member", "add", "dup", "--peer-urls=" + self.cluster.members[1].peer_url,
+                                 etcd_args=["member", "add", "dup", "--peer-urls=" + self.etcd.peer])
+        self.assertEqual(ours, theirs)
+        self.assertEqual(ours[1], "Error: etcdserver: Peer URLs already exists")
+
+        ours, theirs = self.both("member", "promote", "%x" % self.leader.member_id(),
+                                 etcd_args=["member", "promote", "%x" % self.etcd.member_id()])
+        self.assertEqual(ours, theirs)
+        self.assertEqual(ours[1], "Error: etcdserver: can only promote a learner member")
+
+        ours, theirs = self.both("member", "update", "1234", "--peer-urls=http://127.0.0.1:1")
+        self.assertEqual(ours, theirs)
+        self.assertEqual(ours[1], "Error: etcdserver: member not found")
+
+        ours, theirs = self.both("member", "promote", "1234")
+        self.assertEqual(ours, theirs)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
