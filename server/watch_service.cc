@@ -19,6 +19,7 @@
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/unary_helpers.h"
+#include "server/watch_encoder.h"
 #include "server/watch_fragment.h"
 
 namespace ringkv::server {
@@ -28,6 +29,9 @@ using net::grpc::call_ref;
 namespace {
 constexpr size_t watch_events_per_poll_max = 1000;
 constexpr size_t watch_stream_buffer_bytes_limit = 4 << 20;
+// Streams holding deferred watchers (all etcd_servers of this thread): pump_watchers only walks the
+// streams when some are waiting.
+thread_local size_t streams_with_deferred = 0;
 
 struct watcher_options {
   bool fragment = false;
@@ -115,6 +119,8 @@ void etcd_server::on_watch(const call_ref& call) {
     }
     s->watches.clear();
     s->options.clear();
+    if (!s->deferred.empty()) --streams_with_deferred;
+    s->deferred.clear();
     if (s->progress_loop_running) s->progress_stop.cancel();
     s->call = call_ref();  // drop the reference: the call may now be freed
     watcher_gauge().set(double(store_.watcher_count()));
@@ -193,51 +199,64 @@ void etcd_server::on_watch(const call_ref& call) {
 
 void etcd_server::pump_watchers() {
   std::vector<mvcc::watch_id_t> ready = store_.take_ready_watchers();
-  for (auto& [id, weak] : watch_owner_) {  // retry streams that were full last time
-    auto s = weak.lock();
-    if (s && !s->deferred.empty()) {
-      ready.insert(ready.end(), s->deferred.begin(), s->deferred.end());
-      s->deferred.clear();
+  if (streams_with_deferred > 0) {  // retry streams that were full last time
+    for (auto& [id, weak] : watch_owner_) {
+      auto s = weak.lock();
+      if (s && !s->deferred.empty()) {
+        ready.insert(ready.end(), s->deferred.begin(), s->deferred.end());
+        s->deferred.clear();
+        --streams_with_deferred;
+      }
     }
   }
+  if (ready.empty()) return;
+  // One header for the whole batch: nothing changes the store while the pump runs.
+  etcdserverpb::ResponseHeader header;
+  fill_header(&header, applier_.ids(), store_.current_revision());
+  const std::string header_bytes = header.SerializeAsString();
+  static thread_local watch_response_encoder encoder;  // keeps its buffer from pump to pump
   for (mvcc::watch_id_t id : ready) {
     auto owner = watch_owner_.find(id);
     if (owner == watch_owner_.end()) continue;
-    auto s = owner->second.lock();
+    watch_stream* s = owner->second.lock().get();  // the map's owner (the call) keeps it alive here
     if (!s || s->closed || !s->call || !s->call->alive()) continue;
     auto option = s->options.find(id);
     watcher_options* options = option == s->options.end() ? nullptr : &option->second;
     bool more = true;
     while (more) {
       if (s->call->queued_output_bytes() > watch_stream_buffer_bytes_limit) {
+        if (s->deferred.empty()) ++streams_with_deferred;
         if (std::find(s->deferred.begin(), s->deferred.end(), id) == s->deferred.end()) s->deferred.push_back(id);
         break;
       }
-      auto polled = store_.watch_poll(id, watch_events_per_poll_max);
+      encoder.begin(header_bytes, id);
+      etcdserverpb::WatchResponse response;  // only for fragment watchers (and the compacted answer)
+      auto polled = store_.watch_poll_views(id, watch_events_per_poll_max, [&](const mvcc::EventView& event) {
+        if (options && options->fragment) to_proto(event.to_owned(), response.add_events());
+        else encoder.add_event(event);
+      });
       if (!polled.ok()) break;
-      etcdserverpb::WatchResponse response;
-      fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
-      response.set_watch_id(id);
       if (polled->compact_revision != 0) {
+        *response.mutable_header() = header;
+        response.set_watch_id(id);
         response.set_compact_revision(polled->compact_revision);
         response.set_canceled(true);
         response.set_cancel_reason("etcdserver: mvcc: required revision has been compacted");
         s->call->write_message(response);
-        watch_owner_.erase(owner);
         s->forget(id);
+        watch_owner_.erase(owner);
         watcher_gauge().set(double(store_.watcher_count()));
         break;
       }
-      for (const auto& event : polled->events) to_proto(event, response.add_events());
       if (response.events_size() > 0) {
-        if (options && options->fragment) {
-          // etcd's watch server splits at MaxRequestBytes + grpcOverheadBytes (2 MiB by default).
-          write_fragmented(*s->call, response, config_.max_request_bytes + net::grpc::server_limits{}.grpc_overhead_bytes);
-        } else {
-          s->call->write_message(response);
-        }
-        if (options) options->events_sent_this_interval = true;
+        *response.mutable_header() = header;
+        response.set_watch_id(id);
+        // etcd's watch server splits at MaxRequestBytes + grpcOverheadBytes (2 MiB by default).
+        write_fragmented(*s->call, response, config_.max_request_bytes + net::grpc::server_limits{}.grpc_overhead_bytes);
+      } else if (encoder.event_count() > 0) {
+        s->call->write(encoder.bytes());
       }
+      if (options && (response.events_size() > 0 || encoder.event_count() > 0)) options->events_sent_this_interval = true;
       more = polled->more;
     }
   }

@@ -100,6 +100,10 @@ class MvccStore {
   watch_id_t watch_create(const WatchCreateRequest& r);
   Errc watch_cancel(watch_id_t id);
   Result<WatchPollResult> watch_poll(watch_id_t id, size_t max_events);
+  // The same poll without copies: each event goes to `visit` as views into the store, valid during
+  // the call only (the result's `events` stays empty). The server encodes straight from them.
+  Result<WatchPollResult> watch_poll_views(watch_id_t id, size_t max_events,
+                                           const std::function<void(const EventView&)>& visit);
   std::vector<watch_id_t> take_ready_watchers();
   size_t watcher_count() const { return watchers_.size(); }
   // True when the watcher has been handed every event up to the current revision: it is not on the
@@ -183,7 +187,8 @@ class MvccStore {
   // watch
   void notify_watchers(key_id_t id);
   bool watch_matches(const WatchCreateRequest& r, std::string_view key) const;
-  bool emit_event(const Watcher& w, const KeyEntry& e, const Version& v, WatchPollResult& out) const;
+  // The event for version v as views, or nullopt when the watcher's filters drop it.
+  std::optional<EventView> event_view(const Watcher& w, const KeyEntry& e, const Version& v) const;
   void mark_ready(watch_id_t id, Watcher& w);
 
   // snapshot

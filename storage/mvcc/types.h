@@ -190,6 +190,18 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
+// An event as views into the store (MvccStore::watch_poll_views): valid until the store changes.
+struct EventView {
+  Event::Type type = Event::Type::put;
+  KeyValueView kv;
+  std::optional<KeyValueView> prev_kv;
+  Event to_owned() const {
+    Event event{type, kv.to_owned(), std::nullopt};
+    if (prev_kv) event.prev_kv = prev_kv->to_owned();
+    return event;
+  }
+};
+
 struct WatchCreateRequest {
   std::string key;
   std::string range_end;

@@ -83,32 +83,45 @@ std::vector<watch_id_t> MvccStore::take_ready_watchers() {
   return out;
 }
 
-// Appends the event for version v unless filtered; returns false when it was filtered out.
-bool MvccStore::emit_event(const Watcher& w, const KeyEntry& e, const Version& v, WatchPollResult& out) const {
-  if (v.tombstone ? w.req.filter_delete : w.req.filter_put) return false;
-  Event ev;
+std::optional<EventView> MvccStore::event_view(const Watcher& w, const KeyEntry& e, const Version& v) const {
+  if (v.tombstone ? w.req.filter_delete : w.req.filter_put) return std::nullopt;
+  EventView ev;
   if (v.tombstone) {
     ev.type = Event::Type::del;
-    ev.kv.key = std::string(e.key());
+    ev.kv.key = e.key();
     ev.kv.mod_revision = v.mod;
   } else {
     ev.type = Event::Type::put;
-    ev.kv = view_of(e, v).to_owned();
+    ev.kv = view_of(e, v);
   }
   // etcd fetches prev_kv as Range(key, rev = mod - 1): absent when compacted or not live then.
   if (w.req.prev_kv && v.mod - 1 >= compact_rev_) {
     int64_t i = e.find_at(v.mod - 1);
-    if (i >= 0 && !e.versions()[i].tombstone) ev.prev_kv = view_of(e, e.versions()[i]).to_owned();
+    if (i >= 0 && !e.versions()[i].tombstone) ev.prev_kv = view_of(e, e.versions()[i]);
   }
-  out.events.push_back(std::move(ev));
-  return true;
+  return ev;
 }
 
 Result<WatchPollResult> MvccStore::watch_poll(watch_id_t id, size_t max_events) {
+  std::vector<Event> events;
+  auto polled = watch_poll_views(id, max_events, [&](const EventView& ev) { events.push_back(ev.to_owned()); });
+  if (polled.ok()) polled->events = std::move(events);
+  return polled;
+}
+
+Result<WatchPollResult> MvccStore::watch_poll_views(watch_id_t id, size_t max_events,
+                                                    const std::function<void(const EventView&)>& visit) {
   auto it = watchers_.find(id);
   if (it == watchers_.end()) return Errc::watch_not_found;
   Watcher& w = it->second;
   WatchPollResult out;
+  size_t emitted = 0;
+  auto emit = [&](const KeyEntry& e, const Version& v) {
+    if (auto ev = event_view(w, e, v)) {
+      visit(*ev);
+      ++emitted;
+    }
+  };
   if (w.next_main < compact_rev_) {
     out.compact_revision = compact_rev_;
     watch_cancel(id);
@@ -127,11 +140,11 @@ Result<WatchPollResult> MvccStore::watch_poll(watch_id_t id, size_t max_events) 
         return v.before(x.next_main, x.next_sub);
       });
       for (auto v = first; v != vs.end(); ++v) {
-        if (out.events.size() >= max_events) {
+        if (emitted >= max_events) {
           out.more = true;
           break;
         }
-        emit_event(w, e, *v, out);
+        emit(e, *v);
         advance_past(v->mod, v->sub);
       }
     }
@@ -141,7 +154,7 @@ Result<WatchPollResult> MvccStore::watch_poll(watch_id_t id, size_t max_events) 
     });
     uint32_t scanned = 0;
     for (auto l = first; l != log_.end(); ++l) {
-      if (out.events.size() >= max_events || scanned >= config_.watch_scan_entries_limit) {
+      if (emitted >= max_events || scanned >= config_.watch_scan_entries_limit) {
         out.more = true;
         break;
       }
@@ -154,7 +167,7 @@ Result<WatchPollResult> MvccStore::watch_poll(watch_id_t id, size_t max_events) 
                                 [](const Version& x, const LogEntry& le) { return x.before(le.main, le.sub); });
       // The version is gone if compaction released it (or the id now names another key).
       if (v == vs.end() || v->mod != l->main || v->sub != l->sub) continue;
-      emit_event(w, e, *v, out);
+      emit(e, *v);
     }
   }
   // Nothing more below the current revision: continue from the next revision.
