@@ -146,6 +146,33 @@ TEST(Smp, StormThroughTwoSlotQueuesWaitsForRoomOnBothLegs) {
   EXPECT_EQ(run_storm(plan), 0u);
 }
 
+// post_to: one-way messages run on the target shard, in order with each other and with submit_to,
+// also when the queue is full (a two-slot queue: most posts wait for room), and inline on the same shard.
+TEST(Smp, PostToKeepsPairOrderThroughAFullQueue) {
+  constexpr int posts = 5000;
+  reactor_config config;
+  config.shards = 2;
+  config.smp_queue_capacity = 2;
+  config.handle_signals = false;
+  const int result = run(config, []() -> task<int> {
+    std::vector<int> seen;  // written on shard 1 only, read after a submit_to round trip
+    bool wrong_shard = false;
+    for (int i = 0; i < posts; ++i) {
+      post_to(1, [&seen, &wrong_shard, i] {
+        wrong_shard |= this_shard() != 1;
+        seen.push_back(i);
+      });
+    }
+    const size_t count = co_await submit_to(1, [&seen] { return seen.size(); });  // after every post
+    bool inline_ran = false;
+    post_to(0, [&inline_ran] { inline_ran = true; });
+    bool in_order = true;
+    for (int i = 0; i < int(seen.size()); ++i) in_order &= seen[size_t(i)] == i;
+    co_return (count == size_t(posts) && in_order && !wrong_shard && inline_ran) ? 0 : 1;
+  });
+  EXPECT_EQ(result, 0);
+}
+
 TEST(SmpSlow, LongStormWithTinyQueues) {
   if (std::getenv("RINGKV_SLOW_TESTS") == nullptr) GTEST_SKIP() << "set RINGKV_SLOW_TESTS=1 (meson suite 'slow')";
   // 4 shards x 3 destinations x 1M = 12 million calls, through queues of 8 slots.
