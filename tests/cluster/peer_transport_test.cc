@@ -2,7 +2,9 @@
 // messages between two and three members arrive complete and in order per pair; a down peer never blocks
 // send(), its queue stays bounded, it is reported unreachable, and queued messages arrive once it is up;
 // a corrupted, undecodable, foreign-cluster or removed-member frame closes its connection and delivers
-// nothing; a 32 MiB snapshot arrives intact; and a short messages/s figure is printed.
+// nothing (a removed member is first sent a removed notice, which its outbound side reports); a joining
+// member's members query gets the server's answer; a 32 MiB snapshot arrives intact; and a short
+// messages/s figure is printed.
 #include "net/peer/peer_transport.h"
 
 #include <gtest/gtest.h>
@@ -123,7 +125,9 @@ struct member {
                      if (keep_messages) received.push_back(std::move(m));
                    },
                    [this](raft::NodeId peer) { ++unreachable[peer]; },
-                   [this](raft::NodeId peer, raft::SnapshotStatus s) { snapshot_reports.push_back({peer, s}); }}) {}
+                   [this](raft::NodeId peer, raft::SnapshotStatus s) { snapshot_reports.push_back({peer, s}); },
+                   [this] { return members_answer; },
+                   [this] { ++removed_notices; }}) {}
 
   raft::NodeId id;
   std::vector<raft::Message> received;  // when keep_messages
@@ -133,6 +137,8 @@ struct member {
   size_t out_of_order = 0;
   std::map<raft::NodeId, int> unreachable;
   std::vector<std::pair<raft::NodeId, raft::SnapshotStatus>> snapshot_reports;
+  std::string members_answer = "the members, as the server encodes them";  // answer to a members query
+  size_t removed_notices = 0;  // peers told us we were removed
   peer_transport transport;
 };
 
@@ -275,17 +281,35 @@ TEST(PeerTransport, PeerGoingDownIsReportedAndReconnected) {
   });
 }
 
-// Writes raw bytes to `to` and reports whether the transport then closed the connection.
-runtime::task<bool> closed_after(const endpoint& to, std::vector<std::byte> bytes) {
+// Writes raw bytes to `to` and reports whether the transport then closed the connection; what it sent
+// back before closing goes to `answer` (a removed notice or a members answer), else none is expected.
+runtime::task<bool> closed_after(const endpoint& to, std::vector<std::byte> bytes,
+                                 std::vector<std::byte>* answer = nullptr) {
   result<connection> c = co_await connect(to, 2s);
   EXPECT_TRUE(c.ok());
   if (!c) co_return false;
   connection& conn = c.value();
   EXPECT_EQ(co_await conn.write(bytes), static_cast<int>(bytes.size()));
-  std::byte sink[64];
-  const int got = co_await runtime::with_timeout(5s, [&](runtime::cancel_token*) { return conn.read_some(sink); });
+  std::byte sink[256];
+  int got = 0;
+  while (true) {
+    got = co_await runtime::with_timeout(5s, [&](runtime::cancel_token*) { return conn.read_some(sink); });
+    if (got <= 0) break;
+    EXPECT_NE(answer, nullptr) << "the transport answered a frame that deserves no answer";
+    if (answer != nullptr) answer->insert(answer->end(), sink, sink + got);
+  }
   co_await conn.close();
   co_return got == 0 || got == -ECONNRESET;
+}
+
+// The message of one frame `bytes` that must carry `header` and a valid checksum.
+std::string frame_message(const std::vector<std::byte>& bytes, const frame_header& header) {
+  if (bytes.size() < frame_lead_bytes) return "<short: " + std::to_string(bytes.size()) + " bytes>";
+  const frame_prefix prefix = parse_prefix(std::span(bytes).first<frame_prefix_bytes>());
+  EXPECT_EQ(prefix.body_bytes, bytes.size() - frame_prefix_bytes);
+  EXPECT_EQ(prefix.body_checksum, XXH3_64bits(bytes.data() + frame_prefix_bytes, bytes.size() - frame_prefix_bytes));
+  EXPECT_EQ(parse_header(std::span(bytes).subspan(frame_prefix_bytes).first<frame_header_bytes>()), header);
+  return std::string(reinterpret_cast<const char*>(bytes.data()) + frame_lead_bytes, bytes.size() - frame_lead_bytes);
 }
 
 std::vector<std::byte> frame_bytes(uint64_t cluster, raft::NodeId from, raft::NodeId to, uint64_t seq) {
@@ -318,8 +342,11 @@ TEST(PeerTransport, BadFramesCloseTheConnectionAndDeliverNothing) {
     // Another cluster, a removed member, a frame for someone else, and an absurd length.
     EXPECT_TRUE(co_await closed_after(at, frame_bytes(test_cluster + 1, 1, 2, 3)));
     EXPECT_EQ(b.transport.stats().rejected_wrong_cluster, 1u);
-    EXPECT_TRUE(co_await closed_after(at, frame_bytes(test_cluster, 9, 2, 3)));
+    std::vector<std::byte> notice;  // a removed member is told so before the connection closes
+    EXPECT_TRUE(co_await closed_after(at, frame_bytes(test_cluster, 9, 2, 3), &notice));
     EXPECT_EQ(b.transport.stats().rejected_removed_sender, 1u);
+    EXPECT_EQ(frame_message(notice, {test_cluster, 2, 9}), removed_notice_message);
+    EXPECT_EQ(b.transport.stats().removed_notices_sent, 1u);
     EXPECT_TRUE(co_await closed_after(at, frame_bytes(test_cluster, 1, 3, 3)));
     EXPECT_EQ(b.transport.stats().rejected_misaddressed, 1u);
     std::vector<std::byte> huge(frame_prefix_bytes, std::byte{0xff});
@@ -351,10 +378,27 @@ TEST(PeerTransport, OtherClusterAndRemovedMemberAreRejected) {
     for (uint64_t seq = 2; seq <= 10; ++seq) c.transport.send(append_message(3, 2, seq));
     EXPECT_TRUE(co_await eventually([&] { return b.transport.stats().rejected_removed_sender > 0; }));
     EXPECT_TRUE(co_await eventually([&] { return c.unreachable[2] > 0; }));  // the sender sees the close
+    EXPECT_TRUE(co_await eventually([&] { return c.removed_notices > 0; }));  // and learns it was removed
+    EXPECT_EQ(foreign.removed_notices, 0u);
     EXPECT_EQ(b.received.size(), 1u);
     EXPECT_EQ(b.received[0].from, 3u);
     co_await foreign.transport.stop();
     co_await c.transport.stop();
+    co_await b.transport.stop();
+    co_return 0;
+  });
+}
+
+TEST(PeerTransport, MembersQueryIsAnsweredOnceThenClosed) {
+  run_on_runtime([]() -> runtime::task<int> {
+    member b(2);
+    EXPECT_EQ(b.transport.start(), 0);
+    // A joining member knows neither the cluster nor its id: header all zero, empty message.
+    std::vector<std::byte> answer;
+    EXPECT_TRUE(co_await closed_after(b.transport.local(), flatten(make_frame({}, raft::SharedBytes{})), &answer));
+    EXPECT_EQ(frame_message(answer, {test_cluster, 2, raft::kNoNode}), b.members_answer);
+    EXPECT_EQ(b.transport.stats().members_queries, 1u);
+    EXPECT_TRUE(b.received.empty());
     co_await b.transport.stop();
     co_return 0;
   });
