@@ -42,8 +42,7 @@ class SharedBytes {
   // before sharing it.
   static SharedBytes allocate(size_t size) {
     assert(size <= UINT32_MAX);
-    void* memory = std::malloc(sizeof(Block) + size);
-    if (memory == nullptr) throw std::bad_alloc();
+    void* memory = ::operator new(sizeof(Block) + size);  // small blocks: the per-thread cache
     SharedBytes bytes;
     bytes.block_ = new (memory) Block{1, static_cast<uint32_t>(size)};
     bytes.size_ = static_cast<uint32_t>(size);
@@ -90,7 +89,7 @@ class SharedBytes {
     uint8_t* bytes() { return reinterpret_cast<uint8_t*>(this + 1); }
   };
   void release() {
-    if (block_ && --block_->refs == 0) std::free(block_);
+    if (block_ && --block_->refs == 0) ::operator delete(block_, sizeof(Block) + block_->capacity);
     block_ = nullptr;
   }
 

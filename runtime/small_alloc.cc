@@ -113,27 +113,43 @@ inline void* allocate(std::size_t bytes) {
   (void)drainer;
 }
 
+// Caches `block` in `size_class` (its usable size is at least that class's bytes) or frees it.
+inline void cache_or_free(void* block, std::size_t size_class) noexcept {
+  thread_cache& cache = this_thread_cache;
+  const std::size_t block_bytes = class_block_bytes(size_class);
+  if (!cache.closed && cache.blocks[size_class] < class_blocks_limit(size_class) &&
+      cache.bytes + block_bytes <= thread_cached_bytes_limit) {
+    if (!cache.drain_registered) [[unlikely]] register_drainer();
+    auto* node = static_cast<thread_cache::free_block*>(block);
+    node->next = cache.heads[size_class];
+    cache.heads[size_class] = node;
+    ++cache.blocks[size_class];
+    cache.bytes += block_bytes;
+    return;
+  }
+  std::free(block);
+}
+
+// Unsized delete: the class comes from the block itself (usable >= (class + 1) * 16, whoever allocated it).
 inline void deallocate(void* block) noexcept {
   if (block == nullptr) return;
   if (caching()) {
-    // The class comes from the block itself: usable >= (class + 1) * 16, whoever allocated it.
-    const std::size_t usable = malloc_usable_size(block);
-    const std::size_t granules = usable / granule_bytes;
+    const std::size_t granules = malloc_usable_size(block) / granule_bytes;
     if (granules >= 1 && granules <= size_classes) {
-      const std::size_t size_class = granules - 1;
-      thread_cache& cache = this_thread_cache;
-      const std::size_t block_bytes = class_block_bytes(size_class);
-      if (!cache.closed && cache.blocks[size_class] < class_blocks_limit(size_class) &&
-          cache.bytes + block_bytes <= thread_cached_bytes_limit) {
-        if (!cache.drain_registered) [[unlikely]] register_drainer();
-        auto* node = static_cast<thread_cache::free_block*>(block);
-        node->next = cache.heads[size_class];
-        cache.heads[size_class] = node;
-        ++cache.blocks[size_class];
-        cache.bytes += block_bytes;
-        return;
-      }
+      cache_or_free(block, granules - 1);
+      return;
     }
+  }
+  std::free(block);
+}
+
+// Sized delete: `bytes` is what was asked of operator new, so the block was handed out by the class of
+// `bytes` (or, above pooled_bytes_max, by malloc itself): no need to read its malloc header.
+inline void deallocate(void* block, std::size_t bytes) noexcept {
+  if (block == nullptr) return;
+  if (bytes <= pooled_bytes_max && caching()) {
+    cache_or_free(block, class_of_request(bytes));
+    return;
   }
   std::free(block);
 }
@@ -151,6 +167,14 @@ inline void deallocate_aligned(void* block, std::align_val_t alignment) noexcept
     deallocate(block);
   } else {
     std::free(block);  // over-aligned blocks are never cached
+  }
+}
+
+inline void deallocate_aligned(void* block, std::size_t bytes, std::align_val_t alignment) noexcept {
+  if (static_cast<std::size_t>(alignment) <= default_alignment) {
+    deallocate(block, bytes);
+  } else {
+    std::free(block);
   }
 }
 
@@ -209,19 +233,19 @@ void* operator new[](std::size_t bytes, std::align_val_t alignment, const std::n
 
 void operator delete(void* block) noexcept { sa::deallocate(block); }
 void operator delete[](void* block) noexcept { sa::deallocate(block); }
-void operator delete(void* block, std::size_t) noexcept { sa::deallocate(block); }
-void operator delete[](void* block, std::size_t) noexcept { sa::deallocate(block); }
+void operator delete(void* block, std::size_t bytes) noexcept { sa::deallocate(block, bytes); }
+void operator delete[](void* block, std::size_t bytes) noexcept { sa::deallocate(block, bytes); }
 void operator delete(void* block, const std::nothrow_t&) noexcept { sa::deallocate(block); }
 void operator delete[](void* block, const std::nothrow_t&) noexcept { sa::deallocate(block); }
 void operator delete(void* block, std::align_val_t alignment) noexcept { sa::deallocate_aligned(block, alignment); }
 void operator delete[](void* block, std::align_val_t alignment) noexcept {
   sa::deallocate_aligned(block, alignment);
 }
-void operator delete(void* block, std::size_t, std::align_val_t alignment) noexcept {
-  sa::deallocate_aligned(block, alignment);
+void operator delete(void* block, std::size_t bytes, std::align_val_t alignment) noexcept {
+  sa::deallocate_aligned(block, bytes, alignment);
 }
-void operator delete[](void* block, std::size_t, std::align_val_t alignment) noexcept {
-  sa::deallocate_aligned(block, alignment);
+void operator delete[](void* block, std::size_t bytes, std::align_val_t alignment) noexcept {
+  sa::deallocate_aligned(block, bytes, alignment);
 }
 void operator delete(void* block, std::align_val_t alignment, const std::nothrow_t&) noexcept {
   sa::deallocate_aligned(block, alignment);

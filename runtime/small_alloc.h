@@ -6,9 +6,11 @@
 // delete (plain, array, nothrow, aligned, sized) with a front cache:
 //   - allocation of n <= pooled_bytes_max bytes takes a block of class ceil(n / granule_bytes) from this
 //     thread's free list, or mallocs a block of the class's full size;
-//   - deallocation derives the class from malloc_usable_size(), NOT from the thread or the size given,
-//     so a block freed on another thread than the one that allocated it is simply cached (or freed) by
-//     the freeing thread; every cached block is an ordinary malloc block and free() remains valid for it;
+//   - deallocation derives the class from the block, never from the thread: sized delete from the size
+//     (the block came from that size's class), unsized delete from malloc_usable_size() (usable bytes
+//     >= the class's bytes). So a block freed on another thread than the one that allocated it is simply
+//     cached (or freed) by the freeing thread; every cached block is an ordinary malloc block and free()
+//     remains valid for it;
 //   - each class keeps at most class_cached_bytes_limit bytes and each thread thread_cached_bytes_limit
 //     bytes; beyond that blocks go back to free(); the cache is freed when its thread exits.
 // Larger blocks and over-aligned blocks (alignment > 16) go straight to malloc/posix_memalign/free.

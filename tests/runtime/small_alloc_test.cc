@@ -98,6 +98,18 @@ TEST(SmallAlloc, FreedBlockIsReusedForItsSizeClass) {
   EXPECT_NE(other_class, first);
 }
 
+TEST(SmallAlloc, SizedDeleteCachesInTheClassOfTheRequest) {
+  SKIP_UNLESS_CACHING();
+  release_thread_cache();
+  void* first = ::operator new(300);  // class 18 (289..304 bytes)
+  ::operator delete(first, 300);
+  const std::size_t cached_in_class = cached_blocks(class_of_request(300));
+  void* again = ::operator new(290);
+  ::operator delete(again, 290);
+  EXPECT_EQ(cached_in_class, 1u);
+  EXPECT_EQ(again, first);
+}
+
 TEST(SmallAlloc, LargeAndOverAlignedBlocksAreNotCached) {
   SKIP_UNLESS_CACHING();
   release_thread_cache();
