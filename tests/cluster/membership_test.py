@@ -8,7 +8,8 @@ What a user relies on:
 - `etcdctl member list` on any member shows every member's name, peer URLs and client URLs;
 - `etcdctl member add` prints etcd's ETCD_INITIAL_CLUSTER... lines; the new member started with
   `--initial-cluster-state existing` learns its ids from the cluster, catches up (by snapshot when the
-  leader compacted its log), serves the same data (equal HashKV) and shows in `member list` by name;
+  leader compacted its log), serves the same data (equal HashKV), shows in `member list` by name, and
+  keeps its ids across a restart whatever --initial-cluster then says;
 - a learner is added, catches up and is promoted; a member's peer URL is updated (it restarts on it);
   a follower and then the leader are removed (each exits with etcd's log line, a new leader is
   elected) - all under a write load, after which every acknowledged write is on every remaining member;
@@ -147,6 +148,14 @@ class MembershipTest(unittest.TestCase):
         hashes = self.cluster.wait_converged()
         self.assertEqual(len(set(hashes.values())), 1, hashes)
         self.assertEqual(len(hashes), 4)
+        # A restart with data keeps the ids it was given and ignores --initial-cluster.
+        n4.stop()
+        n4.initial_cluster = "n4=%s,elsewhere=http://127.0.0.1:1" % n4.peer_url
+        n4.launch()
+        wait_for(lambda: n4.status(), 20, "n4 answering after its restart")
+        self.assertEqual(n4.member_id(), id4)
+        self.assertEqual(n4.etcdctl("get", "pre/%03d" % (4 * SNAPSHOT_COUNT - 1), "--print-value-only").stdout.strip(),
+                         "v%d" % (4 * SNAPSHOT_COUNT - 1))
 
         load = WriteLoad(self.cluster, writers=2).start()
         try:
