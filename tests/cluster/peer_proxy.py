@@ -49,6 +49,11 @@ class PeerProxies:
                 pairs.add((other, member_id))
         self.blocked = pairs
 
+    def partition(self, *groups):
+        """Blocks every pair of members that are not in the same group (lists of member ids)."""
+        group_of = {member: i for i, group in enumerate(groups) for member in group}
+        self.blocked = {(a, b) for a in group_of for b in group_of if group_of[a] != group_of[b]}
+
     def heal(self):
         self.blocked = set()
 
