@@ -296,6 +296,7 @@ runtime::task<void> answer_http(const net::http1::request& request, const client
 runtime::task<void> serve_http1(net::connection& conn, const client_port_context& context) {
   net::http1::limits limits;
   std::string pending;  // bytes of an incomplete request
+  bool continue_sent = false;  // "100 Continue" already sent for the request being received
   while (true) {
     auto bytes = conn.readable();
     pending.append(as_text(bytes));
@@ -303,6 +304,10 @@ runtime::task<void> serve_http1(net::connection& conn, const client_port_context
     net::http1::request request;
     auto parsed = net::http1::parse_request(pending, limits, request);
     if (parsed.state == net::http1::parse_status::incomplete) {
+      if (parsed.expects_continue && !continue_sent) {  // curl asks before bodies over 1 KiB
+        continue_sent = true;
+        if (co_await conn.write(as_bytes(net::http1::continue_response)) < 0) co_return;
+      }
       if (co_await conn.fill(1) <= 0) co_return;
       continue;
     }
@@ -320,6 +325,7 @@ runtime::task<void> serve_http1(net::connection& conn, const client_port_context
       co_await answer_gateway_stream(conn, request, std::move(*stream_method));
       co_return;  // a stream ends its connection (the client learns the end from the last chunk)
     }
+    continue_sent = false;
     bool keep_alive = request.keep_alive;
     co_await answer_http(request, context, out);
     pending.erase(0, parsed.consumed_bytes);

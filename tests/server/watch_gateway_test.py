@@ -234,7 +234,8 @@ def metric(server, name):
 class StreamingGateway(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = RingkvServer().start()
+        # Two shards: HTTP connections and the gateway's internal connections land on either one.
+        cls.server = RingkvServer(["--shards", "2"]).start()
 
     @classmethod
     def tearDownClass(cls):
