@@ -42,6 +42,15 @@ std::span<const std::byte> as_bytes(std::string_view text) {
   return {reinterpret_cast<const std::byte*>(text.data()), text.size()};
 }
 
+// A complete gateway error response (etcd's JSON error body), after which the connection closes.
+void append_error_response(std::string& out, const rpc_status& status) {
+  std::string body = error_json(status);
+  net::http1::response response;
+  response.status = http_status_for(status.code);
+  response.body = body;
+  net::http1::write_response(out, response, false);
+}
+
 struct stream_relay {
   stream_relay(net::connection& http_conn, net::connection internal, std::string method)
       : http(http_conn), grpc(std::move(internal)), grpc_method(std::move(method)) {}
@@ -160,11 +169,7 @@ struct stream_relay {
         if (headers_sent) {
           chunk += stream_error_line(call_status);
         } else {
-          net::http1::response response;
-          response.status = http_status_for(call_status.code);
-          std::string body = error_json(call_status);
-          response.body = body;
-          net::http1::write_response(out, response, false);
+          append_error_response(out, call_status);
         }
       }
       if (!chunk.empty()) {
@@ -222,11 +227,7 @@ runtime::task<void> answer_gateway_stream(net::connection& conn, const net::http
   }
   if (!status.ok()) {
     std::string out;
-    std::string body = error_json(status);
-    net::http1::response response;
-    response.status = http_status_for(status.code);
-    response.body = body;
-    net::http1::write_response(out, response, false);
+    append_error_response(out, status);
     co_await conn.write(as_bytes(out));
     co_return;
   }
