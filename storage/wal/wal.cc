@@ -244,18 +244,18 @@ runtime::task<void> write_ahead_log::flush_loop() {
 runtime::task<void> write_ahead_log::write_batch(batch& b) {
   const uint64_t len = align_up(b.used, block_bytes);
   std::memset(b.buffer.data() + b.used, 0, len - b.used);
-  const std::string where = segment_file_name({b.segment_seq, segments_.back().first_index});
+  const segment_id batch_segment{b.segment_seq, segments_.back().first_index};  // named only when reporting
   if (disk_user_ != disk_user::none) ++stats_.flusher_disk_waits;
   co_await take_disk_turn(disk_user::flusher);
   disk_turn_guard turn(*this, disk_user::flusher);  // a zero-fill chunk never shares this fdatasync
   const int written = co_await runtime::io::write_at(fd_, b.buffer.data(), len, b.file_offset);
   if (written < 0 || static_cast<uint64_t>(written) != len) {
-    throw wal_error("write " + where + " at " + std::to_string(b.file_offset) + ": " +
+    throw wal_error("write " + segment_file_name(batch_segment) + " at " + std::to_string(b.file_offset) + ": " +
                     (written < 0 ? std::strerror(-written) : "short write"));
   }
   const auto sync_start = std::chrono::steady_clock::now();
   const int synced = co_await runtime::io::fdatasync(fd_);
-  if (synced < 0) throw wal_error("fdatasync " + where + ": " + std::strerror(-synced));
+  if (synced < 0) throw wal_error("fdatasync " + segment_file_name(batch_segment) + ": " + std::strerror(-synced));
   const auto sync_duration =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sync_start);
   const auto sync_us = static_cast<uint64_t>(sync_duration.count());
@@ -263,7 +263,8 @@ runtime::task<void> write_ahead_log::write_batch(batch& b) {
   stats_.fdatasync_us_max = std::max(stats_.fdatasync_us_max, sync_us);
   if (sync_us > config_.slow_fdatasync_warn_ms * 1000) {
     ++stats_.slow_fdatasyncs;
-    std::fprintf(stderr, "ringkv wal: slow fdatasync of %s: %llu ms (%llu bytes written)\n", where.c_str(),
+    std::fprintf(stderr, "ringkv wal: slow fdatasync of %s: %llu ms (%llu bytes written)\n",
+                 segment_file_name(batch_segment).c_str(),
                  static_cast<unsigned long long>(sync_us / 1000), static_cast<unsigned long long>(len));
   }
   ++stats_.writes;
