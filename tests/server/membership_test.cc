@@ -149,7 +149,8 @@ TEST(Membership, SectionRoundTripsAndRejectsCorruption) {
 TEST(Membership, SnapshotWrapKeepsOlderSnapshotsReadable) {
   membership m = three_members();
   std::string state = std::string("\x02\x00\x00\x00\x00\x00\x00\x00", 8) + "store bytes";
-  unwrapped_snapshot u = unwrap_snapshot(wrap_snapshot(m, state));
+  const std::string wrapped = wrap_snapshot(m, state);  // unwrapped views point into it
+  unwrapped_snapshot u = unwrap_snapshot(wrapped);
   ASSERT_TRUE(u.valid);
   ASSERT_TRUE(u.members);
   EXPECT_EQ(*u.members, m);
