@@ -360,10 +360,13 @@ class ClusterFlags(unittest.TestCase):
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("does not match the --initial-cluster entry", result.stdout + result.stderr)
 
-    def test_joining_an_existing_cluster_without_state_is_refused_clearly(self):
+    def test_joining_when_no_member_answers_is_refused_clearly(self):
+        # --initial-cluster-state existing with an empty data dir asks the listed members for the
+        # membership; here the only other member is not running.
         result = self.run_member("--initial-advertise-peer-urls", "PEER", "--initial-cluster-state", "existing")
         self.assertNotEqual(result.returncode, 0)
-        self.assertIn("MemberAdd, which is not built yet", result.stdout + result.stderr)
+        self.assertIn("cannot join the cluster: no member listed in --initial-cluster answered",
+                      result.stdout + result.stderr)
 
 
 if __name__ == "__main__":
