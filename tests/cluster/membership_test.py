@@ -75,9 +75,10 @@ def wait_for(predicate, timeout_s, what):
 
 
 def named_members(member):
-    """{name: member json} from `member list` on `member`, once every member has a name."""
+    """{name: member json} from `member list` on `member`, once every member has published itself (name
+    and client URLs; initial members have their name from --initial-cluster before that)."""
     members = member_list(member)
-    if not members or any(not m.get("name") for m in members):
+    if not members or any(not m.get("name") or not m.get("clientURLs") for m in members):
         return None
     return {m["name"]: m for m in members}
 
@@ -86,11 +87,11 @@ def add_member(test, via, name, peer_port, *flags):
     """`etcdctl member add` on `via`; checks etcd's printout and returns (member id, initial cluster)."""
     out = via.etcdctl("member", "add", name, "--peer-urls=http://127.0.0.1:%d" % peer_port, *flags,
                       timeout=30).stdout
-    test.assertRegex(out, r"Member [0-9a-f]+ added to cluster [0-9a-f]+")
+    test.assertRegex(out, r"Member +[0-9a-f]+ added to cluster +[0-9a-f]+")  # etcdctl pads ids: %16x
     test.assertIn('ETCD_NAME="%s"' % name, out)
     test.assertIn('ETCD_INITIAL_ADVERTISE_PEER_URLS="http://127.0.0.1:%d"' % peer_port, out)
     test.assertIn('ETCD_INITIAL_CLUSTER_STATE="existing"', out)
-    member_id = int(re.search(r"Member ([0-9a-f]+) added", out).group(1), 16)
+    member_id = int(re.search(r"Member +([0-9a-f]+) added", out).group(1), 16)
     initial = re.search(r'ETCD_INITIAL_CLUSTER="([^"]*)"', out).group(1)
     test.assertIn("%s=http://127.0.0.1:%d" % (name, peer_port), initial)
     return member_id, initial
@@ -103,6 +104,7 @@ def wait_exit(test, member, timeout_s=EXIT_TIMEOUT_S):
         time.sleep(0.1)
     test.assertFalse(member.alive(), "%s still runs after its removal" % member.name)
     test.assertIn("the member has been permanently removed from the cluster", member.log_text())
+    test.assertEqual(member.proc.returncode, 0, member.log_text()[-3000:])  # a clean stop, not a crash
     member.kill()  # reaps it; cleanup then only removes its files
 
 
