@@ -151,14 +151,14 @@ TEST(SmallAlloc, ClassAndThreadBoundsHold) {
 // than asked (a split remainder too small to keep), so a block can land in a higher class than the one
 // it was allocated for: the class always comes from the block's usable size.
 void expect_freed_blocks_cached_and_reused(const std::vector<void*>& blocks) {
+  std::vector<std::size_t> per_class(size_classes);  // allocated before the cache is emptied and counted
+  std::vector<void*> again;
+  again.reserve(blocks.size());
   release_thread_cache();
   for (void* p : blocks) ::operator delete(p);
-  std::vector<std::size_t> per_class(size_classes);
   std::size_t cached = 0;
   for (std::size_t c = 0; c < size_classes; ++c) cached += per_class[c] = cached_blocks(c);
   EXPECT_EQ(cached, blocks.size());
-  std::vector<void*> again;
-  again.reserve(blocks.size());
   for (std::size_t c = 0; c < size_classes; ++c) {
     for (std::size_t i = 0; i < per_class[c]; ++i) again.push_back(::operator new(class_block_bytes(c)));
   }
@@ -203,7 +203,9 @@ TEST(SmallAlloc, ContainersAndStringsWork) {
   std::thread consumer([moved = std::move(strings)]() mutable {
     for (std::size_t i = 0; i < moved.size(); ++i) {
       ASSERT_EQ(moved[i].size(), i % 700);
-      if (!moved[i].empty()) ASSERT_EQ(moved[i][0], static_cast<char>('a' + i % 26));
+      if (!moved[i].empty()) {
+        ASSERT_EQ(moved[i][0], static_cast<char>('a' + i % 26));
+      }
     }
     moved.clear();
   });
