@@ -33,11 +33,18 @@ constexpr size_t watch_stream_buffer_bytes_limit = 4 << 20;
 // streams when some are waiting.
 thread_local size_t streams_with_deferred = 0;
 
-struct watcher_options {
+// A watcher as its stream knows it: the id the client sees (etcd numbers watchers per stream from 0,
+// or takes the client's watch_id) and the options the store does not need.
+struct stream_watcher {
+  int64_t stream_id = 0;
   bool fragment = false;
   bool progress_notify = false;
   bool events_sent_this_interval = false;  // progress_notify: an event went out since the last tick
 };
+
+// etcd's answers to a create request it refuses (mvcc errors, sent as created + canceled, watch_id -1).
+constexpr const char* duplicate_watch_id_reason = "mvcc: duplicate watch ID provided on the WatchStream";
+constexpr const char* empty_watch_range_reason = "mvcc: watcher range is empty";
 
 // etcd's GetProgressReportInterval: the interval plus rand(interval / 10), so streams created together
 // do not all notify at the same moment.
@@ -91,16 +98,25 @@ bool write_fragmented(net::grpc::server_call& call, etcdserverpb::WatchResponse&
 
 struct etcd_server::watch_stream {
   call_ref call;
-  std::vector<mvcc::watch_id_t> watches;
+  std::unordered_map<mvcc::watch_id_t, stream_watcher> watchers;  // by the store's (global) id
+  std::unordered_map<int64_t, mvcc::watch_id_t> by_stream_id;      // the client's id -> the store's
+  int64_t next_stream_id = 0;  // etcd's auto ids: the lowest unused from here on
   std::vector<mvcc::watch_id_t> deferred;  // ready, but the stream's buffer was full
-  std::unordered_map<mvcc::watch_id_t, watcher_options> options;  // only watchers with an option set
   runtime::cancel_source progress_stop;  // ends the progress loop (started by the first progress_notify)
   bool progress_loop_running = false;
   bool closed = false;
 
+  // The client's id for a new watcher: `wanted` (> 0) if free, else the next free one; -1 if taken.
+  int64_t assign_stream_id(int64_t wanted) {
+    if (wanted > 0) return by_stream_id.contains(wanted) ? -1 : wanted;
+    while (by_stream_id.contains(next_stream_id)) ++next_stream_id;
+    return next_stream_id++;
+  }
   void forget(mvcc::watch_id_t id) {
-    std::erase(watches, id);
-    options.erase(id);
+    auto w = watchers.find(id);
+    if (w == watchers.end()) return;
+    by_stream_id.erase(w->second.stream_id);
+    watchers.erase(w);
   }
 };
 
@@ -113,12 +129,12 @@ void etcd_server::on_watch(const call_ref& call) {
     if (s->closed) return;
     s->closed = true;
     watch_stream_gauge().add(-1);
-    for (auto id : s->watches) {
+    for (const auto& [id, watcher] : s->watchers) {
       store_.watch_cancel(id);
       watch_owner_.erase(id);
     }
-    s->watches.clear();
-    s->options.clear();
+    s->watchers.clear();
+    s->by_stream_id.clear();
     if (!s->deferred.empty()) --streams_with_deferred;
     s->deferred.clear();
     if (s->progress_loop_running) s->progress_stop.cancel();
@@ -133,16 +149,16 @@ void etcd_server::on_watch(const call_ref& call) {
       int slept = co_await runtime::sleep_for(progress_interval_with_jitter(self->config_.watch_progress_notify_interval),
                                               s->progress_stop.token());
       if (slept != 0 || s->closed || !s->call || !s->call->alive()) break;
-      for (auto& [id, option] : s->options) {
-        if (!option.progress_notify) continue;
+      for (auto& [id, watcher] : s->watchers) {
+        if (!watcher.progress_notify) continue;
         bool caught_up = self->store_.watch_caught_up(id) && std::find(s->deferred.begin(), s->deferred.end(), id) == s->deferred.end();
-        if (!option.events_sent_this_interval && caught_up) {
+        if (!watcher.events_sent_this_interval && caught_up) {
           etcdserverpb::WatchResponse response;
           fill_header(response.mutable_header(), self->applier_.ids(), self->store_.current_revision());
-          response.set_watch_id(id);
+          response.set_watch_id(watcher.stream_id);
           s->call->write_message(response);
         }
-        option.events_sent_this_interval = false;
+        watcher.events_sent_this_interval = false;
       }
     }
     s->progress_loop_running = false;
@@ -162,13 +178,27 @@ void etcd_server::on_watch(const call_ref& call) {
       const auto& proto = request.create_request();
       mvcc::WatchCreateRequest create = from_proto(proto);
       if (create.key.empty()) create.key = std::string(1, '\0');  // as etcd: "\0" is the smallest key
-      mvcc::watch_id_t id = store_.watch_create(create);
-      s->watches.push_back(id);
-      if (proto.fragment() || proto.progress_notify())
-        s->options[id] = watcher_options{proto.fragment(), proto.progress_notify(), false};
-      watch_owner_[id] = s;
-      response.set_watch_id(id);
+      bool to_the_end = create.range_end.size() == 1 && create.range_end[0] == '\0';
+      const char* refused = nullptr;
+      int64_t stream_id = -1;
+      if (!create.range_end.empty() && !to_the_end && create.key >= create.range_end) {
+        refused = empty_watch_range_reason;
+      } else if (stream_id = s->assign_stream_id(proto.watch_id()); stream_id < 0) {
+        refused = duplicate_watch_id_reason;
+      }
       response.set_created(true);
+      if (refused) {  // etcd: created and canceled at once, watch_id -1
+        response.set_watch_id(-1);
+        response.set_canceled(true);
+        response.set_cancel_reason(refused);
+        s->call->write_message(response);
+        return;
+      }
+      mvcc::watch_id_t id = store_.watch_create(create);
+      s->watchers[id] = stream_watcher{stream_id, proto.fragment(), proto.progress_notify(), false};
+      s->by_stream_id[stream_id] = id;
+      watch_owner_[id] = s;
+      response.set_watch_id(stream_id);
       s->call->write_message(response);
       watcher_gauge().set(double(store_.watcher_count()));
       if (proto.progress_notify() && !s->progress_loop_running) {
@@ -177,13 +207,14 @@ void etcd_server::on_watch(const call_ref& call) {
       }
       pump_watchers();  // a watch from an old revision has history to send right away
     } else if (request.has_cancel_request()) {
-      mvcc::watch_id_t id = request.cancel_request().watch_id();
-      auto owner = watch_owner_.find(id);
-      if (owner == watch_owner_.end() || owner->second.lock() != s) return;
+      int64_t stream_id = request.cancel_request().watch_id();
+      auto known = s->by_stream_id.find(stream_id);
+      if (known == s->by_stream_id.end()) return;  // etcd answers an unknown id with nothing
+      mvcc::watch_id_t id = known->second;
       store_.watch_cancel(id);
-      watch_owner_.erase(owner);
+      watch_owner_.erase(id);
       s->forget(id);
-      response.set_watch_id(id);
+      response.set_watch_id(stream_id);
       response.set_canceled(true);
       s->call->write_message(response);
       watcher_gauge().set(double(store_.watcher_count()));
@@ -220,8 +251,9 @@ void etcd_server::pump_watchers() {
     if (owner == watch_owner_.end()) continue;
     watch_stream* s = owner->second.lock().get();  // the map's owner (the call) keeps it alive here
     if (!s || s->closed || !s->call || !s->call->alive()) continue;
-    auto option = s->options.find(id);
-    watcher_options* options = option == s->options.end() ? nullptr : &option->second;
+    auto found = s->watchers.find(id);
+    if (found == s->watchers.end()) continue;
+    stream_watcher& watcher = found->second;
     bool more = true;
     while (more) {
       if (s->call->queued_output_bytes() > watch_stream_buffer_bytes_limit) {
@@ -229,16 +261,16 @@ void etcd_server::pump_watchers() {
         if (std::find(s->deferred.begin(), s->deferred.end(), id) == s->deferred.end()) s->deferred.push_back(id);
         break;
       }
-      encoder.begin(header_bytes, id);
+      encoder.begin(header_bytes, watcher.stream_id);
       etcdserverpb::WatchResponse response;  // only for fragment watchers (and the compacted answer)
       auto polled = store_.watch_poll_views(id, watch_events_per_poll_max, [&](const mvcc::EventView& event) {
-        if (options && options->fragment) to_proto(event.to_owned(), response.add_events());
+        if (watcher.fragment) to_proto(event.to_owned(), response.add_events());
         else encoder.add_event(event);
       });
       if (!polled.ok()) break;
       if (polled->compact_revision != 0) {
         *response.mutable_header() = header;
-        response.set_watch_id(id);
+        response.set_watch_id(watcher.stream_id);
         response.set_compact_revision(polled->compact_revision);
         response.set_canceled(true);
         response.set_cancel_reason("etcdserver: mvcc: required revision has been compacted");
@@ -250,13 +282,13 @@ void etcd_server::pump_watchers() {
       }
       if (response.events_size() > 0) {
         *response.mutable_header() = header;
-        response.set_watch_id(id);
+        response.set_watch_id(watcher.stream_id);
         // etcd's watch server splits at MaxRequestBytes + grpcOverheadBytes (2 MiB by default).
         write_fragmented(*s->call, response, config_.max_request_bytes + net::grpc::server_limits{}.grpc_overhead_bytes);
       } else if (encoder.event_count() > 0) {
         s->call->write(encoder.bytes());
       }
-      if (options && (response.events_size() > 0 || encoder.event_count() > 0)) options->events_sent_this_interval = true;
+      if (response.events_size() > 0 || encoder.event_count() > 0) watcher.events_sent_this_interval = true;
       more = polled->more;
     }
   }

@@ -137,6 +137,48 @@ class Fragment(unittest.TestCase):
         self.assertEqual(len(responses[0].events), len(self.values))
 
 
+class WatchIds(unittest.TestCase):
+    """Watch ids are per stream, from 0, or the client's watch_id; refusals as etcd 3.4 answers them
+    (the expected list was recorded from a real etcd 3.4 with the same requests)."""
+
+    def test_ids_and_refusals_match_etcd(self):
+        server = RingkvServer().start()
+        client = WatchClient(server.endpoint)
+        try:
+            def create(**fields):
+                client.requests.put(rpc_pb2.WatchRequest(create_request=rpc_pb2.WatchCreateRequest(**fields)))
+            create(key=b"a")
+            create(key=b"b")
+            create(key=b"c", watch_id=5)
+            create(key=b"d", watch_id=5)
+            create(key=b"e")
+            create(key=b"z", range_end=b"a")
+            create(key=b"f", watch_id=2)
+            client.requests.put(rpc_pb2.WatchRequest(cancel_request=rpc_pb2.WatchCancelRequest(watch_id=1)))
+            client.requests.put(rpc_pb2.WatchRequest(cancel_request=rpc_pb2.WatchCancelRequest(watch_id=77)))
+            create(key=b"g")
+            got = []
+            for _ in range(9):
+                _, r = client.next(5)
+                got.append((r.watch_id, r.created, r.canceled, r.cancel_reason))
+            duplicate = "mvcc: duplicate watch ID provided on the WatchStream"
+            self.assertEqual(got, [(0, True, False, ""), (1, True, False, ""), (5, True, False, ""),
+                                   (-1, True, True, duplicate), (2, True, False, ""),
+                                   (-1, True, True, "mvcc: watcher range is empty"), (-1, True, True, duplicate),
+                                   (1, False, True, ""), (3, True, False, "")])  # unknown id 77: no answer
+            server.etcdctl("put", "g", "v")  # events carry the stream's id
+            _, event = client.next(5)
+            self.assertEqual((event.watch_id, event.events[0].kv.key), (3, b"g"))
+            client.close()
+            deadline = time.time() + 5
+            while metric(server, "etcd_debugging_mvcc_watcher_total") != 0 and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertEqual(metric(server, "etcd_debugging_mvcc_watcher_total"), 0)
+        finally:
+            client.close()
+            server.cleanup()
+
+
 class ProgressNotify(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
