@@ -55,20 +55,28 @@ runtime::task<rpc_status> node::read_barrier() {
 }
 
 runtime::task<rpc_status> node::propose_conf_change(raft::ConfChange change) {
+  // Membership changes are idempotent (adding a member twice, or removing one twice, changes nothing
+  // more), so an attempt that was lost - a follower's proposal the leader refused while another change
+  // was pending (raft turns it into an empty entry), or an entry a new leader truncated - is simply
+  // proposed again after a while, until the request timeout.
   const auto deadline = std::chrono::steady_clock::now() + limits_.request_timeout;
+  const auto attempt_interval = limits_.tick_interval * conf_change_attempt_ticks;
   while (true) {
     if (stopping_) co_return etcd_errors::stopped();
     raft::ProposeResult result = raft_.propose_conf_change(change);
-    if (result.status == raft::ProposeStatus::kAccepted) break;
     if (result.status == raft::ProposeStatus::kInvalid) co_return member_errors::not_found();
+    if (result.status == raft::ProposeStatus::kAccepted) {
+      completion<rpc_status> done;
+      conf_waiters_.push_back({change, &done, std::min(deadline, std::chrono::steady_clock::now() + attempt_interval)});
+      wake_.notify();
+      rpc_status status = co_await done;
+      if (status.ok() || status != etcd_errors::timeout()) co_return status;
+    } else {  // another change pending, a transfer, no leader: try again next tick
+      int slept = co_await runtime::sleep_for(limits_.tick_interval);
+      if (slept != 0) co_return etcd_errors::stopped();
+    }
     if (std::chrono::steady_clock::now() >= deadline) co_return etcd_errors::timeout();
-    int slept = co_await runtime::sleep_for(limits_.tick_interval);  // pending change, transfer, no leader
-    if (slept != 0) co_return etcd_errors::stopped();
   }
-  completion<rpc_status> done;
-  conf_waiters_.push_back({std::move(change), &done, deadline});
-  wake_.notify();
-  co_return co_await done;
 }
 
 std::optional<raft::Index> node::match_index(raft::NodeId member) const {

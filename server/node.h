@@ -91,6 +91,8 @@ struct node_limits {
   uint64_t snapshot_entries = 100000;                // --snapshot-count: applied entries per snapshot
 };
 
+inline constexpr uint32_t conf_change_attempt_ticks = 10;  // ticks before a lost conf change is re-proposed
+
 class node {
  public:
   node(raft::Config raft_config, raft::PersistedState persisted, node_hooks hooks, node_limits limits);
@@ -107,7 +109,8 @@ class node {
   runtime::task<rpc_status> read_barrier();
   // Proposes a raft membership change; completes once a change of the same type and member is applied
   // here. While another change is pending (raft takes one at a time) or a leader transfer runs, it
-  // retries every tick until the request timeout.
+  // retries every tick; a proposal not applied within conf_change_attempt_ticks is proposed again
+  // (changes are idempotent); all until the request timeout.
   runtime::task<rpc_status> propose_conf_change(raft::ConfChange change);
   // Leader only: how far `member`'s log is known to match ours (nullopt elsewhere or unknown member).
   std::optional<raft::Index> match_index(raft::NodeId member) const;

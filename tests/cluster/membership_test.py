@@ -212,6 +212,28 @@ class MembershipTest(unittest.TestCase):
         self.assertEqual(len(set(hashes.values())), 1, hashes)
 
 
+    def test_concurrent_changes_are_applied_one_at_a_time(self):
+        """Two adds sent at once to two members: raft takes one conf change at a time, the other waits;
+        both succeed and both removals too (unstarted voters are safe to remove)."""
+        ports = [free_port(), free_port()]
+        env = dict(os.environ, ETCDCTL_API="3")
+        procs = [subprocess.Popen(["etcdctl", "--endpoints", m.endpoint, "member", "add", "x%d" % i,
+                                   "--peer-urls=http://127.0.0.1:%d" % port],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                 for i, (m, port) in enumerate(zip(self.cluster.members[:2], ports))]
+        outs = [p.communicate(timeout=60) for p in procs]
+        for p, (out, err) in zip(procs, outs):
+            self.assertEqual(p.returncode, 0, out + err)
+        listed = member_list(self.cluster.members[2])
+        self.assertEqual(len(listed), 5)
+        added = [m["ID"] for m in listed if m["peerURLs"][0] in ["http://127.0.0.1:%d" % p for p in ports]]
+        self.assertEqual(len(added), 2)
+        for member_id in added:
+            self.leader.etcdctl("member", "remove", "%x" % member_id, timeout=30)
+        self.assertEqual(sorted(m["name"] for m in member_list(self.cluster.members[2])), ["n1", "n2", "n3"])
+        self.leader.etcdctl("put", "after-changes", "ok")  # the 3 members still make a quorum
+
+
 class EtcdReference:
     """A single real etcd 3.4 member on free loopback ports (the behavioural reference)."""
 
