@@ -178,6 +178,7 @@ member_identity join_cluster(const server_config& config) {
     if (name != config.name) others.insert(others.end(), urls.begin(), urls.end());
   const auto deadline = clock::now() + join_deadline;
   std::string last_error = "no other member in --initial-cluster";
+  std::string not_added;  // a member answered without our record
   while (true) {
     for (const auto& url : others) {
       std::string error;
@@ -203,13 +204,16 @@ member_identity join_cluster(const server_config& config) {
                                                   {"asked", url}, {"members", uint64_t(list.members_size())}});
         return joined;
       }
-      throw std::runtime_error("this member's --initial-advertise-peer-urls are not in the cluster's member list "
-                               "(asked " + url + "): add it first with `etcdctl member add " + config.name +
-                               " --peer-urls=" + (own.empty() ? std::string("<url>") : own.front()) + "`");
+      // Not (yet) there: the member asked may not have applied the MemberAdd; ask again until the deadline.
+      not_added = "this member's --initial-advertise-peer-urls are not in the cluster's member list (asked " + url +
+                  "): add it first with `etcdctl member add " + config.name + " --peer-urls=" +
+                  (own.empty() ? std::string("<url>") : own.front()) + "`";
     }
-    if (clock::now() >= deadline)
+    if (clock::now() >= deadline) {
+      if (!not_added.empty()) throw std::runtime_error(not_added);
       throw std::runtime_error("cannot join the cluster: no member listed in --initial-cluster answered (last: " +
                                last_error + ")");
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }

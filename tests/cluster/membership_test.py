@@ -13,6 +13,8 @@ What a user relies on:
 - a learner is added, catches up and is promoted; a member's peer URL is updated (it restarts on it);
   a follower and then the leader are removed (each exits with etcd's log line, a new leader is
   elected) - all under a write load, after which every acknowledged write is on every remaining member;
+- two changes sent at once both succeed (raft takes one at a time, the other waits);
+- a member started with `existing` that was never added exits with a message saying to add it first;
 - error cases answer etcd 3.4's codes and messages, checked against a real etcd.
 """
 import json
@@ -232,6 +234,20 @@ class MembershipTest(unittest.TestCase):
             self.leader.etcdctl("member", "remove", "%x" % member_id, timeout=30)
         self.assertEqual(sorted(m["name"] for m in member_list(self.cluster.members[2])), ["n1", "n2", "n3"])
         self.leader.etcdctl("put", "after-changes", "ok")  # the 3 members still make a quorum
+
+
+    def test_joining_without_member_add_is_refused_clearly(self):
+        port = free_port()
+        initial = self.cluster.members[0].initial_cluster + ",stranger=http://127.0.0.1:%d" % port
+        stranger = self.join("stranger", initial, port)
+        deadline = time.time() + 30
+        while stranger.alive() and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertFalse(stranger.alive())
+        self.assertNotEqual(stranger.proc.returncode, 0)
+        self.assertIn("add it first with `etcdctl member add stranger", stranger.log_text())
+        stranger.kill()
+        self.assertEqual(len(member_list(self.leader)), 3)
 
 
 class EtcdReference:
