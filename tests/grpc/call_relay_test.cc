@@ -98,7 +98,7 @@ runtime::task<void> expect_home_holds(session_pair& pair, const call_ref& held) 
 
 // On the home shard, after the client or the connection went away: the handler heard of it, its
 // call refuses output, every relay end is gone; then the handler lets go of the call.
-runtime::task<void> expect_cancelled_and_detached(bool cancelled, call_ref& held) {
+runtime::task<void> expect_cancelled_and_detached(const bool& cancelled, call_ref& held) {
   co_await expect_all_relays_freed();
   EXPECT_TRUE(cancelled);
   EXPECT_FALSE(held->alive());
