@@ -45,6 +45,7 @@ struct h2_driver {
     while (true) {
       co_await output_ready;
       auto verdict = session.produce_output();
+      bool wrote = false;
       while (session.has_output()) {
         auto out = session.pending_output();
         int n = co_await conn.write({reinterpret_cast<const std::byte*>(out.data()), out.size()});
@@ -54,11 +55,15 @@ struct h2_driver {
         }
         node_metrics().grpc_sent_bytes.inc(out.size());
         session.consume_output(out.size());
+        wrote = true;
       }
       if (verdict != net::grpc::session_verdict::open || reading_done) {
         ::shutdown(conn.fd(), SHUT_RDWR);
         co_return;
       }
+      // produce_output() stops at output_batch_bytes_limit: frames still ready go out in the next round
+      // (nobody else would notify: no new output is queued). Only after progress, so it never spins.
+      if (wrote && session.wants_write()) output_ready.notify();
     }
   }
 };

@@ -64,6 +64,8 @@ class h2_session_base {
 
   // The connection is going away: the loop will not read or write this session any more.
   bool wants_io() const;
+  // nghttp2 has frames ready that the last produce_output() left (it stops at the batch limit).
+  bool wants_write() const { return session_ != nullptr && nghttp2_session_want_write(session_) != 0; }
 
   // Message bytes queued on streams and not yet taken into the output buffer (flow control, or a
   // peer that does not read). The connection loop stops reading while this is over its limit, so a
