@@ -46,7 +46,8 @@ namespace ringkv::server {
 
 // Normal raft entries whose kind byte is this carry a member change. raft_payload.h (not this file's
 // owner) should reserve it so no other proposal kind takes the value.
-inline constexpr uint8_t membership_payload_kind = 64;
+inline constexpr uint8_t membership_payload_kind = proposal_kind_reserved_membership;
+static_assert(membership_payload_kind > proposal_kind_max, "membership entries need a kind of their own");
 
 struct member_record {
   uint64_t id = 0;

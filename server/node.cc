@@ -391,11 +391,16 @@ void node::serve_reads() {
 
 void node::expire_waiters() {
   auto now = std::chrono::steady_clock::now();
+  bool expired_any = false;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (it->second.deadline > now) { ++it; continue; }
     it->second.done->set(apply_result{etcd_errors::timeout(), {}});
     it = waiting_.erase(it);
+    expired_any = true;
   }
+  // A proposal still queued (no leader accepted it) whose client was told "timed out" is dropped, as
+  // etcd drops it: it must not commit later, after a partition heals, behind the client's back.
+  if (expired_any) std::erase_if(queued_, [&](const queued_proposal& p) { return !waiting_.contains(p.id); });
   std::erase_if(conf_waiters_, [&](const conf_waiter& waiter) {
     if (waiter.deadline > now) return false;
     waiter.done->set(etcd_errors::timeout());

@@ -26,6 +26,9 @@ enum class proposal_kind : uint8_t {
   lease_answer = 10,     // lease_answer below: the leader's answer to one lease_ask
 };
 inline constexpr uint8_t proposal_kind_max = 10;
+// Taken outside this enum: 64 = membership entries (server/membership.h, membership_payload_kind), which
+// have their own decoder. New kinds here stay below 64.
+inline constexpr uint8_t proposal_kind_reserved_membership = 64;
 
 using request_id_t = uint64_t;
 inline constexpr size_t payload_header_bytes = 9;
