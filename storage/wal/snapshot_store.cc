@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 #include "runtime/io.h"
@@ -85,7 +86,11 @@ runtime::task<void> snapshot_store::prune() {
   bool removed = false;
   for (size_t i = config_.files_kept; i < ids.size(); ++i) {
     const std::string path = join_path(config_.dir, snapshot_file_name(ids[i]));
-    check_io(co_await runtime::io::unlink(path.c_str()), "remove " + path);
+    // Two saves can prune at once (the member's own snapshot and one installed from the leader): a
+    // file the other one removed first is already gone, which is what pruning wants.
+    const int unlinked = co_await runtime::io::unlink(path.c_str());
+    if (unlinked == -ENOENT) continue;
+    check_io(unlinked, "remove " + path);
     removed = true;
   }
   if (removed) co_await fsync_dir(dir_fd_, config_.dir);

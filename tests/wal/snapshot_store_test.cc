@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "runtime/when_all.h"
 #include "storage/wal/errors.h"
 #include "tests/wal/wal_test_support.h"
 
@@ -43,6 +44,30 @@ void damage(const std::string& path, uint64_t offset) {
   std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
   f.seekp(static_cast<std::streamoff>(offset));
   f.put('\x7f');
+}
+
+// A member can save its own snapshot while one from the leader is being installed: both prune, and
+// the second to reach an old file finds it gone. Neither save may fail for that.
+TEST(SnapshotStore, ConcurrentSavesBothPruneWithoutFailing) {
+  temp_dir dir;
+  const std::string snap = dir / "member/snap";
+  for (uint64_t i = 1; i <= 4; ++i) save(snap, {1, i * 10}, "old " + std::to_string(i), 1);
+  for (int round = 0; round < 20; ++round) {
+    save(snap, {1, 1000 + uint64_t(round) * 10}, "base", 3);  // three files to prune down to one
+    save(snap, {1, 1001 + uint64_t(round) * 10}, "base", 3);
+    run_on_runtime([&]() -> runtime::task<void> {
+      const snapshot_config config{snap, 1};
+      auto store = co_await snapshot_store::open(config);
+      const std::string a = "own " + std::to_string(round);
+      const std::string b = "leader's " + std::to_string(round);
+      co_await runtime::when_all(store.save({1, 1002 + uint64_t(round) * 10}, a),
+                                 store.save({2, 1003 + uint64_t(round) * 10}, b));
+      co_await store.close();
+    });
+  }
+  auto loaded = load(snap);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->id, (snapshot_id{2, 1193}));
 }
 
 TEST(SnapshotStore, LoadsTheNewestSaved) {
