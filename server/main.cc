@@ -21,6 +21,7 @@
 #include "server/config.h"
 #include "server/etcd_server.h"
 #include "server/log.h"
+#include "server/server_metrics.h"
 #include "server/shard_ports.h"
 
 namespace {
@@ -40,6 +41,9 @@ runtime::task<int> serve(const server_config& config) {
   if (!make_dir(config.data_dir) || !make_dir(config.data_dir + "/member")) co_return 1;
   storage::wal::wal_config wal_config;
   wal_config.dir = config.data_dir + "/member/wal";
+  wal_config.on_fdatasync = [](const storage::wal::fdatasync_observation& sync) {
+    node_metrics().wal_fsync_seconds.observe(std::chrono::duration<double>(sync.duration).count());
+  };
   std::unique_ptr<storage::wal::write_ahead_log> wal;
   storage::wal::recovered_state recovered;
   try {
@@ -111,7 +115,7 @@ runtime::task<int> serve(const server_config& config) {
   for (const auto& url : config.listen_client_urls) urls.push_back(url.url);
   log::info("serving etcd v3 gRPC (KV, Watch, Lease, Cluster, Maintenance, Lock, Election) and HTTP /health /version /metrics /v3 JSON gateway",
             {{"name", config.name}, {"data-dir", config.data_dir}, {"listen-client-urls", urls},
-             {"member-id", identity.member_id}, {"shards", uint64_t(runtime::shard_count())}});
+             {"member-id", server.raft_node().id()}, {"shards", uint64_t(runtime::shard_count())}});
 
   co_await runtime::wait_for_stop();
   log::info("received stop request; shutting down", {{"open-connections", uint64_t(ports.open_connections())}});

@@ -66,6 +66,13 @@ class Serving(unittest.TestCase):
         self.assertIn("etcd_server_has_leader 1\n", metrics)
         self.assertIn("etcd_server_is_leader 1\n", metrics)
         self.assertIn("# TYPE etcd_disk_wal_write_bytes_total counter", metrics)
+        # Every write is made durable by a WAL fdatasync, and each one is observed.
+        self.kv.Put(etcdrpc.PutRequest(key=b"metrics/k", value=b"v"))
+        metrics = self.server.http_get("/metrics")
+        syncs = [line for line in metrics.splitlines()
+                 if line.startswith("etcd_disk_wal_fsync_duration_seconds_count ")]
+        self.assertEqual(len(syncs), 1, metrics)
+        self.assertGreater(int(float(syncs[0].split()[1])), 0, syncs)
 
     def test_bad_input_gets_etcds_errors(self):
         kv, lease = self.kv, self.lease
