@@ -226,6 +226,14 @@ const std::vector<flag_spec>& flag_table() {
          c.watch_progress_notify_interval = *interval;
          return "";
        }},
+      {"experimental-wal-sync-delay", "0ms",
+       "Testing only: wait this long after every WAL fdatasync before acknowledging, to act as a slow disk.",
+       [](server_config& c, const std::string& v) -> std::string {
+         auto delay = parse_duration(v, std::chrono::milliseconds(0));
+         if (!delay || delay->count() < 0) return "must be a duration (e.g. 0ms, 800ms), got '" + v + "'";
+         c.wal_sync_delay = *delay;
+         return "";
+       }},
       {"log-level", "info", "Configures log level. Only supports debug, info, warn, error, panic, or fatal.",
        [](server_config& c, const std::string& v) -> std::string {
          auto level = parse_log_level(v);

@@ -49,6 +49,7 @@ struct server_config {
   // Idle watchers created with progress_notify get an empty WatchResponse after this long (etcd 3.4:
   // --experimental-watch-progress-notify-interval, default 10m).
   std::chrono::milliseconds watch_progress_notify_interval{std::chrono::minutes(10)};
+  std::chrono::milliseconds wal_sync_delay{0};  // testing only: a slow disk (--experimental-wal-sync-delay)
   log_level level = log_level::info;
   unsigned shards = 0;  // 0 means one per online core
 

@@ -41,6 +41,7 @@ runtime::task<int> serve(const server_config& config) {
   if (!make_dir(config.data_dir) || !make_dir(config.data_dir + "/member")) co_return 1;
   storage::wal::wal_config wal_config;
   wal_config.dir = config.data_dir + "/member/wal";
+  wal_config.sync_delay_for_tests = config.wal_sync_delay;
   wal_config.on_fdatasync = [](const storage::wal::fdatasync_observation& sync) {
     node_metrics().wal_fsync_seconds.observe(std::chrono::duration<double>(sync.duration).count());
   };

@@ -12,6 +12,7 @@
 #include "runtime/io.h"
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
+#include "runtime/timer.h"
 
 namespace ringkv::storage::wal {
 
@@ -256,6 +257,7 @@ runtime::task<void> write_ahead_log::write_batch(batch& b) {
   const auto sync_start = std::chrono::steady_clock::now();
   const int synced = co_await runtime::io::fdatasync(fd_);
   if (synced < 0) throw wal_error("fdatasync " + segment_file_name(batch_segment) + ": " + std::strerror(-synced));
+  if (config_.sync_delay_for_tests.count() > 0) co_await runtime::sleep_for(config_.sync_delay_for_tests);
   const auto sync_duration =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sync_start);
   const auto sync_us = static_cast<uint64_t>(sync_duration.count());

@@ -56,6 +56,9 @@ struct wal_config {
   // etcd_disk_wal_fsync_duration_seconds and etcd_disk_wal_write_bytes_total. Must be cheap, must not
   // throw, must not co_await; empty: nothing is called.
   std::function<void(const fdatasync_observation&)> on_fdatasync;
+  // Testing only: every batch waits this long after its fdatasync (a slow disk), without blocking the
+  // shard: raft heartbeats and client I/O go on meanwhile.
+  std::chrono::milliseconds sync_delay_for_tests{0};
 
   // Largest payload one entry may carry with these settings.
   uint64_t entry_payload_bytes_max() const {
