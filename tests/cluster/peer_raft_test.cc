@@ -51,7 +51,9 @@ struct raft_member {
                    },
                    [this](raft::NodeId peer, raft::SnapshotStatus status) {
                      if (!down) node.report_snapshot(peer, status);
-                   }}) {}
+                   },
+                   {},     // no members queries: every member is in the initial cluster
+                   {}}) {}  // never removed
 
   raft::NodeId id;
   raft::Node node;
