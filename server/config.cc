@@ -191,7 +191,7 @@ const std::vector<flag_spec>& flag_table() {
          else return "must be 'new' or 'existing', got '" + v + "'";
          return "";
        }},
-      {"snapshot-count", "100000", "Number of committed transactions to trigger a snapshot to disk.",
+      {"snapshot-count", "100000", "Number of committed transactions to trigger a snapshot to disk (ringkv: at least, and at least as many entry bytes as the last snapshot).",
        int_field<uint64_t>(&server_config::snapshot_count, 1)},
       {"quota-backend-bytes", "0",
        "Raise alarms when backend size exceeds the given quota (0 defaults to 2 GiB).",

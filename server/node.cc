@@ -19,6 +19,7 @@ node::node(raft::Config raft_config, raft::PersistedState persisted, node_hooks 
     : raft_(std::move(raft_config), std::move(persisted)), hooks_(std::move(hooks)), limits_(limits) {
   applied_index_ = raft_.log().applied;
   snapshot_index_ = raft_.log().snapshot_index();
+  if (auto loaded = raft_.snapshot()) snapshot_bytes_ = loaded->data.size();
   // Request ids only need to be unique among this process's waiters; a random start keeps them apart
   // from the ids replayed from the WAL of earlier runs.
   std::random_device random;
@@ -161,6 +162,11 @@ runtime::task<void> node::await_persisted(runtime::task<void> durable, raft::Per
 void node::maybe_snapshot() {
   if (snapshot_in_flight_ || stopping_ || !hooks_.snapshot_state || !hooks_.save_snapshot) return;
   if (applied_index_ < snapshot_index_ + limits_.snapshot_entries) return;
+  // Amortized: a snapshot serializes the whole state, so the next one waits until at least as many entry
+  // bytes as the last snapshot's size were applied since. Each snapshot then costs at most about as much
+  // as writing the entries it replaces, however large the state grows (etcd's snapshot is cheap because
+  // bbolt already holds the state on disk; ours is the state).
+  if (applied_bytes_since_snapshot_ < snapshot_bytes_) return;
   auto term = raft_.log().term(applied_index_);
   if (!term) return;
   snapshot_in_flight_ = true;
@@ -182,6 +188,8 @@ runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std:
   } else {
     log::info("saved snapshot", {{"index", index}, {"term", term}, {"bytes", uint64_t(data.size())}});
     snapshot_index_ = index;
+    snapshot_bytes_ = data.size();
+    applied_bytes_since_snapshot_ = 0;
     compact_pending_.emplace(index, std::move(data));
   }
   wake_.notify();
@@ -192,6 +200,8 @@ bool node::install_snapshot(const raft::Snapshot& snapshot) {
   log::info("installed snapshot from the leader", {{"index", snapshot.meta.index}, {"term", snapshot.meta.term}});
   applied_index_ = snapshot.meta.index;
   snapshot_index_ = snapshot.meta.index;
+  snapshot_bytes_ = snapshot.data.size();
+  applied_bytes_since_snapshot_ = 0;
   if (hooks_.after_apply) hooks_.after_apply();
   return true;
 }
@@ -343,6 +353,7 @@ void node::apply_entries(std::span<const raft::Entry> entries) {
   if (entries.empty()) return;
   for (const auto& entry : entries) {
     applied_index_ = entry.index;
+    applied_bytes_since_snapshot_ += entry.data.size();
     if (entry.type == raft::EntryType::kConfChange) {
       apply_conf_entry(entry);
       continue;

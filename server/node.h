@@ -88,7 +88,8 @@ struct node_limits {
   std::chrono::milliseconds request_timeout{7000};  // etcd: 5 s + 2 * election timeout
   size_t proposals_per_batch_max = 4096;             // payloads handed to raft.propose() at once
   size_t queued_proposals_max = 65536;               // beyond: "etcdserver: too many requests"
-  uint64_t snapshot_entries = 100000;                // --snapshot-count: applied entries per snapshot
+  uint64_t snapshot_entries = 100000;                // --snapshot-count: applied entries per snapshot (at
+                                                     // least; also as many entry bytes as the last one's size)
 };
 
 inline constexpr uint32_t conf_change_attempt_ticks = 10;  // ticks before a lost conf change is re-proposed
@@ -189,6 +190,8 @@ class node {
   bool install_snapshot(const raft::Snapshot& snapshot);
   bool snapshot_in_flight_ = false;
   raft::Index snapshot_index_ = 0;                       // last snapshot made durable (or loaded)
+  uint64_t snapshot_bytes_ = 0;                          // its size: the next waits for as many entry bytes
+  uint64_t applied_bytes_since_snapshot_ = 0;            // entry payload bytes applied since it
   std::optional<std::pair<raft::Index, std::string>> compact_pending_;  // durable, raft not told yet
   void flush_deferred_hard_state();
   raft::Index applied_index_ = 0;
