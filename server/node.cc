@@ -12,6 +12,7 @@
 #include "server/log.h"
 #include "server/membership.h"
 #include "server/server_metrics.h"
+#include "server/snapshot_policy.h"
 
 namespace ringkv::server {
 
@@ -161,12 +162,8 @@ runtime::task<void> node::await_persisted(runtime::task<void> durable, raft::Per
 
 void node::maybe_snapshot() {
   if (snapshot_in_flight_ || stopping_ || !hooks_.snapshot_state || !hooks_.save_snapshot) return;
-  if (applied_index_ < snapshot_index_ + limits_.snapshot_entries) return;
-  // Amortized: a snapshot serializes the whole state, so the next one waits until at least as many entry
-  // bytes as the last snapshot's size were applied since. Each snapshot then costs at most about as much
-  // as writing the entries it replaces, however large the state grows (etcd's snapshot is cheap because
-  // bbolt already holds the state on disk; ours is the state).
-  if (applied_bytes_since_snapshot_ < snapshot_bytes_) return;
+  const snapshot_progress progress{applied_index_, snapshot_index_, snapshot_bytes_, applied_bytes_since_snapshot_};
+  if (!snapshot_due(progress, limits_.snapshot_entries)) return;
   auto term = raft_.log().term(applied_index_);
   if (!term) return;
   snapshot_in_flight_ = true;

@@ -34,8 +34,10 @@ from ringkv_process import RingkvServer, free_port  # noqa: E402
 HEARTBEAT_MS = 50
 ELECTION_MS = 500
 START_TIMEOUT_S = 20
-# Slack on top of "2 election timeouts" for the client and process scheduling on a busy 2-core machine.
-FAILOVER_SLACK_S = 0.3
+# Slack on top of "2 election timeouts" for the client and process scheduling on a busy 2-core machine
+# (ASan builds, or other tests' processes on the same cores: 1.5 s was seen there once; quiet runs measure
+# 0.5-0.7 s, reported in docs/performance.md). A failover taking several election rounds still fails.
+FAILOVER_SLACK_S = 0.8
 
 
 class Member(RingkvServer):
