@@ -35,12 +35,8 @@ def unb64(s):
     return base64.b64decode(s) if s else b""
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(HERE, "..", "server"))
+from loopback_ports import free_port  # noqa: E402
 
 
 class Etcd:

@@ -8,22 +8,18 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loopback_ports import free_port  # noqa: E402,F401  (re-exported for the tests)
+
 RINGKV = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else os.environ.get("RINGKV", "build/ringkv")
 START_TIMEOUT_S = 15
 STOP_TIMEOUT_S = 15
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RingkvServer:
