@@ -7,6 +7,7 @@
 //   MemberRemove ─> conf change RemoveNode(id) ─applied─> record gone, id refused by the transport;
 //                   the removed member stops ("the member has been permanently removed ...")
 //   MemberUpdate ─> update_peer_urls entry          MemberPromote ─> conf change AddVoter(learner id)
+//   MemberPromote on a follower ─> promote_ask entry ─> the leader promotes, then a promote_answer entry
 #include <xxhash.h>
 
 #include <algorithm>
@@ -179,22 +180,86 @@ runtime::task<unary_outcome> etcd_server::member_update(std::string bytes) {
 runtime::task<unary_outcome> etcd_server::member_promote(std::string bytes) {
   etcdserverpb::MemberPromoteRequest request;
   if (!parse(request, bytes)) co_return failure(malformed());
-  if (rpc_status s = co_await begin_membership_change(); !s.ok()) co_return failure(s);
-  membership_guard guard{this, &etcd_server::end_membership_change};
   const member_record* record = members_.find(request.id());
   if (record == nullptr) co_return failure(member_errors::not_found());
   if (!record->is_learner) co_return failure(member_errors::not_learner());
-  // Only the leader knows how far the learner is (etcd forwards the call to it; we answer "not leader").
-  auto learner_match = node_.match_index(request.id());
-  auto leader_match = node_.match_index(identity_.member_id);
-  if (!leader_match) co_return failure(etcd_errors::not_leader());
-  if (learner_match && double(*learner_match) < double(*leader_match) * learner_ready_fraction)
-    co_return failure(member_errors::learner_not_ready());
-  raft::ConfChange change{raft::ConfChangeType::kAddVoter, {request.id()}};
-  if (rpc_status s = co_await node_.propose_conf_change(change); !s.ok()) co_return failure(s);
-  log::info("promoted learner", {{"promoted-member-id", request.id()}});
+  rpc_status promoted;
+  if (node_.is_leader()) {
+    if (rpc_status s = co_await begin_membership_change(); !s.ok()) co_return failure(s);
+    membership_guard guard{this, &etcd_server::end_membership_change};
+    promoted = co_await promote_as_leader(request.id());
+  } else {  // the leader decides (and answers etcd's errors); no local lock: the asker may become leader
+    promoted = co_await promote_through_leader(request.id());
+  }
+  if (!promoted.ok()) co_return failure(promoted);
   etcdserverpb::MemberPromoteResponse response;
   co_return members_reply(response);
+}
+
+runtime::task<rpc_status> etcd_server::promote_as_leader(uint64_t learner_id) {
+  const member_record* record = members_.find(learner_id);
+  if (record == nullptr) co_return member_errors::not_found();
+  if (!record->is_learner) co_return member_errors::not_learner();
+  auto learner_match = node_.match_index(learner_id);
+  auto leader_match = node_.match_index(identity_.member_id);
+  if (!leader_match) co_return etcd_errors::not_leader();
+  if (learner_match && double(*learner_match) < double(*leader_match) * learner_ready_fraction)
+    co_return member_errors::learner_not_ready();
+  raft::ConfChange change{raft::ConfChangeType::kAddVoter, {learner_id}};
+  rpc_status applied = co_await node_.propose_conf_change(change);
+  if (applied.ok()) log::info("promoted learner", {{"promoted-member-id", learner_id}});
+  co_return applied;
+}
+
+// Asks the leader through the log and waits for its answer, within the request timeout. An answer of
+// "not leader" (leadership moved while it was checking) is asked again of the next leader, as etcd's
+// forwarding retries.
+runtime::task<rpc_status> etcd_server::promote_through_leader(uint64_t learner_id) {
+  const auto deadline = runtime::clock::now() + config_.election_timeout * 2 + std::chrono::seconds(5);
+  while (!stopping_ && runtime::clock::now() < deadline) {
+    promote_wait wait;
+    const uint64_t nonce = next_promote_nonce_++;
+    promote_waiters_[nonce] = &wait;
+    promote_message ask{identity_.member_id, nonce, learner_id, {}};
+    apply_result proposed =
+        co_await node_.propose(proposal_kind(membership_payload_kind), encode_promote_message(member_op::promote_ask, ask));
+    while (proposed.status.ok() && !wait.answered && !stopping_ && runtime::clock::now() < deadline) {
+      if (co_await runtime::sleep_for(config_.heartbeat_interval) != 0) break;
+    }
+    promote_waiters_.erase(nonce);
+    if (!proposed.status.ok()) co_return proposed.status;
+    if (wait.answered && wait.status != etcd_errors::not_leader()) co_return wait.status;
+  }
+  co_return stopping_ ? etcd_errors::stopped() : etcd_errors::timeout();
+}
+
+runtime::task<void> etcd_server::answer_promote_ask(promote_message ask) {
+  rpc_status status = co_await begin_membership_change();
+  if (status.ok()) {
+    membership_guard guard{this, &etcd_server::end_membership_change};
+    status = co_await promote_as_leader(ask.learner_id);
+  }
+  ask.status = status;
+  co_await node_.propose(proposal_kind(membership_payload_kind), encode_promote_message(member_op::promote_answer, ask));
+}
+
+apply_result etcd_server::apply_promote_message(std::string_view message, raft::Term term) {
+  auto decoded = decode_promote_message(message);
+  if (!decoded) {
+    log::error("undecodable promote entry skipped");
+    return {etcd_errors::corrupt(), {}};
+  }
+  auto& [op, promote] = *decoded;
+  if (op == member_op::promote_ask) {
+    if (node_.is_leader() && term == node_.term()) runtime::spawn(answer_promote_ask(std::move(promote)));
+  } else if (promote.asker == identity_.member_id) {
+    if (auto waiting = promote_waiters_.find(promote.nonce); waiting != promote_waiters_.end()) {
+      waiting->second->answered = true;
+      waiting->second->status = std::move(promote.status);
+      promote_waiters_.erase(waiting);
+    }
+  }
+  return {};
 }
 
 // ---- publish ----
@@ -223,7 +288,10 @@ runtime::task<void> etcd_server::publish_self() {
 
 // ---- applying ----
 
-apply_result etcd_server::apply_member_change(const decoded_payload& payload) {
+apply_result etcd_server::apply_member_change(const decoded_payload& payload, raft::Term term) {
+  if (!payload.message.empty() && (uint8_t(payload.message[0]) == uint8_t(member_op::promote_ask) ||
+                                   uint8_t(payload.message[0]) == uint8_t(member_op::promote_answer)))
+    return apply_promote_message(payload.message, term);
   std::optional<member_change> change = decode_member_change(payload.message);
   if (!change) {
     log::error("undecodable membership entry skipped");
@@ -267,6 +335,8 @@ bool etcd_server::restore_state(std::string_view data, raft::Index index) {
 }
 
 void etcd_server::sync_peers() {
+  const member_record* self = members_.find(identity_.member_id);
+  self_learner_ = self != nullptr && self->is_learner;
   if (transport_ == nullptr) return;
   std::map<uint64_t, std::string> wanted;
   auto want = [&](uint64_t id, const std::vector<std::string>& urls) {

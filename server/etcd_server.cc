@@ -5,6 +5,7 @@
 #include <cassert>
 #include <deque>
 #include <functional>
+#include <random>
 
 #include "net/peer/cluster_id.h"
 #include "runtime/spawn.h"
@@ -127,7 +128,7 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
             persisted_from(recovered, snapshot, identity_),
             node_hooks{
                 [this](const decoded_payload& payload, raft::Index index, raft::Term term) {
-                  if (uint8_t(payload.kind) == membership_payload_kind) return apply_member_change(payload);
+                  if (uint8_t(payload.kind) == membership_payload_kind) return apply_member_change(payload, term);
                   return applier_.apply(payload, index, term);
                 },
                 [](raft::Index index) {
@@ -170,6 +171,8 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                         4096, 65536, config.snapshot_count}) {
   if (snapshot && !restore_state(snapshot->data, snapshot->id.index))
     throw std::runtime_error("snapshot " + storage::wal::snapshot_file_name(snapshot->id) + " does not decode");
+  std::random_device random;  // promote answers replayed from an earlier run must match no waiter
+  next_promote_nonce_ = uint64_t(random()) << 32 | random();
   node_.wiring().cluster_id = identity_.cluster_id;
   node_.wiring().attach = [this](net::peer::peer_transport* transport) {
     transport_ = transport;
@@ -258,16 +261,39 @@ void etcd_server::register_services(net::grpc::service_registry& registry) {
       runtime::spawn(run_unary(call, method, std::string(bytes)));
     });
   }
-  registry.add_request_method("/etcdserverpb.Maintenance/Snapshot",
-                              [this](const call_ref& call, std::string_view bytes) { on_snapshot(call, bytes); });
-  registry.add_request_method("/v3electionpb.Election/Observe",
-                              [this](const call_ref& call, std::string_view bytes) { on_observe(call, bytes); });
-  registry.add_stream_method("/etcdserverpb.Lease/LeaseKeepAlive",
-                             [this](const call_ref& call) { on_lease_keep_alive(call); });
-  registry.add_stream_method("/etcdserverpb.Watch/Watch", [this](const call_ref& call) { on_watch(call); });
+  registry.add_request_method("/etcdserverpb.Maintenance/Snapshot", [this](const call_ref& call, std::string_view bytes) {
+    if (!refused_stream_for_learner(call)) on_snapshot(call, bytes);
+  });
+  registry.add_request_method("/v3electionpb.Election/Observe", [this](const call_ref& call, std::string_view bytes) {
+    if (!refused_stream_for_learner(call)) on_observe(call, bytes);
+  });
+  registry.add_stream_method("/etcdserverpb.Lease/LeaseKeepAlive", [this](const call_ref& call) {
+    if (!refused_stream_for_learner(call)) on_lease_keep_alive(call);
+  });
+  registry.add_stream_method("/etcdserverpb.Watch/Watch", [this](const call_ref& call) {
+    if (!refused_stream_for_learner(call)) on_watch(call);
+  });
+}
+
+// etcd 3.4's gRPC interceptors: a learner serves Status and serializable Range, and no stream at all.
+bool etcd_server::refuses_for_learner(unary_method method, std::string_view bytes) const {
+  if (!self_learner_ || method == &etcd_server::status) return false;
+  if (method != &etcd_server::range) return true;
+  etcdserverpb::RangeRequest request;
+  return !request.ParseFromArray(bytes.data(), int(bytes.size())) || !request.serializable();
+}
+
+bool etcd_server::refused_stream_for_learner(const call_ref& call) const {
+  if (!self_learner_) return false;
+  call->finish(to_grpc(member_errors::not_for_learner()));
+  return true;
 }
 
 runtime::task<void> etcd_server::run_unary(call_ref call, unary_method method, std::string bytes) {
+  if (refuses_for_learner(method, bytes)) {
+    call->finish(to_grpc(member_errors::not_for_learner()));
+    co_return;
+  }
   unary_outcome outcome = co_await (this->*method)(std::move(bytes));
   if (!call->alive()) co_return;
   if (outcome.status.ok()) call->respond(outcome.response);
@@ -277,6 +303,7 @@ runtime::task<void> etcd_server::run_unary(call_ref call, unary_method method, s
 runtime::task<unary_outcome> etcd_server::call_unary(std::string_view grpc_method, std::string bytes) {
   auto it = unary_methods_.find(std::string(grpc_method));
   if (it == unary_methods_.end()) co_return failure(etcd_errors::unimplemented(grpc_method));
+  if (refuses_for_learner(it->second, bytes)) co_return failure(member_errors::not_for_learner());
   co_return co_await (this->*(it->second))(std::move(bytes));
 }
 
@@ -413,6 +440,7 @@ runtime::task<unary_outcome> etcd_server::status(std::string bytes) {
   response.set_raftindex(node_.committed_index());
   response.set_raftterm(node_.term());
   response.set_raftappliedindex(node_.applied_index());
+  response.set_islearner(self_learner_);
   for (const auto& [member, type] : applier_.alarms())
     if (type == etcdserverpb::NOSPACE) response.add_errors("memberID:" + std::to_string(member) + " alarm:NOSPACE ");
   co_return reply(response);

@@ -112,8 +112,17 @@ class etcd_server {
   runtime::task<void> publish_self();  // etcd's publish: name and client URLs, once a leader exists
   template <typename Response>
   apply_result members_reply(Response& response) const;
+  // MemberPromote: the leader checks its progress and proposes AddVoter; another member asks the
+  // leader through the log (promote_ask / promote_answer, membership.h) and waits for its answer.
+  runtime::task<rpc_status> promote_as_leader(uint64_t learner_id);
+  runtime::task<rpc_status> promote_through_leader(uint64_t learner_id);
+  runtime::task<void> answer_promote_ask(promote_message ask);
+  apply_result apply_promote_message(std::string_view message, raft::Term term);
   void apply_conf_change(const raft::ConfChange& change, raft::Index index);
-  apply_result apply_member_change(const decoded_payload& payload);
+  apply_result apply_member_change(const decoded_payload& payload, raft::Term term);
+  // etcd 3.4's learner: only Status and serializable Range are served, every stream is refused.
+  bool refuses_for_learner(unary_method method, std::string_view bytes) const;
+  bool refused_stream_for_learner(const net::grpc::call_ref& call) const;  // true: finished with the refusal
   void sync_peers();     // the transport's peers := member records (+ staged adds), removed ones refused
   void leave_cluster();  // this member was removed: log etcd's line and stop the process
   // Snapshot bytes (membership section + applier state) into the applier and members_.
@@ -163,6 +172,13 @@ class etcd_server {
   net::peer::peer_transport* transport_ = nullptr;         // set by start_peers (cluster_bootstrap.h)
   std::map<uint64_t, std::string> transport_peers_;        // id -> peer URL handed to the transport
   bool membership_busy_ = false;
+  bool self_learner_ = false;  // this member's record is a learner's (set by sync_peers)
+  struct promote_wait {
+    bool answered = false;
+    rpc_status status;
+  };
+  std::map<uint64_t, promote_wait*> promote_waiters_;  // nonce -> the asker's frame (promote_through_leader)
+  uint64_t next_promote_nonce_ = 0;                    // random start: replayed answers match no waiter
   bool publish_running_ = false;
   bool leaving_ = false;
   bool stopping_ = false;

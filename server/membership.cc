@@ -2,6 +2,7 @@
 #include "server/membership.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "etcd/rpc.pb.h"
@@ -99,6 +100,7 @@ rpc_status not_enough_started() {
               "etcdserver: re-configuration failed due to not enough started members");
 }
 rpc_status id_exists() { return make(grpc_code::failed_precondition, "etcdserver: member ID already exist"); }
+rpc_status not_for_learner() { return make(grpc_code::unavailable, "etcdserver: rpc not supported for learner"); }
 }  // namespace member_errors
 
 member_record make_member(uint64_t id, std::vector<std::string> peer_urls, std::string name) {
@@ -142,6 +144,28 @@ std::optional<member_change> decode_member_change(std::string_view bytes) {
   etcdserverpb::Member member;
   if (!member.ParseFromArray(bytes.data() + 1, int(bytes.size() - 1)) || member.id() == 0) return std::nullopt;
   return member_change{member_op(op), from_proto(member)};
+}
+
+std::string encode_promote_message(member_op op, const promote_message& message) {
+  assert(op == member_op::promote_ask || op == member_op::promote_answer);
+  std::string out(1, char(op));
+  put_u64_le(out, message.asker);
+  put_u64_le(out, message.nonce);
+  put_u64_le(out, message.learner_id);
+  out += char(uint8_t(message.status.code));
+  out += message.status.message;
+  return out;
+}
+
+std::optional<std::pair<member_op, promote_message>> decode_promote_message(std::string_view bytes) {
+  if (bytes.size() < promote_message_header_bytes) return std::nullopt;
+  const auto op = member_op(uint8_t(bytes[0]));
+  if (op != member_op::promote_ask && op != member_op::promote_answer) return std::nullopt;
+  const uint8_t code = uint8_t(bytes[25]);
+  if (code > uint8_t(grpc_code::unauthenticated)) return std::nullopt;
+  promote_message message{get_u64_le(bytes, 1), get_u64_le(bytes, 9), get_u64_le(bytes, 17),
+                          rpc_status{grpc_code(code), std::string(bytes.substr(promote_message_header_bytes))}};
+  return std::pair{op, std::move(message)};
 }
 
 std::string encode_membership_payload(request_id_t request_id, const member_change& change) {
@@ -231,6 +255,8 @@ rpc_status membership::apply(const member_change& change) {
       if (it->second.peer_urls.empty()) it->second.peer_urls = in.peer_urls;
       return {};
     }
+    case member_op::promote_ask:
+    case member_op::promote_answer: return {};  // no state (decode_member_change never yields them)
   }
   return member_errors::not_found();
 }

@@ -12,9 +12,12 @@
 //       publish           {id, name, client URLs}: a member announces itself once it has a leader (etcd's
 //                         "publish"); peer URLs ride along and are used only if the record has none
 //                         (members known from a bootstrap entry that named no URLs)
+//       promote_ask / promote_answer: MemberPromote sent to a member that is not the leader (below);
+//                         they change no state
 //
 // Entry payload (after raft_payload.h's 9-byte header [u8 kind = 64][u64 request id]):
-//   [u8 op][etcdserverpb.Member protobuf]
+//   [u8 op][etcdserverpb.Member protobuf]                       ops stage_add, update_peer_urls, publish
+//   [u8 op][u64 asker][u64 nonce][u64 learner id][u8 grpc code][message]   ops promote_ask, promote_answer
 // Snapshot data (node snapshot_state / restore_snapshot hooks):
 //   [u32 0xFFFFFFFF][u32 'RKM1'][u32 section bytes][section][state machine bytes (kv_applier::snapshot)]
 //   section = [u32 n][n x (u32 len, Member protobuf)]  members
@@ -31,6 +34,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "raft/conf_change.h"
@@ -61,7 +65,7 @@ struct member_record {
 // A record with only an id and peer URLs (name and client URLs come when the member publishes).
 member_record make_member(uint64_t id, std::vector<std::string> peer_urls = {}, std::string name = {});
 
-enum class member_op : uint8_t { stage_add = 1, update_peer_urls = 2, publish = 3 };
+enum class member_op : uint8_t { stage_add = 1, update_peer_urls = 2, publish = 3, promote_ask = 4, promote_answer = 5 };
 
 struct member_change {
   member_op op = member_op::publish;
@@ -77,6 +81,29 @@ std::optional<member_change> decode_member_change(std::string_view bytes);
 std::string encode_membership_payload(request_id_t request_id, const member_change& change);
 std::optional<decoded_payload> decode_membership_payload(std::string_view entry);
 
+// MemberPromote on a member that is not the leader. Only the leader knows how far a learner's log is
+// (etcd forwards the call to it over HTTP); here the log is the channel, as for lease asks:
+//
+//   asker (follower)                     raft log                           leader
+//   promote(id) ─propose─> [promote_ask {asker, nonce, id}] ──apply──> checks its progress of `id`,
+//                                                                     conf change AddVoter(id) (applied)
+//   waits for nonce <─apply── [promote_answer {asker, nonce, id, status}] <─propose─┘
+//
+// Only a leader applying an ask of its own term answers it (an ask replayed after a restart, or from an
+// earlier term, is left alone: its asker gave up or times out with etcd's "request timed out"). Neither
+// entry changes replicated state.
+struct promote_message {
+  uint64_t asker = 0;       // member id of the member waiting for the answer
+  uint64_t nonce = 0;       // unique per asker process
+  uint64_t learner_id = 0;  // the member to promote
+  rpc_status status;        // answer only: ok = promoted (the conf change is applied before the answer)
+};
+inline constexpr size_t promote_message_header_bytes = 26;  // op, 3 x u64, code
+// op must be promote_ask or promote_answer.
+std::string encode_promote_message(member_op op, const promote_message& message);
+// nullopt unless `bytes` is a promote_ask or promote_answer (op byte first).
+std::optional<std::pair<member_op, promote_message>> decode_promote_message(std::string_view bytes);
+
 // etcd 3.4's errors for the Cluster service (rpctypes).
 namespace member_errors {
 rpc_status not_found();           // NotFound "etcdserver: member not found"
@@ -87,6 +114,7 @@ rpc_status too_many_learners();   // FailedPrecondition "etcdserver: too many le
 rpc_status bad_urls();            // InvalidArgument "etcdserver: given member URLs are invalid"
 rpc_status not_enough_started();  // FailedPrecondition "etcdserver: re-configuration failed due to not enough started members"
 rpc_status id_exists();           // FailedPrecondition "etcdserver: member ID already exist"
+rpc_status not_for_learner();     // Unavailable "etcdserver: rpc not supported for learner"
 }  // namespace member_errors
 
 inline constexpr size_t learners_max = 1;      // etcd 3.4's maxLearners

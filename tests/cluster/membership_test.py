@@ -99,6 +99,37 @@ def add_member(test, via, name, peer_port, *flags):
     return member_id, initial
 
 
+def error_line(result):
+    """etcdctl's "Error: ..." line (its exit code is 1 for every server error), or (0, "") on success."""
+    lines = [l for l in result.stderr.splitlines() if l.startswith("Error:")]
+    if result.returncode == 0:
+        return (0, "")
+    return (result.returncode, lines[-1] if lines else result.stderr.strip())
+
+
+def stream_errors(client_port):
+    """(gRPC code, details) with which Watch, LeaseKeepAlive and Snapshot streams end at once, or None
+    for a stream that answers (etcdctl retries refused streams for ever, so plain gRPC is used here)."""
+    import grpc
+    from etcd3 import etcdrpc
+    channel = grpc.insecure_channel("127.0.0.1:%d" % client_port)
+    calls = [
+        lambda: etcdrpc.WatchStub(channel).Watch(
+            iter([etcdrpc.WatchRequest(create_request=etcdrpc.WatchCreateRequest(key=b"k"))]), timeout=10),
+        lambda: etcdrpc.LeaseStub(channel).LeaseKeepAlive(iter([etcdrpc.LeaseKeepAliveRequest(ID=1)]), timeout=10),
+        lambda: etcdrpc.MaintenanceStub(channel).Snapshot(etcdrpc.SnapshotRequest(), timeout=10),
+    ]
+    outcomes = []
+    for call in calls:
+        try:
+            next(iter(call()))
+            outcomes.append(None)
+        except grpc.RpcError as error:
+            outcomes.append((error.code().value[0], error.details()))
+    channel.close()
+    return outcomes
+
+
 def wait_exit(test, member, timeout_s=EXIT_TIMEOUT_S):
     """The member exits on its own after its removal, saying why; then it is no longer cleaned up."""
     deadline = time.time() + timeout_s
@@ -214,6 +245,44 @@ class MembershipTest(unittest.TestCase):
         self.assertEqual(len(set(hashes.values())), 1, hashes)
 
 
+    def test_learner_refuses_as_etcd_and_is_promoted_through_a_follower(self):
+        """A learner serves only what etcd 3.4's does (Status, serializable Range; streams and every
+        other call: Unavailable "etcdserver: rpc not supported for learner", recorded from etcd 3.4.23);
+        `member promote` sent to a follower is decided by the leader, with etcd's errors."""
+        leader = self.leader
+        follower = next(m for m in self.cluster.members if m is not leader)
+        leader.etcdctl("put", "k", "v")
+        port = free_port()
+        learner_id, initial = add_member(self, leader, "l4", port, "--learner")
+
+        def promote_via_follower(member_id):
+            return error_line(follower.etcdctl("member", "promote", "%x" % member_id, check=False, timeout=30))
+        # Not started yet: its log matches nothing, so the leader refuses (asked through the follower).
+        self.assertEqual(promote_via_follower(learner_id),
+                         (1, "Error: etcdserver: can only promote a learner member which is in sync with leader"))
+        self.assertEqual(promote_via_follower(follower.member_id()),
+                         (1, "Error: etcdserver: can only promote a learner member"))
+        self.assertEqual(promote_via_follower(0x1234), (1, "Error: etcdserver: member not found"))
+
+        learner = self.join("l4", initial, port)
+        wait_for(lambda: learner.etcdctl("get", "k", "--consistency=s", "--print-value-only",
+                                         check=False).stdout.strip() == "v", 30, "the learner caught up")
+        status = learner.status()
+        self.assertTrue(status.get("isLearner"), status)
+        refused = (1, "Error: etcdserver: rpc not supported for learner")
+        for args in (["put", "x", "1"], ["get", "k"], ["del", "k"], ["member", "list"], ["compaction", "1"],
+                     ["member", "promote", "%x" % learner_id]):
+            self.assertEqual(error_line(learner.etcdctl(*args, check=False, timeout=30)), refused, args)
+        self.assertEqual(stream_errors(learner.client_port),
+                         [(14, "etcdserver: rpc not supported for learner")] * 3)
+
+        wait_for(lambda: promote_via_follower(learner_id)[0] == 0, 30, "promotion through a follower")
+        listed = {m["ID"]: m for m in member_list(leader)}
+        self.assertFalse(listed[learner_id].get("isLearner", False))
+        learner.etcdctl("put", "after", "promoted")  # a voter now: it serves writes and streams
+        self.assertEqual(leader.etcdctl("get", "after", "--print-value-only").stdout.strip(), "promoted")
+        self.assertEqual(stream_errors(learner.client_port), [None] * 3)
+
     def test_concurrent_changes_are_applied_one_at_a_time(self):
         """Two adds sent at once to two members: raft takes one conf change at a time, the other waits;
         both succeed and both removals too (unstarted voters are safe to remove)."""
@@ -281,12 +350,6 @@ class EtcdReference:
             self.proc.wait()
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def error_line(result):
-    """etcdctl's "Error: ..." line (its exit code is 1 for every server error)."""
-    lines = [l for l in result.stderr.splitlines() if l.startswith("Error:")]
-    return (result.returncode, lines[-1] if lines else result.stderr.strip())
 
 
 @unittest.skipUnless(shutil.which("etcd"), "real etcd 3.4 not installed")
