@@ -15,6 +15,7 @@
 #include "server/membership_join.h"
 #include "server/server_metrics.h"
 #include "server/snapshot_seal.h"
+#include "server/state_snapshot.h"
 #include "server/unary_helpers.h"
 #include "server/validate.h"
 
@@ -156,8 +157,8 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                   if (leader) store_.lease_promote(lease_clock_ms(), config_.election_timeout.count());
                   else store_.lease_demote();
                 },
-                [this] { return wrap_snapshot(members_, applier_.snapshot()); },
-                [this](raft::Index index, raft::Term term, std::string data) -> runtime::task<void> {
+                [this](std::string& out) { return begin_state_snapshot(members_, applier_, out); },
+                [this](raft::Index index, raft::Term term, std::string_view data) -> runtime::task<void> {
                   // file first (durable), then the WAL's marker, then the segments it covers go
                   co_await snapshots_.save(storage::wal::snapshot_id{term, index}, data);
                   co_await wal_.append_snapshot_marker(storage::wal::snapshot_marker{index, term});

@@ -2,6 +2,7 @@
 // applies it, and serializes the response with the header (revision after the apply, raft term).
 #include "server/kv_applier.h"
 
+#include <cassert>
 #include <chrono>
 #include <random>
 
@@ -64,14 +65,20 @@ apply_result kv_applier::apply(const decoded_payload& payload, raft::Index index
   return result;
 }
 
-std::string kv_applier::snapshot() const {
-  std::string out;
+storage::mvcc::MvccStore::Snapshotter kv_applier::begin_snapshot(std::string& out) const {
   put_u64_le(out, alarms_.size());
   for (const auto& [member, type] : alarms_) {
     put_u64_le(out, member);
     put_u64_le(out, uint64_t(type));
   }
-  out += store_.snapshot();
+  return store_.begin_snapshot(out);
+}
+
+std::string kv_applier::snapshot() const {
+  std::string out;
+  using store = storage::mvcc::MvccStore;
+  [[maybe_unused]] store::SnapshotStep step = begin_snapshot(out).step(store::Snapshotter::whole_state);
+  assert(step == store::SnapshotStep::done);
   return out;
 }
 

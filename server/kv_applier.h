@@ -59,6 +59,8 @@ class kv_applier {
   // The replicated state as bytes (for raft snapshots): alarms, then the MVCC store's snapshot.
   //   [u64 alarm count][alarm count x (u64 member id, u64 alarm type)][MvccStore::snapshot() bytes] (LE)
   std::string snapshot() const;
+  // The same bytes appended to `out` a slice at a time (MvccStore::Snapshotter); the alarms are written now.
+  storage::mvcc::MvccStore::Snapshotter begin_snapshot(std::string& out) const;
   // Replaces the state from snapshot() bytes; false (state unchanged) if they do not decode.
   bool restore(std::string_view bytes, raft::Index index);
 

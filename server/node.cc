@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 
@@ -160,34 +161,73 @@ runtime::task<void> node::await_persisted(runtime::task<void> durable, raft::Per
   wake_.notify();
 }
 
+namespace {
+
+constexpr size_t snapshot_copy_slice_bytes = 4 << 20;  // about a millisecond of memcpy per loop turn
+
+// A large copy made a slice per loop turn, so it never stalls the raft shard.
+runtime::task<raft::SharedBytes> copy_in_slices(std::string_view data) {
+  raft::SharedBytes copy = raft::SharedBytes::allocate(data.size());
+  for (size_t at = 0; at < data.size(); at += snapshot_copy_slice_bytes) {
+    std::memcpy(copy.mutable_data() + at, data.data() + at, std::min(snapshot_copy_slice_bytes, data.size() - at));
+    co_await runtime::yield();
+  }
+  co_return copy;
+}
+
+}  // namespace
+
 void node::maybe_snapshot() {
-  if (snapshot_in_flight_ || stopping_ || !hooks_.snapshot_state || !hooks_.save_snapshot) return;
+  if (snapshot_in_flight_ || stopping_ || !hooks_.begin_snapshot || !hooks_.save_snapshot) return;
   const snapshot_progress progress{applied_index_, snapshot_index_, snapshot_bytes_, applied_bytes_since_snapshot_};
   if (!snapshot_due(progress, limits_.snapshot_entries)) return;
   auto term = raft_.log().term(applied_index_);
   if (!term) return;
   snapshot_in_flight_ = true;
-  runtime::spawn(take_snapshot(applied_index_, *term, hooks_.snapshot_state()));
+  // Begun here, between applied entries, so the bytes are the state at applied_index_; the slices
+  // are written by take_snapshot with the loop's other work in between. Room for the state's growth
+  // since the last snapshot, so the buffer is rarely copied while it grows.
+  auto data = std::make_unique<std::string>();
+  data->reserve(snapshot_bytes_ + applied_bytes_since_snapshot_ + applied_bytes_since_snapshot_ / 2 + 4096);
+  snapshot_stepper stepper = hooks_.begin_snapshot(*data);
+  runtime::spawn(take_snapshot(applied_index_, *term, std::move(data), std::move(stepper)));
 }
 
-runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std::string data) {
+runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std::unique_ptr<std::string> data,
+                                        snapshot_stepper stepper) {
   ++persists_in_flight_;  // stop() waits for it like for a WAL write
+  using clock = std::chrono::steady_clock;
+  const auto serialize_start = clock::now();
+  snapshot_step step = snapshot_step::more;
+  while (!stopping_ && (step = stepper()) == snapshot_step::more) co_await runtime::yield();
+  stepper = nullptr;  // ends the state machine's snapshot: its physical compaction may go on
+  const auto serialize_time = clock::now() - serialize_start;
   std::string failure;
-  try {
-    co_await hooks_.save_snapshot(index, term, data);
-  } catch (const std::exception& error) {
-    failure = error.what();
+  if (step != snapshot_step::done) {
+    failure = stopping_ ? "the member is stopping" : "the state was replaced by the leader's snapshot";
+  } else {
+    try {
+      co_await hooks_.save_snapshot(index, term, *data);
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
   }
+  raft::SharedBytes shared;  // raft keeps the snapshot for members that fall behind
+  if (failure.empty()) shared = co_await copy_in_slices(*data);
+  const auto save_time = clock::now() - serialize_start - serialize_time;
   --persists_in_flight_;
   snapshot_in_flight_ = false;
   if (!failure.empty()) {
-    log::warn("snapshot failed; the WAL keeps every entry", {{"index", index}, {"error", failure}});
+    log::warn("snapshot not taken; the WAL keeps every entry", {{"index", index}, {"error", failure}});
   } else {
-    log::info("saved snapshot", {{"index", index}, {"term", term}, {"bytes", uint64_t(data.size())}});
+    using ms = std::chrono::milliseconds;
+    log::info("saved snapshot", {{"index", index}, {"term", term}, {"bytes", uint64_t(data->size())},
+                                 {"serialize-ms", uint64_t(std::chrono::duration_cast<ms>(serialize_time).count())},
+                                 {"save-ms", uint64_t(std::chrono::duration_cast<ms>(save_time).count())}});
     snapshot_index_ = index;
-    snapshot_bytes_ = data.size();
+    snapshot_bytes_ = data->size();
     applied_bytes_since_snapshot_ = 0;
-    compact_pending_.emplace(index, std::move(data));
+    compact_pending_.emplace(index, std::move(shared));
   }
   wake_.notify();
 }
@@ -211,7 +251,7 @@ runtime::task<void> node::install_durably(raft::Index index, raft::Term term, st
     ~clear_on_exit() { flag = false; }
   } installing{installing_snapshot_};
   if (!hooks_.save_snapshot) throw std::runtime_error("no snapshot store to keep the leader's snapshot");
-  co_await hooks_.save_snapshot(index, term, std::move(data));  // file, WAL marker, covered segments
+  co_await hooks_.save_snapshot(index, term, data);  // file, WAL marker, covered segments
   co_await hooks_.persist(hard_state, entries);
 }
 
@@ -274,7 +314,7 @@ void node::turn() {
     expire_waiters();
   }
   if (compact_pending_) {  // the snapshot is durable: raft may drop the log it covers
-    raft_.compact(compact_pending_->first, raft::SharedBytes::copy_of(std::string_view(compact_pending_->second)));
+    raft_.compact(compact_pending_->first, std::move(compact_pending_->second));
     compact_pending_.reset();
   }
   propose_queued();

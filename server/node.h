@@ -20,6 +20,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -56,6 +57,11 @@ struct apply_result {
   std::string response;
 };
 
+// One slice of a snapshot in progress (node_hooks::begin_snapshot): more to come, complete, or
+// abandoned because the state was replaced (a snapshot from the leader was installed meanwhile).
+enum class snapshot_step { more, done, abandoned };
+using snapshot_stepper = std::function<snapshot_step()>;
+
 struct node_hooks {
   // Applies one committed entry (payload decoded); `index`/`term` are the entry's.
   std::function<apply_result(const decoded_payload& payload, raft::Index index, raft::Term term)> apply;
@@ -70,10 +76,12 @@ struct node_hooks {
   std::function<void()> after_apply;
   // This member became leader (true) or stopped being leader (false); called from the loop.
   std::function<void(bool is_leader)> on_leadership;
-  // Snapshots: the state machine's bytes as of the last applied entry, and how to make them durable
-  // (snapshot file, WAL marker, release of covered WAL segments). Unset: never snapshot.
-  std::function<std::string()> snapshot_state;
-  std::function<runtime::task<void>(raft::Index index, raft::Term term, std::string data)> save_snapshot;
+  // Snapshots: begins the state machine's bytes as of the last applied entry, written into `out` a
+  // slice per call of the returned stepper (entries are applied between slices); and how to make them
+  // durable (snapshot file, WAL marker, release of covered WAL segments). Unset: never snapshot.
+  std::function<snapshot_stepper(std::string& out)> begin_snapshot;
+  // `data` stays valid until the task completes.
+  std::function<runtime::task<void>(raft::Index index, raft::Term term, std::string_view data)> save_snapshot;
   // A snapshot received from the leader: load it into the state machine (false: it does not decode).
   // It is made durable with save_snapshot before the ready that carried it is marked persisted.
   std::function<bool(raft::Index index, std::string_view data)> restore_snapshot;
@@ -183,7 +191,8 @@ class node {
   raft::PersistSeq commit_only_seq_ = 0;     // highest commit-only seq not yet marked persisted
   void mark_persisted_upto(raft::PersistSeq seq);
   void maybe_snapshot();
-  runtime::task<void> take_snapshot(raft::Index index, raft::Term term, std::string data);
+  runtime::task<void> take_snapshot(raft::Index index, raft::Term term, std::unique_ptr<std::string> data,
+                                    snapshot_stepper stepper);
   runtime::task<void> install_durably(raft::Index index, raft::Term term, std::string data,
                                       std::optional<raft::HardState> hard_state, std::vector<raft::Entry> entries);
   bool installing_snapshot_ = false;  // a leader's snapshot is being made durable: no ready until then
@@ -192,7 +201,7 @@ class node {
   raft::Index snapshot_index_ = 0;                       // last snapshot made durable (or loaded)
   uint64_t snapshot_bytes_ = 0;                          // its size: the next waits for as many entry bytes
   uint64_t applied_bytes_since_snapshot_ = 0;            // entry payload bytes applied since it
-  std::optional<std::pair<raft::Index, std::string>> compact_pending_;  // durable, raft not told yet
+  std::optional<std::pair<raft::Index, raft::SharedBytes>> compact_pending_;  // durable, raft not told yet
   void flush_deferred_hard_state();
   raft::Index applied_index_ = 0;
   request_id_t next_request_id_;

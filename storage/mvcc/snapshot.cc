@@ -1,19 +1,24 @@
 // storage/mvcc/snapshot.cc: the whole logical state as one compact byte stream, and back.
 //
 // Format (integers little-endian, fixed width):
-//   "RKVMVCC1" | u32 format_version (1) | i64 current_revision | i64 compact_revision
+//   "RKVMVCC1" | u32 format_version (2) | i64 current_revision | i64 compact_revision
 //   u64 lease_count | lease_count x { i64 id | i64 ttl_s | i64 remaining_ttl_s }
-//   u64 key_count   | key_count x { u32 key_len | key | u32 version_count | version_count x version }
+//   keys: { u32 key_len (> 0) | key | u32 version_count | version_count x version } ... | u32 0 (end)
 //     version: i64 mod | u32 sub | u8 tombstone | if not tombstone: i64 create | i64 version | i64 lease
 //              | u32 value_len | value
 //   u64 xxh3_64 of every byte before it
+// Format 1 (still read) had u64 key_count before the keys instead of the end marker; format 2 ends
+// the list so a snapshot can be written a slice at a time without counting the keys first.
 // Keys appear in ascending order, versions in revision order, and only what survives the compaction
 // point (so the bytes do not depend on how far the incremental compaction has progressed).
 // Lease expiry is local time and not part of the state (as in etcd).
 #include <xxhash.h>
 
+#include <cassert>
 #include <cstring>
+#include <new>
 #include <unordered_set>
+#include <utility>
 
 #include "storage/mvcc/store.h"
 
@@ -21,44 +26,15 @@ namespace ringkv::storage::mvcc {
 namespace {
 
 constexpr std::string_view snapshot_magic = "RKVMVCC1";
-constexpr uint32_t snapshot_format_version = 1;
-constexpr size_t snapshot_flush_bytes = 1 << 20;
+constexpr uint32_t snapshot_format_counted_keys = 1;
+constexpr uint32_t snapshot_format_version = 2;
 
-class SnapshotWriter {
- public:
-  explicit SnapshotWriter(const std::function<void(std::string_view)>& sink) : sink_(sink) {
-    state_ = XXH3_createState();
-    XXH3_64bits_reset(state_);
-  }
-  ~SnapshotWriter() { XXH3_freeState(state_); }
-  template <class T>
-  void fixed(T v) {
-    char b[sizeof(T)];
-    std::memcpy(b, &v, sizeof(T));
-    bytes({b, sizeof(T)});
-  }
-  void bytes(std::string_view b) {
-    buf_.append(b);
-    if (buf_.size() >= snapshot_flush_bytes) flush();
-  }
-  void finish() {
-    flush();
-    uint64_t sum = XXH3_64bits_digest(state_);
-    fixed(sum);
-    sink_(buf_);
-    buf_.clear();
-  }
-
- private:
-  void flush() {
-    XXH3_64bits_update(state_, buf_.data(), buf_.size());
-    sink_(buf_);
-    buf_.clear();
-  }
-  const std::function<void(std::string_view)>& sink_;
-  XXH3_state_t* state_;
-  std::string buf_;
-};
+template <class T>
+void put_fixed(std::string& out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  out.append(b, sizeof(T));
+}
 
 class SnapshotReader {
  public:
@@ -85,53 +61,107 @@ class SnapshotReader {
 
 }  // namespace
 
-void MvccStore::snapshot(const std::function<void(std::string_view)>& sink) const {
-  SnapshotWriter w(sink);
-  w.bytes(snapshot_magic);
-  w.fixed(snapshot_format_version);
-  w.fixed<int64_t>(current_rev_);
-  w.fixed<int64_t>(compact_rev_);
-  w.fixed<uint64_t>(leases_.size());
-  for (lease_id_t id : lease_list()) {
-    const Lease& l = leases_.at(id);
-    w.fixed<int64_t>(id);
-    w.fixed<int64_t>(l.ttl_s);
-    w.fixed<int64_t>(l.remaining_ttl_s);
+MvccStore::Snapshotter::Snapshotter(const MvccStore& store, std::string& out)
+    : store_(&store),
+      out_(&out),
+      epoch_(store.snapshot_epoch_),
+      rev_(store.current_rev_),
+      compact_rev_(store.compact_rev_),
+      hashed_to_(out.size()),
+      hash_state_(XXH3_createState()) {
+  assert(store.sub_ == 0);  // between entries, never inside a write txn
+  if (hash_state_ == nullptr) throw std::bad_alloc();
+  XXH3_64bits_reset(static_cast<XXH3_state_t*>(hash_state_));
+  ++store.snapshots_in_progress_;
+  out.append(snapshot_magic);
+  put_fixed(out, snapshot_format_version);
+  put_fixed<int64_t>(out, rev_);
+  put_fixed<int64_t>(out, compact_rev_);
+  put_fixed<uint64_t>(out, store.leases_.size());
+  for (lease_id_t id : store.lease_list()) {
+    const Lease& l = store.leases_.at(id);
+    put_fixed<int64_t>(out, id);
+    put_fixed<int64_t>(out, l.ttl_s);
+    put_fixed<int64_t>(out, l.remaining_ttl_s);
   }
-  uint64_t key_count = 0;
-  for (auto c = order_.begin(); c.valid(); c.next()) {
-    const KeyEntry& e = keys_[c.id()];
-    if (first_retained(e, compact_rev_) < e.versions().size()) ++key_count;
+}
+
+MvccStore::Snapshotter::Snapshotter(Snapshotter&& other) noexcept
+    : store_(std::exchange(other.store_, nullptr)),
+      out_(other.out_),
+      epoch_(other.epoch_),
+      rev_(other.rev_),
+      compact_rev_(other.compact_rev_),
+      resume_after_(std::move(other.resume_after_)),
+      hashed_to_(other.hashed_to_),
+      hash_state_(std::exchange(other.hash_state_, nullptr)),
+      finished_(other.finished_) {}
+
+MvccStore::Snapshotter::~Snapshotter() {
+  if (hash_state_ != nullptr) XXH3_freeState(static_cast<XXH3_state_t*>(hash_state_));
+  if (store_ != nullptr && !finished_) --store_->snapshots_in_progress_;
+}
+
+void MvccStore::Snapshotter::hash_new_bytes() {
+  assert(out_->size() >= hashed_to_);  // `out` is only appended to
+  XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_state_), out_->data() + hashed_to_, out_->size() - hashed_to_);
+  hashed_to_ = out_->size();
+}
+
+MvccStore::SnapshotStep MvccStore::Snapshotter::step(size_t bytes_budget) {
+  assert(store_ != nullptr && !finished_);
+  if (store_->snapshot_epoch_ != epoch_) {  // restore() replaced the state
+    finished_ = true;
+    --store_->snapshots_in_progress_;
+    return SnapshotStep::abandoned;
   }
-  w.fixed<uint64_t>(key_count);
-  for (auto c = order_.begin(); c.valid(); c.next()) {
-    const KeyEntry& e = keys_[c.id()];
-    uint32_t first = first_retained(e, compact_rev_);
+  std::string& out = *out_;
+  const size_t stop_at = out.size() + bytes_budget;
+  auto c = store_->order_.lower_bound(resume_after_);
+  if (c.valid() && !resume_after_.empty() && store_->keys_[c.id()].key() == resume_after_) c.next();
+  for (; c.valid(); c.next()) {
+    const KeyEntry& e = store_->keys_[c.id()];
     auto vs = e.versions();
-    if (first >= vs.size()) continue;
-    w.fixed<uint32_t>(static_cast<uint32_t>(e.key().size()));
-    w.bytes(e.key());
-    w.fixed<uint32_t>(static_cast<uint32_t>(vs.size() - first));
-    for (uint32_t i = first; i < vs.size(); ++i) {
+    uint32_t first = first_retained(e, compact_rev_);
+    uint32_t end = first;
+    while (end < vs.size() && vs[end].mod <= rev_) ++end;  // later versions: written after the beginning
+    if (first >= end) continue;
+    put_fixed<uint32_t>(out, static_cast<uint32_t>(e.key().size()));
+    out.append(e.key());
+    put_fixed<uint32_t>(out, end - first);
+    for (uint32_t i = first; i < end; ++i) {
       const Version& v = vs[i];
-      w.fixed<int64_t>(v.mod);
-      w.fixed<uint32_t>(v.sub);
-      w.fixed<uint8_t>(static_cast<uint8_t>(v.tombstone));
+      put_fixed<int64_t>(out, v.mod);
+      put_fixed<uint32_t>(out, v.sub);
+      put_fixed<uint8_t>(out, static_cast<uint8_t>(v.tombstone));
       if (v.tombstone) continue;
-      w.fixed<int64_t>(v.create);
-      w.fixed<int64_t>(v.version);
-      w.fixed<int64_t>(v.lease);
+      put_fixed<int64_t>(out, v.create);
+      put_fixed<int64_t>(out, v.version);
+      put_fixed<int64_t>(out, v.lease);
       std::string_view value = v.value_view();
-      w.fixed<uint32_t>(static_cast<uint32_t>(value.size()));
-      w.bytes(value);
+      put_fixed<uint32_t>(out, static_cast<uint32_t>(value.size()));
+      out.append(value);
+    }
+    if (out.size() >= stop_at) {
+      resume_after_.assign(e.key());
+      hash_new_bytes();
+      return SnapshotStep::more;
     }
   }
-  w.finish();
+  put_fixed<uint32_t>(out, 0);  // end of keys
+  hash_new_bytes();
+  put_fixed<uint64_t>(out, XXH3_64bits_digest(static_cast<XXH3_state_t*>(hash_state_)));
+  finished_ = true;
+  --store_->snapshots_in_progress_;
+  return SnapshotStep::done;
 }
+
+MvccStore::Snapshotter MvccStore::begin_snapshot(std::string& out) const { return Snapshotter(*this, out); }
 
 std::string MvccStore::snapshot() const {
   std::string out;
-  snapshot([&](std::string_view chunk) { out.append(chunk); });
+  [[maybe_unused]] SnapshotStep step = begin_snapshot(out).step(Snapshotter::whole_state);
+  assert(step == SnapshotStep::done);
   return out;
 }
 
@@ -145,7 +175,9 @@ Errc MvccStore::parse_snapshot(std::string_view body, Build&& build) const {
   int64_t cur = 0, compact = 0;
   uint64_t lease_count = 0, key_count = 0;
   if (!r.bytes(snapshot_magic.size(), magic) || magic != snapshot_magic) return Errc::snapshot_corrupt;
-  if (!r.fixed(format) || format != snapshot_format_version) return Errc::snapshot_corrupt;
+  if (!r.fixed(format) || (format != snapshot_format_version && format != snapshot_format_counted_keys)) {
+    return Errc::snapshot_corrupt;
+  }
   if (!r.fixed(cur) || !r.fixed(compact) || cur < 1 || compact < -1 || compact > cur) return Errc::snapshot_corrupt;
   build.header(cur, compact);
   if (!r.fixed(lease_count)) return Errc::snapshot_corrupt;
@@ -156,12 +188,15 @@ Errc MvccStore::parse_snapshot(std::string_view body, Build&& build) const {
     if (id == no_lease || ttl < 0 || !lease_ids.insert(id).second) return Errc::snapshot_corrupt;
     build.lease(id, ttl, remaining);
   }
-  if (!r.fixed(key_count)) return Errc::snapshot_corrupt;
+  const bool counted = format == snapshot_format_counted_keys;
+  if (counted && !r.fixed(key_count)) return Errc::snapshot_corrupt;
   std::string_view prev_key;
-  for (uint64_t k = 0; k < key_count; ++k) {
+  for (uint64_t k = 0; !counted || k < key_count; ++k) {
     uint32_t key_len = 0, count = 0;
     std::string_view key;
-    if (!r.fixed(key_len) || key_len == 0 || !r.bytes(key_len, key)) return Errc::snapshot_corrupt;
+    if (!r.fixed(key_len)) return Errc::snapshot_corrupt;
+    if (key_len == 0 && !counted) break;  // end of keys
+    if (key_len == 0 || !r.bytes(key_len, key)) return Errc::snapshot_corrupt;
     if (k > 0 && !(prev_key < key)) return Errc::snapshot_corrupt;
     prev_key = key;
     if (!r.fixed(count) || count == 0) return Errc::snapshot_corrupt;
@@ -196,6 +231,7 @@ Errc MvccStore::parse_snapshot(std::string_view body, Build&& build) const {
 }
 
 void MvccStore::clear_state() {
+  ++snapshot_epoch_;  // snapshots in progress described the state being replaced
   order_.clear();
   hash_.clear();
   keys_.clear();

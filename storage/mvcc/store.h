@@ -80,7 +80,7 @@ class MvccStore {
 
   // ---- compaction: compact() takes effect at once for reads; the memory is released in steps ----
   Result<CompactionResponse> compact(revision_t rev);
-  bool compaction_pending() const { return compaction_pending_; }
+  bool compaction_pending() const { return compaction_pending_ && snapshots_in_progress_ == 0; }
   void compaction_step();
 
   // ---- leases ----
@@ -123,7 +123,37 @@ class MvccStore {
   bool quota_available(int64_t cost, int64_t quota_bytes) const { return size_bytes_ + cost < quota_bytes; }
 
   // ---- snapshot: the whole logical state, compact binary, xxh3-64 checksummed ----
-  void snapshot(const std::function<void(std::string_view)>& sink) const;
+  // Taken a slice at a time, so a large state never stalls the apply loop: begin_snapshot() captures
+  // the state as of now (call it between entries); each step() appends the next keys to `out`. Writes
+  // applied between steps are at later revisions and left out, so the bytes are exactly the state at
+  // the beginning. While a snapshot is in progress the physical compaction waits (compaction_pending()
+  // is false) so every version it needs stays; restore() abandons it. `out` is only appended to.
+  enum class SnapshotStep { more, done, abandoned };
+  class Snapshotter {
+   public:
+    Snapshotter(Snapshotter&& other) noexcept;
+    Snapshotter& operator=(Snapshotter&&) = delete;
+    ~Snapshotter();
+    // Appends at least one key (or the end) and stops once `out` grew by bytes_budget.
+    SnapshotStep step(size_t bytes_budget);
+    static constexpr size_t whole_state = SIZE_MAX / 2;  // a budget that finishes in one step
+
+   private:
+    friend class MvccStore;
+    Snapshotter(const MvccStore& store, std::string& out);
+    void hash_new_bytes();
+    const MvccStore* store_;
+    std::string* out_;
+    uint64_t epoch_;
+    revision_t rev_;           // versions above it were written after the beginning
+    revision_t compact_rev_;   // the compaction point at the beginning
+    std::string resume_after_;  // last key written (empty: none yet)
+    size_t hashed_to_;          // out_ bytes already in the checksum
+    void* hash_state_;          // XXH3_state_t
+    bool finished_ = false;
+  };
+  Snapshotter begin_snapshot(std::string& out) const;
+  // The whole snapshot in one call (tests, small states).
   std::string snapshot() const;
   // Replaces the whole state; on error the store is left unchanged. Watchers are kept and re-checked.
   Errc restore(std::string_view bytes);
@@ -209,6 +239,8 @@ class MvccStore {
   bool compaction_pending_ = false;
   key_id_t compaction_cursor_ = 0;
   int64_t size_bytes_ = 0;
+  mutable uint32_t snapshots_in_progress_ = 0;  // Snapshotters alive: physical compaction waits
+  uint64_t snapshot_epoch_ = 0;                  // bumped by restore(): abandons snapshots in progress
 
   std::unordered_map<lease_id_t, Lease> leases_;
   bool lease_primary_ = false;
