@@ -185,9 +185,10 @@ def port_open(port):
 class server_cluster:
     """Starts `members` processes of one server kind; stops them by PID."""
 
-    def __init__(self, kind, binary, members, data_root, log_dir, snapshot_count):
+    def __init__(self, kind, binary, members, data_root, log_dir, snapshot_count, extra_flags=()):
         self.kind, self.binary, self.members = kind, binary, members
         self.snapshot_count = snapshot_count
+        self.extra_flags = list(extra_flags)
         self.data_root, self.log_dir = data_root, log_dir
         self.processes = []
         self.failure = None
@@ -200,7 +201,7 @@ class server_cluster:
                 self.failure = f"port {CLIENT_PORT_BASE + 10 * i} already in use"
                 return False
             with open(os.path.join(self.log_dir, f"{self.kind}-{self.members}m-{i}.log"), "w") as log_file:
-                flags = cluster_flags(self.members, i, data_dir, self.snapshot_count)
+                flags = cluster_flags(self.members, i, data_dir, self.snapshot_count) + self.extra_flags
                 self.processes.append(subprocess.Popen([self.binary] + flags,
                                                        stdout=log_file, stderr=subprocess.STDOUT))
         return self.wait_ready()
@@ -296,13 +297,22 @@ def seed_range_key(members):
                    capture_output=True, env=dict(os.environ, ETCDCTL_API="3"), timeout=10)
 
 
-def run_server(kind, binary, members, matrix, data_root, log_dir, unavailable_reason, timeout_s, snapshot_count):
+def ringkv_shards(members, setting):
+    """--shards for each ringkv member: 'auto' shares the machine's cores among the members on it (one
+    reactor thread per core a member has; measured best for 3 members on 2 cores), a number is used as is."""
+    if setting == "auto":
+        return max(1, (os.cpu_count() or 1) // members)
+    return int(setting)
+
+
+def run_server(kind, binary, members, matrix, data_root, log_dir, unavailable_reason, timeout_s, snapshot_count,
+               extra_flags=()):
     results = {}
     if unavailable_reason:
         for name, conns, clients, _ in matrix:
             results[f"{name} {conns}x{clients}"] = {"served": False, "reason": unavailable_reason}
         return results
-    cluster = server_cluster(kind, binary, members, data_root, log_dir, snapshot_count)
+    cluster = server_cluster(kind, binary, members, data_root, log_dir, snapshot_count, extra_flags)
     log(f"starting {kind} ({members} member{'s' if members > 1 else ''})")
     try:
         if not cluster.start():
@@ -460,7 +470,9 @@ def write_report(out_dir, args, info, topology_results, plots, elapsed, matrix):
              "latency. CPU µs/req: user+system CPU of every server process (/proc/<pid>/stat, all members) "
              "and of the load generator (getrusage) over the measured interval, divided by the requests "
              "(watch: by the events); both servers ran with "
-             f"--snapshot-count={args.snapshot_count}.", "", table, ""]
+             f"--snapshot-count={args.snapshot_count}. ringkv members ran with --shards="
+             f"{args.ringkv_shards} (auto: the machine's cores shared among its members); etcd with its "
+             "default GOMAXPROCS (all cores).", "", table, ""]
     if notes:
         lines += ["Not measured:", ""] + notes + [""]
     lines += ["## Machine", ""] + [f"- {k}: {v}" for k, v in info.items()] + [""]
@@ -472,7 +484,7 @@ def write_report(out_dir, args, info, topology_results, plots, elapsed, matrix):
         f.write("\n".join(lines))
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump({"machine": info, "quick": args.quick, "elapsed_s": elapsed, "matrix": matrix,
-                   "snapshot_count": args.snapshot_count,
+                   "snapshot_count": args.snapshot_count, "ringkv_shards": args.ringkv_shards,
                    "results": {str(m): r for m, r in topology_results.items()}}, f, indent=1)
 
 
@@ -481,6 +493,7 @@ def render_again(out_dir, args):
         saved = json.load(f)
     args.quick = saved.get("quick", False)
     args.snapshot_count = saved.get("snapshot_count", "(not recorded)")
+    args.ringkv_shards = saved.get("ringkv_shards", "(default: one per core)")
     topology_results = {int(m): r for m, r in saved["results"].items()}
     plots = write_plots(topology_results, out_dir)
     write_report(out_dir, args, saved["machine"], topology_results, plots, saved.get("elapsed_s", 0),
@@ -500,6 +513,9 @@ def main():
     parser.add_argument("--no-build", action="store_true", help="use the binaries already in the build directory")
     parser.add_argument("--snapshot-count", type=int, default=100000,
                         help="--snapshot-count given to both servers (default 100000, etcd 3.4's default)")
+    parser.add_argument("--ringkv-shards", default="auto",
+                        help="ringkv --shards per member: auto = cores / members (at least 1), or a number; "
+                             "etcd runs with its default GOMAXPROCS (all cores), its best setting here")
     parser.add_argument("--render", default=None, metavar="DIR",
                         help="only rewrite DIR/README.md and plots from DIR/results.json (no servers run)")
     args = parser.parse_args()
@@ -533,7 +549,8 @@ def main():
             per_server["etcd"] = run_server("etcd", shutil.which("etcd"), members, matrix, data_root, log_dir, None,
                                             timeout_s, args.snapshot_count)
             per_server["ringkv"] = run_server("ringkv", RINGKV_BIN, members, matrix, data_root, log_dir,
-                                              ringkv_missing, timeout_s, args.snapshot_count)
+                                              ringkv_missing, timeout_s, args.snapshot_count,
+                                              [f"--shards={ringkv_shards(members, args.ringkv_shards)}"])
             topology_results[members] = per_server
     finally:
         shutil.rmtree(data_root, ignore_errors=True)
