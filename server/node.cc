@@ -164,6 +164,7 @@ runtime::task<void> node::await_persisted(runtime::task<void> durable, raft::Per
 namespace {
 
 constexpr size_t snapshot_copy_slice_bytes = 4 << 20;  // about a millisecond of memcpy per loop turn
+constexpr size_t snapshot_bytes_limit = UINT32_MAX;     // raft::SharedBytes and snapshot messages
 
 // A large copy made a slice per loop turn, so it never stalls the raft shard.
 runtime::task<raft::SharedBytes> copy_in_slices(std::string_view data) {
@@ -205,6 +206,8 @@ runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std:
   std::string failure;
   if (step != snapshot_step::done) {
     failure = stopping_ ? "the member is stopping" : "the state was replaced by the leader's snapshot";
+  } else if (data->size() > snapshot_bytes_limit) {
+    failure = "the state is larger than a raft snapshot can carry (4 GiB); lower --quota-backend-bytes or compact";
   } else {
     try {
       co_await hooks_.save_snapshot(index, term, *data);
