@@ -6,6 +6,7 @@
 
 #include "net/peer/cluster_id.h"
 #include "server/log.h"
+#include "server/membership_join.h"
 
 namespace ringkv::server {
 
@@ -33,7 +34,7 @@ std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& conf
     return nullptr;
   }
   for (const auto& member : identity.members) {
-    if (member.peer_urls.empty() || !net::peer::endpoint_of_peer_url(member.peer_urls.front())) {
+    if (member.peer_urls.empty() || !peer_endpoint(member.peer_urls.front())) {
       log::error("--initial-cluster peer URL is not http://address:port", {{"name", member.name}});
       return nullptr;
     }

@@ -17,8 +17,10 @@ namespace ringkv::server {
 // "[::1]" or "127.0.0.1" followed by ":port": the address a URL's listener binds.
 std::optional<net::endpoint> bind_endpoint(const url_endpoint& url);
 
-// Several initial members: the raft peer transport on the first --listen-peer-urls, every other member
-// added by its first peer URL, and the node wired to it. nullptr (and logged) when it cannot start.
+// The raft peer transport on the first --listen-peer-urls, wired to the node; its peers follow the
+// member records. Started at once with several initial members; a member started alone starts it when
+// another member is added (etcd_server::start_peers_when_needed). nullptr (and logged) when it cannot
+// start.
 std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& config, const member_identity& identity,
                                                        node& raft_node);
 

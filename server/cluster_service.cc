@@ -20,6 +20,7 @@
 #include "runtime/timer.h"
 #include "server/etcd_server.h"
 #include "server/log.h"
+#include "server/membership_join.h"
 #include "server/unary_helpers.h"
 
 namespace ringkv::server {
@@ -46,7 +47,12 @@ std::vector<std::string> urls_of(const std::vector<url_endpoint>& urls) {
 bool valid_peer_urls(const std::vector<std::string>& urls) {
   if (urls.empty()) return false;
   return std::all_of(urls.begin(), urls.end(),
-                     [](const std::string& url) { return net::peer::endpoint_of_peer_url(url).has_value(); });
+                     [](const std::string& url) { return peer_endpoint(url).has_value(); });
+}
+
+// etcd's request timeout (5 s + 2 election timeouts) from now.
+runtime::clock::time_point request_deadline(const server_config& config) {
+  return runtime::clock::now() + config.election_timeout * 2 + std::chrono::seconds(5);
 }
 
 struct membership_guard {
@@ -76,6 +82,8 @@ apply_result etcd_server::members_reply(Response& response) const {
 std::string etcd_server::members_query() const {
   etcdserverpb::MemberListResponse response;
   members_reply(response);
+  for (const auto& [id, record] : members_.staged())  // a second voter whose conf change waits for it
+    if (node_.is_voter(id) && !members_.find(id)) to_proto(record, response.add_members());
   if (members_.empty()) {  // nothing applied yet: the members this one started with
     for (const auto& m : identity_.members) {
       auto* out = response.add_members();
@@ -97,7 +105,7 @@ runtime::task<unary_outcome> etcd_server::member_list(std::string bytes) {
 // ---- changes ----
 
 runtime::task<rpc_status> etcd_server::begin_membership_change() {
-  const auto deadline = runtime::clock::now() + config_.election_timeout * 2 + std::chrono::seconds(5);
+  const auto deadline = request_deadline(config_);
   while (membership_busy_) {
     if (stopping_ || runtime::clock::now() >= deadline) co_return etcd_errors::timeout();
     if (co_await runtime::sleep_for(config_.heartbeat_interval) != 0) co_return etcd_errors::stopped();
@@ -119,7 +127,8 @@ runtime::task<unary_outcome> etcd_server::member_add(std::string bytes) {
   if (rpc_status s = co_await begin_membership_change(); !s.ok()) co_return failure(s);
   membership_guard guard{this, &etcd_server::end_membership_change};
   const bool learner = request.islearner();
-  if (!learner && !members_.ready_to_add_voter()) co_return failure(member_errors::not_enough_started());
+  if (!learner && (!members_.ready_to_add_voter() || second_voter_pending_))  // 2 members, 1 started
+    co_return failure(member_errors::not_enough_started());
   if (members_.peer_url_taken(urls)) co_return failure(member_errors::peer_url_exists());
   if (learner && members_.learner_count() >= learners_max) co_return failure(member_errors::too_many_learners());
   // etcd: a hash of the peer URLs, the cluster and the time; never 0, never a known or removed id.
@@ -136,11 +145,49 @@ runtime::task<unary_outcome> etcd_server::member_add(std::string bytes) {
   member_change stage{member_op::stage_add, record};  // named: g++ 12 double-destroys braced temporaries
   if (rpc_status s = co_await propose_member_change(stage); !s.ok()) co_return failure(s);
   raft::ConfChange change{learner ? raft::ConfChangeType::kAddLearner : raft::ConfChangeType::kAddVoter, {id}};
-  if (rpc_status s = co_await node_.propose_conf_change(change); !s.ok()) co_return failure(s);
+  if (!learner && voters_are_only_self()) {
+    if (rpc_status s = co_await add_second_voter(change); !s.ok()) co_return failure(s);
+  } else {
+    if (rpc_status s = co_await node_.propose_conf_change(change); !s.ok()) co_return failure(s);
+  }
   log::info("added member", {{"added-member-id", id}, {"added-member-peer-urls", urls}, {"is-learner", learner}});
   etcdserverpb::MemberAddResponse response;
   to_proto(members_.find(id) ? *members_.find(id) : record, response.mutable_member());
-  co_return members_reply(response);
+  members_reply(response);
+  if (!members_.find(id)) to_proto(record, response.add_members());  // etcdctl prints it in ETCD_INITIAL_CLUSTER
+  co_return reply(response);
+}
+
+bool etcd_server::voters_are_only_self() const {
+  auto voter = [](const auto& entry) { return !entry.second.is_learner; };
+  const member_record* self = members_.find(identity_.member_id);
+  return self != nullptr && !self->is_learner &&
+         std::count_if(members_.members().begin(), members_.members().end(), voter) == 1;
+}
+
+// A cluster of one voter growing to two. etcd commits that conf change with the old quorum (its raft
+// applies membership when committed), then waits for the new member. Our raft counts a voter from the
+// moment its conf change is in the log, so the change commits only once the new member runs and has
+// caught up - and the new member can only start once `member add` has answered. So the answer comes
+// as soon as the change is in the leader's log (from then on, as in etcd, nothing commits without the
+// new member); a task keeps proposing it until applied. While it waits, another voter add is refused
+// as etcd refuses it with one started member of two.
+runtime::task<rpc_status> etcd_server::add_second_voter(raft::ConfChange change) {
+  const uint64_t id = change.node_ids.front();
+  second_voter_pending_ = id;
+  runtime::spawn([](etcd_server* self, raft::ConfChange add) -> runtime::task<void> {
+    rpc_status applied = co_await self->node_.propose_conf_change(add);
+    if (!applied.ok())
+      log::warn("the added member's conf change is not applied yet; it commits once the member has started",
+                {{"member-id", add.node_ids.front()}, {"error", applied.message}});
+  }(this, change));
+  const auto deadline = request_deadline(config_);
+  while (!node_.is_voter(id)) {
+    if (stopping_) co_return etcd_errors::stopped();
+    if (runtime::clock::now() >= deadline) co_return etcd_errors::timeout();
+    if (co_await runtime::sleep_for(config_.heartbeat_interval) != 0) co_return etcd_errors::stopped();
+  }
+  co_return rpc_status{};
 }
 
 runtime::task<unary_outcome> etcd_server::member_remove(std::string bytes) {
@@ -215,7 +262,7 @@ runtime::task<rpc_status> etcd_server::promote_as_leader(uint64_t learner_id) {
 // "not leader" (leadership moved while it was checking) is asked again of the next leader, as etcd's
 // forwarding retries.
 runtime::task<rpc_status> etcd_server::promote_through_leader(uint64_t learner_id) {
-  const auto deadline = runtime::clock::now() + config_.election_timeout * 2 + std::chrono::seconds(5);
+  const auto deadline = request_deadline(config_);
   while (!stopping_ && runtime::clock::now() < deadline) {
     promote_wait wait;
     const uint64_t nonce = next_promote_nonce_++;
@@ -306,6 +353,8 @@ void etcd_server::apply_conf_change(const raft::ConfChange& change, raft::Index 
   std::vector<member_record> known;
   for (const auto& m : identity_.members) known.push_back(make_member(m.id, m.peer_urls, m.name));
   members_.apply_conf_change(change, known);
+  if (change.type != raft::ConfChangeType::kBootstrap && change.node_ids.front() == second_voter_pending_)
+    second_voter_pending_ = 0;
   if (change.type != raft::ConfChangeType::kBootstrap)
     log::info("applied a configuration change", {{"index", index}, {"type", uint64_t(change.type)},
                                                   {"member-id", change.node_ids.front()}});
@@ -337,15 +386,19 @@ bool etcd_server::restore_state(std::string_view data, raft::Index index) {
 void etcd_server::sync_peers() {
   const member_record* self = members_.find(identity_.member_id);
   self_learner_ = self != nullptr && self->is_learner;
-  if (transport_ == nullptr) return;
+  if (transport_ == nullptr) {
+    request_peers_if_needed();
+    return;
+  }
   std::map<uint64_t, std::string> wanted;
   auto want = [&](uint64_t id, const std::vector<std::string>& urls) {
     if (id != identity_.member_id && !urls.empty() && !members_.is_removed(id)) wanted.emplace(id, urls.front());
   };
   for (const auto& [id, record] : members_.members()) want(id, record.peer_urls);
   for (const auto& [id, record] : members_.staged()) want(id, record.peer_urls);
-  if (members_.find(identity_.member_id) == nullptr)  // still catching up: the members we started with
-    for (const auto& m : identity_.members) want(m.id, m.peer_urls);
+  // The members we started with (records win): needed while catching up, and after a restart whose log
+  // names the other members only in entries not yet committed again (a cluster grown from one member).
+  for (const auto& m : identity_.members) want(m.id, m.peer_urls);
   for (const auto& [id, url] : transport_peers_)
     if (!wanted.contains(id)) transport_->remove_peer(id);
   for (uint64_t id : members_.removed())
@@ -353,7 +406,7 @@ void etcd_server::sync_peers() {
   for (const auto& [id, url] : wanted) {
     auto known = transport_peers_.find(id);
     if (known != transport_peers_.end() && known->second == url) continue;
-    auto where = net::peer::endpoint_of_peer_url(url);
+    auto where = peer_endpoint(url);
     if (!where) {
       log::warn("member peer URL is not http://address:port; not reachable", {{"member-id", id}, {"url", url}});
       continue;
@@ -361,6 +414,42 @@ void etcd_server::sync_peers() {
     transport_->add_peer(id, *where);
   }
   transport_peers_ = std::move(wanted);
+}
+
+// A member started alone has no transport; the first other member (a staged add is enough: the new
+// member must be reachable before its conf change commits) starts it, at the next loop turn (not
+// inside the apply that got here). A restart replaying that membership starts it the same way.
+bool etcd_server::has_other_members() const {
+  auto other = [this](const auto& entry) { return entry.first != identity_.member_id; };
+  return identity_.multi_member() || std::any_of(members_.members().begin(), members_.members().end(), other) ||
+         std::any_of(members_.staged().begin(), members_.staged().end(), other);
+}
+
+void etcd_server::request_peers_if_needed() {
+  if (!peers_starter_ || peers_start_requested_ || stopping_ || !has_other_members()) return;
+  peers_start_requested_ = true;
+  if (!identity_.multi_member()) {  // remember the others' peer URLs for a restart (membership_join.h)
+    auto note = [this](const member_record& record) {
+      if (record.id != identity_.member_id) identity_.members.push_back({record.id, record.name, record.peer_urls});
+    };
+    for (const auto& [id, record] : members_.members()) note(record);
+    for (const auto& [id, record] : members_.staged()) note(record);
+    std::sort(identity_.members.begin(), identity_.members.end(),
+              [](const cluster_member& a, const cluster_member& b) { return a.id < b.id; });
+    try {
+      persist_identity(config_, identity_);
+    } catch (const std::exception& error) {
+      log::error("cannot persist the member's identity; a restart may not find the other members",
+                 {{"error", error.what()}});
+    }
+  }
+  runtime::spawn([](etcd_server* self) -> runtime::task<void> {
+    if (!self->stopping_) {
+      log::info("the cluster has other members now; starting the peer transport");
+      self->peers_starter_();
+    }
+    co_return;
+  }(this));
 }
 
 void etcd_server::leave_cluster() {

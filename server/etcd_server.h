@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -68,6 +69,10 @@ class etcd_server {
   runtime::task<unary_outcome> call_unary(std::string_view grpc_method, std::string bytes);
   const kv_applier& applier() const { return applier_; }
   node& raft_node() { return node_; }
+  // A member started alone: `start` starts the peer transport once another member is added (or was,
+  // before a restart); it must call raft_node().wiring().attach (start_peers does).
+  void start_peers_when_needed(std::function<void()> start) { peers_starter_ = std::move(start); }
+  bool has_other_members() const;  // started with others, or knows others (records, staged adds)
 
  private:
   struct watch_stream;
@@ -114,6 +119,8 @@ class etcd_server {
   apply_result members_reply(Response& response) const;
   // MemberPromote: the leader checks its progress and proposes AddVoter; another member asks the
   // leader through the log (promote_ask / promote_answer, membership.h) and waits for its answer.
+  bool voters_are_only_self() const;
+  runtime::task<rpc_status> add_second_voter(raft::ConfChange change);  // see cluster_service.cc
   runtime::task<rpc_status> promote_as_leader(uint64_t learner_id);
   runtime::task<rpc_status> promote_through_leader(uint64_t learner_id);
   runtime::task<void> answer_promote_ask(promote_message ask);
@@ -124,6 +131,7 @@ class etcd_server {
   bool refuses_for_learner(unary_method method, std::string_view bytes) const;
   bool refused_stream_for_learner(const net::grpc::call_ref& call) const;  // true: finished with the refusal
   void sync_peers();     // the transport's peers := member records (+ staged adds), removed ones refused
+  void request_peers_if_needed();  // no transport yet but other members: start_peers_when_needed's call
   void leave_cluster();  // this member was removed: log etcd's line and stop the process
   // Snapshot bytes (membership section + applier state) into the applier and members_.
   bool restore_state(std::string_view data, raft::Index index);
@@ -172,7 +180,10 @@ class etcd_server {
   net::peer::peer_transport* transport_ = nullptr;         // set by start_peers (cluster_bootstrap.h)
   std::map<uint64_t, std::string> transport_peers_;        // id -> peer URL handed to the transport
   bool membership_busy_ = false;
-  bool self_learner_ = false;  // this member's record is a learner's (set by sync_peers)
+  std::function<void()> peers_starter_;  // start_peers_when_needed
+  bool peers_start_requested_ = false;
+  bool self_learner_ = false;
+  uint64_t second_voter_pending_ = 0;  // add_second_voter: appended, not applied yet (0: none)  // this member's record is a learner's (set by sync_peers)
   struct promote_wait {
     bool answered = false;
     rpc_status status;

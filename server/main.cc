@@ -98,7 +98,8 @@ runtime::task<int> serve(const server_config& config) {
   }
 
   std::unique_ptr<net::peer::peer_transport> peers;
-  if (identity.multi_member()) {
+  bool peers_failed = false;
+  if (identity.multi_member() || server.has_other_members()) {  // the latter: it grew, then restarted
     peers = start_peers(config, identity, server.raft_node());
     if (!peers) {
       co_await ports.close();
@@ -107,6 +108,13 @@ runtime::task<int> serve(const server_config& config) {
       co_await snapshots->close();
       co_return 1;
     }
+  } else {  // started alone: listen on the peer URL once `member add` grows the cluster (or it had grown)
+    server.start_peers_when_needed([&config, &identity, &server, &peers, &peers_failed] {
+      peers = start_peers(config, identity, server.raft_node());
+      if (peers) return;
+      peers_failed = true;  // the new member could never be reached: stop, as etcd cannot start without it
+      runtime::request_stop();
+    });
   }
 
   runtime::task_group group;
@@ -128,7 +136,7 @@ runtime::task<int> serve(const server_config& config) {
   co_await wal->close();
   co_await snapshots->close();
   log::info("stopped; WAL closed", {{"name", config.name}});
-  co_return 0;
+  co_return peers_failed ? 1 : 0;
 }
 
 }  // namespace

@@ -220,9 +220,19 @@ member_identity join_cluster(const server_config& config) {
 
 }  // namespace
 
+std::optional<net::endpoint> peer_endpoint(std::string_view peer_url) {
+  constexpr std::string_view localhost = "://localhost:";
+  const size_t at = peer_url.find(localhost);
+  if (at == std::string_view::npos) return net::peer::endpoint_of_peer_url(peer_url);
+  std::string literal(peer_url.substr(0, at));
+  literal += "://127.0.0.1:";
+  literal += peer_url.substr(at + localhost.size());
+  return net::peer::endpoint_of_peer_url(literal);
+}
+
 std::optional<members_answer> query_members(const std::string& peer_url, std::chrono::milliseconds timeout,
                                             std::string* error) {
-  auto where = net::peer::endpoint_of_peer_url(peer_url);
+  auto where = peer_endpoint(peer_url);
   if (!where) {
     *error = "not an http://address:port URL";
     return std::nullopt;
@@ -280,6 +290,10 @@ std::optional<member_identity> decode_identity(std::string_view bytes) {
   return identity;
 }
 
+void persist_identity(const server_config& config, const member_identity& identity) {
+  write_durably(config.data_dir + "/member", identity_file_name, encode_identity(identity));
+}
+
 member_identity settle_identity(const server_config& config, member_identity derived, bool fresh) {
   const std::string path = identity_path(config);
   if (auto bytes = read_file(path)) {
@@ -291,7 +305,7 @@ member_identity settle_identity(const server_config& config, member_identity der
   const bool joining = fresh && config.initial_cluster_state == cluster_state::existing_cluster &&
                        config.initial_cluster.size() > 1;
   if (joining) settled = join_cluster(config);
-  if (settled.multi_member() || joining) write_durably(config.data_dir + "/member", identity_file_name, encode_identity(settled));
+  if (settled.multi_member() || joining) persist_identity(config, settled);
   return settled;
 }
 

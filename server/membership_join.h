@@ -22,7 +22,9 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
+#include "net/tcp/endpoint.h"
 #include "server/config.h"
 #include "server/etcd_server.h"
 
@@ -37,9 +39,18 @@ inline constexpr std::chrono::milliseconds join_deadline{10000};      // all att
 // joined.
 member_identity settle_identity(const server_config& config, member_identity derived, bool fresh);
 
+// Writes the identity file (durably; throws std::runtime_error). A member started alone writes it when
+// its first other member is added: a restart must reach that member before the log that names it is
+// committed again (the commit index on disk can lag what was applied).
+void persist_identity(const server_config& config, const member_identity& identity);
+
 // The identity file's bytes and their decoding (nullopt: corrupt).
 std::string encode_identity(const member_identity& identity);
 std::optional<member_identity> decode_identity(std::string_view bytes);
+
+// Where a member's peer URL is reached: http://address:port, with `localhost` read as 127.0.0.1 (etcd's
+// default peer URL is http://localhost:2380; net/peer resolves no names). nullopt: not such a URL.
+std::optional<net::endpoint> peer_endpoint(std::string_view peer_url);
 
 // Asks one member (peer URL) for the cluster's members; the MemberListResponse bytes and cluster id.
 struct members_answer {

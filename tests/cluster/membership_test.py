@@ -14,6 +14,11 @@ What a user relies on:
   a follower and then the leader are removed (each exits with etcd's log line, a new leader is
   elected) - all under a write load, after which every acknowledged write is on every remaining member;
 - two changes sent at once both succeed (raft takes one at a time, the other waits);
+- a learner refuses what etcd 3.4's refuses (every call but Status and serializable Range, every
+  stream) with etcd's code and message, and `member promote` sent to a follower is decided by the
+  leader (etcd's errors, then the promotion);
+- a member started alone grows by `member add` (its peer port opens then), the new member joins, and
+  restarts of both (in turn under writes, then together) lose no acknowledged write;
 - a member started with `existing` that was never added exits with a message saying to add it first;
 - error cases answer etcd 3.4's codes and messages, checked against a real etcd.
 """
@@ -317,6 +322,72 @@ class MembershipTest(unittest.TestCase):
         self.assertIn("add it first with `etcdctl member add stranger", stranger.log_text())
         stranger.kill()
         self.assertEqual(len(member_list(self.leader)), 3)
+
+
+class Alone(Member):
+    """A member started as a single-member cluster: no --initial-cluster, etcd's localhost peer URL form
+    (on a free port: parallel tests never share 2380)."""
+
+    def launch(self):
+        client_url = "http://127.0.0.1:%d" % self.port
+        peer_url = "http://localhost:%d" % self.peer_port
+        args = [cluster_test.ringkv_process.RINGKV, "--name", self.name, "--data-dir", self.data_dir,
+                "--listen-client-urls", client_url, "--advertise-client-urls", client_url,
+                "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
+                "--heartbeat-interval", str(cluster_test.HEARTBEAT_MS),
+                "--election-timeout", str(cluster_test.ELECTION_MS)] + self.extra_args
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+
+
+class GrowFromOneTest(unittest.TestCase):
+    def test_single_member_grows_and_both_survive_restarts_under_writes(self):
+        """A member started alone does not listen for peers until `member add`; then the new member
+        joins (ETCD_INITIAL_CLUSTER names the first by its localhost URL), catches up, and both
+        restarting in turn under writes, then together, lose no acknowledged write."""
+        cluster = Cluster(0)
+        self.addCleanup(cluster.cleanup)
+        n1 = Alone("n1", "unused", ["--snapshot-count", str(SNAPSHOT_COUNT)])
+        cluster.members.append(n1)
+        n1.launch()
+        self.assertIs(cluster.agreed_leader(), n1)
+        for i in range(2 * SNAPSHOT_COUNT):
+            n1.etcdctl("put", "pre/%03d" % i, "v%d" % i)
+        self.assertNotIn("peer transport started", n1.log_text())
+
+        port2 = free_port()
+        id2, initial = add_member(self, n1, "n2", port2)
+        self.assertIn("n1=http://localhost:%d" % n1.peer_port, initial)
+        n2 = Joiner("n2", "etcd-cluster", initial, port2, ["--snapshot-count", str(SNAPSHOT_COUNT)])
+        cluster.members.append(n2)
+        n2.launch()
+        wait_for(lambda: named_members(n2) and sorted(named_members(n2)) == ["n1", "n2"], 30, "n2 named")
+        self.assertEqual(n2.member_id(), id2)
+        self.assertIn("peer transport started", n1.log_text())
+
+        load = WriteLoad(cluster, writers=2).start()
+        try:
+            for member in (n1, n2):  # each restarts while the other waits for it (2 voters: no quorum alone)
+                before = load.count()
+                wait_for(lambda: load.count() > before + 10, 30, "writes acknowledged before restarting " + member.name)
+                member.stop()
+                member.launch()
+                self.assertIsNotNone(cluster.agreed_leader(), "no leader after restarting " + member.name)
+            before = load.count()
+            wait_for(lambda: load.count() > before + 10, 30, "writes acknowledged after the restarts")
+        finally:
+            acknowledged = load.stop()
+        for member in (n1, n2):  # and both down at once, then up again
+            member.stop()
+        for member in (n1, n2):
+            member.launch()
+        self.assertIsNotNone(cluster.agreed_leader(), "no leader after restarting both")
+        pre = json.loads(n2.etcdctl("get", "pre/", "--prefix", "--keys-only", "-w", "json", timeout=30).stdout)
+        self.assertEqual(pre.get("count"), 2 * SNAPSHOT_COUNT)
+        assert_acknowledged_everywhere(self, cluster, acknowledged)
+        hashes = cluster.wait_converged()
+        self.assertEqual(len(hashes), 2)
+        self.assertEqual(len(set(hashes.values())), 1, hashes)
 
 
 class EtcdReference:
