@@ -23,7 +23,8 @@ std::optional<net::endpoint> bind_endpoint(const url_endpoint& url) {
 // member records), not from `identity`: a member that joined a running cluster has ids the flags do not
 // give. nullptr and logged when it cannot start.
 std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& config, const member_identity& identity,
-                                                       node& raft_node) {
+                                                       etcd_server& server) {
+  node& raft_node = server.raft_node();
   if (config.listen_peer_urls.empty()) {
     log::error("several members need --listen-peer-urls");
     return nullptr;
@@ -47,8 +48,14 @@ std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& conf
   auto peers = std::make_unique<net::peer::peer_transport>(
       peer_config,
       net::peer::peer_callbacks{
-          [&raft_node](raft::Message&& message) { raft_node.step(std::move(message)); },
-          [&raft_node](raft::NodeId peer) { raft_node.report_unreachable(peer); },
+          [&server, &raft_node](raft::Message&& message) {
+            server.heard_from(message.from);  // --strict-reconfig-check's view of the connections
+            raft_node.step(std::move(message));
+          },
+          [&server, &raft_node](raft::NodeId peer) {
+            server.lost_contact(peer);
+            raft_node.report_unreachable(peer);
+          },
           [&raft_node](raft::NodeId peer, raft::SnapshotStatus status) { raft_node.report_snapshot(peer, status); },
           [&wiring] { return wiring.members_query ? wiring.members_query() : std::string(); },
           [&wiring] {

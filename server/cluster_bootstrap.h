@@ -22,7 +22,7 @@ std::optional<net::endpoint> bind_endpoint(const url_endpoint& url);
 // another member is added (etcd_server::start_peers_when_needed). nullptr (and logged) when it cannot
 // start.
 std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& config, const member_identity& identity,
-                                                       node& raft_node);
+                                                       etcd_server& server);
 
 // Empty when the cluster flags are consistent for this member; otherwise what is wrong.
 std::string check_cluster_flags(const server_config& config, const member_identity& identity, bool fresh);

@@ -7,7 +7,8 @@
 //   MemberRemove ─> conf change RemoveNode(id) ─applied─> record gone, id refused by the transport;
 //                   the removed member stops ("the member has been permanently removed ...")
 //   MemberUpdate ─> update_peer_urls entry          MemberPromote ─> conf change AddVoter(learner id)
-//   MemberPromote on a follower ─> promote_ask entry ─> the leader promotes, then a promote_answer entry
+//   MemberPromote on a follower ─> promote_ask entry ─> the leader promotes, then an ask_answer entry
+//   MemberAdd/Remove on a follower ─> reconfig_check_ask entry ─> the leader checks its connections
 #include <xxhash.h>
 
 #include <algorithm>
@@ -32,6 +33,7 @@ namespace {
 constexpr std::chrono::milliseconds publish_retry_interval{200};
 constexpr std::chrono::milliseconds leave_grace{500};  // a removed leader's last messages leave first
 constexpr double learner_ready_fraction = 0.9;          // etcd's readyPercent
+constexpr std::chrono::seconds reconfig_health_interval{5};  // etcd's HealthInterval
 
 std::vector<std::string> urls_of(const google::protobuf::RepeatedPtrField<std::string>& urls) {
   return {urls.begin(), urls.end()};
@@ -129,6 +131,7 @@ runtime::task<unary_outcome> etcd_server::member_add(std::string bytes) {
   const bool learner = request.islearner();
   if (!learner && (!members_.ready_to_add_voter() || second_voter_pending_))  // 2 members, 1 started
     co_return failure(member_errors::not_enough_started());
+  if (rpc_status s = co_await check_reconfig_health(0); !s.ok()) co_return failure(s);
   if (members_.peer_url_taken(urls)) co_return failure(member_errors::peer_url_exists());
   if (learner && members_.learner_count() >= learners_max) co_return failure(member_errors::too_many_learners());
   // etcd: a hash of the peer URLs, the cluster and the time; never 0, never a known or removed id.
@@ -199,6 +202,9 @@ runtime::task<unary_outcome> etcd_server::member_remove(std::string bytes) {
   if (record == nullptr) co_return failure(member_errors::not_found());
   if (!record->is_learner && !members_.ready_to_remove_voter(request.id()))
     co_return failure(member_errors::not_enough_started());
+  if (!record->is_learner) {
+    if (rpc_status s = co_await check_reconfig_health(request.id()); !s.ok()) co_return failure(s);
+  }
   raft::ConfChange change{raft::ConfChangeType::kRemoveNode, {request.id()}};
   if (rpc_status s = co_await node_.propose_conf_change(change); !s.ok()) co_return failure(s);
   log::info("removed member", {{"removed-member-id", request.id()}});
@@ -236,7 +242,7 @@ runtime::task<unary_outcome> etcd_server::member_promote(std::string bytes) {
     membership_guard guard{this, &etcd_server::end_membership_change};
     promoted = co_await promote_as_leader(request.id());
   } else {  // the leader decides (and answers etcd's errors); no local lock: the asker may become leader
-    promoted = co_await promote_through_leader(request.id());
+    promoted = co_await ask_leader_about(member_op::promote_ask, request.id());
   }
   if (!promoted.ok()) co_return failure(promoted);
   etcdserverpb::MemberPromoteResponse response;
@@ -258,55 +264,107 @@ runtime::task<rpc_status> etcd_server::promote_as_leader(uint64_t learner_id) {
   co_return applied;
 }
 
-// Asks the leader through the log and waits for its answer, within the request timeout. An answer of
-// "not leader" (leadership moved while it was checking) is asked again of the next leader, as etcd's
-// forwarding retries.
-runtime::task<rpc_status> etcd_server::promote_through_leader(uint64_t learner_id) {
+// Asks the leader through the log (member_ask, membership.h) and waits for its answer, within the
+// request timeout. An answer of "not leader" (leadership moved while it was checking) is asked again of
+// the next leader, as etcd's forwarding retries.
+runtime::task<rpc_status> etcd_server::ask_leader_about(member_op op, uint64_t target) {
   const auto deadline = request_deadline(config_);
   while (!stopping_ && runtime::clock::now() < deadline) {
-    promote_wait wait;
-    const uint64_t nonce = next_promote_nonce_++;
-    promote_waiters_[nonce] = &wait;
-    promote_message ask{identity_.member_id, nonce, learner_id, {}};
+    ask_wait wait;
+    const uint64_t nonce = next_ask_nonce_++;
+    ask_waiters_[nonce] = &wait;
+    member_ask ask{identity_.member_id, nonce, target, {}};
     apply_result proposed =
-        co_await node_.propose(proposal_kind(membership_payload_kind), encode_promote_message(member_op::promote_ask, ask));
+        co_await node_.propose(proposal_kind(membership_payload_kind), encode_member_ask(op, ask));
     while (proposed.status.ok() && !wait.answered && !stopping_ && runtime::clock::now() < deadline) {
       if (co_await runtime::sleep_for(config_.heartbeat_interval) != 0) break;
     }
-    promote_waiters_.erase(nonce);
+    ask_waiters_.erase(nonce);
     if (!proposed.status.ok()) co_return proposed.status;
     if (wait.answered && wait.status != etcd_errors::not_leader()) co_return wait.status;
   }
   co_return stopping_ ? etcd_errors::stopped() : etcd_errors::timeout();
 }
 
-runtime::task<void> etcd_server::answer_promote_ask(promote_message ask) {
-  rpc_status status = co_await begin_membership_change();
-  if (status.ok()) {
-    membership_guard guard{this, &etcd_server::end_membership_change};
-    status = co_await promote_as_leader(ask.learner_id);
+runtime::task<void> etcd_server::answer_member_ask(member_op op, member_ask ask) {
+  rpc_status status;
+  if (op == member_op::reconfig_check_ask) {
+    status = node_.is_leader() ? reconfig_health(ask.target) : etcd_errors::not_leader();
+  } else {
+    status = co_await begin_membership_change();
+    if (status.ok()) {
+      membership_guard guard{this, &etcd_server::end_membership_change};
+      status = co_await promote_as_leader(ask.target);
+    }
   }
   ask.status = status;
-  co_await node_.propose(proposal_kind(membership_payload_kind), encode_promote_message(member_op::promote_answer, ask));
+  co_await node_.propose(proposal_kind(membership_payload_kind), encode_member_ask(member_op::ask_answer, ask));
 }
 
-apply_result etcd_server::apply_promote_message(std::string_view message, raft::Term term) {
-  auto decoded = decode_promote_message(message);
+apply_result etcd_server::apply_member_ask(std::string_view message, raft::Term term) {
+  auto decoded = decode_member_ask(message);
   if (!decoded) {
-    log::error("undecodable promote entry skipped");
+    log::error("undecodable membership ask skipped");
     return {etcd_errors::corrupt(), {}};
   }
-  auto& [op, promote] = *decoded;
-  if (op == member_op::promote_ask) {
-    if (node_.is_leader() && term == node_.term()) runtime::spawn(answer_promote_ask(std::move(promote)));
-  } else if (promote.asker == identity_.member_id) {
-    if (auto waiting = promote_waiters_.find(promote.nonce); waiting != promote_waiters_.end()) {
+  auto& [op, ask] = *decoded;
+  if (op != member_op::ask_answer) {
+    if (node_.is_leader() && term == node_.term()) runtime::spawn(answer_member_ask(op, std::move(ask)));
+  } else if (ask.asker == identity_.member_id) {
+    if (auto waiting = ask_waiters_.find(ask.nonce); waiting != ask_waiters_.end()) {
       waiting->second->answered = true;
-      waiting->second->status = std::move(promote.status);
-      promote_waiters_.erase(waiting);
+      waiting->second->status = std::move(ask.status);
+      ask_waiters_.erase(waiting);
     }
   }
   return {};
+}
+
+// ---- etcd's strict reconfiguration check of the connections (--strict-reconfig-check) ----
+
+void etcd_server::heard_from(uint64_t member) {
+  const auto now = runtime::clock::now();
+  peer_activity& activity = peer_activity_[member];
+  if (activity.last_heard == runtime::clock::time_point{} || now - activity.last_heard > config_.election_timeout)
+    activity.active_since = now;  // a new streak: etcd's ActiveSince restarts with each connection
+  activity.last_heard = now;
+}
+
+void etcd_server::lost_contact(uint64_t member) { peer_activity_.erase(member); }
+
+bool etcd_server::active_since(uint64_t member, runtime::clock::time_point since) const {
+  auto it = peer_activity_.find(member);
+  if (it == peer_activity_.end()) return false;
+  const auto now = runtime::clock::now();
+  return now - it->second.last_heard <= config_.election_timeout && it->second.active_since <= since;
+}
+
+// etcd's mayAddMember / mayRemoveMember connection part, as the leader sees it (it hears from every
+// member; followers only from the leader): adding needs every other voter connected for the last
+// HealthInterval; removing a voter that is down is always allowed, otherwise the voters connected
+// for that long, this one included, minus one must still be a quorum.
+rpc_status etcd_server::reconfig_health(uint64_t removing) const {
+  const auto healthy_since = runtime::clock::now() - reconfig_health_interval;
+  std::vector<uint64_t> voters;
+  for (const auto& [id, record] : members_.members())
+    if (!record.is_learner) voters.push_back(id);
+  if (removing == 0) {
+    for (uint64_t id : voters)
+      if (id != identity_.member_id && !active_since(id, healthy_since)) return member_errors::unhealthy();
+    return {};
+  }
+  if (removing != identity_.member_id && !active_since(removing, runtime::clock::time_point::max())) return {};
+  size_t active = 1;
+  for (uint64_t id : voters)
+    if (id != identity_.member_id && active_since(id, healthy_since)) ++active;
+  if (active - 1 < 1 + (voters.size() - 1) / 2) return member_errors::unhealthy();
+  return {};
+}
+
+runtime::task<rpc_status> etcd_server::check_reconfig_health(uint64_t removing) {
+  // Always on, as etcd's default --strict-reconfig-check (the flag itself is not parsed: server/config).
+  if (node_.is_leader()) co_return reconfig_health(removing);
+  co_return co_await ask_leader_about(member_op::reconfig_check_ask, removing);
 }
 
 // ---- publish ----
@@ -336,9 +394,8 @@ runtime::task<void> etcd_server::publish_self() {
 // ---- applying ----
 
 apply_result etcd_server::apply_member_change(const decoded_payload& payload, raft::Term term) {
-  if (!payload.message.empty() && (uint8_t(payload.message[0]) == uint8_t(member_op::promote_ask) ||
-                                   uint8_t(payload.message[0]) == uint8_t(member_op::promote_answer)))
-    return apply_promote_message(payload.message, term);
+  if (!payload.message.empty() && is_member_ask_op(member_op(uint8_t(payload.message[0]))))
+    return apply_member_ask(payload.message, term);
   std::optional<member_change> change = decode_member_change(payload.message);
   if (!change) {
     log::error("undecodable membership entry skipped");

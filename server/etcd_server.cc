@@ -172,8 +172,8 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                         4096, 65536, config.snapshot_count}) {
   if (snapshot && !restore_state(snapshot->data, snapshot->id.index))
     throw std::runtime_error("snapshot " + storage::wal::snapshot_file_name(snapshot->id) + " does not decode");
-  std::random_device random;  // promote answers replayed from an earlier run must match no waiter
-  next_promote_nonce_ = uint64_t(random()) << 32 | random();
+  std::random_device random;  // ask answers replayed from an earlier run must match no waiter
+  next_ask_nonce_ = uint64_t(random()) << 32 | random();
   node_.wiring().cluster_id = identity_.cluster_id;
   node_.wiring().attach = [this](net::peer::peer_transport* transport) {
     transport_ = transport;

@@ -17,6 +17,7 @@
 #include "net/grpc/grpc_status.h"
 #include "net/grpc/service_registry.h"
 #include "runtime/task.h"
+#include "runtime/timer.h"
 #include "server/config.h"
 #include "server/kv_applier.h"
 #include "server/membership.h"
@@ -73,6 +74,8 @@ class etcd_server {
   // before a restart); it must call raft_node().wiring().attach (start_peers does).
   void start_peers_when_needed(std::function<void()> start) { peers_starter_ = std::move(start); }
   bool has_other_members() const;  // started with others, or knows others (records, staged adds)
+  void heard_from(uint64_t member);    // the peer transport received a message from `member`
+  void lost_contact(uint64_t member);  // ... or lost its connection to it / could not reach it
 
  private:
   struct watch_stream;
@@ -118,13 +121,17 @@ class etcd_server {
   template <typename Response>
   apply_result members_reply(Response& response) const;
   // MemberPromote: the leader checks its progress and proposes AddVoter; another member asks the
-  // leader through the log (promote_ask / promote_answer, membership.h) and waits for its answer.
+  // leader through the log (promote_ask / ask_answer, membership.h) and waits for its answer.
   bool voters_are_only_self() const;
   runtime::task<rpc_status> add_second_voter(raft::ConfChange change);  // see cluster_service.cc
   runtime::task<rpc_status> promote_as_leader(uint64_t learner_id);
-  runtime::task<rpc_status> promote_through_leader(uint64_t learner_id);
-  runtime::task<void> answer_promote_ask(promote_message ask);
-  apply_result apply_promote_message(std::string_view message, raft::Term term);
+  runtime::task<rpc_status> ask_leader_about(member_op op, uint64_t target);  // through the log (member_ask)
+  runtime::task<void> answer_member_ask(member_op op, member_ask ask);
+  apply_result apply_member_ask(std::string_view message, raft::Term term);
+  // --strict-reconfig-check's connection part: on the leader from what it hears, elsewhere asked of it.
+  runtime::task<rpc_status> check_reconfig_health(uint64_t removing);  // 0: adding a member
+  rpc_status reconfig_health(uint64_t removing) const;
+  bool active_since(uint64_t member, runtime::clock::time_point since) const;
   void apply_conf_change(const raft::ConfChange& change, raft::Index index);
   apply_result apply_member_change(const decoded_payload& payload, raft::Term term);
   // etcd 3.4's learner: only Status and serializable Range are served, every stream is refused.
@@ -184,12 +191,17 @@ class etcd_server {
   bool peers_start_requested_ = false;
   bool self_learner_ = false;
   uint64_t second_voter_pending_ = 0;  // add_second_voter: appended, not applied yet (0: none)  // this member's record is a learner's (set by sync_peers)
-  struct promote_wait {
+  struct ask_wait {
     bool answered = false;
     rpc_status status;
   };
-  std::map<uint64_t, promote_wait*> promote_waiters_;  // nonce -> the asker's frame (promote_through_leader)
-  uint64_t next_promote_nonce_ = 0;                    // random start: replayed answers match no waiter
+  std::map<uint64_t, ask_wait*> ask_waiters_;  // nonce -> the asker's frame (ask_leader_about)
+  uint64_t next_ask_nonce_ = 0;                // random start: replayed answers match no waiter
+  struct peer_activity {
+    runtime::clock::time_point active_since;  // start of the current streak of messages
+    runtime::clock::time_point last_heard;    // a gap above an election timeout ends the streak
+  };
+  std::map<uint64_t, peer_activity> peer_activity_;  // heard_from
   bool publish_running_ = false;
   bool leaving_ = false;
   bool stopping_ = false;

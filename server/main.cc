@@ -100,7 +100,7 @@ runtime::task<int> serve(const server_config& config) {
   std::unique_ptr<net::peer::peer_transport> peers;
   bool peers_failed = false;
   if (identity.multi_member() || server.has_other_members()) {  // the latter: it grew, then restarted
-    peers = start_peers(config, identity, server.raft_node());
+    peers = start_peers(config, identity, server);
     if (!peers) {
       co_await ports.close();
       co_await ports.finish();
@@ -110,7 +110,7 @@ runtime::task<int> serve(const server_config& config) {
     }
   } else {  // started alone: listen on the peer URL once `member add` grows the cluster (or it had grown)
     server.start_peers_when_needed([&config, &identity, &server, &peers, &peers_failed] {
-      peers = start_peers(config, identity, server.raft_node());
+      peers = start_peers(config, identity, server);
       if (peers) return;
       peers_failed = true;  // the new member could never be reached: stop, as etcd cannot start without it
       runtime::request_stop();

@@ -100,6 +100,7 @@ rpc_status not_enough_started() {
               "etcdserver: re-configuration failed due to not enough started members");
 }
 rpc_status id_exists() { return make(grpc_code::failed_precondition, "etcdserver: member ID already exist"); }
+rpc_status unhealthy() { return make(grpc_code::unavailable, "etcdserver: unhealthy cluster"); }
 rpc_status not_for_learner() { return make(grpc_code::unavailable, "etcdserver: rpc not supported for learner"); }
 }  // namespace member_errors
 
@@ -146,25 +147,29 @@ std::optional<member_change> decode_member_change(std::string_view bytes) {
   return member_change{member_op(op), from_proto(member)};
 }
 
-std::string encode_promote_message(member_op op, const promote_message& message) {
-  assert(op == member_op::promote_ask || op == member_op::promote_answer);
+bool is_member_ask_op(member_op op) {
+  return op == member_op::promote_ask || op == member_op::reconfig_check_ask || op == member_op::ask_answer;
+}
+
+std::string encode_member_ask(member_op op, const member_ask& message) {
+  assert(is_member_ask_op(op));
   std::string out(1, char(op));
   put_u64_le(out, message.asker);
   put_u64_le(out, message.nonce);
-  put_u64_le(out, message.learner_id);
+  put_u64_le(out, message.target);
   out += char(uint8_t(message.status.code));
   out += message.status.message;
   return out;
 }
 
-std::optional<std::pair<member_op, promote_message>> decode_promote_message(std::string_view bytes) {
-  if (bytes.size() < promote_message_header_bytes) return std::nullopt;
+std::optional<std::pair<member_op, member_ask>> decode_member_ask(std::string_view bytes) {
+  if (bytes.size() < member_ask_bytes_min) return std::nullopt;
   const auto op = member_op(uint8_t(bytes[0]));
-  if (op != member_op::promote_ask && op != member_op::promote_answer) return std::nullopt;
+  if (!is_member_ask_op(op)) return std::nullopt;
   const uint8_t code = uint8_t(bytes[25]);
   if (code > uint8_t(grpc_code::unauthenticated)) return std::nullopt;
-  promote_message message{get_u64_le(bytes, 1), get_u64_le(bytes, 9), get_u64_le(bytes, 17),
-                          rpc_status{grpc_code(code), std::string(bytes.substr(promote_message_header_bytes))}};
+  member_ask message{get_u64_le(bytes, 1), get_u64_le(bytes, 9), get_u64_le(bytes, 17),
+                     rpc_status{grpc_code(code), std::string(bytes.substr(member_ask_bytes_min))}};
   return std::pair{op, std::move(message)};
 }
 
@@ -256,7 +261,8 @@ rpc_status membership::apply(const member_change& change) {
       return {};
     }
     case member_op::promote_ask:
-    case member_op::promote_answer: return {};  // no state (decode_member_change never yields them)
+    case member_op::reconfig_check_ask:
+    case member_op::ask_answer: return {};  // no state (decode_member_change never yields them)
   }
   return member_errors::not_found();
 }

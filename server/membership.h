@@ -12,12 +12,12 @@
 //       publish           {id, name, client URLs}: a member announces itself once it has a leader (etcd's
 //                         "publish"); peer URLs ride along and are used only if the record has none
 //                         (members known from a bootstrap entry that named no URLs)
-//       promote_ask / promote_answer: MemberPromote sent to a member that is not the leader (below);
+//       promote_ask, reconfig_check_ask, ask_answer: questions for the leader (below);
 //                         they change no state
 //
 // Entry payload (after raft_payload.h's 9-byte header [u8 kind = 64][u64 request id]):
 //   [u8 op][etcdserverpb.Member protobuf]                       ops stage_add, update_peer_urls, publish
-//   [u8 op][u64 asker][u64 nonce][u64 learner id][u8 grpc code][message]   ops promote_ask, promote_answer
+//   [u8 op][u64 asker][u64 nonce][u64 target][u8 grpc code][message]   ops promote_ask, ask_answer, reconfig_check_ask
 // Snapshot data (node snapshot_state / restore_snapshot hooks):
 //   [u32 0xFFFFFFFF][u32 'RKM1'][u32 section bytes][section][state machine bytes (kv_applier::snapshot)]
 //   section = [u32 n][n x (u32 len, Member protobuf)]  members
@@ -65,7 +65,9 @@ struct member_record {
 // A record with only an id and peer URLs (name and client URLs come when the member publishes).
 member_record make_member(uint64_t id, std::vector<std::string> peer_urls = {}, std::string name = {});
 
-enum class member_op : uint8_t { stage_add = 1, update_peer_urls = 2, publish = 3, promote_ask = 4, promote_answer = 5 };
+enum class member_op : uint8_t {
+  stage_add = 1, update_peer_urls = 2, publish = 3, promote_ask = 4, ask_answer = 5, reconfig_check_ask = 6,
+};
 
 struct member_change {
   member_op op = member_op::publish;
@@ -81,28 +83,33 @@ std::optional<member_change> decode_member_change(std::string_view bytes);
 std::string encode_membership_payload(request_id_t request_id, const member_change& change);
 std::optional<decoded_payload> decode_membership_payload(std::string_view entry);
 
-// MemberPromote on a member that is not the leader. Only the leader knows how far a learner's log is
-// (etcd forwards the call to it over HTTP); here the log is the channel, as for lease asks:
+// Questions only the leader can answer, asked by another member through the log (etcd forwards
+// MemberPromote to the leader over HTTP; here the log is the channel, as for lease asks):
+//   promote_ask        only the leader knows how far a learner's log matches: it checks its progress of
+//                      `target` and proposes AddVoter(target) (applied before it answers)
+//   reconfig_check_ask only the leader hears from every member (followers talk to the leader alone): it
+//                      answers etcd's strict reconfiguration check of the connections (adding a voter:
+//                      target 0; removing `target`) with ok or "etcdserver: unhealthy cluster"
 //
 //   asker (follower)                     raft log                           leader
-//   promote(id) ─propose─> [promote_ask {asker, nonce, id}] ──apply──> checks its progress of `id`,
-//                                                                     conf change AddVoter(id) (applied)
-//   waits for nonce <─apply── [promote_answer {asker, nonce, id, status}] <─propose─┘
+//   ask(id) ─propose─> [*_ask {asker, nonce, target}] ──apply──> does / checks it
+//   waits for nonce <─apply── [ask_answer {asker, nonce, target, status}] <─propose─┘
 //
 // Only a leader applying an ask of its own term answers it (an ask replayed after a restart, or from an
-// earlier term, is left alone: its asker gave up or times out with etcd's "request timed out"). Neither
-// entry changes replicated state.
-struct promote_message {
-  uint64_t asker = 0;       // member id of the member waiting for the answer
-  uint64_t nonce = 0;       // unique per asker process
-  uint64_t learner_id = 0;  // the member to promote
-  rpc_status status;        // answer only: ok = promoted (the conf change is applied before the answer)
+// earlier term, is left alone: its asker gave up or times out with etcd's "request timed out"). None of
+// these entries changes replicated state.
+struct member_ask {
+  uint64_t asker = 0;   // member id of the member waiting for the answer
+  uint64_t nonce = 0;   // unique per asker process
+  uint64_t target = 0;  // promote_ask: the learner; reconfig_check_ask: the member to remove, 0 = a voter add
+  rpc_status status;    // ask_answer only: etcd's status (promote: ok = promoted)
 };
-inline constexpr size_t promote_message_header_bytes = 26;  // op, 3 x u64, code
-// op must be promote_ask or promote_answer.
-std::string encode_promote_message(member_op op, const promote_message& message);
-// nullopt unless `bytes` is a promote_ask or promote_answer (op byte first).
-std::optional<std::pair<member_op, promote_message>> decode_promote_message(std::string_view bytes);
+inline constexpr size_t member_ask_bytes_min = 26;  // op, 3 x u64, code
+// op must be promote_ask, reconfig_check_ask or ask_answer.
+std::string encode_member_ask(member_op op, const member_ask& message);
+// nullopt unless `bytes` is one of those ops (op byte first) with a known gRPC code.
+std::optional<std::pair<member_op, member_ask>> decode_member_ask(std::string_view bytes);
+bool is_member_ask_op(member_op op);
 
 // etcd 3.4's errors for the Cluster service (rpctypes).
 namespace member_errors {
@@ -115,6 +122,7 @@ rpc_status bad_urls();            // InvalidArgument "etcdserver: given member U
 rpc_status not_enough_started();  // FailedPrecondition "etcdserver: re-configuration failed due to not enough started members"
 rpc_status id_exists();           // FailedPrecondition "etcdserver: member ID already exist"
 rpc_status not_for_learner();     // Unavailable "etcdserver: rpc not supported for learner"
+rpc_status unhealthy();           // Unavailable "etcdserver: unhealthy cluster"
 }  // namespace member_errors
 
 inline constexpr size_t learners_max = 1;      // etcd 3.4's maxLearners

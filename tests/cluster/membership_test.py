@@ -112,6 +112,22 @@ def error_line(result):
     return (result.returncode, lines[-1] if lines else result.stderr.strip())
 
 
+RECONFIG_UNHEALTHY = "Error: etcdserver: unhealthy cluster"
+
+
+def wait_reconfig_ready(test, member, timeout_s=30):
+    """Polls until `member` passes etcd's strict reconfiguration check of the connections (every voter
+    heard from for 5 s; etcd refuses a change before that, e.g. just after start). A `member add` with a
+    taken peer URL is refused after that check: "unhealthy cluster" until then, "Peer URLs already
+    exists" after - it changes nothing either way."""
+    def ready():
+        line = error_line(member.etcdctl("member", "add", "probe", "--peer-urls=" + member.peer_url,
+                                         check=False, timeout=30))[1]
+        test.assertIn(line, (RECONFIG_UNHEALTHY, "Error: etcdserver: Peer URLs already exists"))
+        return line != RECONFIG_UNHEALTHY
+    wait_for(ready, timeout_s, "every voter connected for 5 s (" + member.name + ")")
+
+
 def stream_errors(client_port):
     """(gRPC code, details) with which Watch, LeaseKeepAlive and Snapshot streams end at once, or None
     for a stream that answers (etcdctl retries refused streams for ever, so plain gRPC is used here)."""
@@ -173,6 +189,7 @@ class MembershipTest(unittest.TestCase):
     def test_add_join_by_snapshot_learner_promote_update_remove_under_writes(self):
         for i in range(4 * SNAPSHOT_COUNT):
             self.leader.etcdctl("put", "pre/%03d" % i, "v%d" % i)
+        wait_reconfig_ready(self, self.leader)
 
         # 1. member add n4 (voter); the cluster lists it without a name until it starts.
         port4 = free_port()
@@ -200,6 +217,7 @@ class MembershipTest(unittest.TestCase):
         load = WriteLoad(self.cluster, writers=2).start()
         try:
             # 2. a learner joins and is promoted once in sync (etcd refuses before).
+            wait_reconfig_ready(self, self.leader)  # n4 restarted: etcd waits until it is connected again
             port5 = free_port()
             id5, initial5 = add_member(self, self.leader, "n5", port5, "--learner")
             listed = {m["ID"]: m for m in member_list(self.leader)}
@@ -228,6 +246,7 @@ class MembershipTest(unittest.TestCase):
 
             # 4. remove a follower: it exits; then the leader: a new one is elected, the old one exits.
             leader = self.cluster.agreed_leader()
+            wait_reconfig_ready(self, leader)  # n5 restarted on its new port
             follower = next(m for m in self.cluster.live() if m is not leader and m is not n5)
             leader.etcdctl("member", "remove", "%x" % follower.member_id(), timeout=30)
             wait_exit(self, follower)
@@ -257,6 +276,7 @@ class MembershipTest(unittest.TestCase):
         leader = self.leader
         follower = next(m for m in self.cluster.members if m is not leader)
         leader.etcdctl("put", "k", "v")
+        wait_reconfig_ready(self, leader)
         port = free_port()
         learner_id, initial = add_member(self, leader, "l4", port, "--learner")
 
@@ -291,6 +311,7 @@ class MembershipTest(unittest.TestCase):
     def test_concurrent_changes_are_applied_one_at_a_time(self):
         """Two adds sent at once to two members: raft takes one conf change at a time, the other waits;
         both succeed and both removals too (unstarted voters are safe to remove)."""
+        wait_reconfig_ready(self, self.leader)
         ports = [free_port(), free_port()]
         env = dict(os.environ, ETCDCTL_API="3")
         procs = [subprocess.Popen(["etcdctl", "--endpoints", m.endpoint, "member", "add", "x%d" % i,
@@ -309,6 +330,30 @@ class MembershipTest(unittest.TestCase):
         self.assertEqual(sorted(m["name"] for m in member_list(self.cluster.members[2])), ["n1", "n2", "n3"])
         self.leader.etcdctl("put", "after-changes", "ok")  # the 3 members still make a quorum
 
+
+    def test_strict_reconfig_check_protects_the_quorum_on_every_endpoint(self):
+        """etcd 3.4's --strict-reconfig-check (default on), connection part, from a follower's endpoint
+        (only the leader hears every member; it is asked through the log): with one of three members
+        down, adding a member or removing a live voter would leave no working quorum - "etcdserver:
+        unhealthy cluster" (recorded from etcd 3.4.23) - while the member that is down can be removed."""
+        wait_reconfig_ready(self, self.leader)
+        leader = self.leader
+        down, asked = [m for m in self.cluster.members if m is not leader]
+        down_id = down.member_id()
+        down.stop()
+
+        def leader_noticed():  # the probe of wait_reconfig_ready, until it is refused
+            return error_line(leader.etcdctl("member", "add", "probe", "--peer-urls=" + leader.peer_url,
+                                             check=False, timeout=30))[1] == RECONFIG_UNHEALTHY
+        wait_for(leader_noticed, 30, "the leader noticing that %s is down" % down.name)
+        for via in (asked, leader):
+            self.assertEqual(error_line(via.etcdctl("member", "add", "x", "--peer-urls=http://127.0.0.1:%d" % free_port(),
+                                                    check=False, timeout=30)), (1, RECONFIG_UNHEALTHY), via.name)
+            self.assertEqual(error_line(via.etcdctl("member", "remove", "%x" % leader.member_id(), check=False,
+                                                    timeout=30)), (1, RECONFIG_UNHEALTHY), via.name)
+        self.assertEqual(len(member_list(asked)), 3)
+        asked.etcdctl("member", "remove", "%x" % down_id, timeout=30)
+        self.assertEqual(sorted(m["name"] for m in member_list(asked)), sorted([leader.name, asked.name]))
 
     def test_joining_without_member_add_is_refused_clearly(self):
         port = free_port()
@@ -433,6 +478,7 @@ class MembershipErrorsTest(unittest.TestCase):
         self.etcd = EtcdReference()
         self.addCleanup(self.etcd.close)
         wait_for(lambda: self.etcd.etcdctl("endpoint", "health").returncode == 0, 20, "etcd healthy")
+        wait_reconfig_ready(self, self.leader)
 
     def both(self, *args, etcd_args=None):
         ours = error_line(self.leader.etcdctl(*args, check=False))

@@ -1,5 +1,6 @@
-// tests/cluster/promote_ask_test.cc — the membership entries a follower and the leader exchange for
-// MemberPromote (server/membership.h promote_ask / promote_answer), and how peer URLs are reached
+// tests/cluster/promote_ask_test.cc — the membership entries a member and the leader exchange for
+// questions only the leader answers (server/membership.h member_ask: promote_ask, reconfig_check_ask,
+// ask_answer), and how peer URLs are reached
 // (server/membership_join.h peer_endpoint: etcd's default http://localhost:2380 included).
 #include <gtest/gtest.h>
 
@@ -10,38 +11,49 @@ namespace ringkv::server {
 namespace {
 
 TEST(PromoteAsk, AnswerRoundTripsWithEtcdsStatus) {
-  promote_message answer{0x1111, 42, 0xabcdef, member_errors::learner_not_ready()};
-  std::string bytes = encode_promote_message(member_op::promote_answer, answer);
-  auto decoded = decode_promote_message(bytes);
+  member_ask answer{0x1111, 42, 0xabcdef, member_errors::learner_not_ready()};
+  std::string bytes = encode_member_ask(member_op::ask_answer, answer);
+  auto decoded = decode_member_ask(bytes);
   ASSERT_TRUE(decoded.has_value());
-  EXPECT_EQ(decoded->first, member_op::promote_answer);
+  EXPECT_EQ(decoded->first, member_op::ask_answer);
   EXPECT_EQ(decoded->second.asker, 0x1111u);
   EXPECT_EQ(decoded->second.nonce, 42u);
-  EXPECT_EQ(decoded->second.learner_id, 0xabcdefu);
+  EXPECT_EQ(decoded->second.target, 0xabcdefu);
   EXPECT_EQ(decoded->second.status, member_errors::learner_not_ready());
 }
 
 TEST(PromoteAsk, AskCarriesNoStatusAndIsNotAMemberChange) {
-  std::string bytes = encode_promote_message(member_op::promote_ask, {7, 8, 9, {}});
-  EXPECT_EQ(bytes.size(), promote_message_header_bytes);
-  auto decoded = decode_promote_message(bytes);
+  std::string bytes = encode_member_ask(member_op::promote_ask, {7, 8, 9, {}});
+  EXPECT_EQ(bytes.size(), member_ask_bytes_min);
+  auto decoded = decode_member_ask(bytes);
   ASSERT_TRUE(decoded.has_value());
   EXPECT_EQ(decoded->first, member_op::promote_ask);
   EXPECT_TRUE(decoded->second.status.ok());
   EXPECT_FALSE(decode_member_change(bytes).has_value());  // never applied as a record change
 }
 
+TEST(PromoteAsk, ReconfigCheckAskRoundTrips) {
+  auto decoded = decode_member_ask(encode_member_ask(member_op::reconfig_check_ask, {3, 4, 0, {}}));
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->first, member_op::reconfig_check_ask);
+  EXPECT_EQ(decoded->second.target, 0u);  // adding a member
+  auto answer = decode_member_ask(encode_member_ask(member_op::ask_answer, {3, 4, 0, member_errors::unhealthy()}));
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->second.status.code, grpc_code::unavailable);
+  EXPECT_EQ(answer->second.status.message, "etcdserver: unhealthy cluster");
+}
+
 TEST(PromoteAsk, RejectsShortOtherOpsAndBadCodes) {
-  std::string bytes = encode_promote_message(member_op::promote_ask, {7, 8, 9, {}});
-  EXPECT_FALSE(decode_promote_message(bytes.substr(0, bytes.size() - 1)).has_value());
+  std::string bytes = encode_member_ask(member_op::promote_ask, {7, 8, 9, {}});
+  EXPECT_FALSE(decode_member_ask(bytes.substr(0, bytes.size() - 1)).has_value());
   std::string other = bytes;
   other[0] = char(member_op::publish);
-  EXPECT_FALSE(decode_promote_message(other).has_value());
+  EXPECT_FALSE(decode_member_ask(other).has_value());
   std::string bad_code = bytes;
   bad_code[25] = char(200);
-  EXPECT_FALSE(decode_promote_message(bad_code).has_value());
+  EXPECT_FALSE(decode_member_ask(bad_code).has_value());
   member_change publish{member_op::publish, make_member(5, {"http://127.0.0.1:1"}, "n5")};
-  EXPECT_FALSE(decode_promote_message(encode_member_change(publish)).has_value());
+  EXPECT_FALSE(decode_member_ask(encode_member_change(publish)).has_value());
 }
 
 TEST(PeerEndpoint, LocalhostIsLoopbackAndAddressesPassThrough) {
