@@ -272,8 +272,7 @@ void etcd_server::pump_watchers() {
         *response.mutable_header() = header;
         response.set_watch_id(watcher.stream_id);
         response.set_compact_revision(polled->compact_revision);
-        response.set_canceled(true);
-        response.set_cancel_reason("etcdserver: mvcc: required revision has been compacted");
+        response.set_canceled(true);  // no cancel_reason: etcd 3.4 leaves it empty here (v3rpc/watch.go)
         s->call->write_message(response);
         s->forget(id);
         watch_owner_.erase(owner);

@@ -248,7 +248,17 @@ check('compaction: compacted revision -> OutOfRange, compacted watch -> error', 
   const seen = record(watcher);
   await waitFor('the compacted watch to fail', () => seen.errors.length > 0);
   assert.ok(seen.errors[0] instanceof EtcdError, `got ${seen.errors[0]}`);
+  assert.equal(seen.errors[0].message, 'Watcher canceled: ');  // etcd 3.4 gives no cancel_reason here
   assert.deepEqual(seen.events, []);
+  // the raw answers: created, then canceled with the compaction revision
+  const stream = await c.watchClient.watch();
+  const answers = [];
+  stream.on('data', res => answers.push(res));
+  stream.write({ create_request: { key: Buffer.from('/cmp/k'), start_revision: first.header.revision } });
+  await waitFor('the raw compacted answer', () => answers.length >= 2);
+  stream.cancel();
+  assert.deepEqual(answers.map(a => [a.created, a.canceled, a.compact_revision, a.cancel_reason, a.events.length]),
+                   [[true, false, '0', '', 0], [false, true, last.header.revision, '', 0]]);
   // the other watchers of the same stream go on
   const live = record(await c.watch().key('/cmp/live').create());
   await c.put('/cmp/live').value('still watching');
