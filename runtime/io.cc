@@ -2,6 +2,7 @@
 #include "runtime/io.h"
 
 #include <fcntl.h>
+#include <sys/uio.h>
 
 namespace ringkv::runtime {
 
@@ -46,6 +47,10 @@ io_awaitable read_at(int fd, void* buf, std::size_t len, std::uint64_t offset, c
 
 io_awaitable write_at(int fd, const void* buf, std::size_t len, std::uint64_t offset, cancel_token* token) noexcept {
   return {op_args{.op = io_op::write, .fd = fd, .addr = buf, .len = len, .offset = offset}, token};
+}
+
+io_awaitable write_at_dsync(int fd, const void* buf, std::size_t len, std::uint64_t offset, cancel_token* token) noexcept {
+  return {op_args{.op = io_op::write, .fd = fd, .flags = RWF_DSYNC, .addr = buf, .len = len, .offset = offset}, token};
 }
 
 io_awaitable writev_at(int fd, const iovec* iov, int iovcnt, std::uint64_t offset, cancel_token* token) noexcept {

@@ -101,6 +101,10 @@ io_awaitable close(int fd, cancel_token* token = nullptr) noexcept;
 io_awaitable read_at(int fd, void* buf, std::size_t len, std::uint64_t offset, cancel_token* token = nullptr) noexcept;
 io_awaitable write_at(int fd, const void* buf, std::size_t len, std::uint64_t offset,
                       cancel_token* token = nullptr) noexcept;
+// A write that completes only once its data is durable (RWF_DSYNC: as write_at then fdatasync of
+// that range, in one request).
+io_awaitable write_at_dsync(int fd, const void* buf, std::size_t len, std::uint64_t offset,
+                            cancel_token* token = nullptr) noexcept;
 io_awaitable writev_at(int fd, const iovec* iov, int iovcnt, std::uint64_t offset,
                        cancel_token* token = nullptr) noexcept;
 io_awaitable fsync(int fd, cancel_token* token = nullptr) noexcept;

@@ -127,7 +127,10 @@ int uring_backend::queue(op_request& request) {
   switch (a.op) {
     case io_op::nop: io_uring_prep_nop(sqe); break;
     case io_op::read: io_uring_prep_read(sqe, a.fd, const_cast<void*>(a.addr), len, a.offset); break;
-    case io_op::write: io_uring_prep_write(sqe, a.fd, a.addr, len, a.offset); break;
+    case io_op::write:
+      io_uring_prep_write(sqe, a.fd, a.addr, len, a.offset);
+      sqe->rw_flags = a.flags;  // RWF_* (e.g. RWF_DSYNC), 0 for a plain write
+      break;
     case io_op::writev:
       io_uring_prep_writev(sqe, a.fd, static_cast<const iovec*>(a.addr), len, a.offset);
       break;

@@ -4,6 +4,7 @@
 #include "storage/wal/wal.h"
 
 #include <cassert>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -249,14 +250,27 @@ runtime::task<void> write_ahead_log::write_batch(batch& b) {
   if (disk_user_ != disk_user::none) ++stats_.flusher_disk_waits;
   co_await take_disk_turn(disk_user::flusher);
   disk_turn_guard turn(*this, disk_user::flusher);  // a zero-fill chunk never shares this fdatasync
-  const int written = co_await runtime::io::write_at(fd_, b.buffer.data(), len, b.file_offset);
+  // Timed from the write on: with RWF_DSYNC the write and its sync are one request.
+  const auto sync_start = std::chrono::steady_clock::now();
+  int written = 0;
+  if (config_.sync == wal_sync::dsync_write) {
+    written = co_await runtime::io::write_at_dsync(fd_, b.buffer.data(), len, b.file_offset);
+    if (written == -EOPNOTSUPP) {  // nothing was written: from now on, a write then an fdatasync
+      std::fprintf(stderr, "ringkv wal: RWF_DSYNC writes refused (%s); using write + fdatasync\n",
+                   std::strerror(-written));
+      config_.sync = wal_sync::write_then_fdatasync;
+    }
+  }
+  if (config_.sync == wal_sync::write_then_fdatasync)
+    written = co_await runtime::io::write_at(fd_, b.buffer.data(), len, b.file_offset);
   if (written < 0 || static_cast<uint64_t>(written) != len) {
     throw wal_error("write " + segment_file_name(batch_segment) + " at " + std::to_string(b.file_offset) + ": " +
                     (written < 0 ? std::strerror(-written) : "short write"));
   }
-  const auto sync_start = std::chrono::steady_clock::now();
-  const int synced = co_await runtime::io::fdatasync(fd_);
-  if (synced < 0) throw wal_error("fdatasync " + segment_file_name(batch_segment) + ": " + std::strerror(-synced));
+  if (config_.sync == wal_sync::write_then_fdatasync) {
+    const int synced = co_await runtime::io::fdatasync(fd_);
+    if (synced < 0) throw wal_error("fdatasync " + segment_file_name(batch_segment) + ": " + std::strerror(-synced));
+  }
   if (config_.sync_delay_for_tests.count() > 0) co_await runtime::sleep_for(config_.sync_delay_for_tests);
   const auto sync_duration =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - sync_start);

@@ -45,12 +45,19 @@ struct fdatasync_observation {
   uint64_t bytes_written = 0;             // bytes of the write it made durable (whole 4 KiB blocks)
 };
 
+// How a batch is made durable.
+enum class wal_sync : uint8_t {
+  dsync_write,           // one RWF_DSYNC write: complete = durable (one request, no separate fdatasync)
+  write_then_fdatasync,  // a write, then fdatasync (used when the kernel or filesystem refuses RWF_DSYNC)
+};
+
 struct wal_config {
   std::string dir;                                   // the WAL directory: <data-dir>/member/wal
   uint64_t segment_bytes = 64ull << 20;              // file size of each segment (multiple of 4 KiB)
   uint64_t write_bytes_limit = 4ull << 20;           // largest write (one batch); also the torn window
   uint64_t queued_bytes_limit = 256ull << 20;        // encoded bytes waiting to be written
   preallocation prealloc = preallocation::zero_filled;
+  wal_sync sync = wal_sync::dsync_write;
   uint64_t slow_fdatasync_warn_ms = 1000;            // log a warning when one fdatasync takes longer
   // Called on the log's shard after every successful fdatasync of an append batch, e.g. to feed
   // etcd_disk_wal_fsync_duration_seconds and etcd_disk_wal_write_bytes_total. Must be cheap, must not
@@ -70,7 +77,7 @@ struct wal_config {
 struct wal_stats {
   uint64_t appends = 0;
   uint64_t records = 0;
-  uint64_t writes = 0;          // batches written (each followed by one fdatasync)
+  uint64_t writes = 0;          // batches written (each made durable by its RWF_DSYNC write or an fdatasync)
   uint64_t bytes_written = 0;   // including rewritten partial blocks and padding
   uint64_t segments_created = 0;
   uint64_t segments_released = 0;

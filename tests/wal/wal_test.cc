@@ -297,9 +297,10 @@ TEST(Wal, BitFlipMidLogIsReportedAsCorruptionWithFileAndOffset) {
   EXPECT_EQ(reopen(config).entries.size(), 30000u);
 }
 
-void failure_stops_log(runtime::io_op op) {
+void failure_stops_log(runtime::io_op op, wal_sync sync) {
   temp_dir dir;
-  const wal_config config = small_config(dir.path());
+  wal_config config = small_config(dir.path());
+  config.sync = sync;
   bool failed_append_threw = false, later_append_threw = false, stopped = false;
   run_on_runtime([&]() -> runtime::task<void> {
     auto opened = co_await write_ahead_log::open(config);
@@ -328,8 +329,13 @@ void failure_stops_log(runtime::io_op op) {
   expect_entries(std::vector<entry>(recovered.entries.begin(), recovered.entries.begin() + 100), 1, 100, 32);
 }
 
-TEST(Wal, FdatasyncFailureStopsTheLogForGood) { failure_stops_log(runtime::io_op::fdatasync); }
-TEST(Wal, WriteFailureStopsTheLogForGood) { failure_stops_log(runtime::io_op::write); }
+TEST(Wal, FdatasyncFailureStopsTheLogForGood) {
+  failure_stops_log(runtime::io_op::fdatasync, wal_sync::write_then_fdatasync);
+}
+TEST(Wal, WriteFailureStopsTheLogForGood) {
+  failure_stops_log(runtime::io_op::write, wal_sync::write_then_fdatasync);
+}
+TEST(Wal, DsyncWriteFailureStopsTheLogForGood) { failure_stops_log(runtime::io_op::write, wal_sync::dsync_write); }
 
 TEST(Wal, SnapshotMarkerReleasesCoveredSegmentsAndRecoveryStartsAfterIt) {
   temp_dir dir;
