@@ -259,6 +259,7 @@ void etcd_server::pump_watchers() {
       if (s->call->queued_output_bytes() > watch_stream_buffer_bytes_limit) {
         if (s->deferred.empty()) ++streams_with_deferred;
         if (std::find(s->deferred.begin(), s->deferred.end(), id) == s->deferred.end()) s->deferred.push_back(id);
+        store_.watch_hold(id);
         break;
       }
       encoder.begin(header_bytes, watcher.stream_id);

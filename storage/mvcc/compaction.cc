@@ -9,6 +9,7 @@ namespace ringkv::storage::mvcc {
 Result<CompactionResponse> MvccStore::compact(revision_t rev) {
   if (rev <= compact_rev_) return Errc::compacted;
   if (rev > current_rev_) return Errc::future_revision;
+  advance_caught_up_watchers();
   compact_rev_ = rev;
   compaction_pending_ = true;
   compaction_cursor_ = 0;

@@ -105,6 +105,9 @@ class MvccStore {
   Result<WatchPollResult> watch_poll_views(watch_id_t id, size_t max_events,
                                            const std::function<void(const EventView&)>& visit);
   std::vector<watch_id_t> take_ready_watchers();
+  // The caller took this watcher from take_ready_watchers() but did not poll it (its stream was full):
+  // its events still wait. Until its next poll it is neither caught up nor moved on by compact().
+  void watch_hold(watch_id_t id);
   size_t watcher_count() const { return watchers_.size(); }
   // True when the watcher has been handed every event up to the current revision: it is not on the
   // ready list (etcd's "synced"); false for unknown ids. Progress notifications go only to these.
@@ -176,6 +179,7 @@ class MvccStore {
     uint32_t next_sub = 0;
     bool single_key;
     bool listed_ready = false;
+    bool held = false;  // see watch_hold(); cleared by a poll
   };
 
   // reads
@@ -220,6 +224,7 @@ class MvccStore {
   // The event for version v as views, or nullopt when the watcher's filters drop it.
   std::optional<EventView> event_view(const Watcher& w, const KeyEntry& e, const Version& v) const;
   void mark_ready(watch_id_t id, Watcher& w);
+  void advance_caught_up_watchers();
 
   // snapshot
   template <class Build>

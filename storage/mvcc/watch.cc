@@ -73,7 +73,24 @@ bool MvccStore::watch_caught_up(watch_id_t id) const {
   // Every write that matches marks the watcher ready, and a poll that leaves events behind marks it
   // again: a watcher off the ready list has nothing waiting, whatever the revision did meanwhile. One
   // still listed has nothing waiting either once a poll moved its cursor past the current revision.
-  return !it->second.listed_ready || it->second.next_main > current_rev_;
+  return (!it->second.listed_ready && !it->second.held) || it->second.next_main > current_rev_;
+}
+
+void MvccStore::watch_hold(watch_id_t id) {
+  auto it = watchers_.find(id);
+  if (it != watchers_.end()) it->second.held = true;
+}
+
+void MvccStore::advance_caught_up_watchers() {
+  // A watcher neither ready nor held has been handed every event up to current_rev_ (each matching
+  // write marks it ready): its cursor may lag only because nothing matched since its last poll. Move
+  // it past current_rev_ so a compaction never cancels it - etcd compacts only unsynced watchers.
+  for (auto& [id, w] : watchers_) {
+    if (!w.listed_ready && !w.held && w.next_main <= current_rev_) {
+      w.next_main = current_rev_ + 1;
+      w.next_sub = 0;
+    }
+  }
 }
 
 std::vector<watch_id_t> MvccStore::take_ready_watchers() {
@@ -114,6 +131,7 @@ Result<WatchPollResult> MvccStore::watch_poll_views(watch_id_t id, size_t max_ev
   auto it = watchers_.find(id);
   if (it == watchers_.end()) return Errc::watch_not_found;
   Watcher& w = it->second;
+  w.held = false;
   WatchPollResult out;
   size_t emitted = 0;
   auto emit = [&](const KeyEntry& e, const Version& v) {

@@ -164,6 +164,35 @@ TEST(MvccWatch, CompactedStartGetsCompactRevision) {
   EXPECT_FALSE(ev.front().prev_kv.has_value());
 }
 
+TEST(MvccWatch, CompactionCancelsOnlyWatchersThatMissEvents) {
+  // etcd compacts only unsynced watchers: a watcher handed every event so far survives a compaction
+  // past the revision it was created at, however long nothing matched it.
+  MvccStore s;
+  put(s, "quiet", "0");                                      // rev 2
+  watch_id_t on_key = s.watch_create(watch_req("quiet"));    // from rev 3
+  watch_id_t on_prefix = s.watch_create(watch_req("q", "r"));
+  watch_id_t held = s.watch_create(watch_req("busy"));
+  put(s, "busy", "1");                                       // rev 3: only `held` is ready
+  EXPECT_EQ(s.take_ready_watchers(), std::vector<watch_id_t>{held});
+  s.watch_hold(held);                                        // its stream was full: not polled
+  EXPECT_FALSE(s.watch_caught_up(held));
+  for (int i = 0; i < 10; ++i) put(s, "other", std::to_string(i));
+  ASSERT_TRUE(s.compact(s.current_revision()).ok());
+  while (s.compaction_pending()) s.compaction_step();
+  put(s, "quiet", "1");
+  put(s, "busy", "2");
+  for (watch_id_t quiet : {on_key, on_prefix}) {
+    Result<WatchPollResult> r = s.watch_poll(quiet, 10);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->compact_revision, 0);
+    ASSERT_EQ(r->events.size(), 1u);
+    EXPECT_EQ(r->events[0].kv.value, "1");
+  }
+  Result<WatchPollResult> r = s.watch_poll(held, 10);  // its event at rev 3 is below the compaction
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->compact_revision, 13);
+}
+
 TEST(MvccWatch, FutureStartWaitsForThatRevision) {
   MvccStore s;
   watch_id_t w = s.watch_create(watch_req("k", "", 4));
