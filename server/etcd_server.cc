@@ -212,7 +212,8 @@ runtime::task<void> etcd_server::run() {
   co_await node_.run();
   stopping_ = true;
   wake_apply_waiters(etcd_errors::stopped());
-  while (lease_task_running_ || compactor_running_ || publish_running_) co_await runtime::sleep_for(std::chrono::milliseconds(10));
+  while (lease_task_running_ || compactor_running_ || publish_running_ || snapshot_streams_running_ > 0)
+    co_await runtime::sleep_for(std::chrono::milliseconds(10));
 }
 
 namespace {
@@ -482,15 +483,60 @@ void etcd_server::on_snapshot(const call_ref& call, std::string_view bytes) {
     call->finish(to_grpc(malformed()));
     return;
   }
+  runtime::spawn(stream_snapshot(call));
+}
+
+// The state at the start, serialized a slice per loop turn (writes go on meanwhile; the MVCC store
+// skips their revisions), hashed for etcd's sha256 trailer and queued in etcd's 32 KiB blobs a few per
+// turn, so a large state never stalls the member. The call going away or the server stopping ends it.
+runtime::task<void> etcd_server::stream_snapshot(call_ref call) {
+  ++snapshot_streams_running_;
+  struct running_guard {
+    int& count;
+    ~running_guard() { --count; }
+  } running{snapshot_streams_running_};
   constexpr size_t chunk_bytes = 32 * 1024;  // etcd sends 32 KiB blobs
-  std::string sealed = seal_snapshot(store_.snapshot());
+  constexpr size_t chunks_per_turn = 64;
+  // The call went away, or the server stops (then the client hears so, as from etcd).
+  auto gone = [&] {
+    if (stopping_ && call->alive()) call->finish(to_grpc(etcd_errors::stopped()));
+    return stopping_ || !call->alive();
+  };
+  std::string sealed;
+  sealed.reserve(size_t(std::max<int64_t>(store_.size_bytes(), 0)) + 4096);  // an upper bound: few regrowths
+  snapshot_sealer sealer;
+  {
+    mvcc::MvccStore::Snapshotter snapshotter = store_.begin_snapshot(sealed);
+    mvcc::MvccStore::SnapshotStep step = mvcc::MvccStore::SnapshotStep::more;
+    while (!gone() && (step = snapshotter.step(snapshot_slice_bytes)) == mvcc::MvccStore::SnapshotStep::more) {
+      co_await runtime::yield();
+    }
+    if (gone()) co_return;
+    if (step == mvcc::MvccStore::SnapshotStep::abandoned) {
+      call->finish(net::grpc::status{net::grpc::status_code::unavailable,
+                                     "etcdserver: snapshot abandoned: the member installed the leader's snapshot"});
+      co_return;
+    }
+  }
+  for (size_t at = 0; at < sealed.size(); at += snapshot_slice_bytes) {
+    sealer.update(std::string_view(sealed).substr(at, snapshot_slice_bytes));
+    co_await runtime::yield();
+    if (gone()) co_return;
+  }
+  sealer.finish(sealed);
+  size_t chunks_this_turn = 0;
   for (size_t offset = 0; offset < sealed.size(); offset += chunk_bytes) {
     size_t n = std::min(chunk_bytes, sealed.size() - offset);
     etcdserverpb::SnapshotResponse response;
     fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
     response.set_remaining_bytes(sealed.size() - offset - n);
     response.set_blob(sealed.data() + offset, n);
-    if (!call->write_message(response)) return;
+    if (!call->write_message(response)) co_return;
+    if (++chunks_this_turn == chunks_per_turn) {
+      chunks_this_turn = 0;
+      co_await runtime::yield();
+      if (gone()) co_return;
+    }
   }
   call->finish(net::grpc::status::success());
 }

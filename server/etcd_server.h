@@ -152,6 +152,8 @@ class etcd_server {
   runtime::task<unary_outcome> defragment(std::string bytes);
   runtime::task<unary_outcome> move_leader(std::string bytes);
   void on_snapshot(const net::grpc::call_ref& call, std::string_view bytes);
+  // Maintenance.Snapshot's stream: serialized, hashed and queued a slice per loop turn.
+  runtime::task<void> stream_snapshot(net::grpc::call_ref call);
 
   // Lock and Election (server-side recipes on KV + watch, etcd's key layout)
   runtime::task<unary_outcome> lock(std::string bytes);
@@ -207,6 +209,7 @@ class etcd_server {
   bool stopping_ = false;
   bool lease_task_running_ = false;
   bool compactor_running_ = false;
+  int snapshot_streams_running_ = 0;  // Maintenance.Snapshot streams in progress: run() waits for them
 
   std::unordered_map<mvcc::watch_id_t, std::weak_ptr<watch_stream>> watch_owner_;  // streams own themselves via their call's callbacks
 };

@@ -23,6 +23,18 @@ TEST(SnapshotSeal, KnownDigestOfOneZeroBlock) {
   EXPECT_EQ(std::string(sealed.data() + 512, 8), std::string(reinterpret_cast<const char*>(expected), 8));
 }
 
+TEST(SnapshotSeal, SealingInSlicesGivesTheSameBytes) {
+  for (size_t body_bytes : {size_t(0), size_t(700), size_t(512 * 9), size_t(100001)}) {
+    std::string body;
+    for (size_t i = 0; i < body_bytes; ++i) body.push_back(char('a' + i % 23));
+    snapshot_sealer sealer;
+    for (size_t at = 0; at < body.size(); at += 4096) sealer.update(std::string_view(body).substr(at, 4096));
+    std::string sliced = body;
+    sealer.finish(sliced);
+    EXPECT_EQ(sliced, seal_snapshot(body)) << body_bytes;
+  }
+}
+
 TEST(SnapshotSeal, DetectsCorruption) {
   std::string sealed = seal_snapshot("state machine bytes");
   sealed[3] ^= 1;
