@@ -9,25 +9,12 @@
 #include <random>
 
 #include "storage/mvcc/store.h"
+#include "tests/mvcc/store_writes.h"
 
 namespace ringkv::storage::mvcc {
 namespace {
 
 using Step = MvccStore::SnapshotStep;
-
-void put(MvccStore& s, const std::string& k, const std::string& v, lease_id_t lease = no_lease) {
-  PutRequest p;
-  p.key = k;
-  p.value = v;
-  p.lease = lease;
-  ASSERT_TRUE(s.put(p).ok());
-}
-
-void del(MvccStore& s, const std::string& k) {
-  DeleteRangeRequest d;
-  d.key = k;
-  ASSERT_TRUE(s.delete_range(d).ok());
-}
 
 std::string key_of(int i) {
   char b[16];

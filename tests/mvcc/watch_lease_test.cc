@@ -6,23 +6,10 @@
 #include <algorithm>
 
 #include "storage/mvcc/store.h"
+#include "tests/mvcc/store_writes.h"
 
 namespace ringkv::storage::mvcc {
 namespace {
-
-void put(MvccStore& s, const std::string& k, const std::string& v, lease_id_t lease = no_lease) {
-  PutRequest p;
-  p.key = k;
-  p.value = v;
-  p.lease = lease;
-  ASSERT_TRUE(s.put(p).ok());
-}
-
-void del(MvccStore& s, const std::string& k) {
-  DeleteRangeRequest d;
-  d.key = k;
-  ASSERT_TRUE(s.delete_range(d).ok());
-}
 
 WatchCreateRequest watch_req(std::string key, std::string range_end = "", revision_t start = 0, bool prev_kv = false) {
   WatchCreateRequest r;
