@@ -215,9 +215,9 @@ runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std:
       failure = error.what();
     }
   }
+  const auto save_time = clock::now() - serialize_start - serialize_time;
   raft::SharedBytes shared;  // raft keeps the snapshot for members that fall behind
   if (failure.empty()) shared = co_await copy_in_slices(*data);
-  const auto save_time = clock::now() - serialize_start - serialize_time;
   --persists_in_flight_;
   snapshot_in_flight_ = false;
   if (!failure.empty()) {
