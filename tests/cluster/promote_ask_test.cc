@@ -4,8 +4,8 @@
 // (server/membership_join.h peer_endpoint: etcd's default http://localhost:2380 included).
 #include <gtest/gtest.h>
 
-#include "server/membership.h"
-#include "server/membership_join.h"
+#include "server/replica/membership.h"
+#include "server/replica/membership_join.h"
 
 namespace ringkv::server {
 namespace {

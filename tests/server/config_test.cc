@@ -1,5 +1,5 @@
 // tests/server/config_test.cc — flag and ETCD_* parsing, etcd's defaults, and validation errors.
-#include "server/config.h"
+#include "server/common/config.h"
 
 #include <gtest/gtest.h>
 

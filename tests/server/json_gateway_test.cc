@@ -1,11 +1,11 @@
 // tests/server/json_gateway_test.cc — gateway routes and JSON <-> protobuf as etcd's gateway encodes
 // them (base64 bytes, int64 as strings, proto field names), and error bodies.
-#include "server/json_gateway.h"
+#include "server/frontend/json_gateway.h"
 
 #include <gtest/gtest.h>
 
 #include "etcd/rpc.pb.h"
-#include "server/http_endpoints.h"
+#include "server/frontend/http_endpoints.h"
 
 namespace ringkv::server {
 namespace {

@@ -1,5 +1,5 @@
 // tests/server/log_test.cc — JSON-line log format (etcd/zap shape), escaping, level filtering.
-#include "server/log.h"
+#include "server/common/log.h"
 
 #include <unistd.h>
 

@@ -1,11 +1,11 @@
 // tests/server/membership_test.cc — the replicated member records (server/membership.h): entry codec,
 // how conf changes and membership entries change them, etcd's reconfiguration checks, the snapshot
 // section (and older snapshots without it), and the persisted identity file (server/membership_join.h).
-#include "server/membership.h"
+#include "server/replica/membership.h"
 
 #include <gtest/gtest.h>
 
-#include "server/membership_join.h"
+#include "server/replica/membership_join.h"
 
 namespace ringkv::server {
 namespace {

@@ -1,6 +1,6 @@
 // tests/server/metrics_test.cc — Prometheus text exposition of counters, gauges, labelled series and
 // cumulative histograms.
-#include "server/metrics.h"
+#include "server/common/metrics.h"
 
 #include <gtest/gtest.h>
 

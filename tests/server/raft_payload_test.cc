@@ -1,13 +1,13 @@
 // tests/server/raft_payload_test.cc — the raft entry payload layout round-trips and rejects garbage,
 // and what the lease_ask / lease_answer entries do when kv_applier applies them.
-#include "server/raft_payload.h"
+#include "server/replica/raft_payload.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
 #include "etcd/rpc.pb.h"
-#include "server/kv_applier.h"
+#include "server/replica/kv_applier.h"
 
 namespace ringkv::server {
 namespace {

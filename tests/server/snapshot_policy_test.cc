@@ -1,7 +1,7 @@
 // snapshot_policy: a snapshot waits for --snapshot-count entries and for as many entry bytes as the last
 // snapshot's size, so a growing state is snapshotted ever more rarely (the cost per written byte stays
 // bounded) while a state of constant size is snapshotted every --snapshot-count entries, as in etcd.
-#include "server/snapshot_policy.h"
+#include "server/replica/snapshot_policy.h"
 
 #include <gtest/gtest.h>
 

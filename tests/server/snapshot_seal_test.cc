@@ -1,6 +1,6 @@
 // tests/server/snapshot_seal_test.cc — the snapshot stream has the shape etcdctl checks
 // (size % 512 == 32) and a sha256 trailer that detects any flipped byte.
-#include "server/snapshot_seal.h"
+#include "server/api/snapshot_seal.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // tests/server/validate_test.cc — etcd's pre-proposal request checks and their exact errors.
-#include "server/validate.h"
+#include "server/api/validate.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
 // tests/server/watch_encoder_test.cc — the hand-written WatchResponse encoding (watch_encoder.h) gives
 // exactly protobuf's bytes for the same message: puts, deletes, prev_kv, empty values, big varints,
 // several events; and the buffer is reused cleanly from one response to the next.
-#include "server/watch_encoder.h"
+#include "server/api/watch_encoder.h"
 
 #include <gtest/gtest.h>
 
-#include "server/kv_convert.h"
+#include "server/replica/kv_convert.h"
 
 namespace ringkv::server {
 namespace {

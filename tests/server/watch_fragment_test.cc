@@ -1,7 +1,7 @@
 // tests/server/watch_fragment_test.cc — plan_watch_fragments splits as etcd 3.4's sendFragments does:
 // whole under the limit or with one event, otherwise greedy pieces under the limit, at least one event
 // each, every event exactly once and in order.
-#include "server/watch_fragment.h"
+#include "server/api/watch_fragment.h"
 
 #include <gtest/gtest.h>
 

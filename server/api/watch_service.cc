@@ -1,0 +1,297 @@
+// server/api/watch_service.cc — etcd's Watch service: one bidirectional stream carries any number of
+// watchers. Watchers live in the MVCC store; after every applied batch the node calls pump_watchers(),
+// which polls the store's ready watchers and writes their events. A stream whose client reads slowly
+// (more than watch_stream_buffer_bytes_limit queued) is skipped and caught up from history later, so a
+// slow watcher never blocks writes or other watchers.
+//
+// Per-watcher options kept here (not in the store): `fragment` splits a response larger than
+// --max-request-bytes + 512 KiB (gRPC's overhead allowance, as etcd) into several (fragment=true on all but the last), exactly as etcd 3.4's
+// sendFragments; `progress_notify` gets an empty response (header with the current revision) from the
+// stream's progress loop when no event went to the watcher during one interval (+ up to 10% jitter).
+#include <chrono>
+#include <random>
+
+#include "net/grpc/grpc_server_session.h"
+#include "runtime/cancel.h"
+#include "runtime/spawn.h"
+#include "runtime/timer.h"
+#include "server/api/etcd_server.h"
+#include "server/common/log.h"
+#include "server/common/metrics.h"
+#include "server/common/unary_helpers.h"
+#include "server/api/watch_encoder.h"
+#include "server/api/watch_fragment.h"
+
+namespace ringkv::server {
+
+using net::grpc::call_ref;
+
+namespace {
+constexpr size_t watch_events_per_poll_max = 1000;
+constexpr size_t watch_stream_buffer_bytes_limit = 4 << 20;
+// Streams holding deferred watchers (all etcd_servers of this thread): pump_watchers only walks the
+// streams when some are waiting.
+thread_local size_t streams_with_deferred = 0;
+
+// A watcher as its stream knows it: the id the client sees (etcd numbers watchers per stream from 0,
+// or takes the client's watch_id) and the options the store does not need.
+struct stream_watcher {
+  int64_t stream_id = 0;
+  bool fragment = false;
+  bool progress_notify = false;
+  bool events_sent_this_interval = false;  // progress_notify: an event went out since the last tick
+};
+
+// etcd's answers to a create request it refuses (mvcc errors, sent as created + canceled, watch_id -1).
+constexpr const char* duplicate_watch_id_reason = "mvcc: duplicate watch ID provided on the WatchStream";
+constexpr const char* empty_watch_range_reason = "mvcc: watcher range is empty";
+
+// etcd's GetProgressReportInterval: the interval plus rand(interval / 10), so streams created together
+// do not all notify at the same moment.
+std::chrono::milliseconds progress_interval_with_jitter(std::chrono::milliseconds interval) {
+  static thread_local std::minstd_rand random{std::random_device{}()};
+  int64_t jitter_ms_max = interval.count() / 10;
+  if (jitter_ms_max <= 0) return interval;
+  return interval + std::chrono::milliseconds(int64_t(random() % uint64_t(jitter_ms_max)));
+}
+
+// etcd's gauges for open watch streams and watchers (how tests see that nothing leaks).
+metrics::gauge& watch_stream_gauge() {
+  static metrics::gauge& gauge = metrics::global().add_gauge("etcd_debugging_mvcc_watch_stream_total",
+                                                              "Total number of watch streams.");
+  return gauge;
+}
+metrics::gauge& watcher_gauge() {
+  static metrics::gauge& gauge =
+      metrics::global().add_gauge("etcd_debugging_mvcc_watcher_total", "Total number of watchers.");
+  return gauge;
+}
+
+// Bytes `event` adds to its WatchResponse (field 11, length-delimited).
+size_t event_field_bytes(const mvccpb::Event& event) {
+  size_t bytes = event.ByteSizeLong();
+  return 1 + google::protobuf::io::CodedOutputStream::VarintSize64(bytes) + bytes;
+}
+
+// Sends `response` as plan_watch_fragments says (whole, or in pieces). False when the call is gone.
+bool write_fragmented(net::grpc::server_call& call, etcdserverpb::WatchResponse& response, size_t max_bytes) {
+  const size_t whole_bytes = response.ByteSizeLong();
+  if (whole_bytes < max_bytes || response.events_size() < 2) return call.write_message(response);
+  google::protobuf::RepeatedPtrField<mvccpb::Event> events;
+  events.Swap(response.mutable_events());
+  response.set_fragment(true);
+  std::vector<size_t> event_bytes;
+  event_bytes.reserve(size_t(events.size()));
+  for (const auto& event : events) event_bytes.push_back(event_field_bytes(event));
+  std::vector<size_t> ends = plan_watch_fragments(whole_bytes, response.ByteSizeLong(), event_bytes, max_bytes);
+  size_t next = 0;
+  for (size_t end : ends) {
+    etcdserverpb::WatchResponse piece = response;  // header, watch id, fragment=true; no events
+    for (size_t i = next; i < end; ++i) piece.mutable_events()->Add(std::move(*events.Mutable(int(i))));
+    if (end == event_bytes.size()) piece.set_fragment(false);
+    next = end;
+    if (!call.write_message(piece)) return false;
+  }
+  return true;
+}
+}  // namespace
+
+struct etcd_server::watch_stream {
+  call_ref call;
+  std::unordered_map<mvcc::watch_id_t, stream_watcher> watchers;  // by the store's (global) id
+  std::unordered_map<int64_t, mvcc::watch_id_t> by_stream_id;      // the client's id -> the store's
+  int64_t next_stream_id = 0;  // etcd's auto ids: the lowest unused from here on
+  std::vector<mvcc::watch_id_t> deferred;  // ready, but the stream's buffer was full
+  runtime::cancel_source progress_stop;  // ends the progress loop (started by the first progress_notify)
+  bool progress_loop_running = false;
+  bool closed = false;
+
+  // The client's id for a new watcher: `wanted` (> 0) if free, else the next free one; -1 if taken.
+  int64_t assign_stream_id(int64_t wanted) {
+    if (wanted > 0) return by_stream_id.contains(wanted) ? -1 : wanted;
+    while (by_stream_id.contains(next_stream_id)) ++next_stream_id;
+    return next_stream_id++;
+  }
+  void forget(mvcc::watch_id_t id) {
+    auto w = watchers.find(id);
+    if (w == watchers.end()) return;
+    by_stream_id.erase(w->second.stream_id);
+    watchers.erase(w);
+  }
+};
+
+void etcd_server::on_watch(const call_ref& call) {
+  auto stream = std::make_shared<watch_stream>();
+  stream->call = call;
+  watch_stream_gauge().add(1);
+  // The call's callbacks own the stream (and the stream holds the call until it closes).
+  auto close_stream = [this, s = stream] {
+    if (s->closed) return;
+    s->closed = true;
+    watch_stream_gauge().add(-1);
+    for (const auto& [id, watcher] : s->watchers) {
+      store_.watch_cancel(id);
+      watch_owner_.erase(id);
+    }
+    s->watchers.clear();
+    s->by_stream_id.clear();
+    if (!s->deferred.empty()) --streams_with_deferred;
+    s->deferred.clear();
+    if (s->progress_loop_running) s->progress_stop.cancel();
+    s->call = call_ref();  // drop the reference: the call may now be freed
+    watcher_gauge().set(double(store_.watcher_count()));
+  };
+  // Every interval: watchers with progress_notify that got no event since the last tick and are caught
+  // up (etcd's "synced") get {watch_id, header} with the current revision. A captureless coroutine: its
+  // parameters live in its frame.
+  auto progress_loop = [](etcd_server* self, std::shared_ptr<watch_stream> s) -> runtime::task<void> {
+    while (!s->closed) {
+      int slept = co_await runtime::sleep_for(progress_interval_with_jitter(self->config_.watch_progress_notify_interval),
+                                              s->progress_stop.token());
+      if (slept != 0 || s->closed || !s->call || !s->call->alive()) break;
+      for (auto& [id, watcher] : s->watchers) {
+        if (!watcher.progress_notify) continue;
+        bool caught_up = self->store_.watch_caught_up(id) && std::find(s->deferred.begin(), s->deferred.end(), id) == s->deferred.end();
+        if (!watcher.events_sent_this_interval && caught_up) {
+          etcdserverpb::WatchResponse response;
+          fill_header(response.mutable_header(), self->applier_.ids(), self->store_.current_revision());
+          response.set_watch_id(watcher.stream_id);
+          s->call->write_message(response);
+        }
+        watcher.events_sent_this_interval = false;
+      }
+    }
+    s->progress_loop_running = false;
+  };
+  net::grpc::server_call::stream_callbacks callbacks;
+  callbacks.on_message = [this, s = stream, close_stream, progress_loop](std::string_view bytes) {
+    if (s->closed) return;
+    etcdserverpb::WatchRequest request;
+    if (!request.ParseFromArray(bytes.data(), int(bytes.size()))) {
+      s->call->finish(to_grpc(unary::malformed()));
+      close_stream();
+      return;
+    }
+    etcdserverpb::WatchResponse response;
+    fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
+    if (request.has_create_request()) {
+      const auto& proto = request.create_request();
+      mvcc::WatchCreateRequest create = from_proto(proto);
+      if (create.key.empty()) create.key = std::string(1, '\0');  // as etcd: "\0" is the smallest key
+      bool to_the_end = create.range_end.size() == 1 && create.range_end[0] == '\0';
+      const char* refused = nullptr;
+      int64_t stream_id = -1;
+      if (!create.range_end.empty() && !to_the_end && create.key >= create.range_end) {
+        refused = empty_watch_range_reason;
+      } else if (stream_id = s->assign_stream_id(proto.watch_id()); stream_id < 0) {
+        refused = duplicate_watch_id_reason;
+      }
+      response.set_created(true);
+      if (refused) {  // etcd: created and canceled at once, watch_id -1
+        response.set_watch_id(-1);
+        response.set_canceled(true);
+        response.set_cancel_reason(refused);
+        s->call->write_message(response);
+        return;
+      }
+      mvcc::watch_id_t id = store_.watch_create(create);
+      s->watchers[id] = stream_watcher{stream_id, proto.fragment(), proto.progress_notify(), false};
+      s->by_stream_id[stream_id] = id;
+      watch_owner_[id] = s;
+      response.set_watch_id(stream_id);
+      s->call->write_message(response);
+      watcher_gauge().set(double(store_.watcher_count()));
+      if (proto.progress_notify() && !s->progress_loop_running) {
+        s->progress_loop_running = true;
+        runtime::spawn(progress_loop(this, s));
+      }
+      pump_watchers();  // a watch from an old revision has history to send right away
+    } else if (request.has_cancel_request()) {
+      int64_t stream_id = request.cancel_request().watch_id();
+      auto known = s->by_stream_id.find(stream_id);
+      if (known == s->by_stream_id.end()) return;  // etcd answers an unknown id with nothing
+      mvcc::watch_id_t id = known->second;
+      store_.watch_cancel(id);
+      watch_owner_.erase(id);
+      s->forget(id);
+      response.set_watch_id(stream_id);
+      response.set_canceled(true);
+      s->call->write_message(response);
+      watcher_gauge().set(double(store_.watcher_count()));
+    } else if (request.has_progress_request()) {
+      response.set_watch_id(-1);  // etcd's progress notification: header only, no watch id
+      s->call->write_message(response);
+    }
+  };
+  callbacks.on_half_close = [] {};  // etcd keeps the stream open after the client half-closes
+  callbacks.on_cancel = close_stream;
+  call->set_stream_callbacks(std::move(callbacks));
+}
+
+void etcd_server::pump_watchers() {
+  std::vector<mvcc::watch_id_t> ready = store_.take_ready_watchers();
+  if (streams_with_deferred > 0) {  // retry streams that were full last time
+    for (auto& [id, weak] : watch_owner_) {
+      auto s = weak.lock();
+      if (s && !s->deferred.empty()) {
+        ready.insert(ready.end(), s->deferred.begin(), s->deferred.end());
+        s->deferred.clear();
+        --streams_with_deferred;
+      }
+    }
+  }
+  if (ready.empty()) return;
+  // One header for the whole batch: nothing changes the store while the pump runs.
+  etcdserverpb::ResponseHeader header;
+  fill_header(&header, applier_.ids(), store_.current_revision());
+  const std::string header_bytes = header.SerializeAsString();
+  static thread_local watch_response_encoder encoder;  // keeps its buffer from pump to pump
+  for (mvcc::watch_id_t id : ready) {
+    auto owner = watch_owner_.find(id);
+    if (owner == watch_owner_.end()) continue;
+    watch_stream* s = owner->second.lock().get();  // the map's owner (the call) keeps it alive here
+    if (!s || s->closed || !s->call || !s->call->alive()) continue;
+    auto found = s->watchers.find(id);
+    if (found == s->watchers.end()) continue;
+    stream_watcher& watcher = found->second;
+    bool more = true;
+    while (more) {
+      if (s->call->queued_output_bytes() > watch_stream_buffer_bytes_limit) {
+        if (s->deferred.empty()) ++streams_with_deferred;
+        if (std::find(s->deferred.begin(), s->deferred.end(), id) == s->deferred.end()) s->deferred.push_back(id);
+        store_.watch_hold(id);
+        break;
+      }
+      encoder.begin(header_bytes, watcher.stream_id);
+      etcdserverpb::WatchResponse response;  // only for fragment watchers (and the compacted answer)
+      auto polled = store_.watch_poll_views(id, watch_events_per_poll_max, [&](const mvcc::EventView& event) {
+        if (watcher.fragment) to_proto(event.to_owned(), response.add_events());
+        else encoder.add_event(event);
+      });
+      if (!polled.ok()) break;
+      if (polled->compact_revision != 0) {
+        *response.mutable_header() = header;
+        response.set_watch_id(watcher.stream_id);
+        response.set_compact_revision(polled->compact_revision);
+        response.set_canceled(true);  // no cancel_reason: etcd 3.4 leaves it empty here (v3rpc/watch.go)
+        s->call->write_message(response);
+        s->forget(id);
+        watch_owner_.erase(owner);
+        watcher_gauge().set(double(store_.watcher_count()));
+        break;
+      }
+      if (response.events_size() > 0) {
+        *response.mutable_header() = header;
+        response.set_watch_id(watcher.stream_id);
+        // etcd's watch server splits at MaxRequestBytes + grpcOverheadBytes (2 MiB by default).
+        write_fragmented(*s->call, response, config_.max_request_bytes + net::grpc::server_limits{}.grpc_overhead_bytes);
+      } else if (encoder.event_count() > 0) {
+        s->call->write(encoder.bytes());
+      }
+      if (response.events_size() > 0 || encoder.event_count() > 0) watcher.events_sent_this_interval = true;
+      more = polled->more;
+    }
+  }
+}
+
+}  // namespace ringkv::server

@@ -1,0 +1,88 @@
+// server/common/config.h — the node's configuration: every tunable in one validated struct, parsed from
+// etcd-named command-line flags (`--name`, `--data-dir`, ...) and ETCD_* environment variables
+// (flags win over the environment, as in etcd). Defaults are etcd 3.4's, except that a bare
+// `localhost` in a URL binds 127.0.0.1 and the data dir is "${name}.ringkv".
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/tcp/endpoint.h"
+
+namespace ringkv::server {
+
+// One http://host:port URL from a --*-urls flag. `host` keeps the spelling used in the URL (for
+// advertising); `bind_address` is the numeric address to bind ("localhost" -> 127.0.0.1).
+struct url_endpoint {
+  std::string url;           // as written, e.g. "http://localhost:2379"
+  std::string scheme;        // "http" (https is refused: TLS is not built)
+  std::string host;          // "localhost", "127.0.0.1", "::1"
+  std::string bind_address;  // "127.0.0.1", "::1", "0.0.0.0"
+  uint16_t port = 0;
+};
+
+// "[::1]" or "127.0.0.1" followed by ":port": the address a URL's listener binds.
+std::optional<net::endpoint> bind_endpoint(const url_endpoint& url);
+
+enum class cluster_state { new_cluster, existing_cluster };
+enum class compaction_mode { periodic, revision };
+enum class log_level { debug, info, warn, error, panic, fatal };
+
+struct server_config {
+  std::string name = "default";
+  std::string data_dir;  // empty in the flags means "${name}.ringkv"
+  std::vector<url_endpoint> listen_client_urls;
+  std::vector<url_endpoint> advertise_client_urls;
+  std::vector<url_endpoint> listen_peer_urls;
+  std::vector<url_endpoint> initial_advertise_peer_urls;
+  std::map<std::string, std::vector<std::string>> initial_cluster;  // member name -> peer URLs
+  std::string initial_cluster_token = "etcd-cluster";
+  cluster_state initial_cluster_state = cluster_state::new_cluster;
+  uint64_t snapshot_count = 100000;
+  int64_t quota_backend_bytes = 0;  // as given; 0 means the default (see effective_quota_bytes)
+  uint64_t max_request_bytes = 1572864;
+  uint64_t max_txn_ops = 128;
+  uint64_t max_concurrent_streams = 4294967295ULL;
+  compaction_mode auto_compaction_mode = compaction_mode::periodic;
+  std::string auto_compaction_retention = "0";
+  std::chrono::milliseconds heartbeat_interval{100};
+  std::chrono::milliseconds election_timeout{1000};
+  // Idle watchers created with progress_notify get an empty WatchResponse after this long (etcd 3.4:
+  // --experimental-watch-progress-notify-interval, default 10m).
+  std::chrono::milliseconds watch_progress_notify_interval{std::chrono::minutes(10)};
+  std::chrono::milliseconds wal_sync_delay{0};  // testing only: a slow disk (--experimental-wal-sync-delay)
+  log_level level = log_level::info;
+  unsigned shards = 0;  // 0 means one per online core
+
+  int64_t effective_quota_bytes() const;  // 2 GiB when quota_backend_bytes == 0 (etcd's default)
+  // Auto-compaction: retention as a duration (periodic) or a revision count (revision); 0 = off.
+  std::chrono::seconds compaction_period() const;
+  int64_t compaction_revisions() const;
+};
+
+inline constexpr int64_t default_quota_bytes = int64_t{2} << 30;
+inline constexpr int64_t max_quota_bytes = int64_t{8} << 30;  // etcd warns above this
+
+struct config_parse_result {
+  std::optional<server_config> config;  // set when the flags were valid and no --help/--version
+  std::string error;                    // human-readable, names the flag; empty when ok
+  std::vector<std::string> warnings;    // e.g. unrecognized ETCD_* variables, shadowed variables
+  bool show_help = false;
+  bool show_version = false;
+};
+
+using environment = std::map<std::string, std::string>;
+
+// Parses argv[1..] (argv[0] is the program) and the ETCD_* entries of `env`.
+config_parse_result parse_config(const std::vector<std::string>& args, const environment& env);
+environment environment_from_process();  // reads `environ`
+std::string config_help_text();          // the --help listing: every flag with default and meaning
+
+const char* to_string(log_level level);
+std::optional<log_level> parse_log_level(std::string_view text);
+
+}  // namespace ringkv::server

@@ -1,0 +1,124 @@
+// server/common/log.cc — JSON-line formatting and the single-write output of server/log.h.
+#include "server/common/log.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+
+namespace ringkv::server::log {
+namespace {
+
+std::atomic<log_level> current_level{log_level::info};
+std::atomic<int> output_fd{2};
+
+void append_timestamp(std::string& out) {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t seconds = std::time_t(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[32];
+  size_t length = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  out.append(buffer, length);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03dZ", int(ms % 1000));
+  out += millis;
+}
+
+// "../server/main.cc" (meson passes paths relative to the build dir) -> "server/main.cc"
+std::string_view short_file(std::string_view path) {
+  while (path.rfind("../", 0) == 0) path.remove_prefix(3);
+  if (auto pos = path.rfind("/work/main/"); pos != std::string_view::npos) path.remove_prefix(pos + 11);
+  return path;
+}
+
+struct value_appender {
+  std::string& out;
+  void operator()(std::string_view v) const { append_json_string(out, v); }
+  void operator()(int64_t v) const { out += std::to_string(v); }
+  void operator()(uint64_t v) const { out += std::to_string(v); }
+  void operator()(bool v) const { out += v ? "true" : "false"; }
+  void operator()(double v) const {
+    if (!std::isfinite(v)) { out += "null"; return; }
+    char buffer[32];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+    out.append(buffer, end);
+  }
+  void operator()(const std::vector<std::string>& list) const {
+    out += '[';
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, list[i]);
+    }
+    out += ']';
+  }
+};
+
+}  // namespace
+
+void set_level(log_level level) { current_level.store(level, std::memory_order_relaxed); }
+log_level level() { return current_level.load(std::memory_order_relaxed); }
+void set_output_fd(int fd) { output_fd.store(fd, std::memory_order_relaxed); }
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (uint8_t(c) < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof buffer, "\\u%04x", unsigned(uint8_t(c)));
+          out += buffer;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string format_line(log_level level, std::string_view msg, std::initializer_list<field> fields,
+                        const std::source_location& where) {
+  std::string line;
+  line.reserve(160);
+  line += "{\"level\":\"";
+  line += to_string(level);
+  line += "\",\"ts\":\"";
+  append_timestamp(line);
+  line += "\",\"caller\":";
+  append_json_string(line, std::string(short_file(where.file_name())) + ":" + std::to_string(where.line()));
+  line += ",\"msg\":";
+  append_json_string(line, msg);
+  for (const auto& f : fields) {
+    line += ',';
+    append_json_string(line, f.key);
+    line += ':';
+    std::visit(value_appender{line}, f.value);
+  }
+  line += "}\n";
+  return line;
+}
+
+void write(log_level level, std::string_view msg, std::initializer_list<field> fields,
+           const std::source_location& where) {
+  std::string line = format_line(level, msg, fields, where);
+  int fd = output_fd.load(std::memory_order_relaxed);
+  size_t written = 0;
+  while (written < line.size()) {  // one write(2) in practice; loop only for partial writes
+    ssize_t n = ::write(fd, line.data() + written, line.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to log to: dropping the line is all we can do
+    written += size_t(n);
+  }
+}
+
+}  // namespace ringkv::server::log

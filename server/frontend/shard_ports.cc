@@ -1,0 +1,175 @@
+// server/frontend/shard_ports.cc — see shard_ports.h.
+#include "server/frontend/shard_ports.h"
+
+#include <sys/socket.h>
+
+#include <optional>
+#include <unordered_set>
+
+#include "net/grpc/call_relay.h"
+#include "net/tcp/listener.h"
+#include "runtime/reactor.h"
+#include "runtime/smp.h"
+#include "runtime/timer.h"
+#include "runtime/when_all.h"
+#include "server/frontend/client_port.h"
+#include "server/common/log.h"
+#include "server/common/server_metrics.h"
+
+namespace ringkv::server {
+namespace {
+
+constexpr unsigned home_shard = 0;
+// Other shards answer GET /health from a copy of shard 0's healthy(), at most this old.
+constexpr auto health_refresh_interval = std::chrono::milliseconds(10);
+// Shutdown: how long shard 0 waits for relayed calls to wind down after every connection ended.
+constexpr auto relay_wind_down_ms_max = std::chrono::milliseconds(2000);
+constexpr auto relay_wind_down_poll = std::chrono::milliseconds(1);
+
+}  // namespace
+
+struct shard_ports::shard_state {
+  client_port_context context;
+  std::unordered_set<int> live_sockets;
+  std::vector<net::listener> listeners;
+  std::optional<net::grpc::service_registry> relay_registry;  // shards other than 0
+};
+
+shard_ports::shard_ports(const server_config& config, etcd_server& server,
+                         const net::grpc::service_registry& registry)
+    : config_(config), server_(server), registry_(registry), shard_count_(runtime::shard_count()) {
+  assert(runtime::this_shard() == home_shard);
+  shards_.resize(shard_count_);
+}
+
+shard_ports::~shard_ports() = default;
+
+size_t shard_ports::open_connections() const {
+  size_t total = 0;
+  for (unsigned shard = 0; shard < shard_count_; ++shard)
+    total += size_t(client_connections_gauge(shard).value());
+  return total;
+}
+
+runtime::task<bool> shard_ports::open() {
+  std::vector<net::endpoint> where;  // filled by shard 0: the ports other shards bind too
+  for (unsigned shard = 0; shard < shard_count_; ++shard) {
+    const bool opened = co_await runtime::submit_to(shard, [this, shard, &where]() -> bool {
+      auto state = std::make_unique<shard_state>();
+      client_port_context& context = state->context;
+      context.grpc_limits.max_request_bytes = config_.max_request_bytes;
+      context.grpc_limits.max_concurrent_streams =
+          uint32_t(std::min<uint64_t>(config_.max_concurrent_streams, UINT32_MAX));
+      context.live_sockets = &state->live_sockets;
+      context.open_connections = &client_connections_gauge(shard);
+      if (shard == home_shard) {
+        context.registry = &registry_;
+        context.healthy = [this] { return server_.healthy(); };
+        context.unary = [this](std::string_view method, std::string request) {
+          return server_.call_unary(method, std::move(request));
+        };
+      } else {
+        state->relay_registry.emplace(net::grpc::make_relay_registry(registry_, home_shard));
+        context.registry = &*state->relay_registry;
+        context.healthy = [this] { return healthy_.load(std::memory_order_relaxed); };
+        context.unary = [this](std::string_view method, std::string request) {
+          return runtime::submit_to(home_shard, [this, method = std::string(method), request = std::move(request)]() mutable {
+            return server_.call_unary(method, std::move(request));
+          });
+        };
+      }
+      net::listen_options options;
+      if (shard_count_ > 1) options.sharing = net::port_sharing::reuse_port;
+      for (size_t i = 0; i < config_.listen_client_urls.size(); ++i) {
+        const auto& url = config_.listen_client_urls[i];
+        std::optional<net::endpoint> bind_to = shard == home_shard ? bind_endpoint(url) : where[i];
+        if (!bind_to) {
+          log::error("listen address is not an IP address", {{"url", url.url}});
+          return false;
+        }
+        if (shard == home_shard && shard_count_ > 1) {
+          // SO_REUSEPORT would also let a second ringkv bind the same port: take it exclusively for a
+          // moment first, so a port in use fails as it does with one shard (and :0 picks one port).
+          auto probe = net::listener::open(*bind_to);
+          if (!probe) {
+            log::error("cannot listen for client traffic", {{"url", url.url}, {"error", probe.error_message()}});
+            return false;
+          }
+          bind_to = probe.value().local();
+        }
+        auto opened = net::listener::open(*bind_to, options);
+        if (!opened) {
+          log::error("cannot listen for client traffic",
+                     {{"url", url.url}, {"shard", uint64_t(shard)}, {"error", opened.error_message()}});
+          return false;
+        }
+        if (shard == home_shard) where.push_back(opened.value().local());
+        state->listeners.push_back(std::move(opened.value()));
+      }
+      shards_[shard] = std::move(state);
+      return true;
+    });
+    if (!opened) co_return false;
+  }
+  co_return true;
+}
+
+runtime::task<void> shard_ports::publish_health() {
+  while (!closing_ && !runtime::stop_requested()) {
+    healthy_.store(server_.healthy(), std::memory_order_relaxed);
+    const int slept = co_await runtime::sleep_for(health_refresh_interval);
+    if (slept != 0) break;
+  }
+}
+
+runtime::task<void> shard_ports::serve() {
+  std::vector<runtime::task<void>> shard_tasks;
+  if (shard_count_ > 1) {
+    healthy_.store(server_.healthy(), std::memory_order_relaxed);
+    shard_tasks.push_back(publish_health());
+  }
+  for (unsigned shard = 0; shard < shard_count_; ++shard) {
+    shard_tasks.push_back(runtime::submit_to(shard, [this, shard]() -> runtime::task<void> {
+      shard_state& state = *shards_[shard];
+      std::vector<runtime::task<void>> serving;
+      for (auto& lst : state.listeners) {
+        serving.push_back([](net::listener& l, const client_port_context& ctx) -> runtime::task<void> {
+          co_await l.serve([&ctx](net::connection conn) { return serve_client_connection(std::move(conn), ctx); });
+        }(lst, state.context));
+      }
+      co_await runtime::when_all(std::move(serving));
+    }));
+  }
+  co_await runtime::when_all(std::move(shard_tasks));
+}
+
+runtime::task<void> shard_ports::close() {
+  closing_ = true;
+  for (unsigned shard = 0; shard < shard_count_; ++shard) {
+    co_await runtime::submit_to(shard, [this, shard]() -> runtime::task<void> {
+      if (!shards_[shard]) co_return;
+      shard_state& state = *shards_[shard];
+      for (auto& lst : state.listeners) co_await lst.close();
+      for (int fd : state.live_sockets) ::shutdown(fd, SHUT_RDWR);
+    });
+  }
+}
+
+runtime::task<bool> shard_ports::finish() {
+  const auto deadline = runtime::clock::now() + relay_wind_down_ms_max;
+  bool wound_down = true;
+  while (net::grpc::live_relay_ends() > 0) {
+    if (runtime::clock::now() >= deadline) {
+      log::warn("relayed calls still open at shutdown", {{"calls", uint64_t(net::grpc::live_relay_ends())}});
+      wound_down = false;
+      break;
+    }
+    co_await runtime::sleep_for(relay_wind_down_poll);
+  }
+  for (unsigned shard = 0; shard < shard_count_; ++shard) {
+    co_await runtime::submit_to(shard, [this, shard] { shards_[shard].reset(); });
+  }
+  co_return wound_down;
+}
+
+}  // namespace ringkv::server

@@ -1,0 +1,170 @@
+// server/process/main.cc — the `ringkv` executable: parses flags/ETCD_* variables, opens the data dir and its
+// WAL (replaying it: every acknowledged write comes back), serves etcd's v3 API on the client URLs, and
+// shuts down cleanly on SIGTERM/SIGINT (connections ended, node stopped, WAL closed after its last sync).
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/peer/peer_transport.h"
+#include "runtime/reactor.h"
+#include "runtime/spawn.h"
+#include "runtime/timer.h"
+#include "runtime/when_all.h"
+#include "server/process/cluster_bootstrap.h"
+#include "server/common/config.h"
+#include "server/api/etcd_server.h"
+#include "server/common/log.h"
+#include "server/common/server_metrics.h"
+#include "server/frontend/shard_ports.h"
+
+namespace {
+
+using namespace ringkv;
+using namespace ringkv::server;
+
+constexpr const char* ringkv_version = "0.1.0";
+
+bool make_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) return true;
+  log::error("cannot create directory", {{"path", path}, {"error", std::strerror(errno)}});
+  return false;
+}
+
+runtime::task<int> serve(const server_config& config) {
+  if (!make_dir(config.data_dir) || !make_dir(config.data_dir + "/member")) co_return 1;
+  storage::wal::wal_config wal_config;
+  wal_config.dir = config.data_dir + "/member/wal";
+  wal_config.sync_delay_for_tests = config.wal_sync_delay;
+  wal_config.on_fdatasync = [](const storage::wal::fdatasync_observation& sync) {
+    node_metrics().wal_fsync_seconds.observe(std::chrono::duration<double>(sync.duration).count());
+  };
+  std::unique_ptr<storage::wal::write_ahead_log> wal;
+  storage::wal::recovered_state recovered;
+  try {
+    auto opened = co_await storage::wal::write_ahead_log::open(wal_config);
+    wal = std::move(opened.log);
+    recovered = std::move(opened.recovered);
+  } catch (const std::exception& error) {
+    log::error("cannot open the WAL", {{"dir", wal_config.dir}, {"error", error.what()}});
+    co_return 1;
+  }
+  log::info("opened WAL", {{"dir", wal_config.dir}, {"entries", uint64_t(recovered.entries.size())},
+                           {"term", recovered.state.term}, {"commit", recovered.state.commit}});
+
+  std::optional<storage::wal::snapshot_store> snapshots;
+  std::optional<storage::wal::loaded_snapshot> snapshot;
+  std::unique_ptr<etcd_server> server_owner;
+  member_identity identity = derive_identity(config);
+  bool fresh = recovered.entries.empty() && recovered.state.term == 0;
+  if (auto problem = check_cluster_flags(config, identity, fresh); !problem.empty()) {
+    log::error("invalid cluster flags", {{"error", problem}});
+    co_await wal->close();
+    co_return 1;
+  }
+  try {
+    storage::wal::snapshot_config snapshot_config;  // a named variable: g++ 12 mishandles braced
+    snapshot_config.dir = config.data_dir + "/member/snap";  // temporaries passed to coroutines
+    snapshots.emplace(co_await storage::wal::snapshot_store::open(snapshot_config));
+    snapshot = co_await snapshots->load_newest();
+    if (snapshot) log::info("loaded snapshot", {{"index", snapshot->id.index}, {"term", snapshot->id.term}});
+    server_owner = std::make_unique<etcd_server>(config, identity, *wal, *snapshots, std::move(recovered),
+                                                 std::move(snapshot));
+  } catch (const std::exception& error) {
+    log::error("cannot recover the member's state", {{"data-dir", config.data_dir}, {"error", error.what()}});
+  }
+  if (!server_owner) {
+    co_await wal->close();
+    if (snapshots) co_await snapshots->close();
+    co_return 1;
+  }
+  etcd_server& server = *server_owner;
+  net::grpc::service_registry registry;
+  server.register_services(registry);
+  shard_ports ports(config, server, registry);
+  const bool ports_open = co_await ports.open();
+  if (!ports_open) {
+    co_await ports.close();
+    co_await ports.finish();
+    co_await wal->close();
+    co_await snapshots->close();
+    co_return 1;
+  }
+
+  std::unique_ptr<net::peer::peer_transport> peers;
+  bool peers_failed = false;
+  if (identity.multi_member() || server.has_other_members()) {  // the latter: it grew, then restarted
+    peers = start_peers(config, identity, server);
+    if (!peers) {
+      co_await ports.close();
+      co_await ports.finish();
+      co_await wal->close();
+      co_await snapshots->close();
+      co_return 1;
+    }
+  } else {  // started alone: listen on the peer URL once `member add` grows the cluster (or it had grown)
+    server.start_peers_when_needed([&config, &identity, &server, &peers, &peers_failed] {
+      peers = start_peers(config, identity, server);
+      if (peers) return;
+      peers_failed = true;  // the new member could never be reached: stop, as etcd cannot start without it
+      runtime::request_stop();
+    });
+  }
+
+  runtime::task_group group;
+  group.spawn(server.run());
+  group.spawn(ports.serve());
+  std::vector<std::string> urls;
+  for (const auto& url : config.listen_client_urls) urls.push_back(url.url);
+  log::info("serving etcd v3 gRPC (KV, Watch, Lease, Cluster, Maintenance, Lock, Election) and HTTP /health /version /metrics /v3 JSON gateway",
+            {{"name", config.name}, {"data-dir", config.data_dir}, {"listen-client-urls", urls},
+             {"member-id", server.raft_node().id()}, {"shards", uint64_t(runtime::shard_count())}});
+
+  co_await runtime::wait_for_stop();
+  log::info("received stop request; shutting down", {{"open-connections", uint64_t(ports.open_connections())}});
+  co_await ports.close();
+  server.stop();
+  co_await group.wait();
+  co_await ports.finish();
+  if (peers) co_await peers->stop();
+  co_await wal->close();
+  co_await snapshots->close();
+  log::info("stopped; WAL closed", {{"name", config.name}});
+  co_return peers_failed ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  config_parse_result parsed = parse_config(args, environment_from_process());
+  if (parsed.show_help) {
+    std::fputs(config_help_text().c_str(), stdout);
+    return 0;
+  }
+  if (parsed.show_version) {
+    std::printf("ringkv Version: %s\netcd API Version: %s\n", ringkv_version, "3.4");
+    return 0;
+  }
+  for (const auto& warning : parsed.warnings) log::warn(warning);
+  if (!parsed.config) {
+    std::fprintf(stderr, "ringkv: error verifying flags, %s. See 'ringkv --help'.\n", parsed.error.c_str());
+    return 2;
+  }
+  const server_config config = *parsed.config;
+  log::set_level(config.level);
+  runtime::reactor_config reactor;
+  reactor.shards = config.shards;  // shard 0: the raft group; every shard: client connections
+  try {
+    return runtime::run(reactor, [&config]() { return serve(config); });
+  } catch (const std::exception& error) {
+    log::error("cannot start the runtime", {{"error", error.what()}});
+    return 1;
+  }
+}

@@ -1,0 +1,481 @@
+// server/replica/raft_driver.cc — the raft loop of server/node.h.
+#include "server/replica/raft_driver.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+
+#include "runtime/reactor.h"
+#include "runtime/spawn.h"
+#include "runtime/timer.h"
+#include "server/common/log.h"
+#include "server/replica/membership.h"
+#include "server/common/server_metrics.h"
+#include "server/replica/snapshot_policy.h"
+
+namespace ringkv::server {
+
+node::node(raft::Config raft_config, raft::PersistedState persisted, node_hooks hooks, node_limits limits)
+    : raft_(std::move(raft_config), std::move(persisted)), hooks_(std::move(hooks)), limits_(limits) {
+  applied_index_ = raft_.log().applied;
+  snapshot_index_ = raft_.log().snapshot_index();
+  if (auto loaded = raft_.snapshot()) snapshot_bytes_ = loaded->data.size();
+  // Request ids only need to be unique among this process's waiters; a random start keeps them apart
+  // from the ids replayed from the WAL of earlier runs.
+  std::random_device random;
+  next_request_id_ = (uint64_t(random()) << 32 | random()) | 1;
+}
+
+void node::stop() {
+  stopping_ = true;
+  wake_.notify();
+}
+
+runtime::task<apply_result> node::propose(proposal_kind kind, std::string message) {
+  if (stopping_) co_return apply_result{etcd_errors::stopped(), {}};
+  if (queued_.size() >= limits_.queued_proposals_max) co_return apply_result{etcd_errors::too_many_requests(), {}};
+  completion<apply_result> done;
+  request_id_t id = next_request_id_++;
+  std::string payload = encode_payload(kind, id, message);
+  queued_.push_back({raft::SharedBytes::copy_of(std::string_view(payload)), id});
+  waiting_[id] = {&done, std::chrono::steady_clock::now() + limits_.request_timeout};
+  node_metrics().proposals_pending.add(1);
+  wake_.notify();
+  apply_result result = co_await done;
+  node_metrics().proposals_pending.add(-1);
+  if (!result.status.ok()) node_metrics().proposals_failed.inc();
+  co_return result;
+}
+
+runtime::task<rpc_status> node::read_barrier() {
+  if (stopping_) co_return etcd_errors::stopped();
+  completion<rpc_status> done;
+  reads_queued_.push_back(&done);
+  wake_.notify();
+  co_return co_await done;
+}
+
+runtime::task<rpc_status> node::propose_conf_change(raft::ConfChange change) {
+  // Membership changes are idempotent (adding a member twice, or removing one twice, changes nothing
+  // more), so an attempt that was lost - a follower's proposal the leader refused while another change
+  // was pending (raft turns it into an empty entry), or an entry a new leader truncated - is simply
+  // proposed again after a while, until the request timeout.
+  const auto deadline = std::chrono::steady_clock::now() + limits_.request_timeout;
+  const auto attempt_interval = limits_.tick_interval * conf_change_attempt_ticks;
+  while (true) {
+    if (stopping_) co_return etcd_errors::stopped();
+    raft::ProposeResult result = raft_.propose_conf_change(change);
+    if (result.status == raft::ProposeStatus::kInvalid) co_return member_errors::not_found();
+    if (result.status == raft::ProposeStatus::kAccepted) {
+      completion<rpc_status> done;
+      conf_waiters_.push_back({change, &done, std::min(deadline, std::chrono::steady_clock::now() + attempt_interval)});
+      wake_.notify();
+      rpc_status status = co_await done;
+      if (status.ok() || status != etcd_errors::timeout()) co_return status;
+    } else {  // another change pending, a transfer, no leader: try again next tick
+      int slept = co_await runtime::sleep_for(limits_.tick_interval);
+      if (slept != 0) co_return etcd_errors::stopped();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) co_return etcd_errors::timeout();
+  }
+}
+
+std::optional<raft::Index> node::match_index(raft::NodeId member) const {
+  if (!is_leader()) return std::nullopt;
+  if (member == raft_.id()) return raft_.log().last_index();
+  const raft::Progress* progress = raft_.progress(member);
+  if (progress == nullptr) return std::nullopt;
+  return progress->match;
+}
+
+void node::connect_peers(std::function<void(const raft::Message& message)> send) {
+  hooks_.send = std::move(send);
+}
+
+void node::step(raft::Message&& message) {
+  if (stopping_) return;
+  raft_.step(std::move(message));
+  wake_.notify();
+}
+
+void node::report_unreachable(raft::NodeId peer) {
+  if (stopping_) return;
+  raft_.report_unreachable(peer);
+  wake_.notify();
+}
+
+void node::report_snapshot(raft::NodeId peer, raft::SnapshotStatus status) {
+  if (stopping_) return;
+  raft_.report_snapshot(peer, status);
+  wake_.notify();
+}
+
+void node::transfer_leadership(raft::NodeId member) {
+  if (stopping_) return;
+  raft_.transfer_leadership(member);
+  wake_.notify();
+}
+
+bool node::is_voter(raft::NodeId member) const {
+  const auto& voters = raft_.conf().voters;
+  return std::find(voters.begin(), voters.end(), member) != voters.end();
+}
+
+runtime::task<void> node::ticker() {
+  ticker_running_ = true;
+  while (!stopping_) {
+    int slept = co_await runtime::sleep_for(limits_.tick_interval);
+    if (slept != 0) break;  // runtime shutting down
+    ++ticks_due_;
+    wake_.notify();
+  }
+  ticker_running_ = false;
+  stop();
+}
+
+void node::persist_failed(const char* what) {
+  // Durability is sacred: nothing after a failed WAL write is acknowledged, and it is not retried.
+  log::error("WAL write failed; stopping the node", {{"error", what}});
+  fail_all(etcd_errors::stopped());
+  stop();
+  runtime::request_stop();
+}
+
+runtime::task<void> node::await_persisted(runtime::task<void> durable, raft::PersistSeq seq) {
+  std::string failure;
+  try {
+    co_await std::move(durable);
+  } catch (const std::exception& error) {
+    failure = error.what();
+  }
+  --persists_in_flight_;
+  if (!failure.empty()) {
+    persist_failed(failure.c_str());
+    wake_.notify();
+    co_return;
+  }
+  // Writes complete in order; once none is in flight, commit-only states issued meanwhile count too.
+  mark_persisted_upto(persists_in_flight_ == 0 ? std::max(seq, commit_only_seq_) : seq);
+  wake_.notify();
+}
+
+namespace {
+
+constexpr size_t snapshot_copy_slice_bytes = 4 << 20;  // about a millisecond of memcpy per loop turn
+constexpr size_t snapshot_bytes_limit = UINT32_MAX;     // raft::SharedBytes and snapshot messages
+
+// A large copy made a slice per loop turn, so it never stalls the raft shard.
+runtime::task<raft::SharedBytes> copy_in_slices(std::string_view data) {
+  raft::SharedBytes copy = raft::SharedBytes::allocate(data.size());
+  for (size_t at = 0; at < data.size(); at += snapshot_copy_slice_bytes) {
+    std::memcpy(copy.mutable_data() + at, data.data() + at, std::min(snapshot_copy_slice_bytes, data.size() - at));
+    co_await runtime::yield();
+  }
+  co_return copy;
+}
+
+}  // namespace
+
+void node::maybe_snapshot() {
+  if (snapshot_in_flight_ || stopping_ || !hooks_.begin_snapshot || !hooks_.save_snapshot) return;
+  const snapshot_progress progress{applied_index_, snapshot_index_, snapshot_bytes_, applied_bytes_since_snapshot_};
+  if (!snapshot_due(progress, limits_.snapshot_entries)) return;
+  auto term = raft_.log().term(applied_index_);
+  if (!term) return;
+  snapshot_in_flight_ = true;
+  // Begun here, between applied entries, so the bytes are the state at applied_index_; the slices
+  // are written by take_snapshot with the loop's other work in between. Room for the state's growth
+  // since the last snapshot, so the buffer is rarely copied while it grows.
+  auto data = std::make_unique<std::string>();
+  data->reserve(snapshot_bytes_ + applied_bytes_since_snapshot_ + applied_bytes_since_snapshot_ / 2 + 4096);
+  snapshot_stepper stepper = hooks_.begin_snapshot(*data);
+  runtime::spawn(take_snapshot(applied_index_, *term, std::move(data), std::move(stepper)));
+}
+
+runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std::unique_ptr<std::string> data,
+                                        snapshot_stepper stepper) {
+  ++persists_in_flight_;  // stop() waits for it like for a WAL write
+  using clock = std::chrono::steady_clock;
+  const auto serialize_start = clock::now();
+  snapshot_step step = snapshot_step::more;
+  while (!stopping_ && (step = stepper()) == snapshot_step::more) co_await runtime::yield();
+  stepper = nullptr;  // ends the state machine's snapshot: its physical compaction may go on
+  const auto serialize_time = clock::now() - serialize_start;
+  std::string failure;
+  if (step != snapshot_step::done) {
+    failure = stopping_ ? "the member is stopping" : "the state was replaced by the leader's snapshot";
+  } else if (data->size() > snapshot_bytes_limit) {
+    failure = "the state is larger than a raft snapshot can carry (4 GiB); lower --quota-backend-bytes or compact";
+  } else {
+    try {
+      co_await hooks_.save_snapshot(index, term, *data);
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+  }
+  const auto save_time = clock::now() - serialize_start - serialize_time;
+  raft::SharedBytes shared;  // raft keeps the snapshot for members that fall behind
+  if (failure.empty()) shared = co_await copy_in_slices(*data);
+  --persists_in_flight_;
+  snapshot_in_flight_ = false;
+  if (!failure.empty()) {
+    log::warn("snapshot not taken; the WAL keeps every entry", {{"index", index}, {"error", failure}});
+  } else {
+    using ms = std::chrono::milliseconds;
+    log::info("saved snapshot", {{"index", index}, {"term", term}, {"bytes", uint64_t(data->size())},
+                                 {"serialize-ms", uint64_t(std::chrono::duration_cast<ms>(serialize_time).count())},
+                                 {"save-ms", uint64_t(std::chrono::duration_cast<ms>(save_time).count())}});
+    snapshot_index_ = index;
+    snapshot_bytes_ = data->size();
+    applied_bytes_since_snapshot_ = 0;
+    compact_pending_.emplace(index, std::move(shared));
+  }
+  wake_.notify();
+}
+
+bool node::install_snapshot(const raft::Snapshot& snapshot) {
+  if (!hooks_.restore_snapshot || !hooks_.restore_snapshot(snapshot.meta.index, snapshot.data.view())) return false;
+  log::info("installed snapshot from the leader", {{"index", snapshot.meta.index}, {"term", snapshot.meta.term}});
+  applied_index_ = snapshot.meta.index;
+  snapshot_index_ = snapshot.meta.index;
+  snapshot_bytes_ = snapshot.data.size();
+  applied_bytes_since_snapshot_ = 0;
+  if (hooks_.after_apply) hooks_.after_apply();
+  return true;
+}
+
+runtime::task<void> node::install_durably(raft::Index index, raft::Term term, std::string data,
+                                          std::optional<raft::HardState> hard_state,
+                                          std::vector<raft::Entry> entries) {
+  struct clear_on_exit {
+    bool& flag;
+    ~clear_on_exit() { flag = false; }
+  } installing{installing_snapshot_};
+  if (!hooks_.save_snapshot) throw std::runtime_error("no snapshot store to keep the leader's snapshot");
+  co_await hooks_.save_snapshot(index, term, data);  // file, WAL marker, covered segments
+  co_await hooks_.persist(hard_state, entries);
+}
+
+void node::mark_persisted_upto(raft::PersistSeq seq) {
+  if (seq <= persisted_seq_) return;
+  persisted_seq_ = seq;
+  raft_.mark_persisted(seq);
+}
+
+void node::flush_deferred_hard_state() {
+  if (!deferred_hard_state_ || stopping_) return;
+  try {
+    runtime::task<void> durable = hooks_.persist(deferred_hard_state_, {});
+    deferred_hard_state_.reset();
+    ++persists_in_flight_;
+    runtime::spawn(await_persisted(std::move(durable), persisted_seq_));
+  } catch (const std::exception& error) {
+    persist_failed(error.what());
+  }
+}
+
+runtime::task<void> node::run() {
+  runtime::spawn(ticker());
+  const auto& conf = raft_.conf();
+  if (conf.voters.size() == 1 && conf.voters[0] == raft_.id() && raft_.role() != raft::Role::kLeader)
+    raft_.campaign();  // a single voter need not wait an election timeout
+  wake_.notify();      // first turn now: persist the vote, become leader
+  bool had_leader = false;
+  bool was_leader = false;
+  while (!stopping_) {
+    co_await wake_;
+    turn();
+    if (is_leader() != was_leader) {
+      was_leader = is_leader();
+      if (hooks_.on_leadership) hooks_.on_leadership(was_leader);
+    }
+    bool has_leader = raft_.leader() != raft::kNoNode;
+    if (has_leader != had_leader) {
+      node_metrics().has_leader.set(has_leader ? 1 : 0);
+      node_metrics().is_leader.set(is_leader() ? 1 : 0);
+      if (has_leader) {
+        node_metrics().leader_changes.inc();
+        log::info("raft leader elected", {{"leader", raft_.leader()}, {"term", raft_.term()}});
+      }
+      had_leader = has_leader;
+    }
+  }
+  fail_all(etcd_errors::stopped());
+  stopping_ = false;  // one last write: the commit index, so a restart re-applies nothing it need not
+  if (persists_in_flight_ == 0) flush_deferred_hard_state();
+  stopping_ = true;
+  while (persists_in_flight_ > 0 || ticker_running_) co_await wake_;  // never leave a WAL write behind
+}
+
+void node::turn() {
+  if (ticks_due_ > 0 && persists_in_flight_ == 0) flush_deferred_hard_state();  // commit index, lazily
+  while (ticks_due_ > 0) {
+    raft_.tick();
+    --ticks_due_;
+    expire_waiters();
+  }
+  if (compact_pending_) {  // the snapshot is durable: raft may drop the log it covers
+    raft_.compact(compact_pending_->first, std::move(compact_pending_->second));
+    compact_pending_.reset();
+  }
+  propose_queued();
+  start_read_round();
+  while (raft_.has_ready() && !installing_snapshot_) handle_ready();
+  serve_reads();
+}
+
+void node::propose_queued() {
+  while (!queued_.empty()) {
+    size_t count = std::min(queued_.size(), limits_.proposals_per_batch_max);
+    std::vector<raft::SharedBytes> payloads;
+    payloads.reserve(count);
+    for (size_t i = 0; i < count; ++i) payloads.push_back(queued_[i].payload);
+    raft::ProposeResult result = raft_.propose(payloads);
+    if (result.status != raft::ProposeStatus::kAccepted) return;  // no leader yet: keep them queued
+    queued_.erase(queued_.begin(), queued_.begin() + ptrdiff_t(count));
+  }
+}
+
+void node::start_read_round() {
+  if (reads_queued_.empty()) return;
+  uint64_t context = next_read_context_++;
+  if (!raft_.read_index(context)) return;  // no leader known: retry next turn
+  read_rounds_.push_back({context, 0, std::move(reads_queued_),
+                          std::chrono::steady_clock::now() + limits_.request_timeout});
+  reads_queued_.clear();
+}
+
+void node::handle_ready() {
+  raft::Ready rd = raft_.ready();
+  assert(!rd.snapshot || rd.persist_seq != 0);  // a snapshot is always something to persist
+  bool commit_only = rd.persist_seq != 0 && rd.entries.empty() && !rd.snapshot && rd.hard_state &&
+                     rd.hard_state->term == synced_hard_state_.term && rd.hard_state->vote == synced_hard_state_.vote;
+  if (commit_only) {
+    deferred_hard_state_ = rd.hard_state;
+  } else if (rd.persist_seq != 0 && !stopping_) {
+    std::optional<raft::HardState> hard_state = rd.hard_state ? rd.hard_state : deferred_hard_state_;
+    if (hard_state) synced_hard_state_ = *hard_state;
+    deferred_hard_state_.reset();
+    try {
+      runtime::task<void> durable;
+      if (rd.snapshot) {  // from the leader: loaded now; its file and WAL marker go before the entries
+        if (!install_snapshot(*rd.snapshot)) throw std::runtime_error("snapshot from the leader does not decode");
+        installing_snapshot_ = true;  // later readies wait: their WAL writes must follow the marker
+        durable = install_durably(rd.snapshot->meta.index, rd.snapshot->meta.term,
+                                  std::string(rd.snapshot->data.view()), hard_state,
+                                  std::vector<raft::Entry>(rd.entries.begin(), rd.entries.end()));
+      } else {
+        durable = hooks_.persist(hard_state, rd.entries);  // queued in order, now
+      }
+      ++persists_in_flight_;
+      runtime::spawn(await_persisted(std::move(durable), rd.persist_seq));
+    } catch (const std::exception& error) {
+      persist_failed(error.what());
+    }
+  }
+  if (hooks_.send)  // none depends on unpersisted state (raft holds acks until mark_persisted)
+    for (const auto& message : rd.messages) hooks_.send(message);
+  apply_entries(rd.committed_entries);
+  for (const auto& state : rd.read_states)
+    for (auto& round : read_rounds_)
+      if (round.context == state.context) round.index = state.index;
+  raft_.advance(rd);
+  maybe_snapshot();
+  if (commit_only) {  // nothing to wait for unless a write is still in flight (then it marks this too)
+    if (persists_in_flight_ == 0) mark_persisted_upto(rd.persist_seq);
+    else commit_only_seq_ = std::max(commit_only_seq_, rd.persist_seq);
+  }
+}
+
+void node::apply_entries(std::span<const raft::Entry> entries) {
+  if (entries.empty()) return;
+  for (const auto& entry : entries) {
+    applied_index_ = entry.index;
+    applied_bytes_since_snapshot_ += entry.data.size();
+    if (entry.type == raft::EntryType::kConfChange) {
+      apply_conf_entry(entry);
+      continue;
+    }
+    if (entry.data.empty()) continue;  // a new leader's no-op, or a refused conf change
+    std::string_view bytes(reinterpret_cast<const char*>(entry.data.data()), entry.data.size());
+    auto payload = decode_payload(bytes);
+    if (!payload) payload = decode_membership_payload(bytes);
+    if (!payload) {
+      hooks_.on_undecodable(entry.index);
+      continue;
+    }
+    apply_result result = hooks_.apply(*payload, entry.index, entry.term);
+    auto waiter = waiting_.find(payload->request_id);
+    if (waiter != waiting_.end()) {
+      waiter->second.done->set(std::move(result));
+      waiting_.erase(waiter);
+    }
+  }
+  node_metrics().proposals_committed.set(double(raft_.log().committed));
+  node_metrics().proposals_applied.set(double(applied_index_));
+  if (hooks_.after_apply) hooks_.after_apply();
+}
+
+void node::apply_conf_entry(const raft::Entry& entry) {
+  std::optional<raft::ConfChange> change = raft::decode_conf_change(entry.data.span());
+  if (!change) {  // raft treats it as a no-op too
+    hooks_.on_undecodable(entry.index);
+    return;
+  }
+  if (hooks_.apply_conf_change) hooks_.apply_conf_change(*change, entry.index);
+  std::erase_if(conf_waiters_, [&](const conf_waiter& waiter) {
+    if (waiter.change.type != change->type || waiter.change.node_ids != change->node_ids) return false;
+    waiter.done->set(rpc_status{});
+    return true;
+  });
+}
+
+void node::serve_reads() {
+  while (!read_rounds_.empty() && read_rounds_.front().index != 0 &&
+         read_rounds_.front().index <= applied_index_) {
+    for (auto* waiter : read_rounds_.front().waiters) waiter->set(rpc_status{});
+    read_rounds_.pop_front();
+  }
+}
+
+void node::expire_waiters() {
+  auto now = std::chrono::steady_clock::now();
+  bool expired_any = false;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->second.deadline > now) { ++it; continue; }
+    it->second.done->set(apply_result{etcd_errors::timeout(), {}});
+    it = waiting_.erase(it);
+    expired_any = true;
+  }
+  // A proposal still queued (no leader accepted it) whose client was told "timed out" is dropped, as
+  // etcd drops it: it must not commit later, after a partition heals, behind the client's back.
+  if (expired_any) std::erase_if(queued_, [&](const queued_proposal& p) { return !waiting_.contains(p.id); });
+  std::erase_if(conf_waiters_, [&](const conf_waiter& waiter) {
+    if (waiter.deadline > now) return false;
+    waiter.done->set(etcd_errors::timeout());
+    return true;
+  });
+  // A round raft never answered (leadership changed) times out as a whole.
+  while (!read_rounds_.empty() && read_rounds_.front().deadline <= now) {
+    node_metrics().read_indexes_failed.inc();
+    for (auto* waiter : read_rounds_.front().waiters) waiter->set(etcd_errors::timeout());
+    read_rounds_.pop_front();
+  }
+}
+
+void node::fail_all(const rpc_status& status) {
+  for (auto& [id, waiter] : waiting_) waiter.done->set(apply_result{status, {}});
+  waiting_.clear();
+  queued_.clear();
+  for (auto* waiter : reads_queued_) waiter->set(status);
+  reads_queued_.clear();
+  for (auto& waiter : conf_waiters_) waiter.done->set(status);
+  conf_waiters_.clear();
+  for (auto& round : read_rounds_)
+    for (auto* waiter : round.waiters) waiter->set(status);
+  read_rounds_.clear();
+}
+
+}  // namespace ringkv::server
