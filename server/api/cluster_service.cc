@@ -85,7 +85,7 @@ std::string etcd_server::members_query() const {
   etcdserverpb::MemberListResponse response;
   members_reply(response);
   for (const auto& [id, record] : members_.staged())  // a second voter whose conf change waits for it
-    if (node_.is_voter(id) && !members_.find(id)) to_proto(record, response.add_members());
+    if (driver_.is_voter(id) && !members_.find(id)) to_proto(record, response.add_members());
   if (members_.empty()) {  // nothing applied yet: the members this one started with
     for (const auto& m : identity_.members) {
       auto* out = response.add_members();
@@ -117,7 +117,7 @@ runtime::task<rpc_status> etcd_server::begin_membership_change() {
 }
 
 runtime::task<rpc_status> etcd_server::propose_member_change(member_change change) {
-  apply_result result = co_await node_.propose(proposal_kind(membership_payload_kind), encode_member_change(change));
+  apply_result result = co_await driver_.propose(proposal_kind(membership_payload_kind), encode_member_change(change));
   co_return result.status;
 }
 
@@ -151,7 +151,7 @@ runtime::task<unary_outcome> etcd_server::member_add(std::string bytes) {
   if (!learner && voters_are_only_self()) {
     if (rpc_status s = co_await add_second_voter(change); !s.ok()) co_return failure(s);
   } else {
-    if (rpc_status s = co_await node_.propose_conf_change(change); !s.ok()) co_return failure(s);
+    if (rpc_status s = co_await driver_.propose_conf_change(change); !s.ok()) co_return failure(s);
   }
   log::info("added member", {{"added-member-id", id}, {"added-member-peer-urls", urls}, {"is-learner", learner}});
   etcdserverpb::MemberAddResponse response;
@@ -179,13 +179,13 @@ runtime::task<rpc_status> etcd_server::add_second_voter(raft::ConfChange change)
   const uint64_t id = change.node_ids.front();
   second_voter_pending_ = id;
   runtime::spawn([](etcd_server* self, raft::ConfChange add) -> runtime::task<void> {
-    rpc_status applied = co_await self->node_.propose_conf_change(add);
+    rpc_status applied = co_await self->driver_.propose_conf_change(add);
     if (!applied.ok())
       log::warn("the added member's conf change is not applied yet; it commits once the member has started",
                 {{"member-id", add.node_ids.front()}, {"error", applied.message}});
   }(this, change));
   const auto deadline = request_deadline(config_);
-  while (!node_.is_voter(id)) {
+  while (!driver_.is_voter(id)) {
     if (stopping_) co_return etcd_errors::stopped();
     if (runtime::clock::now() >= deadline) co_return etcd_errors::timeout();
     if (co_await runtime::sleep_for(config_.heartbeat_interval) != 0) co_return etcd_errors::stopped();
@@ -206,7 +206,7 @@ runtime::task<unary_outcome> etcd_server::member_remove(std::string bytes) {
     if (rpc_status s = co_await check_reconfig_health(request.id()); !s.ok()) co_return failure(s);
   }
   raft::ConfChange change{raft::ConfChangeType::kRemoveNode, {request.id()}};
-  if (rpc_status s = co_await node_.propose_conf_change(change); !s.ok()) co_return failure(s);
+  if (rpc_status s = co_await driver_.propose_conf_change(change); !s.ok()) co_return failure(s);
   log::info("removed member", {{"removed-member-id", request.id()}});
   etcdserverpb::MemberRemoveResponse response;
   co_return members_reply(response);
@@ -237,7 +237,7 @@ runtime::task<unary_outcome> etcd_server::member_promote(std::string bytes) {
   if (record == nullptr) co_return failure(member_errors::not_found());
   if (!record->is_learner) co_return failure(member_errors::not_learner());
   rpc_status promoted;
-  if (node_.is_leader()) {
+  if (driver_.is_leader()) {
     if (rpc_status s = co_await begin_membership_change(); !s.ok()) co_return failure(s);
     membership_guard guard{this, &etcd_server::end_membership_change};
     promoted = co_await promote_as_leader(request.id());
@@ -253,13 +253,13 @@ runtime::task<rpc_status> etcd_server::promote_as_leader(uint64_t learner_id) {
   const member_record* record = members_.find(learner_id);
   if (record == nullptr) co_return member_errors::not_found();
   if (!record->is_learner) co_return member_errors::not_learner();
-  auto learner_match = node_.match_index(learner_id);
-  auto leader_match = node_.match_index(identity_.member_id);
+  auto learner_match = driver_.match_index(learner_id);
+  auto leader_match = driver_.match_index(identity_.member_id);
   if (!leader_match) co_return etcd_errors::not_leader();
   if (learner_match && double(*learner_match) < double(*leader_match) * learner_ready_fraction)
     co_return member_errors::learner_not_ready();
   raft::ConfChange change{raft::ConfChangeType::kAddVoter, {learner_id}};
-  rpc_status applied = co_await node_.propose_conf_change(change);
+  rpc_status applied = co_await driver_.propose_conf_change(change);
   if (applied.ok()) log::info("promoted learner", {{"promoted-member-id", learner_id}});
   co_return applied;
 }
@@ -275,7 +275,7 @@ runtime::task<rpc_status> etcd_server::ask_leader_about(member_op op, uint64_t t
     ask_waiters_[nonce] = &wait;
     member_ask ask{identity_.member_id, nonce, target, {}};
     apply_result proposed =
-        co_await node_.propose(proposal_kind(membership_payload_kind), encode_member_ask(op, ask));
+        co_await driver_.propose(proposal_kind(membership_payload_kind), encode_member_ask(op, ask));
     while (proposed.status.ok() && !wait.answered && !stopping_ && runtime::clock::now() < deadline) {
       if (co_await runtime::sleep_for(config_.heartbeat_interval) != 0) break;
     }
@@ -289,7 +289,7 @@ runtime::task<rpc_status> etcd_server::ask_leader_about(member_op op, uint64_t t
 runtime::task<void> etcd_server::answer_member_ask(member_op op, member_ask ask) {
   rpc_status status;
   if (op == member_op::reconfig_check_ask) {
-    status = node_.is_leader() ? reconfig_health(ask.target) : etcd_errors::not_leader();
+    status = driver_.is_leader() ? reconfig_health(ask.target) : etcd_errors::not_leader();
   } else {
     status = co_await begin_membership_change();
     if (status.ok()) {
@@ -298,7 +298,7 @@ runtime::task<void> etcd_server::answer_member_ask(member_op op, member_ask ask)
     }
   }
   ask.status = status;
-  co_await node_.propose(proposal_kind(membership_payload_kind), encode_member_ask(member_op::ask_answer, ask));
+  co_await driver_.propose(proposal_kind(membership_payload_kind), encode_member_ask(member_op::ask_answer, ask));
 }
 
 apply_result etcd_server::apply_member_ask(std::string_view message, raft::Term term) {
@@ -309,7 +309,7 @@ apply_result etcd_server::apply_member_ask(std::string_view message, raft::Term 
   }
   auto& [op, ask] = *decoded;
   if (op != member_op::ask_answer) {
-    if (node_.is_leader() && term == node_.term()) runtime::spawn(answer_member_ask(op, std::move(ask)));
+    if (driver_.is_leader() && term == driver_.term()) runtime::spawn(answer_member_ask(op, std::move(ask)));
   } else if (ask.asker == identity_.member_id) {
     if (auto waiting = ask_waiters_.find(ask.nonce); waiting != ask_waiters_.end()) {
       waiting->second->answered = true;
@@ -363,7 +363,7 @@ rpc_status etcd_server::reconfig_health(uint64_t removing) const {
 
 runtime::task<rpc_status> etcd_server::check_reconfig_health(uint64_t removing) {
   // Always on, as etcd's default --strict-reconfig-check (the flag itself is not parsed: server/config).
-  if (node_.is_leader()) co_return reconfig_health(removing);
+  if (driver_.is_leader()) co_return reconfig_health(removing);
   co_return co_await ask_leader_about(member_op::reconfig_check_ask, removing);
 }
 
@@ -375,7 +375,7 @@ runtime::task<void> etcd_server::publish_self() {
   while (!stopping_ && !leaving_) {
     const member_record* self = members_.find(identity_.member_id);
     if (self && self->name == config_.name && self->client_urls == client_urls) break;  // already known
-    if (self && node_.leader() != raft::kNoNode) {
+    if (self && driver_.leader() != raft::kNoNode) {
       member_record attributes = make_member(identity_.member_id, urls_of(config_.initial_advertise_peer_urls), config_.name);
       attributes.client_urls = client_urls;
       member_change publish{member_op::publish, attributes};  // named (g++ 12 coroutine pitfall)

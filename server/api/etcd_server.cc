@@ -91,68 +91,29 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
                                 recovered.entries.empty() && recovered.state.term == 0 && !snapshot)),
       wal_(wal),
       snapshots_(snapshots),
+      log_storage_(wal, snapshots),
       store_(mvcc::StoreConfig{int64_t(config.max_txn_ops),
                                // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to seconds
                                std::max<int64_t>(1, (3 * config.election_timeout.count() / 2 + 999) / 1000),
                                1000, 20000, 65536}),
       applier_(store_, identity_.cluster_id, identity_.member_id),
-      node_(raft_config_for(config, identity_, snapshot ? snapshot->id.index : 0),
+      driver_(raft_config_for(config, identity_, snapshot ? snapshot->id.index : 0),
             persisted_from(recovered, snapshot, identity_),
-            node_hooks{
-                [this](const decoded_payload& payload, raft::Index index, raft::Term term) {
-                  if (uint8_t(payload.kind) == membership_payload_kind) return apply_member_change(payload, term);
-                  return applier_.apply(payload, index, term);
-                },
-                [](raft::Index index) {
-                  log::error("undecodable raft entry skipped", {{"index", index}});
-                },
-                [this](const std::optional<raft::HardState>& hs, std::span<const raft::Entry> entries) {
-                  std::vector<storage::wal::entry_view> views;
-                  views.reserve(entries.size());
-                  size_t bytes = 0;
-                  for (const auto& e : entries) {
-                    views.push_back({e.index, e.term, uint32_t(e.type),
-                                     std::string_view(reinterpret_cast<const char*>(e.data.data()), e.data.size())});
-                    bytes += e.data.size();
-                  }
-                  node_metrics().wal_write_bytes.inc(bytes);
-                  std::optional<storage::wal::hard_state> wal_hs;
-                  if (hs) wal_hs = storage::wal::hard_state{hs->term, hs->vote, hs->commit};
-                  return wal_.append(views, wal_hs);
-                },
-                [this] {
-                  pump_watchers();
-                  wake_apply_waiters({});
-                },
-                [this](bool leader) {  // the leader owns lease expiry (etcd's lessor promote/demote)
-                  if (leader) store_.lease_promote(lease_clock_ms(), config_.election_timeout.count());
-                  else store_.lease_demote();
-                },
-                [this](std::string& out) { return begin_state_snapshot(members_, applier_, out); },
-                [this](raft::Index index, raft::Term term, std::string_view data) -> runtime::task<void> {
-                  // file first (durable), then the WAL's marker, then the segments it covers go
-                  co_await snapshots_.save(storage::wal::snapshot_id{term, index}, data);
-                  co_await wal_.append_snapshot_marker(storage::wal::snapshot_marker{index, term});
-                  co_await wal_.release(index);
-                },
-                [this](raft::Index index, std::string_view data) { return restore_state(data, index); },
-                {},
-                [this](const raft::ConfChange& change, raft::Index index) { apply_conf_change(change, index); },
-            },
-            node_limits{config.heartbeat_interval, std::chrono::milliseconds(5000) + 2 * config.election_timeout,
+            *this, log_storage_,
+            raft_driver_limits{config.heartbeat_interval, std::chrono::milliseconds(5000) + 2 * config.election_timeout,
                         4096, 65536, config.snapshot_count}) {
   if (snapshot && !restore_state(snapshot->data, snapshot->id.index))
     throw std::runtime_error("snapshot " + storage::wal::snapshot_file_name(snapshot->id) + " does not decode");
   std::random_device random;  // ask answers replayed from an earlier run must match no waiter
   next_ask_nonce_ = uint64_t(random()) << 32 | random();
-  node_.wiring().cluster_id = identity_.cluster_id;
-  node_.wiring().attach = [this](net::peer::peer_transport* transport) {
+  driver_.wiring().cluster_id = identity_.cluster_id;
+  driver_.wiring().attach = [this](net::peer::peer_transport* transport) {
     transport_ = transport;
     transport_peers_.clear();
     if (transport_) sync_peers();
   };
-  node_.wiring().members_query = [this] { return members_query(); };
-  node_.wiring().on_removed = [this] { leave_cluster(); };
+  driver_.wiring().members_query = [this] { return members_query(); };
+  driver_.wiring().on_removed = [this] { leave_cluster(); };
   node_metrics().quota_backend_bytes.set(double(config.effective_quota_bytes()));
   metrics::global()
       .add_gauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label.",
@@ -166,13 +127,38 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
 
 etcd_server::~etcd_server() = default;
 
+// ---- the replicated state the raft driver applies to (replicated_state) ----
+
+apply_result etcd_server::apply_entry(const decoded_payload& payload, raft::Index index, raft::Term term) {
+  if (uint8_t(payload.kind) == membership_payload_kind) return apply_member_change(payload, term);
+  return applier_.apply(payload, index, term);
+}
+
+void etcd_server::skip_undecodable_entry(raft::Index index) {
+  log::error("undecodable raft entry skipped", {{"index", index}});
+}
+
+void etcd_server::entries_applied() {
+  pump_watchers();
+  wake_apply_waiters({});
+}
+
+void etcd_server::leadership_changed(bool is_leader) {  // the leader owns lease expiry (etcd's lessor)
+  if (is_leader) store_.lease_promote(lease_clock_ms(), config_.election_timeout.count());
+  else store_.lease_demote();
+}
+
+snapshot_stepper etcd_server::begin_snapshot(std::string& out) { return begin_state_snapshot(members_, applier_, out); }
+
+bool etcd_server::restore_snapshot(raft::Index index, std::string_view data) { return restore_state(data, index); }
+
 bool etcd_server::healthy() const {
-  return node_.leader() != raft::kNoNode && !applier_.nospace_alarm();
+  return driver_.leader() != raft::kNoNode && !applier_.nospace_alarm();
 }
 
 void etcd_server::stop() {
   stopping_ = true;
-  node_.stop();
+  driver_.stop();
 }
 
 runtime::task<void> etcd_server::run() {
@@ -180,7 +166,7 @@ runtime::task<void> etcd_server::run() {
   runtime::spawn(publish_self());
   if (config_.compaction_period().count() > 0 || config_.compaction_revisions() > 0)
     runtime::spawn(auto_compactor());
-  co_await node_.run();
+  co_await driver_.run();
   stopping_ = true;
   wake_apply_waiters(etcd_errors::stopped());
   while (lease_task_running_ || compactor_running_ || publish_running_ || snapshot_streams_running_ > 0)
@@ -296,7 +282,7 @@ runtime::task<void> etcd_server::auto_compactor() {
   while (!stopping_) {
     int slept = co_await runtime::sleep_for(interval);
     if (slept != 0 || stopping_) break;
-    if (!node_.is_leader()) continue;
+    if (!driver_.is_leader()) continue;
     int64_t target = 0;
     if (keep_revisions > 0) {
       target = store_.current_revision() - keep_revisions;
@@ -323,7 +309,7 @@ runtime::task<unary_outcome> etcd_server::range(std::string bytes) {
   if (!parse(request, bytes)) co_return failure(malformed());
   if (auto s = check_range(request); !s.ok()) co_return failure(s);
   if (!request.serializable()) {
-    rpc_status barrier = co_await node_.read_barrier();
+    rpc_status barrier = co_await driver_.read_barrier();
     if (!barrier.ok()) co_return failure(barrier);
   }
   node_metrics().mvcc_range.inc();
@@ -344,9 +330,9 @@ rpc_status etcd_server::check_space(int64_t cost) {
     alarm.set_alarm(etcdserverpb::NOSPACE);
     log::warn("database space exceeded; raising NOSPACE alarm",
               {{"quota-bytes", config_.effective_quota_bytes()}, {"size-bytes", store_.size_bytes()}});
-    runtime::spawn([](node& n, std::string request) -> runtime::task<void> {
+    runtime::spawn([](raft_driver& n, std::string request) -> runtime::task<void> {
       co_await n.propose(proposal_kind::alarm, std::move(request));
-    }(node_, alarm.SerializeAsString()));
+    }(driver_, alarm.SerializeAsString()));
   }
   return etcd_errors::no_space();
 }
@@ -354,7 +340,7 @@ rpc_status etcd_server::check_space(int64_t cost) {
 runtime::task<unary_outcome> etcd_server::propose(proposal_kind kind, std::string bytes) {
   // etcd: the raft request must fit --max-request-bytes
   if (bytes.size() > config_.max_request_bytes) co_return failure(etcd_errors::request_too_large());
-  co_return co_await node_.propose(kind, std::move(bytes));
+  co_return co_await driver_.propose(kind, std::move(bytes));
 }
 
 runtime::task<unary_outcome> etcd_server::put(std::string bytes) {
@@ -384,7 +370,7 @@ runtime::task<unary_outcome> etcd_server::txn(std::string bytes) {
     co_return co_await propose(proposal_kind::txn, std::move(bytes));
   }
   // A read-only txn is served after a ReadIndex, like etcd; it changes nothing in the store.
-  rpc_status barrier = co_await node_.read_barrier();
+  rpc_status barrier = co_await driver_.read_barrier();
   if (!barrier.ok()) co_return failure(barrier);
   auto result = store_.txn(from_proto(request));
   if (!result.ok()) co_return failure(to_status(result.error()));
@@ -409,10 +395,10 @@ runtime::task<unary_outcome> etcd_server::status(std::string bytes) {
   response.set_version(emulated_etcd_version);
   response.set_dbsize(store_.size_bytes());
   response.set_dbsizeinuse(store_.size_bytes());
-  response.set_leader(node_.leader());
-  response.set_raftindex(node_.committed_index());
-  response.set_raftterm(node_.term());
-  response.set_raftappliedindex(node_.applied_index());
+  response.set_leader(driver_.leader());
+  response.set_raftindex(driver_.committed_index());
+  response.set_raftterm(driver_.term());
+  response.set_raftappliedindex(driver_.applied_index());
   response.set_islearner(self_learner_);
   for (const auto& [member, type] : applier_.alarms())
     if (type == etcdserverpb::NOSPACE) response.add_errors("memberID:" + std::to_string(member) + " alarm:NOSPACE ");
@@ -524,12 +510,12 @@ runtime::task<unary_outcome> etcd_server::move_leader(std::string bytes) {
   etcdserverpb::MoveLeaderRequest request;
   if (!parse(request, bytes)) co_return failure(malformed());
   // etcd: only the leader moves leadership, to a voting member; the call returns once it has moved.
-  if (!node_.is_voter(request.targetid())) co_return failure(etcd_errors::bad_leader_transferee());
-  if (!node_.is_leader()) co_return failure(etcd_errors::not_leader());
+  if (!driver_.is_voter(request.targetid())) co_return failure(etcd_errors::bad_leader_transferee());
+  if (!driver_.is_leader()) co_return failure(etcd_errors::not_leader());
   if (request.targetid() != identity_.member_id) {
-    node_.transfer_leadership(request.targetid());
+    driver_.transfer_leadership(request.targetid());
     const auto deadline = runtime::clock::now() + 2 * config_.election_timeout + config_.heartbeat_interval;
-    while (node_.leader() != request.targetid()) {
+    while (driver_.leader() != request.targetid()) {
       if (runtime::clock::now() >= deadline || stopping_) co_return failure(etcd_errors::timeout());
       if (co_await runtime::sleep_for(config_.heartbeat_interval / 5) != 0) co_return failure(etcd_errors::stopped());
     }

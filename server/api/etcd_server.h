@@ -22,6 +22,7 @@
 #include "server/replica/kv_applier.h"
 #include "server/replica/member_identity.h"
 #include "server/replica/membership.h"
+#include "server/replica/wal_log_storage.h"
 #include "server/replica/raft_driver.h"
 #include "storage/mvcc/store.h"
 #include "storage/wal/snapshot_store.h"
@@ -35,7 +36,7 @@ net::grpc::status to_grpc(const rpc_status& status);
 // The result of a unary method: a serialized response, or the status the call ends with.
 using unary_outcome = apply_result;
 
-class etcd_server {
+class etcd_server final : private replicated_state {
  public:
   // Throws (std::exception) when the persisted state cannot be used: a snapshot that does not decode,
   // or a WAL that does not reach back to the snapshot (entries would be missing).
@@ -52,9 +53,9 @@ class etcd_server {
   bool healthy() const;
   runtime::task<unary_outcome> call_unary(std::string_view grpc_method, std::string bytes);
   const kv_applier& applier() const { return applier_; }
-  node& raft_node() { return node_; }
+  raft_driver& driver() { return driver_; }
   // A member started alone: `start` starts the peer transport once another member is added (or was,
-  // before a restart); it must call raft_node().wiring().attach (start_peers does).
+  // before a restart); it must call driver().wiring().attach (start_peers does).
   void start_peers_when_needed(std::function<void()> start) { peers_starter_ = std::move(start); }
   bool has_other_members() const;  // started with others, or knows others (records, staged adds)
   void heard_from(uint64_t member);    // the peer transport received a message from `member`
@@ -62,6 +63,15 @@ class etcd_server {
 
  private:
   struct watch_stream;
+
+  // replicated_state: what the raft driver applies committed entries to.
+  apply_result apply_entry(const decoded_payload& payload, raft::Index index, raft::Term term) override;
+  void skip_undecodable_entry(raft::Index index) override;
+  void apply_conf_change(const raft::ConfChange& change, raft::Index index) override;
+  void entries_applied() override;
+  void leadership_changed(bool is_leader) override;
+  snapshot_stepper begin_snapshot(std::string& out) override;
+  bool restore_snapshot(raft::Index index, std::string_view data) override;
 
   // Unary methods: a coroutine from request bytes to response bytes or a status, shared by gRPC and
   // the JSON gateway.
@@ -115,7 +125,6 @@ class etcd_server {
   runtime::task<rpc_status> check_reconfig_health(uint64_t removing);  // 0: adding a member
   rpc_status reconfig_health(uint64_t removing) const;
   bool active_since(uint64_t member, runtime::clock::time_point since) const;
-  void apply_conf_change(const raft::ConfChange& change, raft::Index index);
   apply_result apply_member_change(const decoded_payload& payload, raft::Term term);
   // etcd 3.4's learner: only Status and serializable Range are served, every stream is refused.
   bool refuses_for_learner(unary_method method, std::string_view bytes) const;
@@ -165,10 +174,11 @@ class etcd_server {
   member_identity identity_;
   storage::wal::write_ahead_log& wal_;
   storage::wal::snapshot_store& snapshots_;
+  wal_log_storage log_storage_;  // the raft driver's: WAL records and snapshot files
   mvcc::MvccStore store_;
   kv_applier applier_;
   membership members_;
-  node node_;
+  raft_driver driver_;
   net::peer::peer_transport* transport_ = nullptr;         // set by start_peers (cluster_bootstrap.h)
   std::map<uint64_t, std::string> transport_peers_;        // id -> peer URL handed to the transport
   bool membership_busy_ = false;

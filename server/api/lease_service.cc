@@ -34,12 +34,12 @@ std::chrono::milliseconds lease_ask_timeout(const server_config& config) {
   return std::chrono::milliseconds(5000) + 2 * config.election_timeout;
 }
 
-runtime::task<void> propose_and_forget(node& n, proposal_kind kind, std::string bytes) {
+runtime::task<void> propose_and_forget(raft_driver& n, proposal_kind kind, std::string bytes) {
   co_await n.propose(kind, std::move(bytes));
 }
 
 // Proposes a lease_ask and waits until the leader's answer is applied here.
-runtime::task<lease_reply> ask_leader(node& n, kv_applier& applier, lease_ask_mode mode, int64_t lease_id,
+runtime::task<lease_reply> ask_leader(raft_driver& n, kv_applier& applier, lease_ask_mode mode, int64_t lease_id,
                                       std::chrono::milliseconds timeout) {
   completion<lease_reply> done;
   lease_ask ask = applier.begin_lease_ask(mode, lease_id, &done, lease_clock_ms() + timeout.count());
@@ -59,7 +59,7 @@ struct forwarded_keep_alives {
 };
 
 // One keepalive received by a member that is not the leader.
-runtime::task<void> keep_alive_through_leader(node& n, kv_applier& applier, const mvcc::MvccStore& store,
+runtime::task<void> keep_alive_through_leader(raft_driver& n, kv_applier& applier, const mvcc::MvccStore& store,
                                               call_ref call, std::shared_ptr<forwarded_keep_alives> stream,
                                               int64_t lease_id, std::chrono::milliseconds timeout) {
   lease_reply answer = co_await ask_leader(n, applier, lease_ask_mode::renew, lease_id, timeout);
@@ -99,7 +99,7 @@ runtime::task<unary_outcome> etcd_server::lease_time_to_live(std::string bytes) 
   if (!parse(request, bytes)) co_return failure(malformed());
   std::optional<int64_t> leader_ttl_s;  // the remaining TTL as the leader knows it (asked from elsewhere)
   if (!store_.lease_primary()) {
-    lease_reply answer = co_await ask_leader(node_, applier_, lease_ask_mode::time_to_live, request.id(),
+    lease_reply answer = co_await ask_leader(driver_, applier_, lease_ask_mode::time_to_live, request.id(),
                                              lease_ask_timeout(config_));
     if (!answer.status.ok()) co_return failure(answer.status);
     leader_ttl_s = answer.ttl_s;
@@ -141,7 +141,7 @@ void etcd_server::on_lease_keep_alive(const call_ref& call) {
     }
     if (!store_.lease_primary()) {  // not the leader: ask it (answers may overtake each other, by id)
       ++forwarded->in_flight;
-      runtime::spawn(keep_alive_through_leader(node_, applier_, store_, call_ref(raw), forwarded, request.id(),
+      runtime::spawn(keep_alive_through_leader(driver_, applier_, store_, call_ref(raw), forwarded, request.id(),
                                                lease_ask_timeout(config_)));
       return;
     }
@@ -168,7 +168,7 @@ void etcd_server::on_lease_keep_alive(const call_ref& call) {
 runtime::task<void> etcd_server::lease_housekeeping() {
   lease_task_running_ = true;
   applier_.set_lease_answer_sink([this](std::string answer) {  // the leader answers other members' asks
-    runtime::spawn(propose_and_forget(node_, proposal_kind::lease_answer, std::move(answer)));
+    runtime::spawn(propose_and_forget(driver_, proposal_kind::lease_answer, std::move(answer)));
   });
   while (!stopping_) {
     int slept = co_await runtime::sleep_for(lease_housekeeping_interval);
@@ -181,7 +181,7 @@ runtime::task<void> etcd_server::lease_housekeeping() {
       etcdserverpb::LeaseRevokeRequest revoke;
       revoke.set_id(id);
       log::debug("lease expired; revoking", {{"lease-id", id}});
-      runtime::spawn(propose_and_forget(node_, proposal_kind::lease_revoke, revoke.SerializeAsString()));
+      runtime::spawn(propose_and_forget(driver_, proposal_kind::lease_revoke, revoke.SerializeAsString()));
     }
   }
   applier_.set_lease_answer_sink({});

@@ -169,7 +169,7 @@ runtime::task<unary_outcome> etcd_server::proclaim(std::string bytes) {
 runtime::task<unary_outcome> etcd_server::leader(std::string bytes) {
   v3electionpb::LeaderRequest request;
   if (!parse(request, bytes)) co_return failure(malformed());
-  rpc_status barrier = co_await node_.read_barrier();
+  rpc_status barrier = co_await driver_.read_barrier();
   if (!barrier.ok()) co_return failure(barrier);
   auto oldest = oldest_under(request.name() + "/");
   if (!oldest) co_return failure(election_error("election: no leader"));

@@ -47,7 +47,6 @@ rpc_status corrupt() { return make(grpc_code::data_loss, "etcdserver: corrupt cl
 rpc_status bad_leader_transferee() {
   return make(grpc_code::failed_precondition, "etcdserver: bad leader transferee");
 }
-rpc_status member_not_found() { return make(grpc_code::not_found, "etcdserver: member not found"); }
 rpc_status auth_not_enabled() {
   return make(grpc_code::failed_precondition, "etcdserver: authentication is not enabled");
 }

@@ -50,7 +50,6 @@ rpc_status stopped();              // Unavailable "etcdserver: server stopped"
 rpc_status timeout();              // Unavailable "etcdserver: request timed out"
 rpc_status corrupt();              // DataLoss "etcdserver: corrupt cluster"
 rpc_status bad_leader_transferee();  // FailedPrecondition "etcdserver: bad leader transferee"
-rpc_status member_not_found();       // NotFound "etcdserver: member not found"
 rpc_status auth_not_enabled();       // FailedPrecondition "etcdserver: authentication is not enabled"
 rpc_status unimplemented(std::string_view what);  // Unimplemented, naming what is not built
 }  // namespace etcd_errors

@@ -17,7 +17,7 @@ namespace ringkv::server {
 // give. nullptr and logged when it cannot start.
 std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& config, const member_identity& identity,
                                                        etcd_server& server) {
-  node& raft_node = server.raft_node();
+  raft_driver& raft_node = server.driver();
   if (config.listen_peer_urls.empty()) {
     log::error("several members need --listen-peer-urls");
     return nullptr;

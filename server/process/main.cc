@@ -124,7 +124,7 @@ runtime::task<int> serve(const server_config& config) {
   for (const auto& url : config.listen_client_urls) urls.push_back(url.url);
   log::info("serving etcd v3 gRPC (KV, Watch, Lease, Cluster, Maintenance, Lock, Election) and HTTP /health /version /metrics /v3 JSON gateway",
             {{"name", config.name}, {"data-dir", config.data_dir}, {"listen-client-urls", urls},
-             {"member-id", server.raft_node().id()}, {"shards", uint64_t(runtime::shard_count())}});
+             {"member-id", server.driver().id()}, {"shards", uint64_t(runtime::shard_count())}});
 
   co_await runtime::wait_for_stop();
   log::info("received stop request; shutting down", {{"open-connections", uint64_t(ports.open_connections())}});

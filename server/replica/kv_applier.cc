@@ -74,14 +74,6 @@ storage::mvcc::MvccStore::Snapshotter kv_applier::begin_snapshot(std::string& ou
   return store_.begin_snapshot(out);
 }
 
-std::string kv_applier::snapshot() const {
-  std::string out;
-  using store = storage::mvcc::MvccStore;
-  [[maybe_unused]] store::SnapshotStep step = begin_snapshot(out).step(store::Snapshotter::whole_state);
-  assert(step == store::SnapshotStep::done);
-  return out;
-}
-
 bool kv_applier::restore(std::string_view bytes, raft::Index index) {
   if (bytes.size() < 8) return false;
   uint64_t count = get_u64_le(bytes, 0);

@@ -36,7 +36,6 @@ class kv_applier {
   apply_result apply(const decoded_payload& payload, raft::Index index, raft::Term term);
 
   header_ids ids() const { return {cluster_id_, member_id_, term_}; }
-  void set_term(raft::Term term) { term_ = term; }
   bool nospace_alarm() const { return !alarms_.empty(); }
   // (member id, etcdserverpb::AlarmType) pairs currently raised.
   const std::set<std::pair<uint64_t, int>>& alarms() const { return alarms_; }
@@ -56,12 +55,11 @@ class kv_applier {
   // Unset: asks are not answered (the askers time out).
   void set_lease_answer_sink(std::function<void(std::string answer)> sink) { answer_sink_ = std::move(sink); }
 
-  // The replicated state as bytes (for raft snapshots): alarms, then the MVCC store's snapshot.
+  // The replicated state as bytes (for raft snapshots), appended to `out` a slice at a time
+  // (MvccStore::Snapshotter); the alarms are written now:
   //   [u64 alarm count][alarm count x (u64 member id, u64 alarm type)][MvccStore::snapshot() bytes] (LE)
-  std::string snapshot() const;
-  // The same bytes appended to `out` a slice at a time (MvccStore::Snapshotter); the alarms are written now.
   storage::mvcc::MvccStore::Snapshotter begin_snapshot(std::string& out) const;
-  // Replaces the state from snapshot() bytes; false (state unchanged) if they do not decode.
+  // Replaces the state from begin_snapshot() bytes; false (state unchanged) if they do not decode.
   bool restore(std::string_view bytes, raft::Index index);
 
  private:

@@ -1,4 +1,4 @@
-// server/replica/raft_driver.cc — the raft loop of server/node.h.
+// server/replica/raft_driver.cc — the raft loop of raft_driver.h.
 #include "server/replica/raft_driver.h"
 
 #include <algorithm>
@@ -17,8 +17,9 @@
 
 namespace ringkv::server {
 
-node::node(raft::Config raft_config, raft::PersistedState persisted, node_hooks hooks, node_limits limits)
-    : raft_(std::move(raft_config), std::move(persisted)), hooks_(std::move(hooks)), limits_(limits) {
+raft_driver::raft_driver(raft::Config raft_config, raft::PersistedState persisted, replicated_state& state,
+                         log_storage& storage, raft_driver_limits limits)
+    : raft_(std::move(raft_config), std::move(persisted)), state_(state), storage_(storage), limits_(limits) {
   applied_index_ = raft_.log().applied;
   snapshot_index_ = raft_.log().snapshot_index();
   if (auto loaded = raft_.snapshot()) snapshot_bytes_ = loaded->data.size();
@@ -28,12 +29,12 @@ node::node(raft::Config raft_config, raft::PersistedState persisted, node_hooks 
   next_request_id_ = (uint64_t(random()) << 32 | random()) | 1;
 }
 
-void node::stop() {
+void raft_driver::stop() {
   stopping_ = true;
   wake_.notify();
 }
 
-runtime::task<apply_result> node::propose(proposal_kind kind, std::string message) {
+runtime::task<apply_result> raft_driver::propose(proposal_kind kind, std::string message) {
   if (stopping_) co_return apply_result{etcd_errors::stopped(), {}};
   if (queued_.size() >= limits_.queued_proposals_max) co_return apply_result{etcd_errors::too_many_requests(), {}};
   completion<apply_result> done;
@@ -49,7 +50,7 @@ runtime::task<apply_result> node::propose(proposal_kind kind, std::string messag
   co_return result;
 }
 
-runtime::task<rpc_status> node::read_barrier() {
+runtime::task<rpc_status> raft_driver::read_barrier() {
   if (stopping_) co_return etcd_errors::stopped();
   completion<rpc_status> done;
   reads_queued_.push_back(&done);
@@ -57,7 +58,7 @@ runtime::task<rpc_status> node::read_barrier() {
   co_return co_await done;
 }
 
-runtime::task<rpc_status> node::propose_conf_change(raft::ConfChange change) {
+runtime::task<rpc_status> raft_driver::propose_conf_change(raft::ConfChange change) {
   // Membership changes are idempotent (adding a member twice, or removing one twice, changes nothing
   // more), so an attempt that was lost - a follower's proposal the leader refused while another change
   // was pending (raft turns it into an empty entry), or an entry a new leader truncated - is simply
@@ -82,7 +83,7 @@ runtime::task<rpc_status> node::propose_conf_change(raft::ConfChange change) {
   }
 }
 
-std::optional<raft::Index> node::match_index(raft::NodeId member) const {
+std::optional<raft::Index> raft_driver::match_index(raft::NodeId member) const {
   if (!is_leader()) return std::nullopt;
   if (member == raft_.id()) return raft_.log().last_index();
   const raft::Progress* progress = raft_.progress(member);
@@ -90,40 +91,40 @@ std::optional<raft::Index> node::match_index(raft::NodeId member) const {
   return progress->match;
 }
 
-void node::connect_peers(std::function<void(const raft::Message& message)> send) {
-  hooks_.send = std::move(send);
+void raft_driver::connect_peers(std::function<void(const raft::Message& message)> send) {
+  send_ = std::move(send);
 }
 
-void node::step(raft::Message&& message) {
+void raft_driver::step(raft::Message&& message) {
   if (stopping_) return;
   raft_.step(std::move(message));
   wake_.notify();
 }
 
-void node::report_unreachable(raft::NodeId peer) {
+void raft_driver::report_unreachable(raft::NodeId peer) {
   if (stopping_) return;
   raft_.report_unreachable(peer);
   wake_.notify();
 }
 
-void node::report_snapshot(raft::NodeId peer, raft::SnapshotStatus status) {
+void raft_driver::report_snapshot(raft::NodeId peer, raft::SnapshotStatus status) {
   if (stopping_) return;
   raft_.report_snapshot(peer, status);
   wake_.notify();
 }
 
-void node::transfer_leadership(raft::NodeId member) {
+void raft_driver::transfer_leadership(raft::NodeId member) {
   if (stopping_) return;
   raft_.transfer_leadership(member);
   wake_.notify();
 }
 
-bool node::is_voter(raft::NodeId member) const {
+bool raft_driver::is_voter(raft::NodeId member) const {
   const auto& voters = raft_.conf().voters;
   return std::find(voters.begin(), voters.end(), member) != voters.end();
 }
 
-runtime::task<void> node::ticker() {
+runtime::task<void> raft_driver::ticker() {
   ticker_running_ = true;
   while (!stopping_) {
     int slept = co_await runtime::sleep_for(limits_.tick_interval);
@@ -135,7 +136,7 @@ runtime::task<void> node::ticker() {
   stop();
 }
 
-void node::persist_failed(const char* what) {
+void raft_driver::persist_failed(const char* what) {
   // Durability is sacred: nothing after a failed WAL write is acknowledged, and it is not retried.
   log::error("WAL write failed; stopping the node", {{"error", what}});
   fail_all(etcd_errors::stopped());
@@ -143,7 +144,7 @@ void node::persist_failed(const char* what) {
   runtime::request_stop();
 }
 
-runtime::task<void> node::await_persisted(runtime::task<void> durable, raft::PersistSeq seq) {
+runtime::task<void> raft_driver::await_persisted(runtime::task<void> durable, raft::PersistSeq seq) {
   std::string failure;
   try {
     co_await std::move(durable);
@@ -178,8 +179,8 @@ runtime::task<raft::SharedBytes> copy_in_slices(std::string_view data) {
 
 }  // namespace
 
-void node::maybe_snapshot() {
-  if (snapshot_in_flight_ || stopping_ || !hooks_.begin_snapshot || !hooks_.save_snapshot) return;
+void raft_driver::maybe_snapshot() {
+  if (snapshot_in_flight_ || stopping_) return;
   const snapshot_progress progress{applied_index_, snapshot_index_, snapshot_bytes_, applied_bytes_since_snapshot_};
   if (!snapshot_due(progress, limits_.snapshot_entries)) return;
   auto term = raft_.log().term(applied_index_);
@@ -190,11 +191,11 @@ void node::maybe_snapshot() {
   // since the last snapshot, so the buffer is rarely copied while it grows.
   auto data = std::make_unique<std::string>();
   data->reserve(snapshot_bytes_ + applied_bytes_since_snapshot_ + applied_bytes_since_snapshot_ / 2 + 4096);
-  snapshot_stepper stepper = hooks_.begin_snapshot(*data);
+  snapshot_stepper stepper = state_.begin_snapshot(*data);
   runtime::spawn(take_snapshot(applied_index_, *term, std::move(data), std::move(stepper)));
 }
 
-runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std::unique_ptr<std::string> data,
+runtime::task<void> raft_driver::take_snapshot(raft::Index index, raft::Term term, std::unique_ptr<std::string> data,
                                         snapshot_stepper stepper) {
   ++persists_in_flight_;  // stop() waits for it like for a WAL write
   using clock = std::chrono::steady_clock;
@@ -210,7 +211,7 @@ runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std:
     failure = "the state is larger than a raft snapshot can carry (4 GiB); lower --quota-backend-bytes or compact";
   } else {
     try {
-      co_await hooks_.save_snapshot(index, term, *data);
+      co_await storage_.save_snapshot(index, term, *data);
     } catch (const std::exception& error) {
       failure = error.what();
     }
@@ -235,39 +236,38 @@ runtime::task<void> node::take_snapshot(raft::Index index, raft::Term term, std:
   wake_.notify();
 }
 
-bool node::install_snapshot(const raft::Snapshot& snapshot) {
-  if (!hooks_.restore_snapshot || !hooks_.restore_snapshot(snapshot.meta.index, snapshot.data.view())) return false;
+bool raft_driver::install_snapshot(const raft::Snapshot& snapshot) {
+  if (!state_.restore_snapshot(snapshot.meta.index, snapshot.data.view())) return false;
   log::info("installed snapshot from the leader", {{"index", snapshot.meta.index}, {"term", snapshot.meta.term}});
   applied_index_ = snapshot.meta.index;
   snapshot_index_ = snapshot.meta.index;
   snapshot_bytes_ = snapshot.data.size();
   applied_bytes_since_snapshot_ = 0;
-  if (hooks_.after_apply) hooks_.after_apply();
+  state_.entries_applied();
   return true;
 }
 
-runtime::task<void> node::install_durably(raft::Index index, raft::Term term, std::string data,
+runtime::task<void> raft_driver::install_durably(raft::Index index, raft::Term term, std::string data,
                                           std::optional<raft::HardState> hard_state,
                                           std::vector<raft::Entry> entries) {
   struct clear_on_exit {
     bool& flag;
     ~clear_on_exit() { flag = false; }
   } installing{installing_snapshot_};
-  if (!hooks_.save_snapshot) throw std::runtime_error("no snapshot store to keep the leader's snapshot");
-  co_await hooks_.save_snapshot(index, term, data);  // file, WAL marker, covered segments
-  co_await hooks_.persist(hard_state, entries);
+  co_await storage_.save_snapshot(index, term, data);  // file, WAL marker, covered segments
+  co_await storage_.append(hard_state, entries);
 }
 
-void node::mark_persisted_upto(raft::PersistSeq seq) {
+void raft_driver::mark_persisted_upto(raft::PersistSeq seq) {
   if (seq <= persisted_seq_) return;
   persisted_seq_ = seq;
   raft_.mark_persisted(seq);
 }
 
-void node::flush_deferred_hard_state() {
+void raft_driver::flush_deferred_hard_state() {
   if (!deferred_hard_state_ || stopping_) return;
   try {
-    runtime::task<void> durable = hooks_.persist(deferred_hard_state_, {});
+    runtime::task<void> durable = storage_.append(deferred_hard_state_, {});
     deferred_hard_state_.reset();
     ++persists_in_flight_;
     runtime::spawn(await_persisted(std::move(durable), persisted_seq_));
@@ -276,7 +276,7 @@ void node::flush_deferred_hard_state() {
   }
 }
 
-runtime::task<void> node::run() {
+runtime::task<void> raft_driver::run() {
   runtime::spawn(ticker());
   const auto& conf = raft_.conf();
   if (conf.voters.size() == 1 && conf.voters[0] == raft_.id() && raft_.role() != raft::Role::kLeader)
@@ -289,7 +289,7 @@ runtime::task<void> node::run() {
     turn();
     if (is_leader() != was_leader) {
       was_leader = is_leader();
-      if (hooks_.on_leadership) hooks_.on_leadership(was_leader);
+      state_.leadership_changed(was_leader);
     }
     bool has_leader = raft_.leader() != raft::kNoNode;
     if (has_leader != had_leader) {
@@ -309,7 +309,7 @@ runtime::task<void> node::run() {
   while (persists_in_flight_ > 0 || ticker_running_) co_await wake_;  // never leave a WAL write behind
 }
 
-void node::turn() {
+void raft_driver::turn() {
   if (ticks_due_ > 0 && persists_in_flight_ == 0) flush_deferred_hard_state();  // commit index, lazily
   while (ticks_due_ > 0) {
     raft_.tick();
@@ -326,7 +326,7 @@ void node::turn() {
   serve_reads();
 }
 
-void node::propose_queued() {
+void raft_driver::propose_queued() {
   while (!queued_.empty()) {
     size_t count = std::min(queued_.size(), limits_.proposals_per_batch_max);
     std::vector<raft::SharedBytes> payloads;
@@ -338,7 +338,7 @@ void node::propose_queued() {
   }
 }
 
-void node::start_read_round() {
+void raft_driver::start_read_round() {
   if (reads_queued_.empty()) return;
   uint64_t context = next_read_context_++;
   if (!raft_.read_index(context)) return;  // no leader known: retry next turn
@@ -347,7 +347,7 @@ void node::start_read_round() {
   reads_queued_.clear();
 }
 
-void node::handle_ready() {
+void raft_driver::handle_ready() {
   raft::Ready rd = raft_.ready();
   assert(!rd.snapshot || rd.persist_seq != 0);  // a snapshot is always something to persist
   bool commit_only = rd.persist_seq != 0 && rd.entries.empty() && !rd.snapshot && rd.hard_state &&
@@ -367,7 +367,7 @@ void node::handle_ready() {
                                   std::string(rd.snapshot->data.view()), hard_state,
                                   std::vector<raft::Entry>(rd.entries.begin(), rd.entries.end()));
       } else {
-        durable = hooks_.persist(hard_state, rd.entries);  // queued in order, now
+        durable = storage_.append(hard_state, rd.entries);  // queued in order, now
       }
       ++persists_in_flight_;
       runtime::spawn(await_persisted(std::move(durable), rd.persist_seq));
@@ -375,8 +375,8 @@ void node::handle_ready() {
       persist_failed(error.what());
     }
   }
-  if (hooks_.send)  // none depends on unpersisted state (raft holds acks until mark_persisted)
-    for (const auto& message : rd.messages) hooks_.send(message);
+  if (send_)  // none depends on unpersisted state (raft holds acks until mark_persisted)
+    for (const auto& message : rd.messages) send_(message);
   apply_entries(rd.committed_entries);
   for (const auto& state : rd.read_states)
     for (auto& round : read_rounds_)
@@ -389,7 +389,7 @@ void node::handle_ready() {
   }
 }
 
-void node::apply_entries(std::span<const raft::Entry> entries) {
+void raft_driver::apply_entries(std::span<const raft::Entry> entries) {
   if (entries.empty()) return;
   for (const auto& entry : entries) {
     applied_index_ = entry.index;
@@ -403,10 +403,10 @@ void node::apply_entries(std::span<const raft::Entry> entries) {
     auto payload = decode_payload(bytes);
     if (!payload) payload = decode_membership_payload(bytes);
     if (!payload) {
-      hooks_.on_undecodable(entry.index);
+      state_.skip_undecodable_entry(entry.index);
       continue;
     }
-    apply_result result = hooks_.apply(*payload, entry.index, entry.term);
+    apply_result result = state_.apply_entry(*payload, entry.index, entry.term);
     auto waiter = waiting_.find(payload->request_id);
     if (waiter != waiting_.end()) {
       waiter->second.done->set(std::move(result));
@@ -415,16 +415,16 @@ void node::apply_entries(std::span<const raft::Entry> entries) {
   }
   node_metrics().proposals_committed.set(double(raft_.log().committed));
   node_metrics().proposals_applied.set(double(applied_index_));
-  if (hooks_.after_apply) hooks_.after_apply();
+  state_.entries_applied();
 }
 
-void node::apply_conf_entry(const raft::Entry& entry) {
+void raft_driver::apply_conf_entry(const raft::Entry& entry) {
   std::optional<raft::ConfChange> change = raft::decode_conf_change(entry.data.span());
   if (!change) {  // raft treats it as a no-op too
-    hooks_.on_undecodable(entry.index);
+    state_.skip_undecodable_entry(entry.index);
     return;
   }
-  if (hooks_.apply_conf_change) hooks_.apply_conf_change(*change, entry.index);
+  state_.apply_conf_change(*change, entry.index);
   std::erase_if(conf_waiters_, [&](const conf_waiter& waiter) {
     if (waiter.change.type != change->type || waiter.change.node_ids != change->node_ids) return false;
     waiter.done->set(rpc_status{});
@@ -432,7 +432,7 @@ void node::apply_conf_entry(const raft::Entry& entry) {
   });
 }
 
-void node::serve_reads() {
+void raft_driver::serve_reads() {
   while (!read_rounds_.empty() && read_rounds_.front().index != 0 &&
          read_rounds_.front().index <= applied_index_) {
     for (auto* waiter : read_rounds_.front().waiters) waiter->set(rpc_status{});
@@ -440,7 +440,7 @@ void node::serve_reads() {
   }
 }
 
-void node::expire_waiters() {
+void raft_driver::expire_waiters() {
   auto now = std::chrono::steady_clock::now();
   bool expired_any = false;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
@@ -465,7 +465,7 @@ void node::expire_waiters() {
   }
 }
 
-void node::fail_all(const rpc_status& status) {
+void raft_driver::fail_all(const rpc_status& status) {
   for (auto& [id, waiter] : waiting_) waiter.done->set(apply_result{status, {}});
   waiting_.clear();
   queued_.clear();

@@ -1,4 +1,5 @@
-// server/replica/raft_driver.h — the node loop: the raft group of one shard, its durable log and its state machine.
+// server/replica/raft_driver.h — the raft driver: the raft group of one shard, its durable log and its
+// state machine (replicated_state), with where it makes things durable (log_storage).
 //
 // One turn of the loop (on the raft shard):
 //
@@ -9,9 +10,9 @@
 //        raft.tick() / raft.propose(batch) / raft.read_index(ctx)
 //        while raft.has_ready():
 //          rd = raft.ready()
-//          persist(rd.hard_state, rd.entries)  ── spawned: WAL group commit ──> mark_persisted(seq), wake
-//          send rd.messages                    ──> hooks.send ──> net/peer transport (single voter: none)
-//          apply rd.committed_entries ──> state machine ──> complete the proposers' completions
+//          storage.append(rd.hard_state, rd.entries) ── spawned: WAL group commit ──> mark_persisted(seq), wake
+//          send rd.messages                    ──> send_ ──> net/peer transport (single voter: none)
+//          apply rd.committed_entries ──> state.apply_entry ──> complete the proposers' completions
 //          rd.read_states ──> reads wait for applied >= index, then their barrier completes
 //          raft.advance(rd)
 //
@@ -51,41 +52,52 @@ struct peer_wiring {
   std::function<void()> on_removed;            // a peer says we were removed from the cluster
 };
 
-// One slice of a snapshot in progress (node_hooks::begin_snapshot): more to come, complete, or
+// One slice of a snapshot in progress (replicated_state::begin_snapshot): more to come, complete, or
 // abandoned because the state was replaced (a snapshot from the leader was installed meanwhile).
 enum class snapshot_step { more, done, abandoned };
 using snapshot_stepper = std::function<snapshot_step()>;
 
-struct node_hooks {
+// The state machine the driver applies committed entries to, in log order, on the raft shard.
+class replicated_state {
+ public:
   // Applies one committed entry (payload decoded); `index`/`term` are the entry's.
-  std::function<apply_result(const decoded_payload& payload, raft::Index index, raft::Term term)> apply;
-  // Called for committed entries whose payload does not decode (corruption or a newer format).
-  std::function<void(raft::Index index)> on_undecodable;
-  // Queues the hard state and entries for the WAL at once (in ready() order; the spans are valid only
-  // during the call) and returns a task that completes when they are durable (WAL group commit).
-  std::function<runtime::task<void>(const std::optional<raft::HardState>& hard_state,
-                                    std::span<const raft::Entry> entries)>
-      persist;
-  // After each batch of applied entries (watchers poll here).
-  std::function<void()> after_apply;
-  // This member became leader (true) or stopped being leader (false); called from the loop.
-  std::function<void(bool is_leader)> on_leadership;
-  // Snapshots: begins the state machine's bytes as of the last applied entry, written into `out` a
-  // slice per call of the returned stepper (entries are applied between slices); and how to make them
-  // durable (snapshot file, WAL marker, release of covered WAL segments). Unset: never snapshot.
-  std::function<snapshot_stepper(std::string& out)> begin_snapshot;
-  // `data` stays valid until the task completes.
-  std::function<runtime::task<void>(raft::Index index, raft::Term term, std::string_view data)> save_snapshot;
-  // A snapshot received from the leader: load it into the state machine (false: it does not decode).
-  // It is made durable with save_snapshot before the ready that carried it is marked persisted.
-  std::function<bool(raft::Index index, std::string_view data)> restore_snapshot;
-  // Sends one raft message to its member (unset: a single voter, nothing to send). Must not wait.
-  std::function<void(const raft::Message& message)> send;
+  virtual apply_result apply_entry(const decoded_payload& payload, raft::Index index, raft::Term term) = 0;
+  // A committed entry whose payload does not decode (corruption or a newer format): it is skipped.
+  virtual void skip_undecodable_entry(raft::Index index) = 0;
   // A committed membership change (raft conf-change entry, kBootstrap included), in log order.
-  std::function<void(const raft::ConfChange& change, raft::Index index)> apply_conf_change;
+  virtual void apply_conf_change(const raft::ConfChange& change, raft::Index index) = 0;
+  // After each batch of applied entries (and after a snapshot was installed): watchers poll here.
+  virtual void entries_applied() = 0;
+  // This member became leader (true) or stopped being leader (false).
+  virtual void leadership_changed(bool is_leader) = 0;
+  // Begins the state's bytes as of the last applied entry, written into `out` a slice per call of the
+  // returned stepper (entries are applied between slices).
+  virtual snapshot_stepper begin_snapshot(std::string& out) = 0;
+  // A snapshot received from the leader: loads it (false: it does not decode). The driver makes it
+  // durable with log_storage::save_snapshot before the ready that carried it is marked persisted.
+  virtual bool restore_snapshot(raft::Index index, std::string_view data) = 0;
+
+ protected:
+  ~replicated_state() = default;
 };
 
-struct node_limits {
+// Where the driver makes raft's state durable (server/replica/wal_log_storage.h: the WAL and the
+// snapshot files). Both complete only once what they were given is fdatasync'd.
+class log_storage {
+ public:
+  // Queues the hard state and entries at once (in ready() order; the spans are valid only during the
+  // call) and returns a task that completes when they are durable (WAL group commit).
+  virtual runtime::task<void> append(const std::optional<raft::HardState>& hard_state,
+                                     std::span<const raft::Entry> entries) = 0;
+  // The snapshot file first, then the log's marker, then the log segments it covers are released.
+  // `data` stays valid until the task completes.
+  virtual runtime::task<void> save_snapshot(raft::Index index, raft::Term term, std::string_view data) = 0;
+
+ protected:
+  ~log_storage() = default;
+};
+
+struct raft_driver_limits {
   std::chrono::milliseconds tick_interval{100};
   std::chrono::milliseconds request_timeout{7000};  // etcd: 5 s + 2 * election timeout
   size_t proposals_per_batch_max = 4096;             // payloads handed to raft.propose() at once
@@ -96,11 +108,13 @@ struct node_limits {
 
 inline constexpr uint32_t conf_change_attempt_ticks = 10;  // ticks before a lost conf change is re-proposed
 
-class node {
+class raft_driver {
  public:
-  node(raft::Config raft_config, raft::PersistedState persisted, node_hooks hooks, node_limits limits);
-  node(const node&) = delete;
-  node& operator=(const node&) = delete;
+  // `state` and `storage` outlive the driver.
+  raft_driver(raft::Config raft_config, raft::PersistedState persisted, replicated_state& state,
+              log_storage& storage, raft_driver_limits limits);
+  raft_driver(const raft_driver&) = delete;
+  raft_driver& operator=(const raft_driver&) = delete;
 
   // The loop; returns after stop() once in-flight persists have finished, failing waiting requests.
   runtime::task<void> run();
@@ -120,7 +134,8 @@ class node {
   raft::Index last_index() const { return raft_.log().last_index(); }
   peer_wiring& wiring() { return wiring_; }
 
-  // The peer transport's side (raft shard): sets hooks.send, and feeds what arrives from other members.
+  // The peer transport's side (raft shard): how raft messages leave (must not wait; unset: a single
+  // voter, nothing to send), and what arrives from other members.
   void connect_peers(std::function<void(const raft::Message& message)> send);
   void step(raft::Message&& message);
   void report_unreachable(raft::NodeId peer);
@@ -170,8 +185,10 @@ class node {
   void fail_all(const rpc_status& status);
 
   raft::Node raft_;
-  node_hooks hooks_;
-  node_limits limits_;
+  replicated_state& state_;
+  log_storage& storage_;
+  std::function<void(const raft::Message& message)> send_;
+  raft_driver_limits limits_;
   wakeup wake_;
   bool stopping_ = false;
   bool ticker_running_ = false;

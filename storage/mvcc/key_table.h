@@ -101,7 +101,6 @@ class KeyTable {
   const KeyEntry& operator[](key_id_t id) const { return chunks_[id / chunk_entries][id % chunk_entries]; }
   // One past the highest id ever allocated: iterate [0, id_limit()) and skip !in_use().
   key_id_t id_limit() const { return next_id_; }
-  size_t live_count() const { return next_id_ - free_ids_.size(); }
   void clear();
 
  private:

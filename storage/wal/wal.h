@@ -133,7 +133,6 @@ class write_ahead_log {
   const hard_state& state() const { return hard_state_; }
   const snapshot_marker& snapshot() const { return snapshot_; }
   bool stopped() const { return stopped_; }
-  const std::string& stop_reason() const { return stop_reason_; }
   const wal_stats& stats() const { return stats_; }
   const std::vector<segment_id>& segments() const { return segments_; }  // on disk, oldest first
   const wal_config& config() const { return config_; }
