@@ -131,7 +131,7 @@ void print_summary(std::ostream& out, const bench_result& result, print_style st
   if (!result.errors_by_code.empty()) {
     out << "\nError distribution:\n";
     for (const auto& [code, tally] : result.errors_by_code) {
-      out << "  [" << tally.count << "]\trpc error: code = " << grpc_code_name(code)
+      out << "  [" << tally.count << "]\trpc error: code = " << status_code_name(code)
           << " desc = " << tally.first_message << "\n";
     }
   }
@@ -181,7 +181,7 @@ void print_json(std::ostream& out, const bench_result& result) {
   out << ",\"errors\":{";
   bool first = true;
   for (const auto& [code, tally] : result.errors_by_code) {
-    out << (first ? "" : ",") << "\"" << grpc_code_name(code) << "\":{\"count\":" << tally.count
+    out << (first ? "" : ",") << "\"" << status_code_name(code) << "\":{\"count\":" << tally.count
         << ",\"message\":\"" << json_escape(tally.first_message) << "\"}";
     first = false;
   }

@@ -21,7 +21,7 @@ namespace ringkv::bench {
 namespace {
 
 rpc_status from_grpc(const net::grpc::status& s) {
-  return {grpc_code_from_int(static_cast<long>(s.code)), s.message};
+  return {s.code, s.message};
 }
 
 rpc_status connection_lost(const std::string& why) { return {grpc_code::unavailable, why}; }

@@ -89,4 +89,13 @@ std::string_view status_code_text(status_code code) {
   return texts[static_cast<size_t>(code)];
 }
 
+const char* status_code_name(status_code code) {
+  static constexpr std::array<const char*, status_code_max + 1> names = {
+      "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
+      "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange",
+      "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated"};
+  const auto index = size_t(code);
+  return index < names.size() ? names[index] : "Unknown";
+}
+
 }  // namespace ringkv::net::grpc

@@ -54,5 +54,7 @@ std::string percent_decode(std::string_view text);
 // "0".."16" -> code; anything else -> unknown.
 status_code parse_status_code(std::string_view text);
 std::string_view status_code_text(status_code code);  // "0".."16"
+// grpc-go's names: "OK", "Canceled", "InvalidArgument", ... (Prometheus' grpc_code label, error texts).
+const char* status_code_name(status_code code);
 
 }  // namespace ringkv::net::grpc

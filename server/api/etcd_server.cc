@@ -114,6 +114,7 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
   };
   driver_.wiring().members_query = [this] { return members_query(); };
   driver_.wiring().on_removed = [this] { leave_cluster(); };
+  pipeline_.add(learner_refusal_);
   node_metrics().quota_backend_bytes.set(double(config.effective_quota_bytes()));
   metrics::global()
       .add_gauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label.",
@@ -216,41 +217,35 @@ void etcd_server::register_services(net::grpc::service_registry& registry) {
       {"/v3electionpb.Election/Resign", &etcd_server::resign},
   };
   for (const auto& [path, method] : unary_methods_) {
-    registry.add_request_method(path, [this, method = method](const call_ref& call, std::string_view bytes) {
-      runtime::spawn(run_unary(call, method, std::string(bytes)));
+    registry.add_request_method(path, [this, path = std::string_view(path), method = method](
+                                          const call_ref& call, std::string_view bytes) {
+      runtime::spawn(run_unary(call, path, method, std::string(bytes)));
     });
   }
   registry.add_request_method("/etcdserverpb.Maintenance/Snapshot", [this](const call_ref& call, std::string_view bytes) {
-    if (!refused_stream_for_learner(call)) on_snapshot(call, bytes);
+    if (admit_stream(call)) on_snapshot(call, bytes);
   });
   registry.add_request_method("/v3electionpb.Election/Observe", [this](const call_ref& call, std::string_view bytes) {
-    if (!refused_stream_for_learner(call)) on_observe(call, bytes);
+    if (admit_stream(call)) on_observe(call, bytes);
   });
   registry.add_stream_method("/etcdserverpb.Lease/LeaseKeepAlive", [this](const call_ref& call) {
-    if (!refused_stream_for_learner(call)) on_lease_keep_alive(call);
+    if (admit_stream(call)) on_lease_keep_alive(call);
   });
   registry.add_stream_method("/etcdserverpb.Watch/Watch", [this](const call_ref& call) {
-    if (!refused_stream_for_learner(call)) on_watch(call);
+    if (admit_stream(call)) on_watch(call);
   });
 }
 
-// etcd 3.4's gRPC interceptors: a learner serves Status and serializable Range, and no stream at all.
-bool etcd_server::refuses_for_learner(unary_method method, std::string_view bytes) const {
-  if (!self_learner_ || method == &etcd_server::status) return false;
-  if (method != &etcd_server::range) return true;
-  etcdserverpb::RangeRequest request;
-  return !request.ParseFromArray(bytes.data(), int(bytes.size())) || !request.serializable();
+bool etcd_server::admit_stream(const call_ref& call) const {
+  rpc_status admitted = pipeline_.admit({call->path(), {}, true});
+  if (!admitted.ok()) call->finish(to_grpc(admitted));
+  return admitted.ok();
 }
 
-bool etcd_server::refused_stream_for_learner(const call_ref& call) const {
-  if (!self_learner_) return false;
-  call->finish(to_grpc(member_errors::not_for_learner()));
-  return true;
-}
-
-runtime::task<void> etcd_server::run_unary(call_ref call, unary_method method, std::string bytes) {
-  if (refuses_for_learner(method, bytes)) {
-    call->finish(to_grpc(member_errors::not_for_learner()));
+runtime::task<void> etcd_server::run_unary(call_ref call, std::string_view path, unary_method method,
+                                           std::string bytes) {
+  if (rpc_status admitted = pipeline_.admit({path, bytes, false}); !admitted.ok()) {
+    call->finish(to_grpc(admitted));
     co_return;
   }
   unary_outcome outcome = co_await (this->*method)(std::move(bytes));
@@ -262,7 +257,7 @@ runtime::task<void> etcd_server::run_unary(call_ref call, unary_method method, s
 runtime::task<unary_outcome> etcd_server::call_unary(std::string_view grpc_method, std::string bytes) {
   auto it = unary_methods_.find(std::string(grpc_method));
   if (it == unary_methods_.end()) co_return failure(etcd_errors::unimplemented(grpc_method));
-  if (refuses_for_learner(it->second, bytes)) co_return failure(member_errors::not_for_learner());
+  if (rpc_status admitted = pipeline_.admit({it->first, bytes, false}); !admitted.ok()) co_return failure(admitted);
   co_return co_await (this->*(it->second))(std::move(bytes));
 }
 

@@ -18,6 +18,7 @@
 #include "net/grpc/service_registry.h"
 #include "runtime/task.h"
 #include "runtime/timer.h"
+#include "server/api/request_pipeline.h"
 #include "server/common/config.h"
 #include "server/replica/kv_applier.h"
 #include "server/replica/member_identity.h"
@@ -76,7 +77,9 @@ class etcd_server final : private replicated_state {
   // Unary methods: a coroutine from request bytes to response bytes or a status, shared by gRPC and
   // the JSON gateway.
   using unary_method = runtime::task<unary_outcome> (etcd_server::*)(std::string bytes);
-  runtime::task<void> run_unary(net::grpc::call_ref call, unary_method method, std::string bytes);
+  runtime::task<void> run_unary(net::grpc::call_ref call, std::string_view path, unary_method method,
+                                std::string bytes);
+  bool admit_stream(const net::grpc::call_ref& call) const;  // false: finished with the pipeline's refusal
 
   // KV
   runtime::task<unary_outcome> range(std::string bytes);
@@ -126,9 +129,6 @@ class etcd_server final : private replicated_state {
   rpc_status reconfig_health(uint64_t removing) const;
   bool active_since(uint64_t member, runtime::clock::time_point since) const;
   apply_result apply_member_change(const decoded_payload& payload, raft::Term term);
-  // etcd 3.4's learner: only Status and serializable Range are served, every stream is refused.
-  bool refuses_for_learner(unary_method method, std::string_view bytes) const;
-  bool refused_stream_for_learner(const net::grpc::call_ref& call) const;  // true: finished with the refusal
   void sync_peers();     // the transport's peers := member records (+ staged adds), removed ones refused
   void request_peers_if_needed();  // no transport yet but other members: start_peers_when_needed's call
   void leave_cluster();  // this member was removed: log etcd's line and stop the process
@@ -184,8 +184,10 @@ class etcd_server final : private replicated_state {
   bool membership_busy_ = false;
   std::function<void()> peers_starter_;  // start_peers_when_needed
   bool peers_start_requested_ = false;
-  bool self_learner_ = false;
-  uint64_t second_voter_pending_ = 0;  // add_second_voter: appended, not applied yet (0: none)  // this member's record is a learner's (set by sync_peers)
+  bool self_learner_ = false;  // this member's record is a learner's (set by sync_peers)
+  learner_refusal learner_refusal_{self_learner_};
+  request_pipeline pipeline_;  // every call, gRPC and gateway alike, passes it first
+  uint64_t second_voter_pending_ = 0;  // add_second_voter: appended, not applied yet (0: none)
   struct ask_wait {
     bool answered = false;
     rpc_status status;

@@ -3,15 +3,6 @@
 
 namespace ringkv::server {
 
-const char* grpc_code_name(grpc_code code) {
-  static const char* const names[] = {"OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded",
-                                      "NotFound", "AlreadyExists", "PermissionDenied", "ResourceExhausted",
-                                      "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
-                                      "Internal", "Unavailable", "DataLoss", "Unauthenticated"};
-  int index = int(code);
-  return index >= 0 && index <= 16 ? names[index] : "Unknown";
-}
-
 namespace etcd_errors {
 namespace {
 rpc_status make(grpc_code code, std::string_view message) { return {code, std::string(message)}; }

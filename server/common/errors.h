@@ -5,14 +5,12 @@
 #include <string>
 #include <string_view>
 
+#include "net/grpc/grpc_status.h"
+
 namespace ringkv::server {
 
-// gRPC status codes (grpc/status.h numbering).
-enum class grpc_code : int {
-  ok = 0, cancelled = 1, unknown = 2, invalid_argument = 3, deadline_exceeded = 4, not_found = 5,
-  already_exists = 6, permission_denied = 7, resource_exhausted = 8, failed_precondition = 9, aborted = 10,
-  out_of_range = 11, unimplemented = 12, internal = 13, unavailable = 14, data_loss = 15, unauthenticated = 16,
-};
+// gRPC status codes: net/grpc's, the one enum of them (grpc/status.h numbering).
+using grpc_code = net::grpc::status_code;
 
 struct rpc_status {
   grpc_code code = grpc_code::ok;
@@ -26,8 +24,6 @@ struct apply_result {
   rpc_status status;
   std::string response;
 };
-
-const char* grpc_code_name(grpc_code code);  // "OK", "InvalidArgument", ... (Prometheus grpc_code label)
 
 namespace etcd_errors {
 rpc_status empty_key();         // InvalidArgument "etcdserver: key is not provided"
