@@ -5,6 +5,9 @@
 #include <cinttypes>
 #include <cstdio>
 #include <string>
+#include <string_view>
+
+#include "runtime/json_text.h"
 
 namespace ringkv::bench {
 namespace {
@@ -25,20 +28,10 @@ double per_request_us(std::chrono::microseconds cpu, uint64_t requests) {
   return requests ? static_cast<double>(cpu.count()) / static_cast<double>(requests) : 0.0;
 }
 
-std::string json_escape(const std::string& text) {
+// `text` as a JSON string literal, quotes included.
+std::string json_string(std::string_view text) {
   std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += c;
-    }
-  }
+  runtime::append_json_string(out, text);
   return out;
 }
 
@@ -157,11 +150,11 @@ void print_json(std::ostream& out, const bench_result& result) {
   const uint64_t requests = result.requests_ok() + result.requests_failed();
   auto us = [](std::chrono::nanoseconds ns) { return static_cast<double>(ns.count()) / 1e3; };
   char buffer[512];
+  out << "{\"title\":" << json_string(result.title) << ",\"workload\":" << json_string(result.workload);
   std::snprintf(buffer, sizeof buffer,
-                "{\"title\":\"%s\",\"workload\":\"%s\",\"requests_ok\":%" PRIu64 ",\"requests_failed\":%" PRIu64
+                ",\"requests_ok\":%" PRIu64 ",\"requests_failed\":%" PRIu64
                 ",\"elapsed_s\":%.6f,\"requests_per_s\":%.3f,\"client_cpu_us_per_request\":%.3f",
-                json_escape(result.title).c_str(), json_escape(result.workload).c_str(), result.requests_ok(),
-                result.requests_failed(), elapsed_s,
+                result.requests_ok(), result.requests_failed(), elapsed_s,
                 elapsed_s > 0 ? static_cast<double>(result.requests_ok()) / elapsed_s : 0.0,
                 per_request_us(result.client_cpu, requests));
   out << buffer;
@@ -182,13 +175,13 @@ void print_json(std::ostream& out, const bench_result& result) {
   bool first = true;
   for (const auto& [code, tally] : result.errors_by_code) {
     out << (first ? "" : ",") << "\"" << status_code_name(code) << "\":{\"count\":" << tally.count
-        << ",\"message\":\"" << json_escape(tally.first_message) << "\"}";
+        << ",\"message\":" << json_string(tally.first_message) << "}";
     first = false;
   }
   out << "},\"counters\":{";
   first = true;
   for (const auto& [name, value] : result.counters) {
-    out << (first ? "" : ",") << "\"" << json_escape(name) << "\":" << value;
+    out << (first ? "" : ",") << json_string(name) << ":" << value;
     first = false;
   }
   out << "}}";

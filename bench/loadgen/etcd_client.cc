@@ -4,17 +4,19 @@
 // writer) and the writer (produce_output, write pending_output in one send, repeat while output is
 // ready, then park). Calls started by client coroutines queue frames in the session, whose notifier
 // wakes the writer once per batch: every call started in one loop turn leaves in one write.
-// Session callbacks never resume a caller inline (they only schedule it), so a caller that finishes
-// and closes the client cannot destroy the session while it is parsing.
+// Session callbacks never resume a caller inline (they complete a runtime::completion or notify a
+// runtime::notifier, which schedule it), so a caller that finishes and closes the client cannot destroy
+// the session while it is parsing. The two pumps run in a runtime::gate that close() waits on.
 #include "bench/loadgen/etcd_client.h"
 
 #include <cassert>
-#include <coroutine>
 #include <deque>
 
 #include "net/grpc/grpc_client_session.h"
 #include "net/tcp/connect.h"
-#include "runtime/spawn.h"
+#include "runtime/completion.h"
+#include "runtime/gate.h"
+#include "runtime/notifier.h"
 #include "runtime/timer.h"
 
 namespace ringkv::bench {
@@ -25,24 +27,6 @@ rpc_status from_grpc(const net::grpc::status& s) {
 }
 
 rpc_status connection_lost(const std::string& why) { return {grpc_code::unavailable, why}; }
-
-// One parked coroutine, resumed (through the ready queue) by notify().
-struct wakeup {
-  std::coroutine_handle<> waiter;
-  bool pending = false;
-
-  void notify() {
-    pending = true;
-    if (waiter) runtime::detail::schedule(std::exchange(waiter, {}));
-  }
-  struct awaiter {
-    wakeup& w;
-    bool await_ready() const noexcept { return w.pending; }
-    void await_suspend(std::coroutine_handle<> h) noexcept { w.waiter = h; }
-    void await_resume() const noexcept { w.pending = false; }
-  };
-  awaiter wait() { return {*this}; }
-};
 
 }  // namespace
 
@@ -69,9 +53,8 @@ struct etcd_client::impl {
   std::unique_ptr<net::grpc::grpc_client_session> session;
   std::string failure;  // why the connection ended (empty while it is up)
   bool closing = false;
-  wakeup writer_wakeup;
-  wakeup pumps_done;
-  int pumps_running = 0;
+  runtime::notifier writer_wakeup;
+  runtime::gate pumps;  // the reader and the writer
   std::string serialize_buffer;  // reused for every outbound message
 
   bool up() const { return session != nullptr; }
@@ -100,7 +83,6 @@ struct etcd_client::impl {
       }
       writer_wakeup.notify();
     }
-    pump_finished();
   }
 
   runtime::task<void> writer() {
@@ -122,14 +104,8 @@ struct etcd_client::impl {
         fail("HTTP/2 session closed: " + session->close_reason());
         break;
       }
-      co_await writer_wakeup.wait();
+      co_await writer_wakeup;
     }
-    pump_finished();
-  }
-
-  void pump_finished() {
-    assert(pumps_running > 0);
-    if (--pumps_running == 0) pumps_done.notify();
   }
 
   std::string_view serialize(const google::protobuf::MessageLite& message) {
@@ -141,40 +117,6 @@ struct etcd_client::impl {
 
 namespace {
 
-// Awaits one unary call; lives in the caller's frame until the session's done callback.
-struct unary_call_awaiter {
-  etcd_client::impl& client;
-  const char* path;
-  std::string_view request;
-  google::protobuf::MessageLite* response;
-  rpc_status result;
-  std::coroutine_handle<> waiter;
-
-  bool await_ready() {
-    if (!client.up()) {
-      result = connection_lost(client.failure);
-      return true;
-    }
-    return false;
-  }
-  bool await_suspend(std::coroutine_handle<> h) {
-    waiter = h;
-    const auto id = client.session->unary(path, request, [this](const net::grpc::status& s, std::string_view bytes) {
-      result = from_grpc(s);
-      if (result.ok() && response != nullptr && !response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        result = {grpc_code::internal, "could not parse the response"};
-      }
-      runtime::detail::schedule(waiter);
-    });
-    if (id < 0) {
-      result = {grpc_code::unavailable, "the HTTP/2 session refused a new stream"};
-      return false;
-    }
-    return true;
-  }
-  rpc_status await_resume() { return std::move(result); }
-};
-
 // A bidirectional call. Its state is shared with the session's callbacks, which may outlive the
 // stream object (the session ends every call when it goes away).
 class grpc_bidi_stream final : public etcd_stream {
@@ -183,11 +125,7 @@ class grpc_bidi_stream final : public etcd_stream {
     std::deque<std::string> inbox;
     bool done = false;
     rpc_status final_status;
-    std::coroutine_handle<> waiter;
-
-    void wake() {
-      if (waiter) runtime::detail::schedule(std::exchange(waiter, {}));
-    }
+    runtime::notifier changed;  // a message arrived or the call ended
   };
 
   static std::unique_ptr<grpc_bidi_stream> open(etcd_client::impl& client, const char* path) {
@@ -196,12 +134,12 @@ class grpc_bidi_stream final : public etcd_stream {
     net::grpc::grpc_client_session::call_callbacks callbacks;
     callbacks.on_message = [state](std::string_view message) {
       state->inbox.emplace_back(message);
-      state->wake();
+      state->changed.notify();
     };
     callbacks.on_done = [state](const net::grpc::status& s) {
       state->done = true;
       state->final_status = s.ok() ? rpc_status{grpc_code::cancelled, "stream ended by the server"} : from_grpc(s);
-      state->wake();
+      state->changed.notify();
     };
     const auto id = client.session->start_call(path, std::move(callbacks));
     if (id < 0) return nullptr;
@@ -222,13 +160,7 @@ class grpc_bidi_stream final : public etcd_stream {
   }
 
   runtime::task<rpc_status> receive(google::protobuf::MessageLite& message) override {
-    struct inbox_awaiter {
-      shared_state& state;
-      bool await_ready() const noexcept { return !state.inbox.empty() || state.done; }
-      void await_suspend(std::coroutine_handle<> h) noexcept { state.waiter = h; }
-      void await_resume() const noexcept {}
-    };
-    while (state_->inbox.empty() && !state_->done) co_await inbox_awaiter{*state_};
+    while (state_->inbox.empty() && !state_->done) co_await state_->changed;
     if (state_->inbox.empty()) co_return state_->final_status;
     const bool parsed = message.ParseFromString(state_->inbox.front());
     state_->inbox.pop_front();
@@ -254,7 +186,7 @@ class grpc_bidi_stream final : public etcd_stream {
 etcd_client::etcd_client(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 
 etcd_client::~etcd_client() {
-  assert((!impl_ || impl_->pumps_running == 0) && "close() an etcd_client before destroying it");
+  assert((!impl_ || impl_->pumps.inside() == 0) && "close() an etcd_client before destroying it");
 }
 
 runtime::task<std::unique_ptr<etcd_client>> etcd_client::connect(const endpoint& to, std::chrono::nanoseconds timeout,
@@ -276,17 +208,29 @@ runtime::task<std::unique_ptr<etcd_client>> etcd_client::connect(const endpoint&
   state->session = std::make_unique<net::grpc::grpc_client_session>(session_options);
   impl* raw = state.get();
   state->session->set_output_ready_notifier([](void* self) { static_cast<impl*>(self)->writer_wakeup.notify(); }, raw);
-  state->pumps_running = 2;
-  runtime::spawn(raw->reader());
-  runtime::spawn(raw->writer());
+  const bool pumps_started = raw->pumps.spawn(raw->reader()) && raw->pumps.spawn(raw->writer());
+  assert(pumps_started && "a new client's gate is open");
+  (void)pumps_started;
   co_return std::unique_ptr<etcd_client>(new etcd_client(std::move(state)));
 }
 
 runtime::task<rpc_status> etcd_client::call(rpc_method method, const google::protobuf::MessageLite& request,
                                             google::protobuf::MessageLite* response) {
-  // A named awaiter, not a temporary: g++ 12 mishandles non-trivial temporaries in co_await.
-  unary_call_awaiter awaiter{*impl_, rpc_path(method), impl_->serialize(request), response, {}, {}};
-  rpc_status status = co_await awaiter;
+  if (!impl_->up()) co_return connection_lost(impl_->failure);
+  // Lives in this frame until the session's done callback sets it (or the session goes away, which
+  // ends every call with unavailable).
+  runtime::completion<rpc_status> done;
+  const auto id = impl_->session->unary(
+      rpc_path(method), impl_->serialize(request), [&done, response](const net::grpc::status& s, std::string_view bytes) {
+        rpc_status result = from_grpc(s);
+        if (result.ok() && response != nullptr &&
+            !response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+          result = {grpc_code::internal, "could not parse the response"};
+        }
+        done.set(std::move(result));
+      });
+  if (id < 0) co_return rpc_status{grpc_code::unavailable, "the HTTP/2 session refused a new stream"};
+  rpc_status status = co_await done;
   co_return status;
 }
 
@@ -306,7 +250,7 @@ runtime::task<void> etcd_client::close() {
   }
   impl_->fail("closed by the client");
   co_await impl_->conn.close();  // cancels the reader's pending recv
-  while (impl_->pumps_running > 0) co_await impl_->pumps_done.wait();
+  co_await impl_->pumps.close();
 }
 
 }  // namespace ringkv::bench

@@ -3,6 +3,7 @@
 #include "bench/loadgen/options.h"
 
 #include "bench/loadgen/key_gen.h"
+#include "runtime/flag_tokens.h"
 
 #include <cctype>
 #include <cerrno>
@@ -248,11 +249,6 @@ void apply_workload_defaults(bench_options& o) {
   }
 }
 
-struct raw_flag {
-  std::string name;
-  flag_value value;
-};
-
 }  // namespace
 
 const char* workload_name(workload_kind kind) {
@@ -327,33 +323,26 @@ std::string usage_text() {
 }
 
 std::variant<bench_options, parse_error> parse_options(int argc, const char* const* argv) {
-  std::vector<raw_flag> flags;
+  const std::vector<std::string> arguments(argv + (argc > 0 ? 1 : 0), argv + (argc > 0 ? argc : 0));
+  const runtime::flag_tokens lexed = runtime::tokenize_flags(
+      arguments,
+      [](std::string_view name) {
+        if (name == "h" || name == "help") return runtime::flag_arity::boolean;
+        const flag_spec* spec = find_flag(name);
+        if (spec == nullptr) return runtime::flag_arity::undefined;
+        return spec->is_bool ? runtime::flag_arity::boolean : runtime::flag_arity::takes_value;
+      },
+      runtime::flag_dialect::pflag);
+  std::vector<runtime::flag_token> flags;
   std::vector<std::string> positionals;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help" || arg == "help") return parse_error{usage_text()};
-    if (arg == "--") {
-      for (++i; i < argc; ++i) positionals.emplace_back(argv[i]);
-      break;
+  for (const runtime::flag_token& token : lexed.tokens) {  // help wins over an error further right
+    if (token.positional() ? *token.value == "help" : token.name == "h" || token.name == "help") {
+      return parse_error{usage_text()};
     }
-    if (!arg.starts_with("-") || arg == "-") {
-      positionals.push_back(arg);
-      continue;
-    }
-    std::string name = arg.substr(arg.starts_with("--") ? 2 : 1);
-    flag_value value;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    const flag_spec* spec = find_flag(name);
-    if (!spec) return parse_error{"unknown flag: --" + name};
-    if (!value && !spec->is_bool) {
-      if (i + 1 >= argc) return parse_error{"flag needs an argument: --" + name};
-      value = argv[++i];
-    }
-    flags.push_back({name, value});
+    if (token.positional()) positionals.push_back(*token.value);
+    else flags.push_back(token);
   }
+  if (!lexed.ok()) return parse_error{lexed.error};
 
   if (positionals.empty()) return parse_error{"missing workload\n" + usage_text()};
   auto kind = find_workload(positionals[0]);

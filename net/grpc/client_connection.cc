@@ -3,12 +3,11 @@
 
 #include "net/grpc/protocol_detect.h"
 #include "runtime/cancel.h"
-#include "runtime/spawn.h"
+#include "runtime/notifier.h"
 #include "runtime/timer.h"
 #include "runtime/when_all.h"
 
 #include <cassert>
-#include <coroutine>
 #include <span>
 
 namespace ringkv::net::grpc {
@@ -22,29 +21,6 @@ std::span<const uint8_t> as_bytes(std::span<const std::byte> bytes) {
 std::string_view as_text(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
-
-// A one-waiter wakeup: notify() sets the flag and schedules the parked coroutine on the shard's ready
-// queue (never resumes it on the notifier's stack).
-class wakeup {
- public:
-  void notify() {
-    pending_ = true;
-    if (parked_) runtime::detail::schedule(std::exchange(parked_, {}));
-  }
-  auto wait() {
-    struct awaiter {
-      wakeup& self;
-      bool await_ready() const noexcept { return self.pending_; }
-      void await_suspend(std::coroutine_handle<> handle) noexcept { self.parked_ = handle; }
-      void await_resume() const noexcept { self.pending_ = false; }
-    };
-    return awaiter{*this};
-  }
-
- private:
-  bool pending_ = false;
-  std::coroutine_handle<> parked_;
-};
 
 // Closes the connection unless disarm() comes first: connections that never finish their preface
 // (or first HTTP/1.1 request) cannot hold a slot.
@@ -69,8 +45,8 @@ struct h2_driver {
   grpc_server_session session;
   preface_watchdog& watchdog;
   const size_t queued_reply_bytes_read_limit;
-  wakeup writer_wakeup;
-  wakeup reader_wakeup;  // the writer made progress (for a reader paused by queued replies)
+  runtime::notifier writer_wakeup;
+  runtime::notifier reader_wakeup;  // the writer made progress (for a reader paused by queued replies)
   bool reader_done = false;
   bool writer_done = false;
 
@@ -87,7 +63,7 @@ struct h2_driver {
   runtime::task<void> read_loop() {
     while (true) {
       while (session.queued_stream_bytes() > queued_reply_bytes_read_limit && !writer_done) {
-        co_await reader_wakeup.wait();
+        co_await reader_wakeup;
       }
       if (writer_done) break;
       if (conn.readable().empty()) {
@@ -107,7 +83,7 @@ struct h2_driver {
 
   runtime::task<void> write_loop() {
     while (true) {
-      co_await writer_wakeup.wait();
+      co_await writer_wakeup;
       session_verdict verdict = session.produce_output();
       while (session.has_output()) {
         const auto out = session.pending_output();

@@ -76,6 +76,18 @@ TEST(BenchResult, JsonCarriesPercentilesAndErrors) {
   EXPECT_NE(json.find("\"ResourceExhausted\":{\"count\":2"), std::string::npos);
 }
 
+TEST(BenchResult, JsonEscapesTextAndKeepsLongTitlesWhole) {
+  bench_result r = make_result();
+  r.title = std::string(600, 't') + " \"quoted\"\n";
+  r.record_error(grpc_code::unavailable, "recv: reset\tby \\peer");
+  std::ostringstream out;
+  print_json(out, r);
+  const std::string json = out.str();
+  EXPECT_NE(json.find("{\"title\":\"" + std::string(600, 't') + " \\\"quoted\\\"\\n\",\"workload\":\"put\","),
+            std::string::npos) << json;
+  EXPECT_NE(json.find("\"message\":\"recv: reset\\tby \\\\peer\"}"), std::string::npos) << json;
+}
+
 TEST(BenchResult, NoSuccessStillShowsErrors) {
   bench_result r;
   r.record_error(grpc_code::unavailable, "connection refused");
