@@ -370,7 +370,6 @@ runtime::task<rpc_status> etcd_server::check_reconfig_health(uint64_t removing) 
 // ---- publish ----
 
 runtime::task<void> etcd_server::publish_self() {
-  publish_running_ = true;
   const std::vector<std::string> client_urls = urls_of(config_.advertise_client_urls);
   while (!stopping_ && !leaving_) {
     const member_record* self = members_.find(identity_.member_id);
@@ -388,7 +387,6 @@ runtime::task<void> etcd_server::publish_self() {
     }
     if (co_await runtime::sleep_for(publish_retry_interval) != 0) break;
   }
-  publish_running_ = false;
 }
 
 // ---- applying ----

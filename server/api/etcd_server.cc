@@ -163,15 +163,16 @@ void etcd_server::stop() {
 }
 
 runtime::task<void> etcd_server::run() {
-  runtime::spawn(lease_housekeeping());
-  runtime::spawn(publish_self());
+  // Background work that uses the member joins the gate; run() returns once all of it has ended.
+  bool started = background_.spawn(lease_housekeeping());
+  started = started && background_.spawn(publish_self());
   if (config_.compaction_period().count() > 0 || config_.compaction_revisions() > 0)
-    runtime::spawn(auto_compactor());
+    started = started && background_.spawn(auto_compactor());
+  assert(started && "the gate closes only below");
   co_await driver_.run();
   stopping_ = true;
   wake_apply_waiters(etcd_errors::stopped());
-  while (lease_task_running_ || compactor_running_ || publish_running_ || snapshot_streams_running_ > 0)
-    co_await runtime::sleep_for(std::chrono::milliseconds(10));
+  co_await background_.close();
 }
 
 namespace {
@@ -267,7 +268,6 @@ runtime::task<unary_outcome> etcd_server::call_unary(std::string_view grpc_metho
 // mode keeps the history of the last period, sampling the revision every period/10 and compacting to
 // the revision seen one period ago.
 runtime::task<void> etcd_server::auto_compactor() {
-  compactor_running_ = true;
   const int64_t keep_revisions = config_.compaction_revisions();
   const auto period = config_.compaction_period();
   const auto interval = keep_revisions > 0 ? std::chrono::milliseconds(std::chrono::minutes(5))
@@ -294,7 +294,6 @@ runtime::task<void> etcd_server::auto_compactor() {
     if (outcome.status.ok()) log::info("auto compaction done", {{"revision", target}});
     else log::warn("auto compaction failed", {{"revision", target}, {"error", outcome.status.message}});
   }
-  compactor_running_ = false;
 }
 
 // ---- KV ----
@@ -435,18 +434,13 @@ void etcd_server::on_snapshot(const call_ref& call, std::string_view bytes) {
     call->finish(to_grpc(malformed()));
     return;
   }
-  runtime::spawn(stream_snapshot(call));
+  if (!background_.spawn(stream_snapshot(call))) call->finish(to_grpc(etcd_errors::stopped()));
 }
 
 // The state at the start, serialized a slice per loop turn (writes go on meanwhile; the MVCC store
 // skips their revisions), hashed for etcd's sha256 trailer and queued in etcd's 32 KiB blobs a few per
 // turn, so a large state never stalls the member. The call going away or the server stopping ends it.
 runtime::task<void> etcd_server::stream_snapshot(call_ref call) {
-  ++snapshot_streams_running_;
-  struct running_guard {
-    int& count;
-    ~running_guard() { --count; }
-  } running{snapshot_streams_running_};
   constexpr size_t chunk_bytes = 32 * 1024;  // etcd sends 32 KiB blobs
   constexpr size_t chunks_per_turn = 64;
   // The call went away, or the server stops (then the client hears so, as from etcd).

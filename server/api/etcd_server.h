@@ -16,6 +16,7 @@
 
 #include "net/grpc/grpc_status.h"
 #include "net/grpc/service_registry.h"
+#include "runtime/gate.h"
 #include "runtime/task.h"
 #include "runtime/timer.h"
 #include "server/api/request_pipeline.h"
@@ -167,7 +168,7 @@ class etcd_server final : private replicated_state {
   void wake_apply_waiters(const rpc_status& status);
 
   std::unordered_map<std::string, unary_method> unary_methods_;  // "/etcdserverpb.KV/Range" -> method
-  std::vector<completion<rpc_status>*> apply_waiters_;  // woken after every applied batch
+  std::vector<runtime::completion<rpc_status>*> apply_waiters_;  // woken after every applied batch
 
 
   server_config config_;
@@ -199,12 +200,10 @@ class etcd_server final : private replicated_state {
     runtime::clock::time_point last_heard;    // a gap above an election timeout ends the streak
   };
   std::map<uint64_t, peer_activity> peer_activity_;  // heard_from
-  bool publish_running_ = false;
   bool leaving_ = false;
   bool stopping_ = false;
-  bool lease_task_running_ = false;
-  bool compactor_running_ = false;
-  int snapshot_streams_running_ = 0;  // Maintenance.Snapshot streams in progress: run() waits for them
+  // Lease housekeeping, publish, auto compaction and Maintenance.Snapshot streams: run() waits for them.
+  runtime::gate background_;
 
   std::unordered_map<mvcc::watch_id_t, std::weak_ptr<watch_stream>> watch_owner_;  // streams own themselves via their call's callbacks
 };

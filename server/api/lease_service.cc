@@ -41,7 +41,7 @@ runtime::task<void> propose_and_forget(raft_driver& n, proposal_kind kind, std::
 // Proposes a lease_ask and waits until the leader's answer is applied here.
 runtime::task<lease_reply> ask_leader(raft_driver& n, kv_applier& applier, lease_ask_mode mode, int64_t lease_id,
                                       std::chrono::milliseconds timeout) {
-  completion<lease_reply> done;
+  runtime::completion<lease_reply> done;
   lease_ask ask = applier.begin_lease_ask(mode, lease_id, &done, lease_clock_ms() + timeout.count());
   apply_result proposed = co_await n.propose(proposal_kind::lease_ask, encode_lease_ask(ask));
   if (!proposed.status.ok()) {
@@ -166,7 +166,6 @@ void etcd_server::on_lease_keep_alive(const call_ref& call) {
 }
 
 runtime::task<void> etcd_server::lease_housekeeping() {
-  lease_task_running_ = true;
   applier_.set_lease_answer_sink([this](std::string answer) {  // the leader answers other members' asks
     runtime::spawn(propose_and_forget(driver_, proposal_kind::lease_answer, std::move(answer)));
   });
@@ -186,7 +185,6 @@ runtime::task<void> etcd_server::lease_housekeeping() {
   }
   applier_.set_lease_answer_sink({});
   applier_.fail_lease_asks(etcd_errors::stopped());
-  lease_task_running_ = false;
 }
 
 }  // namespace ringkv::server

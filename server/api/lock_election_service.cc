@@ -41,7 +41,7 @@ rpc_status election_error(const char* message) { return {grpc_code::unknown, mes
 }  // namespace
 
 void etcd_server::wake_apply_waiters(const rpc_status& status) {
-  std::vector<completion<rpc_status>*> waiters;
+  std::vector<runtime::completion<rpc_status>*> waiters;
   waiters.swap(apply_waiters_);
   for (auto* waiter : waiters) waiter->set(status);
 }
@@ -62,7 +62,7 @@ runtime::task<rpc_status> etcd_server::wait_for_turn(std::string prefix, int64_t
   while (true) {
     auto oldest = oldest_under(prefix);
     if (!oldest || oldest->create_revision >= create_revision) co_return rpc_status{};
-    completion<rpc_status> changed;  // re-checked after every applied batch
+    runtime::completion<rpc_status> changed;  // re-checked after every applied batch
     apply_waiters_.push_back(&changed);
     rpc_status status = co_await changed;
     if (!status.ok()) co_return status;
@@ -216,7 +216,7 @@ void etcd_server::on_observe(const call_ref& call, std::string_view bytes) {
         sent_create_revision = oldest->create_revision;
         sent_mod_revision = oldest->mod_revision;
       }
-      completion<rpc_status> changed;
+      runtime::completion<rpc_status> changed;
       self.apply_waiters_.push_back(&changed);
       if (!(co_await changed).ok()) break;
     }

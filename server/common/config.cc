@@ -9,6 +9,8 @@
 #include <set>
 #include <thread>
 
+#include "runtime/flag_tokens.h"
+
 extern char** environ;
 
 namespace ringkv::server {
@@ -346,28 +348,23 @@ config_parse_result parse_config(const std::vector<std::string>& args, const env
     if (flag.default_value[0] != '$') flag.set(config, flag.default_value);
 
   std::map<std::string, std::string> from_flags;
-  for (size_t i = 1; i < args.size(); ++i) {
-    std::string arg = args[i];
-    if (arg.size() < 2 || arg[0] != '-') {
-      result.error = "unexpected argument '" + arg + "' (flags look like --name value)";
+  auto arity = [](std::string_view name) {
+    if (name == "h" || name == "help" || name == "version") return runtime::flag_arity::boolean;
+    return find_flag(name) ? runtime::flag_arity::takes_value : runtime::flag_arity::undefined;
+  };
+  const runtime::flag_tokens tokens =
+      tokenize_flags(std::span(args).subspan(std::min<size_t>(1, args.size())), arity, runtime::flag_dialect::go_flag);
+  for (const auto& token : tokens.tokens) {  // -h and --version win over any error, as in etcd
+    if (token.name == "h" || token.name == "help") { result.show_help = true; return result; }
+    if (token.name == "version") { result.show_version = true; return result; }
+  }
+  if (!tokens.ok()) { result.error = tokens.error; return result; }
+  for (const auto& token : tokens.tokens) {
+    if (token.positional()) {
+      result.error = "unexpected argument '" + *token.value + "' (flags look like --name value)";
       return result;
     }
-    std::string body = arg.substr(arg[1] == '-' ? 2 : 1);
-    if (body == "h" || body == "help") { result.show_help = true; return result; }
-    if (body == "version") { result.show_version = true; return result; }
-    std::string name = body, value;
-    bool has_value = false;
-    if (auto eq = body.find('='); eq != std::string::npos) {
-      name = body.substr(0, eq);
-      value = body.substr(eq + 1);
-      has_value = true;
-    }
-    if (!find_flag(name)) { result.error = "flag provided but not defined: -" + name; return result; }
-    if (!has_value) {
-      if (i + 1 >= args.size()) { result.error = "flag needs an argument: --" + name; return result; }
-      value = args[++i];
-    }
-    from_flags[name] = value;
+    from_flags[token.name] = token.value.value_or("");
   }
   for (const auto& [key, value] : env) {
     if (key.rfind("ETCD_", 0) != 0) continue;

@@ -189,7 +189,7 @@ apply_result kv_applier::apply_alarm(std::string_view message) {
   return reply(response);
 }
 
-lease_ask kv_applier::begin_lease_ask(lease_ask_mode mode, int64_t lease_id, completion<lease_reply>* done,
+lease_ask kv_applier::begin_lease_ask(lease_ask_mode mode, int64_t lease_id, runtime::completion<lease_reply>* done,
                                      int64_t deadline_ms) {
   lease_ask ask{mode, member_id_, next_lease_nonce_++, lease_id};
   if (lease_waiters_.size() >= lease_waiters_max) {

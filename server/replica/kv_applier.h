@@ -15,7 +15,8 @@
 #include "server/replica/kv_convert.h"
 #include "server/replica/raft_driver.h"
 #include "server/replica/raft_payload.h"
-#include "server/common/wakeup.h"
+#include "runtime/completion.h"
+#include "runtime/notifier.h"
 #include "storage/mvcc/store.h"
 
 namespace ringkv::server {
@@ -45,7 +46,7 @@ class kv_applier {
   // Asker: registers `done` for the answer and returns the ask to propose (kind lease_ask). `done` is
   // set exactly once: by the answer's apply, expire_lease_asks, fail_lease_asks or too many waiting.
   // A caller whose proposal of the ask failed calls abandon_lease_ask (its `done` is then never set).
-  lease_ask begin_lease_ask(lease_ask_mode mode, int64_t lease_id, completion<lease_reply>* done,
+  lease_ask begin_lease_ask(lease_ask_mode mode, int64_t lease_id, runtime::completion<lease_reply>* done,
                             int64_t deadline_ms);
   void abandon_lease_ask(uint64_t nonce);
   void expire_lease_asks(int64_t now_ms);       // past their deadline: request timed out
@@ -76,7 +77,7 @@ class kv_applier {
   int64_t leader_lease_answer(const lease_ask& ask);
 
   struct lease_waiter {
-    completion<lease_reply>* done;
+    runtime::completion<lease_reply>* done;
     int64_t deadline_ms;
   };
   static constexpr size_t lease_waiters_max = 65536;  // asks waiting for the leader's answer

@@ -37,7 +37,7 @@ void raft_driver::stop() {
 runtime::task<apply_result> raft_driver::propose(proposal_kind kind, std::string message) {
   if (stopping_) co_return apply_result{etcd_errors::stopped(), {}};
   if (queued_.size() >= limits_.queued_proposals_max) co_return apply_result{etcd_errors::too_many_requests(), {}};
-  completion<apply_result> done;
+  runtime::completion<apply_result> done;
   request_id_t id = next_request_id_++;
   std::string payload = encode_payload(kind, id, message);
   queued_.push_back({raft::SharedBytes::copy_of(std::string_view(payload)), id});
@@ -52,7 +52,7 @@ runtime::task<apply_result> raft_driver::propose(proposal_kind kind, std::string
 
 runtime::task<rpc_status> raft_driver::read_barrier() {
   if (stopping_) co_return etcd_errors::stopped();
-  completion<rpc_status> done;
+  runtime::completion<rpc_status> done;
   reads_queued_.push_back(&done);
   wake_.notify();
   co_return co_await done;
@@ -70,7 +70,7 @@ runtime::task<rpc_status> raft_driver::propose_conf_change(raft::ConfChange chan
     raft::ProposeResult result = raft_.propose_conf_change(change);
     if (result.status == raft::ProposeStatus::kInvalid) co_return member_errors::not_found();
     if (result.status == raft::ProposeStatus::kAccepted) {
-      completion<rpc_status> done;
+      runtime::completion<rpc_status> done;
       conf_waiters_.push_back({change, &done, std::min(deadline, std::chrono::steady_clock::now() + attempt_interval)});
       wake_.notify();
       rpc_status status = co_await done;

@@ -35,7 +35,8 @@
 #include "runtime/task.h"
 #include "server/common/errors.h"
 #include "server/replica/raft_payload.h"
-#include "server/common/wakeup.h"
+#include "runtime/completion.h"
+#include "runtime/notifier.h"
 
 namespace ringkv::net::peer {
 class peer_transport;
@@ -153,7 +154,7 @@ class raft_driver {
 
  private:
   struct waiting_proposal {
-    completion<apply_result>* done;
+    runtime::completion<apply_result>* done;
     std::chrono::steady_clock::time_point deadline;
   };
   struct queued_proposal {
@@ -162,13 +163,13 @@ class raft_driver {
   };
   struct conf_waiter {
     raft::ConfChange change;
-    completion<rpc_status>* done;
+    runtime::completion<rpc_status>* done;
     std::chrono::steady_clock::time_point deadline;
   };
   struct read_round {
     uint64_t context = 0;
     raft::Index index = 0;  // 0 until raft answers
-    std::vector<completion<rpc_status>*> waiters;
+    std::vector<runtime::completion<rpc_status>*> waiters;
     std::chrono::steady_clock::time_point deadline;
   };
 
@@ -189,7 +190,7 @@ class raft_driver {
   log_storage& storage_;
   std::function<void(const raft::Message& message)> send_;
   raft_driver_limits limits_;
-  wakeup wake_;
+  runtime::notifier wake_;
   bool stopping_ = false;
   bool ticker_running_ = false;
   uint32_t ticks_due_ = 0;
@@ -219,7 +220,7 @@ class raft_driver {
 
   std::deque<queued_proposal> queued_;
   std::unordered_map<request_id_t, waiting_proposal> waiting_;
-  std::vector<completion<rpc_status>*> reads_queued_;
+  std::vector<runtime::completion<rpc_status>*> reads_queued_;
   std::deque<read_round> read_rounds_;  // in context order
   std::vector<conf_waiter> conf_waiters_;
   peer_wiring wiring_;

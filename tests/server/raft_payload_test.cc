@@ -159,7 +159,7 @@ TEST_F(LeaseAsks, ExpiredLeaseAwaitingItsRevokeIsNotRenewed) {
 TEST_F(LeaseAsks, AnswerCompletesOnlyTheAskersWaiter) {
   mvcc::MvccStore follower_store;
   kv_applier follower{follower_store, 1, kFollower};
-  completion<lease_reply> done;
+  runtime::completion<lease_reply> done;
   lease_ask ask = follower.begin_lease_ask(lease_ask_mode::renew, kLease, &done, lease_clock_ms() + 60000);
   EXPECT_EQ(ask.asker, kFollower);
   EXPECT_EQ(follower.lease_asks_waiting(), 1u);
@@ -181,7 +181,7 @@ TEST_F(LeaseAsks, AnswerCompletesOnlyTheAskersWaiter) {
 }
 
 TEST_F(LeaseAsks, UnansweredAsksTimeOutOrFailAtStop) {
-  completion<lease_reply> late, stopped;
+  runtime::completion<lease_reply> late, stopped;
   int64_t now = lease_clock_ms();
   leader.begin_lease_ask(lease_ask_mode::renew, kLease, &late, now + 100);
   leader.begin_lease_ask(lease_ask_mode::renew, kLease, &stopped, now + 60000);
