@@ -31,7 +31,6 @@ using namespace unary;
 namespace {
 
 constexpr std::chrono::milliseconds publish_retry_interval{200};
-constexpr std::chrono::milliseconds leave_grace{500};  // a removed leader's last messages leave first
 constexpr double learner_ready_fraction = 0.9;          // etcd's readyPercent
 constexpr std::chrono::seconds reconfig_health_interval{5};  // etcd's HealthInterval
 
@@ -52,11 +51,6 @@ bool valid_peer_urls(const std::vector<std::string>& urls) {
                      [](const std::string& url) { return peer_endpoint(url).has_value(); });
 }
 
-// etcd's request timeout (5 s + 2 election timeouts) from now.
-runtime::clock::time_point request_deadline(const server_config& config) {
-  return runtime::clock::now() + config.election_timeout * 2 + std::chrono::seconds(5);
-}
-
 struct membership_guard {
   etcd_server* server;
   void (etcd_server::*end)();
@@ -69,32 +63,8 @@ struct membership_guard {
 
 template <typename Response>
 apply_result etcd_server::members_reply(Response& response) const {
-  fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
-  for (const auto& [id, record] : members_.members()) {
-    etcdserverpb::Member* member = response.add_members();
-    to_proto(record, member);
-    if (id == identity_.member_id && record.name.empty()) {  // not published yet: we know ourselves
-      member->set_name(config_.name);
-      for (const auto& url : config_.advertise_client_urls) member->add_clienturls(url.url);
-    }
-  }
+  replica_.list_members(response.mutable_header(), response.mutable_members());
   return reply(response);
-}
-
-std::string etcd_server::members_query() const {
-  etcdserverpb::MemberListResponse response;
-  members_reply(response);
-  for (const auto& [id, record] : members_.staged())  // a second voter whose conf change waits for it
-    if (driver_.is_voter(id) && !members_.find(id)) to_proto(record, response.add_members());
-  if (members_.empty()) {  // nothing applied yet: the members this one started with
-    for (const auto& m : identity_.members) {
-      auto* out = response.add_members();
-      out->set_id(m.id);
-      out->set_name(m.name);
-      for (const auto& url : m.peer_urls) out->add_peerurls(url);
-    }
-  }
-  return response.SerializeAsString();
 }
 
 runtime::task<unary_outcome> etcd_server::member_list(std::string bytes) {
@@ -109,16 +79,11 @@ runtime::task<unary_outcome> etcd_server::member_list(std::string bytes) {
 runtime::task<rpc_status> etcd_server::begin_membership_change() {
   const auto deadline = request_deadline(config_);
   while (membership_busy_) {
-    if (stopping_ || runtime::clock::now() >= deadline) co_return etcd_errors::timeout();
+    if (replica_.stopping() || runtime::clock::now() >= deadline) co_return etcd_errors::timeout();
     if (co_await runtime::sleep_for(config_.heartbeat_interval) != 0) co_return etcd_errors::stopped();
   }
   membership_busy_ = true;
   co_return rpc_status{};
-}
-
-runtime::task<rpc_status> etcd_server::propose_member_change(member_change change) {
-  apply_result result = co_await driver_.propose(proposal_kind(membership_payload_kind), encode_member_change(change));
-  co_return result.status;
 }
 
 runtime::task<unary_outcome> etcd_server::member_add(std::string bytes) {
@@ -129,7 +94,7 @@ runtime::task<unary_outcome> etcd_server::member_add(std::string bytes) {
   if (rpc_status s = co_await begin_membership_change(); !s.ok()) co_return failure(s);
   membership_guard guard{this, &etcd_server::end_membership_change};
   const bool learner = request.islearner();
-  if (!learner && (!members_.ready_to_add_voter() || second_voter_pending_))  // 2 members, 1 started
+  if (!learner && (!members_.ready_to_add_voter() || replica_.second_voter_pending()))  // 2 members, 1 started
     co_return failure(member_errors::not_enough_started());
   if (rpc_status s = co_await check_reconfig_health(0); !s.ok()) co_return failure(s);
   if (members_.peer_url_taken(urls)) co_return failure(member_errors::peer_url_exists());
@@ -146,7 +111,7 @@ runtime::task<unary_outcome> etcd_server::member_add(std::string bytes) {
   member_record record = make_member(id, urls);
   record.is_learner = learner;
   member_change stage{member_op::stage_add, record};  // named: g++ 12 double-destroys braced temporaries
-  if (rpc_status s = co_await propose_member_change(stage); !s.ok()) co_return failure(s);
+  if (rpc_status s = co_await replica_.propose_member_change(stage); !s.ok()) co_return failure(s);
   raft::ConfChange change{learner ? raft::ConfChangeType::kAddLearner : raft::ConfChangeType::kAddVoter, {id}};
   if (!learner && voters_are_only_self()) {
     if (rpc_status s = co_await add_second_voter(change); !s.ok()) co_return failure(s);
@@ -177,7 +142,7 @@ bool etcd_server::voters_are_only_self() const {
 // as etcd refuses it with one started member of two.
 runtime::task<rpc_status> etcd_server::add_second_voter(raft::ConfChange change) {
   const uint64_t id = change.node_ids.front();
-  second_voter_pending_ = id;
+  replica_.expect_second_voter(id);
   runtime::spawn([](etcd_server* self, raft::ConfChange add) -> runtime::task<void> {
     rpc_status applied = co_await self->driver_.propose_conf_change(add);
     if (!applied.ok())
@@ -186,7 +151,7 @@ runtime::task<rpc_status> etcd_server::add_second_voter(raft::ConfChange change)
   }(this, change));
   const auto deadline = request_deadline(config_);
   while (!driver_.is_voter(id)) {
-    if (stopping_) co_return etcd_errors::stopped();
+    if (replica_.stopping()) co_return etcd_errors::stopped();
     if (runtime::clock::now() >= deadline) co_return etcd_errors::timeout();
     if (co_await runtime::sleep_for(config_.heartbeat_interval) != 0) co_return etcd_errors::stopped();
   }
@@ -224,7 +189,7 @@ runtime::task<unary_outcome> etcd_server::member_update(std::string bytes) {
   if (members_.peer_url_taken(urls, request.id())) co_return failure(member_errors::peer_url_exists());
   member_record update = make_member(request.id(), urls);
   member_change change{member_op::update_peer_urls, update};  // named (g++ 12 coroutine pitfall)
-  if (rpc_status s = co_await propose_member_change(change); !s.ok()) co_return failure(s);
+  if (rpc_status s = co_await replica_.propose_member_change(change); !s.ok()) co_return failure(s);
   log::info("updated member", {{"updated-member-id", request.id()}, {"updated-peer-urls", urls}});
   etcdserverpb::MemberUpdateResponse response;
   co_return members_reply(response);
@@ -242,7 +207,7 @@ runtime::task<unary_outcome> etcd_server::member_promote(std::string bytes) {
     membership_guard guard{this, &etcd_server::end_membership_change};
     promoted = co_await promote_as_leader(request.id());
   } else {  // the leader decides (and answers etcd's errors); no local lock: the asker may become leader
-    promoted = co_await ask_leader_about(member_op::promote_ask, request.id());
+    promoted = co_await replica_.ask_leader_about(member_op::promote_ask, request.id());
   }
   if (!promoted.ok()) co_return failure(promoted);
   etcdserverpb::MemberPromoteResponse response;
@@ -264,28 +229,6 @@ runtime::task<rpc_status> etcd_server::promote_as_leader(uint64_t learner_id) {
   co_return applied;
 }
 
-// Asks the leader through the log (member_ask, membership.h) and waits for its answer, within the
-// request timeout. An answer of "not leader" (leadership moved while it was checking) is asked again of
-// the next leader, as etcd's forwarding retries.
-runtime::task<rpc_status> etcd_server::ask_leader_about(member_op op, uint64_t target) {
-  const auto deadline = request_deadline(config_);
-  while (!stopping_ && runtime::clock::now() < deadline) {
-    ask_wait wait;
-    const uint64_t nonce = next_ask_nonce_++;
-    ask_waiters_[nonce] = &wait;
-    member_ask ask{identity_.member_id, nonce, target, {}};
-    apply_result proposed =
-        co_await driver_.propose(proposal_kind(membership_payload_kind), encode_member_ask(op, ask));
-    while (proposed.status.ok() && !wait.answered && !stopping_ && runtime::clock::now() < deadline) {
-      if (co_await runtime::sleep_for(config_.heartbeat_interval) != 0) break;
-    }
-    ask_waiters_.erase(nonce);
-    if (!proposed.status.ok()) co_return proposed.status;
-    if (wait.answered && wait.status != etcd_errors::not_leader()) co_return wait.status;
-  }
-  co_return stopping_ ? etcd_errors::stopped() : etcd_errors::timeout();
-}
-
 runtime::task<void> etcd_server::answer_member_ask(member_op op, member_ask ask) {
   rpc_status status;
   if (op == member_op::reconfig_check_ask) {
@@ -298,46 +241,12 @@ runtime::task<void> etcd_server::answer_member_ask(member_op op, member_ask ask)
     }
   }
   ask.status = status;
-  co_await driver_.propose(proposal_kind(membership_payload_kind), encode_member_ask(member_op::ask_answer, ask));
+  co_await replica_.answer_member_ask(std::move(ask));
 }
 
-apply_result etcd_server::apply_member_ask(std::string_view message, raft::Term term) {
-  auto decoded = decode_member_ask(message);
-  if (!decoded) {
-    log::error("undecodable membership ask skipped");
-    return {etcd_errors::corrupt(), {}};
-  }
-  auto& [op, ask] = *decoded;
-  if (op != member_op::ask_answer) {
-    if (driver_.is_leader() && term == driver_.term()) runtime::spawn(answer_member_ask(op, std::move(ask)));
-  } else if (ask.asker == identity_.member_id) {
-    if (auto waiting = ask_waiters_.find(ask.nonce); waiting != ask_waiters_.end()) {
-      waiting->second->answered = true;
-      waiting->second->status = std::move(ask.status);
-      ask_waiters_.erase(waiting);
-    }
-  }
-  return {};
-}
+void etcd_server::member_asked(member_op op, member_ask ask) { runtime::spawn(answer_member_ask(op, std::move(ask))); }
 
 // ---- etcd's strict reconfiguration check of the connections (--strict-reconfig-check) ----
-
-void etcd_server::heard_from(uint64_t member) {
-  const auto now = runtime::clock::now();
-  peer_activity& activity = peer_activity_[member];
-  if (activity.last_heard == runtime::clock::time_point{} || now - activity.last_heard > config_.election_timeout)
-    activity.active_since = now;  // a new streak: etcd's ActiveSince restarts with each connection
-  activity.last_heard = now;
-}
-
-void etcd_server::lost_contact(uint64_t member) { peer_activity_.erase(member); }
-
-bool etcd_server::active_since(uint64_t member, runtime::clock::time_point since) const {
-  auto it = peer_activity_.find(member);
-  if (it == peer_activity_.end()) return false;
-  const auto now = runtime::clock::now();
-  return now - it->second.last_heard <= config_.election_timeout && it->second.active_since <= since;
-}
 
 // etcd's mayAddMember / mayRemoveMember connection part, as the leader sees it (it hears from every
 // member; followers only from the leader): adding needs every other voter connected for the last
@@ -350,13 +259,13 @@ rpc_status etcd_server::reconfig_health(uint64_t removing) const {
     if (!record.is_learner) voters.push_back(id);
   if (removing == 0) {
     for (uint64_t id : voters)
-      if (id != identity_.member_id && !active_since(id, healthy_since)) return member_errors::unhealthy();
+      if (id != identity_.member_id && !replica_.active_since(id, healthy_since)) return member_errors::unhealthy();
     return {};
   }
-  if (removing != identity_.member_id && !active_since(removing, runtime::clock::time_point::max())) return {};
+  if (removing != identity_.member_id && !replica_.active_since(removing, runtime::clock::time_point::max())) return {};
   size_t active = 1;
   for (uint64_t id : voters)
-    if (id != identity_.member_id && active_since(id, healthy_since)) ++active;
+    if (id != identity_.member_id && replica_.active_since(id, healthy_since)) ++active;
   if (active - 1 < 1 + (voters.size() - 1) / 2) return member_errors::unhealthy();
   return {};
 }
@@ -364,21 +273,21 @@ rpc_status etcd_server::reconfig_health(uint64_t removing) const {
 runtime::task<rpc_status> etcd_server::check_reconfig_health(uint64_t removing) {
   // Always on, as etcd's default --strict-reconfig-check (the flag itself is not parsed: server/config).
   if (driver_.is_leader()) co_return reconfig_health(removing);
-  co_return co_await ask_leader_about(member_op::reconfig_check_ask, removing);
+  co_return co_await replica_.ask_leader_about(member_op::reconfig_check_ask, removing);
 }
 
 // ---- publish ----
 
 runtime::task<void> etcd_server::publish_self() {
   const std::vector<std::string> client_urls = urls_of(config_.advertise_client_urls);
-  while (!stopping_ && !leaving_) {
+  while (!replica_.stopping() && !replica_.leaving()) {
     const member_record* self = members_.find(identity_.member_id);
     if (self && self->name == config_.name && self->client_urls == client_urls) break;  // already known
     if (self && driver_.leader() != raft::kNoNode) {
       member_record attributes = make_member(identity_.member_id, urls_of(config_.initial_advertise_peer_urls), config_.name);
       attributes.client_urls = client_urls;
       member_change publish{member_op::publish, attributes};  // named (g++ 12 coroutine pitfall)
-      rpc_status published = co_await propose_member_change(publish);
+      rpc_status published = co_await replica_.propose_member_change(publish);
       if (published.ok()) {
         log::info("published local member to cluster through raft",
                   {{"local-member-id", identity_.member_id}, {"name", config_.name}, {"client-urls", client_urls}});
@@ -390,132 +299,5 @@ runtime::task<void> etcd_server::publish_self() {
 }
 
 // ---- applying ----
-
-apply_result etcd_server::apply_member_change(const decoded_payload& payload, raft::Term term) {
-  if (!payload.message.empty() && is_member_ask_op(member_op(uint8_t(payload.message[0]))))
-    return apply_member_ask(payload.message, term);
-  std::optional<member_change> change = decode_member_change(payload.message);
-  if (!change) {
-    log::error("undecodable membership entry skipped");
-    return {etcd_errors::corrupt(), {}};
-  }
-  rpc_status status = members_.apply(*change);
-  sync_peers();
-  return {status, {}};
-}
-
-void etcd_server::apply_conf_change(const raft::ConfChange& change, raft::Index index) {
-  std::vector<member_record> known;
-  for (const auto& m : identity_.members) known.push_back(make_member(m.id, m.peer_urls, m.name));
-  members_.apply_conf_change(change, known);
-  if (change.type != raft::ConfChangeType::kBootstrap && change.node_ids.front() == second_voter_pending_)
-    second_voter_pending_ = 0;
-  if (change.type != raft::ConfChangeType::kBootstrap)
-    log::info("applied a configuration change", {{"index", index}, {"type", uint64_t(change.type)},
-                                                  {"member-id", change.node_ids.front()}});
-  sync_peers();
-  if (change.type == raft::ConfChangeType::kRemoveNode && change.node_ids.front() == identity_.member_id)
-    leave_cluster();
-}
-
-bool etcd_server::restore_state(std::string_view data, raft::Index index) {
-  unwrapped_snapshot unwrapped = unwrap_snapshot(data);
-  if (!unwrapped.valid || !applier_.restore(unwrapped.state, index)) return false;
-  if (unwrapped.members) {
-    members_ = std::move(*unwrapped.members);
-  } else {  // a snapshot from before membership records: the initial members
-    std::vector<uint64_t> ids;
-    std::vector<member_record> known;
-    for (const auto& m : identity_.members) {
-      ids.push_back(m.id);
-      known.push_back(make_member(m.id, m.peer_urls, m.name));
-    }
-    members_ = membership{};
-    members_.bootstrap(ids, known);
-  }
-  sync_peers();
-  if (members_.is_removed(identity_.member_id)) leave_cluster();
-  return true;
-}
-
-void etcd_server::sync_peers() {
-  const member_record* self = members_.find(identity_.member_id);
-  self_learner_ = self != nullptr && self->is_learner;
-  if (transport_ == nullptr) {
-    request_peers_if_needed();
-    return;
-  }
-  std::map<uint64_t, std::string> wanted;
-  auto want = [&](uint64_t id, const std::vector<std::string>& urls) {
-    if (id != identity_.member_id && !urls.empty() && !members_.is_removed(id)) wanted.emplace(id, urls.front());
-  };
-  for (const auto& [id, record] : members_.members()) want(id, record.peer_urls);
-  for (const auto& [id, record] : members_.staged()) want(id, record.peer_urls);
-  // The members we started with (records win): needed while catching up, and after a restart whose log
-  // names the other members only in entries not yet committed again (a cluster grown from one member).
-  for (const auto& m : identity_.members) want(m.id, m.peer_urls);
-  for (const auto& [id, url] : transport_peers_)
-    if (!wanted.contains(id)) transport_->remove_peer(id);
-  for (uint64_t id : members_.removed())
-    if (id != identity_.member_id) transport_->mark_removed(id);
-  for (const auto& [id, url] : wanted) {
-    auto known = transport_peers_.find(id);
-    if (known != transport_peers_.end() && known->second == url) continue;
-    auto where = peer_endpoint(url);
-    if (!where) {
-      log::warn("member peer URL is not http://address:port; not reachable", {{"member-id", id}, {"url", url}});
-      continue;
-    }
-    transport_->add_peer(id, *where);
-  }
-  transport_peers_ = std::move(wanted);
-}
-
-// A member started alone has no transport; the first other member (a staged add is enough: the new
-// member must be reachable before its conf change commits) starts it, at the next loop turn (not
-// inside the apply that got here). A restart replaying that membership starts it the same way.
-bool etcd_server::has_other_members() const {
-  auto other = [this](const auto& entry) { return entry.first != identity_.member_id; };
-  return identity_.multi_member() || std::any_of(members_.members().begin(), members_.members().end(), other) ||
-         std::any_of(members_.staged().begin(), members_.staged().end(), other);
-}
-
-void etcd_server::request_peers_if_needed() {
-  if (!peers_starter_ || peers_start_requested_ || stopping_ || !has_other_members()) return;
-  peers_start_requested_ = true;
-  if (!identity_.multi_member()) {  // remember the others' peer URLs for a restart (membership_join.h)
-    auto note = [this](const member_record& record) {
-      if (record.id != identity_.member_id) identity_.members.push_back({record.id, record.name, record.peer_urls});
-    };
-    for (const auto& [id, record] : members_.members()) note(record);
-    for (const auto& [id, record] : members_.staged()) note(record);
-    std::sort(identity_.members.begin(), identity_.members.end(),
-              [](const cluster_member& a, const cluster_member& b) { return a.id < b.id; });
-    try {
-      persist_identity(config_, identity_);
-    } catch (const std::exception& error) {
-      log::error("cannot persist the member's identity; a restart may not find the other members",
-                 {{"error", error.what()}});
-    }
-  }
-  runtime::spawn([](etcd_server* self) -> runtime::task<void> {
-    if (!self->stopping_) {
-      log::info("the cluster has other members now; starting the peer transport");
-      self->peers_starter_();
-    }
-    co_return;
-  }(this));
-}
-
-void etcd_server::leave_cluster() {
-  if (leaving_) return;
-  leaving_ = true;
-  log::error("the member has been permanently removed from the cluster",
-             {{"local-member-id", identity_.member_id}, {"cluster-id", identity_.cluster_id}});
-  runtime::spawn([](std::chrono::milliseconds grace) -> runtime::task<void> {
-    co_await runtime::sleep_for(grace);
-    runtime::request_stop();
-  }(leave_grace));
-}
 
 }  // namespace ringkv::server

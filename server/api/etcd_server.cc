@@ -5,17 +5,13 @@
 #include <cassert>
 #include <deque>
 #include <functional>
-#include <random>
 
-#include "net/peer/cluster_id.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
 #include "server/common/emulated_version.h"
 #include "server/common/log.h"
-#include "server/replica/membership_join.h"
 #include "server/common/server_metrics.h"
 #include "server/api/snapshot_seal.h"
-#include "server/replica/state_snapshot.h"
 #include "server/common/unary_helpers.h"
 #include "server/api/validate.h"
 
@@ -28,138 +24,26 @@ net::grpc::status to_grpc(const rpc_status& status) {
   return net::grpc::status{net::grpc::status_code(uint8_t(status.code)), status.message};
 }
 
-namespace {
-
-std::vector<raft::NodeId> voter_ids(const member_identity& identity) {
-  std::vector<raft::NodeId> ids;
-  for (const auto& member : identity.members) ids.push_back(member.id);
-  return ids;  // sorted: every member writes the same bootstrap entry
-}
-
-raft::Config raft_config_for(const server_config& config, const member_identity& identity, raft::Index applied) {
-  raft::Config rc;
-  rc.id = identity.member_id;
-  rc.heartbeat_ticks = 1;
-  rc.election_ticks = uint32_t(config.election_timeout / config.heartbeat_interval);
-  rc.random_seed = identity.member_id;
-  // A new cluster starts with every initial member as a voter; a member joining an existing one learns
-  // the membership from the leader.
-  if (config.initial_cluster_state == cluster_state::new_cluster || !identity.multi_member())
-    rc.bootstrap_voters = voter_ids(identity);
-  rc.applied = applied;
-  return rc;
-}
-
-// The membership a snapshot was taken with: its membership section, or (snapshots written before
-// membership changes existed) the initial members. Throws if the section does not decode.
-raft::ConfState snapshot_conf(std::string_view data, const member_identity& identity) {
-  unwrapped_snapshot unwrapped = unwrap_snapshot(data);
-  if (!unwrapped.valid) throw std::runtime_error("the snapshot's membership section does not decode");
-  if (unwrapped.members && !unwrapped.members->empty()) return unwrapped.members->conf_state();
-  return raft::ConfState{voter_ids(identity), {}};
-}
-
-// The raft state to start from: the snapshot (if any) and the WAL entries after it. entries_after
-// throws if the WAL does not reach back to the snapshot: starting would silently lose entries.
-raft::PersistedState persisted_from(const storage::wal::recovered_state& recovered,
-                                    const std::optional<storage::wal::loaded_snapshot>& snapshot,
-                                    const member_identity& identity) {
-  raft::PersistedState state;
-  state.hard_state = {recovered.state.term, recovered.state.vote, recovered.state.commit};
-  uint64_t snapshot_index = snapshot ? snapshot->id.index : 0;
-  if (snapshot) {
-    auto loaded = std::make_shared<raft::Snapshot>();
-    loaded->meta = raft::SnapshotMeta{snapshot->id.index, snapshot->id.term, snapshot_conf(snapshot->data, identity)};
-    loaded->data = raft::SharedBytes::copy_of(std::string_view(snapshot->data));
-    state.snapshot = std::move(loaded);
-  }
-  for (auto& e : storage::wal::entries_after(recovered.entries, snapshot_index)) {
-    state.entries.push_back(
-        raft::Entry{e.term, e.index, raft::EntryType(e.kind), raft::SharedBytes::copy_of(std::string_view(e.payload))});
-  }
-  return state;
-}
-
-}  // namespace
-
 etcd_server::etcd_server(const server_config& config, member_identity identity,
                          storage::wal::write_ahead_log& wal, storage::wal::snapshot_store& snapshots,
                          storage::wal::recovered_state recovered,
                          std::optional<storage::wal::loaded_snapshot> snapshot)
-    : config_(config),
-      identity_(settle_identity(config, std::move(identity),
-                                recovered.entries.empty() && recovered.state.term == 0 && !snapshot)),
-      wal_(wal),
-      snapshots_(snapshots),
-      log_storage_(wal, snapshots),
-      store_(mvcc::StoreConfig{int64_t(config.max_txn_ops),
-                               // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to seconds
-                               std::max<int64_t>(1, (3 * config.election_timeout.count() / 2 + 999) / 1000),
-                               1000, 20000, 65536}),
-      applier_(store_, identity_.cluster_id, identity_.member_id),
-      driver_(raft_config_for(config, identity_, snapshot ? snapshot->id.index : 0),
-            persisted_from(recovered, snapshot, identity_),
-            *this, log_storage_,
-            raft_driver_limits{config.heartbeat_interval, std::chrono::milliseconds(5000) + 2 * config.election_timeout,
-                        4096, 65536, config.snapshot_count}) {
-  if (snapshot && !restore_state(snapshot->data, snapshot->id.index))
-    throw std::runtime_error("snapshot " + storage::wal::snapshot_file_name(snapshot->id) + " does not decode");
-  std::random_device random;  // ask answers replayed from an earlier run must match no waiter
-  next_ask_nonce_ = uint64_t(random()) << 32 | random();
-  driver_.wiring().cluster_id = identity_.cluster_id;
-  driver_.wiring().attach = [this](net::peer::peer_transport* transport) {
-    transport_ = transport;
-    transport_peers_.clear();
-    if (transport_) sync_peers();
-  };
-  driver_.wiring().members_query = [this] { return members_query(); };
-  driver_.wiring().on_removed = [this] { leave_cluster(); };
+    : replica_(config, std::move(identity), wal, snapshots, std::move(recovered), std::move(snapshot)) {
+  replica_.set_events(*this);
   pipeline_.add(learner_refusal_);
-  node_metrics().quota_backend_bytes.set(double(config.effective_quota_bytes()));
-  metrics::global()
-      .add_gauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label.",
-                 {{"server_id", [&] {
-                    char hex[24];
-                    std::snprintf(hex, sizeof hex, "%llx", (unsigned long long)identity_.member_id);
-                    return std::string(hex);
-                  }()}})
-      .set(1);
 }
 
 etcd_server::~etcd_server() = default;
-
-// ---- the replicated state the raft driver applies to (replicated_state) ----
-
-apply_result etcd_server::apply_entry(const decoded_payload& payload, raft::Index index, raft::Term term) {
-  if (uint8_t(payload.kind) == membership_payload_kind) return apply_member_change(payload, term);
-  return applier_.apply(payload, index, term);
-}
-
-void etcd_server::skip_undecodable_entry(raft::Index index) {
-  log::error("undecodable raft entry skipped", {{"index", index}});
-}
-
-void etcd_server::entries_applied() {
-  pump_watchers();
-  wake_apply_waiters({});
-}
-
-void etcd_server::leadership_changed(bool is_leader) {  // the leader owns lease expiry (etcd's lessor)
-  if (is_leader) store_.lease_promote(lease_clock_ms(), config_.election_timeout.count());
-  else store_.lease_demote();
-}
-
-snapshot_stepper etcd_server::begin_snapshot(std::string& out) { return begin_state_snapshot(members_, applier_, out); }
-
-bool etcd_server::restore_snapshot(raft::Index index, std::string_view data) { return restore_state(data, index); }
 
 bool etcd_server::healthy() const {
   return driver_.leader() != raft::kNoNode && !applier_.nospace_alarm();
 }
 
-void etcd_server::stop() {
-  stopping_ = true;
-  driver_.stop();
+void etcd_server::stop() { replica_.stop(); }
+
+void etcd_server::entries_applied() {
+  pump_watchers();
+  wake_apply_waiters({});
 }
 
 runtime::task<void> etcd_server::run() {
@@ -169,8 +53,7 @@ runtime::task<void> etcd_server::run() {
   if (config_.compaction_period().count() > 0 || config_.compaction_revisions() > 0)
     started = started && background_.spawn(auto_compactor());
   assert(started && "the gate closes only below");
-  co_await driver_.run();
-  stopping_ = true;
+  co_await replica_.run();
   wake_apply_waiters(etcd_errors::stopped());
   co_await background_.close();
 }
@@ -274,9 +157,9 @@ runtime::task<void> etcd_server::auto_compactor() {
                                            : std::max<std::chrono::milliseconds>(period / 10, std::chrono::seconds(1));
   std::deque<int64_t> samples;  // revisions seen at each interval, oldest first (periodic mode)
   const size_t samples_per_period = 10;
-  while (!stopping_) {
+  while (!replica_.stopping()) {
     int slept = co_await runtime::sleep_for(interval);
-    if (slept != 0 || stopping_) break;
+    if (slept != 0 || replica_.stopping()) break;
     if (!driver_.is_leader()) continue;
     int64_t target = 0;
     if (keep_revisions > 0) {
@@ -290,7 +173,7 @@ runtime::task<void> etcd_server::auto_compactor() {
     if (target <= store_.compact_revision() || target <= 0) continue;
     etcdserverpb::CompactionRequest request;
     request.set_revision(target);
-    unary_outcome outcome = co_await propose(proposal_kind::compaction, request.SerializeAsString());
+    unary_outcome outcome = co_await replica_.propose(proposal_kind::compaction, request.SerializeAsString());
     if (outcome.status.ok()) log::info("auto compaction done", {{"revision", target}});
     else log::warn("auto compaction failed", {{"revision", target}, {"error", outcome.status.message}});
   }
@@ -331,19 +214,13 @@ rpc_status etcd_server::check_space(int64_t cost) {
   return etcd_errors::no_space();
 }
 
-runtime::task<unary_outcome> etcd_server::propose(proposal_kind kind, std::string bytes) {
-  // etcd: the raft request must fit --max-request-bytes
-  if (bytes.size() > config_.max_request_bytes) co_return failure(etcd_errors::request_too_large());
-  co_return co_await driver_.propose(kind, std::move(bytes));
-}
-
 runtime::task<unary_outcome> etcd_server::put(std::string bytes) {
   etcdserverpb::PutRequest request;
   if (!parse(request, bytes)) co_return failure(malformed());
   if (auto s = check_put(request); !s.ok()) co_return failure(s);
   if (auto s = check_space(mvcc::MvccStore::quota_cost(from_proto(request))); !s.ok()) co_return failure(s);
   node_metrics().mvcc_put.inc();
-  co_return co_await propose(proposal_kind::put, std::move(bytes));
+  co_return co_await replica_.propose(proposal_kind::put, std::move(bytes));
 }
 
 runtime::task<unary_outcome> etcd_server::delete_range(std::string bytes) {
@@ -351,7 +228,7 @@ runtime::task<unary_outcome> etcd_server::delete_range(std::string bytes) {
   if (!parse(request, bytes)) co_return failure(malformed());
   if (auto s = check_delete_range(request); !s.ok()) co_return failure(s);
   node_metrics().mvcc_delete.inc();
-  co_return co_await propose(proposal_kind::delete_range, std::move(bytes));
+  co_return co_await replica_.propose(proposal_kind::delete_range, std::move(bytes));
 }
 
 runtime::task<unary_outcome> etcd_server::txn(std::string bytes) {
@@ -361,7 +238,7 @@ runtime::task<unary_outcome> etcd_server::txn(std::string bytes) {
   node_metrics().mvcc_txn.inc();
   if (txn_writes(request)) {
     if (auto s = check_space(mvcc::MvccStore::quota_cost(from_proto(request))); !s.ok()) co_return failure(s);
-    co_return co_await propose(proposal_kind::txn, std::move(bytes));
+    co_return co_await replica_.propose(proposal_kind::txn, std::move(bytes));
   }
   // A read-only txn is served after a ReadIndex, like etcd; it changes nothing in the store.
   rpc_status barrier = co_await driver_.read_barrier();
@@ -376,7 +253,7 @@ runtime::task<unary_outcome> etcd_server::txn(std::string bytes) {
 runtime::task<unary_outcome> etcd_server::compact(std::string bytes) {
   etcdserverpb::CompactionRequest request;
   if (!parse(request, bytes)) co_return failure(malformed());
-  co_return co_await propose(proposal_kind::compaction, std::move(bytes));
+  co_return co_await replica_.propose(proposal_kind::compaction, std::move(bytes));
 }
 
 // ---- Maintenance ----
@@ -393,7 +270,7 @@ runtime::task<unary_outcome> etcd_server::status(std::string bytes) {
   response.set_raftindex(driver_.committed_index());
   response.set_raftterm(driver_.term());
   response.set_raftappliedindex(driver_.applied_index());
-  response.set_islearner(self_learner_);
+  response.set_islearner(replica_.is_learner());
   for (const auto& [member, type] : applier_.alarms())
     if (type == etcdserverpb::NOSPACE) response.add_errors("memberID:" + std::to_string(member) + " alarm:NOSPACE ");
   co_return reply(response);
@@ -402,7 +279,7 @@ runtime::task<unary_outcome> etcd_server::status(std::string bytes) {
 runtime::task<unary_outcome> etcd_server::alarm(std::string bytes) {
   etcdserverpb::AlarmRequest request;
   if (!parse(request, bytes)) co_return failure(malformed());
-  co_return co_await propose(proposal_kind::alarm, std::move(bytes));
+  co_return co_await replica_.propose(proposal_kind::alarm, std::move(bytes));
 }
 
 runtime::task<unary_outcome> etcd_server::hash(std::string bytes) {
@@ -445,8 +322,8 @@ runtime::task<void> etcd_server::stream_snapshot(call_ref call) {
   constexpr size_t chunks_per_turn = 64;
   // The call went away, or the server stops (then the client hears so, as from etcd).
   auto gone = [&] {
-    if (stopping_ && call->alive()) call->finish(to_grpc(etcd_errors::stopped()));
-    return stopping_ || !call->alive();
+    if (replica_.stopping() && call->alive()) call->finish(to_grpc(etcd_errors::stopped()));
+    return replica_.stopping() || !call->alive();
   };
   std::string sealed;
   sealed.reserve(size_t(std::max<int64_t>(store_.size_bytes(), 0)) + 4096);  // an upper bound: few regrowths
@@ -505,7 +382,7 @@ runtime::task<unary_outcome> etcd_server::move_leader(std::string bytes) {
     driver_.transfer_leadership(request.targetid());
     const auto deadline = runtime::clock::now() + 2 * config_.election_timeout + config_.heartbeat_interval;
     while (driver_.leader() != request.targetid()) {
-      if (runtime::clock::now() >= deadline || stopping_) co_return failure(etcd_errors::timeout());
+      if (runtime::clock::now() >= deadline || replica_.stopping()) co_return failure(etcd_errors::timeout());
       if (co_await runtime::sleep_for(config_.heartbeat_interval / 5) != 0) co_return failure(etcd_errors::stopped());
     }
   }

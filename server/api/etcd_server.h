@@ -1,9 +1,9 @@
-// server/api/etcd_server.h — one member serving etcd's v3 API: owns the MVCC store, the state machine
-// applier and the node loop, and registers the gRPC methods (KV, Watch, Lease, Cluster, Maintenance)
-// in a net::grpc::service_registry. Everything here runs on the raft shard (shard 0).
+// server/api/etcd_server.h — the etcd v3 services of one member (KV, Watch, Lease, Cluster, Maintenance,
+// Lock, Election) over its replica (server/replica/replica.h), registered in a
+// net::grpc::service_registry; every call passes the request_pipeline first. Runs on the raft shard.
 //
-//   gRPC handler ─ parse + validate ─┬─ write: node.propose(kind, request bytes) ─> apply ─> reply
-//                                    └─ read: node.read_barrier() (unless serializable) ─> store.range
+//   gRPC handler ─ pipeline ─ parse + validate ─┬─ write: replica.propose(kind, request bytes) ─> apply ─> reply
+//                                               └─ read: driver.read_barrier() (unless serializable) ─> store.range
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,7 @@
 #include "server/replica/membership.h"
 #include "server/replica/wal_log_storage.h"
 #include "server/replica/raft_driver.h"
+#include "server/replica/replica.h"
 #include "storage/mvcc/store.h"
 #include "storage/wal/snapshot_store.h"
 #include "storage/wal/wal.h"
@@ -38,7 +39,7 @@ net::grpc::status to_grpc(const rpc_status& status);
 // The result of a unary method: a serialized response, or the status the call ends with.
 using unary_outcome = apply_result;
 
-class etcd_server final : private replicated_state {
+class etcd_server final : private replica_events {
  public:
   // Throws (std::exception) when the persisted state cannot be used: a snapshot that does not decode,
   // or a WAL that does not reach back to the snapshot (entries would be missing).
@@ -54,26 +55,14 @@ class etcd_server final : private replicated_state {
   // For the HTTP endpoints: the JSON gateway calls the same unary methods as gRPC.
   bool healthy() const;
   runtime::task<unary_outcome> call_unary(std::string_view grpc_method, std::string bytes);
-  const kv_applier& applier() const { return applier_; }
-  raft_driver& driver() { return driver_; }
-  // A member started alone: `start` starts the peer transport once another member is added (or was,
-  // before a restart); it must call driver().wiring().attach (start_peers does).
-  void start_peers_when_needed(std::function<void()> start) { peers_starter_ = std::move(start); }
-  bool has_other_members() const;  // started with others, or knows others (records, staged adds)
-  void heard_from(uint64_t member);    // the peer transport received a message from `member`
-  void lost_contact(uint64_t member);  // ... or lost its connection to it / could not reach it
+  replica& member() { return replica_; }  // the raft driver, peers' wiring (server/process)
 
  private:
   struct watch_stream;
 
-  // replicated_state: what the raft driver applies committed entries to.
-  apply_result apply_entry(const decoded_payload& payload, raft::Index index, raft::Term term) override;
-  void skip_undecodable_entry(raft::Index index) override;
-  void apply_conf_change(const raft::ConfChange& change, raft::Index index) override;
-  void entries_applied() override;
-  void leadership_changed(bool is_leader) override;
-  snapshot_stepper begin_snapshot(std::string& out) override;
-  bool restore_snapshot(raft::Index index, std::string_view data) override;
+  // replica_events: what the replica tells the services.
+  void entries_applied() override;  // watchers poll, waiters on the store wake
+  void member_asked(member_op op, member_ask ask) override;
 
   // Unary methods: a coroutine from request bytes to response bytes or a status, shared by gRPC and
   // the JSON gateway.
@@ -88,7 +77,6 @@ class etcd_server final : private replicated_state {
   runtime::task<unary_outcome> delete_range(std::string bytes);
   runtime::task<unary_outcome> txn(std::string bytes);
   runtime::task<unary_outcome> compact(std::string bytes);
-  runtime::task<unary_outcome> propose(proposal_kind kind, std::string bytes);
   rpc_status check_space(int64_t cost);  // NOSPACE (raising the alarm once) or ok
 
   // Lease
@@ -111,7 +99,6 @@ class etcd_server final : private replicated_state {
   runtime::task<unary_outcome> member_update(std::string bytes);
   runtime::task<unary_outcome> member_promote(std::string bytes);
   // Proposes a membership entry / raft conf change, one membership change of this member at a time.
-  runtime::task<rpc_status> propose_member_change(member_change change);
   runtime::task<rpc_status> begin_membership_change();  // waits for the previous one (request timeout)
   void end_membership_change() { membership_busy_ = false; }
   runtime::task<void> publish_self();  // etcd's publish: name and client URLs, once a leader exists
@@ -122,20 +109,10 @@ class etcd_server final : private replicated_state {
   bool voters_are_only_self() const;
   runtime::task<rpc_status> add_second_voter(raft::ConfChange change);  // see cluster_service.cc
   runtime::task<rpc_status> promote_as_leader(uint64_t learner_id);
-  runtime::task<rpc_status> ask_leader_about(member_op op, uint64_t target);  // through the log (member_ask)
-  runtime::task<void> answer_member_ask(member_op op, member_ask ask);
-  apply_result apply_member_ask(std::string_view message, raft::Term term);
+  runtime::task<void> answer_member_ask(member_op op, member_ask ask);  // as the leader
   // --strict-reconfig-check's connection part: on the leader from what it hears, elsewhere asked of it.
   runtime::task<rpc_status> check_reconfig_health(uint64_t removing);  // 0: adding a member
   rpc_status reconfig_health(uint64_t removing) const;
-  bool active_since(uint64_t member, runtime::clock::time_point since) const;
-  apply_result apply_member_change(const decoded_payload& payload, raft::Term term);
-  void sync_peers();     // the transport's peers := member records (+ staged adds), removed ones refused
-  void request_peers_if_needed();  // no transport yet but other members: start_peers_when_needed's call
-  void leave_cluster();  // this member was removed: log etcd's line and stop the process
-  // Snapshot bytes (membership section + applier state) into the applier and members_.
-  bool restore_state(std::string_view data, raft::Index index);
-  std::string members_query() const;  // MemberListResponse bytes for a joining member
 
   // Maintenance
   runtime::task<unary_outcome> status(std::string bytes);
@@ -171,37 +148,17 @@ class etcd_server final : private replicated_state {
   std::vector<runtime::completion<rpc_status>*> apply_waiters_;  // woken after every applied batch
 
 
-  server_config config_;
-  member_identity identity_;
-  storage::wal::write_ahead_log& wal_;
-  storage::wal::snapshot_store& snapshots_;
-  wal_log_storage log_storage_;  // the raft driver's: WAL records and snapshot files
-  mvcc::MvccStore store_;
-  kv_applier applier_;
-  membership members_;
-  raft_driver driver_;
-  net::peer::peer_transport* transport_ = nullptr;         // set by start_peers (cluster_bootstrap.h)
-  std::map<uint64_t, std::string> transport_peers_;        // id -> peer URL handed to the transport
-  bool membership_busy_ = false;
-  std::function<void()> peers_starter_;  // start_peers_when_needed
-  bool peers_start_requested_ = false;
-  bool self_learner_ = false;  // this member's record is a learner's (set by sync_peers)
-  learner_refusal learner_refusal_{self_learner_};
+  replica replica_;
+  // The replica's parts the services use, by their old names (narrowing them is the next step).
+  const server_config& config_ = replica_.config();
+  const member_identity& identity_ = replica_.identity();
+  mvcc::MvccStore& store_ = replica_.store();
+  kv_applier& applier_ = replica_.applier();
+  const membership& members_ = replica_.members();
+  raft_driver& driver_ = replica_.driver();
+  learner_refusal learner_refusal_{replica_.is_learner()};
   request_pipeline pipeline_;  // every call, gRPC and gateway alike, passes it first
-  uint64_t second_voter_pending_ = 0;  // add_second_voter: appended, not applied yet (0: none)
-  struct ask_wait {
-    bool answered = false;
-    rpc_status status;
-  };
-  std::map<uint64_t, ask_wait*> ask_waiters_;  // nonce -> the asker's frame (ask_leader_about)
-  uint64_t next_ask_nonce_ = 0;                // random start: replayed answers match no waiter
-  struct peer_activity {
-    runtime::clock::time_point active_since;  // start of the current streak of messages
-    runtime::clock::time_point last_heard;    // a gap above an election timeout ends the streak
-  };
-  std::map<uint64_t, peer_activity> peer_activity_;  // heard_from
-  bool leaving_ = false;
-  bool stopping_ = false;
+  bool membership_busy_ = false;  // one membership change of this member at a time
   // Lease housekeeping, publish, auto compaction and Maintenance.Snapshot streams: run() waits for them.
   runtime::gate background_;
 

@@ -85,13 +85,13 @@ runtime::task<unary_outcome> etcd_server::lease_grant(std::string bytes) {
   if (request.ttl() > mvcc::max_lease_ttl_s) co_return failure(etcd_errors::lease_ttl_too_large());
   if (auto s = check_space(mvcc::MvccStore::quota_cost_lease_grant()); !s.ok()) co_return failure(s);
   if (request.id() == 0) request.set_id(random_lease_id());  // chosen before proposing: apply is deterministic
-  co_return co_await propose(proposal_kind::lease_grant, request.SerializeAsString());
+  co_return co_await replica_.propose(proposal_kind::lease_grant, request.SerializeAsString());
 }
 
 runtime::task<unary_outcome> etcd_server::lease_revoke(std::string bytes) {
   etcdserverpb::LeaseRevokeRequest request;
   if (!parse(request, bytes)) co_return failure(malformed());
-  co_return co_await propose(proposal_kind::lease_revoke, std::move(bytes));
+  co_return co_await replica_.propose(proposal_kind::lease_revoke, std::move(bytes));
 }
 
 runtime::task<unary_outcome> etcd_server::lease_time_to_live(std::string bytes) {
@@ -169,10 +169,10 @@ runtime::task<void> etcd_server::lease_housekeeping() {
   applier_.set_lease_answer_sink([this](std::string answer) {  // the leader answers other members' asks
     runtime::spawn(propose_and_forget(driver_, proposal_kind::lease_answer, std::move(answer)));
   });
-  while (!stopping_) {
+  while (!replica_.stopping()) {
     int slept = co_await runtime::sleep_for(lease_housekeeping_interval);
     if (slept != 0) break;
-    if (stopping_) break;
+    if (replica_.stopping()) break;
     int64_t now = lease_clock_ms();
     applier_.expire_lease_asks(now);
     if (!store_.lease_primary()) continue;  // promoted/demoted by the node's on_leadership hook

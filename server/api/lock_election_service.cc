@@ -71,7 +71,7 @@ runtime::task<rpc_status> etcd_server::wait_for_turn(std::string prefix, int64_t
 
 runtime::task<rpc_status> etcd_server::run_txn(const etcdserverpb::TxnRequest& txn,
                                                etcdserverpb::TxnResponse& response) {
-  unary_outcome outcome = co_await propose(proposal_kind::txn, txn.SerializeAsString());
+  unary_outcome outcome = co_await replica_.propose(proposal_kind::txn, txn.SerializeAsString());
   if (!outcome.status.ok()) co_return outcome.status;
   if (!response.ParseFromString(outcome.response)) co_return rpc_status{grpc_code::internal, "ringkv: bad txn response"};
   co_return rpc_status{};
@@ -119,7 +119,7 @@ runtime::task<unary_outcome> etcd_server::unlock(std::string bytes) {
   if (!parse(request, bytes)) co_return failure(malformed());
   etcdserverpb::DeleteRangeRequest del;
   del.set_key(request.key());
-  unary_outcome deleted = co_await propose(proposal_kind::delete_range, del.SerializeAsString());
+  unary_outcome deleted = co_await replica_.propose(proposal_kind::delete_range, del.SerializeAsString());
   if (!deleted.status.ok()) co_return deleted;
   v3lockpb::UnlockResponse response;
   fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());

@@ -17,7 +17,7 @@ namespace ringkv::server {
 // give. nullptr and logged when it cannot start.
 std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& config, const member_identity& identity,
                                                        etcd_server& server) {
-  raft_driver& raft_node = server.driver();
+  raft_driver& raft_node = server.member().driver();
   if (config.listen_peer_urls.empty()) {
     log::error("several members need --listen-peer-urls");
     return nullptr;
@@ -42,11 +42,11 @@ std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& conf
       peer_config,
       net::peer::peer_callbacks{
           [&server, &raft_node](raft::Message&& message) {
-            server.heard_from(message.from);  // --strict-reconfig-check's view of the connections
+            server.member().heard_from(message.from);  // --strict-reconfig-check's view of the connections
             raft_node.step(std::move(message));
           },
           [&server, &raft_node](raft::NodeId peer) {
-            server.lost_contact(peer);
+            server.member().lost_contact(peer);
             raft_node.report_unreachable(peer);
           },
           [&raft_node](raft::NodeId peer, raft::SnapshotStatus status) { raft_node.report_snapshot(peer, status); },

@@ -16,7 +16,7 @@ namespace ringkv::server {
 
 // The raft peer transport on the first --listen-peer-urls, wired to the node; its peers follow the
 // member records. Started at once with several initial members; a member started alone starts it when
-// another member is added (etcd_server::start_peers_when_needed). nullptr (and logged) when it cannot
+// another member is added (replica::start_peers_when_needed). nullptr (and logged) when it cannot
 // start.
 std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& config, const member_identity& identity,
                                                        etcd_server& server);

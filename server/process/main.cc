@@ -99,7 +99,7 @@ runtime::task<int> serve(const server_config& config) {
 
   std::unique_ptr<net::peer::peer_transport> peers;
   bool peers_failed = false;
-  if (identity.multi_member() || server.has_other_members()) {  // the latter: it grew, then restarted
+  if (identity.multi_member() || server.member().has_other_members()) {  // the latter: it grew, then restarted
     peers = start_peers(config, identity, server);
     if (!peers) {
       co_await ports.close();
@@ -109,7 +109,7 @@ runtime::task<int> serve(const server_config& config) {
       co_return 1;
     }
   } else {  // started alone: listen on the peer URL once `member add` grows the cluster (or it had grown)
-    server.start_peers_when_needed([&config, &identity, &server, &peers, &peers_failed] {
+    server.member().start_peers_when_needed([&config, &identity, &server, &peers, &peers_failed] {
       peers = start_peers(config, identity, server);
       if (peers) return;
       peers_failed = true;  // the new member could never be reached: stop, as etcd cannot start without it
@@ -124,7 +124,7 @@ runtime::task<int> serve(const server_config& config) {
   for (const auto& url : config.listen_client_urls) urls.push_back(url.url);
   log::info("serving etcd v3 gRPC (KV, Watch, Lease, Cluster, Maintenance, Lock, Election) and HTTP /health /version /metrics /v3 JSON gateway",
             {{"name", config.name}, {"data-dir", config.data_dir}, {"listen-client-urls", urls},
-             {"member-id", server.driver().id()}, {"shards", uint64_t(runtime::shard_count())}});
+             {"member-id", server.member().driver().id()}, {"shards", uint64_t(runtime::shard_count())}});
 
   co_await runtime::wait_for_stop();
   log::info("received stop request; shutting down", {{"open-connections", uint64_t(ports.open_connections())}});
