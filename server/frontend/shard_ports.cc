@@ -6,13 +6,13 @@
 #include "net/grpc/call_relay.h"
 #include "net/grpc/client_connection.h"
 #include "net/tcp/listener.h"
+#include "runtime/notifier.h"
 #include "runtime/reactor.h"
 #include "runtime/smp.h"
 #include "runtime/timer.h"
 #include "runtime/when_all.h"
 #include "server/common/log.h"
 #include "server/common/server_metrics.h"
-#include "server/common/wakeup.h"
 #include "server/frontend/http_routes.h"
 
 namespace ringkv::server {
@@ -32,7 +32,7 @@ struct shard_ports::shard_state {
   net::grpc::client_port_services services;  // services.http answers from `routes`
   net::grpc::client_port_config config;
   net::grpc::live_connection_set live;
-  wakeup closing;  // close() was called: serve() ends every connection, then returns
+  runtime::notifier closing;  // close() was called: serve() ends every connection, then returns
   std::vector<net::listener> listeners;
   std::optional<net::grpc::service_registry> relay_registry;  // shards other than 0
 };
