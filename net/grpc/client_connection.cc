@@ -1,4 +1,5 @@
-// The client-port connection driver: protocol detection, the HTTP/2 reader/writer pair, HTTP/1.1.
+// The client-port connection driver: protocol detection, the HTTP/2 reader/writer pair, HTTP/1.1
+// (with streaming replies), the live set and shutdown.
 #include "net/grpc/client_connection.h"
 
 #include "net/grpc/protocol_detect.h"
@@ -7,7 +8,10 @@
 #include "runtime/timer.h"
 #include "runtime/when_all.h"
 
+#include <sys/socket.h>
+
 #include <cassert>
+#include <coroutine>
 #include <span>
 
 namespace ringkv::net::grpc {
@@ -44,33 +48,43 @@ struct h2_driver {
   connection& conn;
   grpc_server_session session;
   preface_watchdog& watchdog;
+  const connection_hooks& hooks;
   const size_t queued_reply_bytes_read_limit;
   runtime::notifier writer_wakeup;
   runtime::notifier reader_wakeup;  // the writer made progress (for a reader paused by queued replies)
   bool reader_done = false;
   bool writer_done = false;
+  bool stopping = false;  // shutdown: both loops end (the socket is shut down too)
 
   h2_driver(connection& c, const client_port_services& services, const client_port_config& config,
             preface_watchdog& dog)
       : conn(c),
         session(*services.grpc, config.grpc),
         watchdog(dog),
+        hooks(services.hooks),
         queued_reply_bytes_read_limit(config.queued_reply_bytes_read_limit) {
     session.set_output_ready_notifier([](void* self) { static_cast<h2_driver*>(self)->writer_wakeup.notify(); },
                                       this);
   }
 
+  void stop() {
+    stopping = true;
+    writer_wakeup.notify();
+    reader_wakeup.notify();
+  }
+
   runtime::task<void> read_loop() {
-    while (true) {
-      while (session.queued_stream_bytes() > queued_reply_bytes_read_limit && !writer_done) {
+    while (!stopping) {
+      while (session.queued_stream_bytes() > queued_reply_bytes_read_limit && !writer_done && !stopping) {
         co_await reader_wakeup;
       }
-      if (writer_done) break;
+      if (writer_done || stopping) break;
       if (conn.readable().empty()) {
         const int filled = co_await conn.fill(1);
-        if (filled <= 0) break;
+        if (filled <= 0 || stopping) break;
       }
       const auto bytes = conn.readable();
+      if (hooks.grpc_received_bytes) hooks.grpc_received_bytes(bytes.size());
       const session_verdict verdict = session.feed(as_bytes(bytes));
       conn.consume(bytes.size());
       if (session.preface_received()) watchdog.disarm();
@@ -82,16 +96,18 @@ struct h2_driver {
   }
 
   runtime::task<void> write_loop() {
-    while (true) {
+    while (!stopping) {
       co_await writer_wakeup;
+      if (stopping) break;
       session_verdict verdict = session.produce_output();
       while (session.has_output()) {
         const auto out = session.pending_output();
         const int written = co_await conn.write(std::as_bytes(out));
-        if (written < 0) {
+        if (written < 0 || stopping) {
           verdict = session_verdict::closed;
           break;
         }
+        if (hooks.grpc_sent_bytes) hooks.grpc_sent_bytes(out.size());
         session.consume_output(out.size());
         verdict = session.produce_output();
         reader_wakeup.notify();
@@ -106,10 +122,72 @@ struct h2_driver {
 };
 
 runtime::task<void> serve_http2(connection& conn, const client_port_services& services,
-                                const client_port_config& config, preface_watchdog& watchdog) {
+                                const client_port_config& config, preface_watchdog& watchdog,
+                                live_member& member) {
   h2_driver driver(conn, services, config, watchdog);
+  member.stop = [&driver] { driver.stop(); };
   co_await runtime::when_all(driver.read_loop(), driver.write_loop());
+  member.stop = nullptr;
 }
+
+}  // namespace
+
+// A streaming HTTP/1.1 reply: the producer writes, the watcher reads only to learn the client left.
+struct http_stream_driver {
+  http_stream& stream;
+  const http_stream_producer& produce;
+  bool producer_done = false;
+
+  runtime::task<void> run_producer() {
+    co_await produce(stream);
+    producer_done = true;
+    stream.on_gone_ = nullptr;  // what it referred to may be gone with the producer
+    co_await stream.conn_.flush();
+    co_await stream.conn_.close();  // ends the watcher's read
+  }
+
+  // The client sends nothing after its request; whatever it does send is dropped. A read that ends
+  // (EOF, error, shutdown(2), or our own close) means it is over.
+  runtime::task<void> watch_client() {
+    while (true) {
+      stream.conn_.consume(stream.conn_.readable().size());
+      const int filled = co_await stream.conn_.fill(1);
+      if (filled <= 0 || producer_done) break;
+    }
+    stream.mark_gone();
+  }
+};
+
+runtime::task<bool> http_stream::write(std::string_view bytes) {
+  if (gone_) co_return false;
+  const int written = co_await conn_.write(std::as_bytes(std::span(bytes.data(), bytes.size())));
+  if (written < 0) {
+    mark_gone();
+    co_return false;
+  }
+  co_return !gone_;
+}
+
+void http_stream::mark_gone() {
+  if (gone_) return;
+  gone_ = true;
+  if (on_gone_) {
+    auto on_gone = std::move(on_gone_);
+    on_gone_ = nullptr;
+    on_gone();
+  }
+}
+
+namespace {
+
+runtime::task<void> serve_http_stream(connection& conn, const http_stream_producer& produce) {
+  http_stream stream(conn);
+  http_stream_driver driver{stream, produce};
+  co_await runtime::when_all(driver.run_producer(), driver.watch_client());
+}
+
+// The driver's own answers (no handler, or a request the parser refused), as Go's http.Error writes them.
+constexpr std::string_view plain_text = "text/plain; charset=utf-8";
 
 runtime::task<void> serve_http1(connection& conn, const client_port_services& services,
                                 const client_port_config& config, preface_watchdog& watchdog) {
@@ -137,11 +215,15 @@ runtime::task<void> serve_http1(connection& conn, const client_port_services& se
     bool keep_alive = request.keep_alive;
     if (parsed.state == http1::parse_status::error) {
       keep_alive = false;
-      http1::write_response(out, {parsed.error_http_status, "text/plain", parsed.error, {}}, false);
+      http1::write_response(out, {parsed.error_http_status, plain_text, parsed.error, {}}, false);
     } else if (!services.http) {
-      http1::write_response(out, {404, "text/plain", "404 page not found\n", {}}, keep_alive);
+      http1::write_response(out, {404, plain_text, "404 page not found\n", {}}, keep_alive);
     } else {
       const http_reply reply = co_await services.http(request);
+      if (reply.stream) {
+        co_await serve_http_stream(conn, reply.stream);
+        co_return;  // a stream ends its connection
+      }
       http1::response response{reply.status, reply.content_type, reply.body, {}};
       for (const auto& [name, value] : reply.headers) response.extra_headers.emplace_back(name, value);
       http1::write_response(out, response, keep_alive);
@@ -155,7 +237,8 @@ runtime::task<void> serve_http1(connection& conn, const client_port_services& se
 }
 
 runtime::task<void> detect_and_serve(connection& conn, const client_port_services& services,
-                                     const client_port_config& config, preface_watchdog& watchdog) {
+                                     const client_port_config& config, preface_watchdog& watchdog,
+                                     live_member& member) {
   wire_protocol protocol = wire_protocol::undecided;
   while (protocol == wire_protocol::undecided) {
     const int filled = co_await conn.fill(conn.readable().size() + 1);
@@ -163,7 +246,7 @@ runtime::task<void> detect_and_serve(connection& conn, const client_port_service
     protocol = detect_protocol(as_text(conn.readable()));
   }
   if (protocol == wire_protocol::http2) {
-    co_await serve_http2(conn, services, config, watchdog);
+    co_await serve_http2(conn, services, config, watchdog, member);
   } else if (protocol == wire_protocol::http1) {
     co_await serve_http1(conn, services, config, watchdog);
   }
@@ -171,25 +254,48 @@ runtime::task<void> detect_and_serve(connection& conn, const client_port_service
   co_await conn.close();
 }
 
+// Shutdown: shut the socket down (blocked reads see EOF, writes fail) and stop the protocol driver.
+void stop_member(live_member& member) {
+  const int fd = member.conn->fd();
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  if (member.stop) member.stop();
+}
+
 }  // namespace
+
+void live_connection_set::insert(live_member& member) {
+  const bool inserted = members_.insert(&member).second;
+  assert(inserted);
+  (void)inserted;
+  if (closing_) stop_member(member);
+}
+
+void live_connection_set::erase(live_member& member) {
+  const size_t erased = members_.erase(&member);
+  assert(erased == 1);
+  (void)erased;
+  if (members_.empty()) emptied_.notify();
+}
 
 runtime::task<void> serve_client_connection(connection conn, const client_port_services& services,
                                             const client_port_config& config) {
   assert(services.grpc != nullptr);
-  if (services.live != nullptr) services.live->insert(&conn);
+  live_member member{&conn, nullptr};
+  if (services.live != nullptr) services.live->insert(member);
+  if (services.hooks.open_connections) services.hooks.open_connections(+1);
   preface_watchdog watchdog;
-  co_await runtime::when_all(detect_and_serve(conn, services, config, watchdog),
+  co_await runtime::when_all(detect_and_serve(conn, services, config, watchdog, member),
                              watchdog.run(conn, config.preface_timeout));
-  if (services.live != nullptr) services.live->erase(&conn);
+  if (services.hooks.open_connections) services.hooks.open_connections(-1);
+  if (services.live != nullptr) services.live->erase(member);
 }
 
 runtime::task<void> close_client_connections(live_connection_set& live) {
-  // A closed connection's coroutine needs a turn of the shard to wind down and leave the set.
-  while (!live.empty()) {
-    connection* conn = *live.begin();
-    co_await conn->close();
-    co_await runtime::yield();
-  }
+  live.closing_ = true;
+  // Stopping is synchronous (nothing leaves the set during this loop); each driver then winds down
+  // on its own and the last one to leave wakes us.
+  for (live_member* member : live.members_) stop_member(*member);
+  while (!live.empty()) co_await live.emptied_;
 }
 
 }  // namespace ringkv::net::grpc

@@ -144,25 +144,53 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-void write_response(std::string& out, const response& response, bool keep_alive) {
+namespace {
+
+void append_number(std::string& out, size_t value, int base = 10) {
   char number[24];
-  const auto append_number = [&](size_t value) {
-    const auto end = std::to_chars(number, number + sizeof(number), value).ptr;
-    out.append(number, end);
-  };
+  const auto end = std::to_chars(number, number + sizeof(number), value, base).ptr;
+  out.append(number, end);
+}
+
+// "HTTP/1.1 <status> <reason>\r\nContent-Type: <type>" (no line end).
+void append_status_and_type(std::string& out, const response& response) {
   out.append("HTTP/1.1 ");
-  append_number(static_cast<size_t>(response.status));
+  append_number(out, static_cast<size_t>(response.status));
   out.push_back(' ');
   out.append(reason_phrase(response.status));
   out.append("\r\nContent-Type: ");
   out.append(response.content_type);
-  out.append("\r\nContent-Length: ");
-  append_number(response.body.size());
+}
+
+void append_extra_headers(std::string& out, const response& response) {
   for (const auto& [name, value] : response.extra_headers) {
     out.append("\r\n").append(name).append(": ").append(value);
   }
+}
+
+}  // namespace
+
+void write_response(std::string& out, const response& response, bool keep_alive) {
+  append_status_and_type(out, response);
+  out.append("\r\nContent-Length: ");
+  append_number(out, response.body.size());
+  append_extra_headers(out, response);
   out.append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
   out.append(response.body);
 }
+
+void write_chunked_head(std::string& out, const response& head) {
+  append_status_and_type(out, head);
+  append_extra_headers(out, head);
+  out.append("\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+}
+
+void append_chunk(std::string& out, std::string_view bytes) {
+  if (bytes.empty()) return;
+  append_number(out, bytes.size(), 16);
+  out.append("\r\n").append(bytes).append("\r\n");
+}
+
+void append_last_chunk(std::string& out) { out.append("0\r\n\r\n"); }
 
 }  // namespace ringkv::net::http1

@@ -1,6 +1,7 @@
 // HTTP/1.1 on the client port, next to gRPC: /health, /version, /metrics and etcd's JSON gateway
 // (/v3/kv/range, ...). A request parser over a contiguous buffer (the connection accumulates bytes
-// until a request is complete, within named limits) and a response writer into the output buffer.
+// until a request is complete, within named limits) and response writers into an output buffer
+// (whole responses, or chunked ones for streams).
 // Supports Content-Length bodies and keep-alive; chunked request bodies are refused (501), as no
 // etcd client sends them.
 #pragma once
@@ -58,6 +59,16 @@ struct response {
 
 // Appends a complete HTTP/1.1 response to `out` (Content-Length framing).
 void write_response(std::string& out, const response& response, bool keep_alive);
+
+// A streamed response (chunked framing, the connection closes after it), for replies whose length is
+// not known up front (the JSON gateway's watch, keep-alive and snapshot streams):
+//   write_chunked_head  the status line and headers (response.body is not used),
+//                       "Transfer-Encoding: chunked" and "Connection: close";
+//   append_chunk        one chunk (nothing for empty bytes: an empty chunk would end the body);
+//   append_last_chunk   the closing zero-length chunk.
+void write_chunked_head(std::string& out, const response& head);
+void append_chunk(std::string& out, std::string_view bytes);
+void append_last_chunk(std::string& out);
 std::string_view reason_phrase(int status);
 
 }  // namespace ringkv::net::http1

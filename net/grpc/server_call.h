@@ -3,8 +3,9 @@
 // The handler may answer at any later time; if the client or the connection went away meanwhile,
 // write()/finish() return false and do nothing.
 //
-// Where the responses go is a call_output: the grpc_server_session of the connection (same shard), or
-// a relay (net/grpc/call_relay.h) that carries them to the connection's session on another shard.
+// Where the responses go is a call_output: the grpc_server_session of the connection (same shard), a
+// relay (net/grpc/call_relay.h) that carries them to the connection's session on another shard, or a
+// local_call (net/grpc/local_call.h) whose in-process caller takes them.
 //
 //   client                      session                          handler (server layer)
 //     HEADERS :path ----------> route by path
@@ -28,6 +29,7 @@ namespace ringkv::net::grpc {
 class grpc_server_session;
 class server_call;
 class call_relay_access;
+class local_call;
 struct method_entry;
 
 // The output side of a server_call. Every method runs on the call's shard, after the call changed.
@@ -103,6 +105,7 @@ class server_call {
   friend class grpc_server_session;
   friend class call_ref;
   friend class call_relay_access;
+  friend class local_call;
 
   server_call(call_output* output, int32_t stream_id, size_t max_message_bytes)
       : output_(output), stream_id_(stream_id), deframer_(max_message_bytes) {

@@ -1,20 +1,19 @@
 // server/frontend/shard_ports.cc — see shard_ports.h.
 #include "server/frontend/shard_ports.h"
 
-#include <sys/socket.h>
-
 #include <optional>
-#include <unordered_set>
 
 #include "net/grpc/call_relay.h"
+#include "net/grpc/client_connection.h"
 #include "net/tcp/listener.h"
+#include "runtime/notifier.h"
 #include "runtime/reactor.h"
 #include "runtime/smp.h"
 #include "runtime/timer.h"
 #include "runtime/when_all.h"
-#include "server/frontend/client_port.h"
 #include "server/common/log.h"
 #include "server/common/server_metrics.h"
+#include "server/frontend/http_routes.h"
 
 namespace ringkv::server {
 namespace {
@@ -29,8 +28,11 @@ constexpr auto relay_wind_down_poll = std::chrono::milliseconds(1);
 }  // namespace
 
 struct shard_ports::shard_state {
-  client_port_context context;
-  std::unordered_set<int> live_sockets;
+  http_routes_context routes;
+  net::grpc::client_port_services services;  // services.http answers from `routes`
+  net::grpc::client_port_config config;
+  net::grpc::live_connection_set live;
+  runtime::notifier closing;  // close() was called: serve() ends every connection, then returns
   std::vector<net::listener> listeners;
   std::optional<net::grpc::service_registry> relay_registry;  // shards other than 0
 };
@@ -56,28 +58,34 @@ runtime::task<bool> shard_ports::open() {
   for (unsigned shard = 0; shard < shard_count_; ++shard) {
     const bool opened = co_await runtime::submit_to(shard, [this, shard, &where]() -> bool {
       auto state = std::make_unique<shard_state>();
-      client_port_context& context = state->context;
-      context.grpc_limits.max_request_bytes = config_.max_request_bytes;
-      context.grpc_limits.max_concurrent_streams =
+      http_routes_context& routes = state->routes;
+      net::grpc::client_port_config& port_config = state->config;
+      port_config.grpc.max_request_bytes = config_.max_request_bytes;
+      port_config.grpc.max_concurrent_streams =
           uint32_t(std::min<uint64_t>(config_.max_concurrent_streams, UINT32_MAX));
-      context.live_sockets = &state->live_sockets;
-      context.open_connections = &client_connections_gauge(shard);
       if (shard == home_shard) {
-        context.registry = &registry_;
-        context.healthy = [this] { return server_.healthy(); };
-        context.unary = [this](std::string_view method, std::string request) {
+        routes.registry = &registry_;
+        routes.healthy = [this] { return server_.healthy(); };
+        routes.unary = [this](std::string_view method, std::string request) {
           return server_.call_unary(method, std::move(request));
         };
       } else {
         state->relay_registry.emplace(net::grpc::make_relay_registry(registry_, home_shard));
-        context.registry = &*state->relay_registry;
-        context.healthy = [this] { return healthy_.load(std::memory_order_relaxed); };
-        context.unary = [this](std::string_view method, std::string request) {
+        routes.registry = &*state->relay_registry;
+        routes.healthy = [this] { return healthy_.load(std::memory_order_relaxed); };
+        routes.unary = [this](std::string_view method, std::string request) {
           return runtime::submit_to(home_shard, [this, method = std::string(method), request = std::move(request)]() mutable {
             return server_.call_unary(method, std::move(request));
           });
         };
       }
+      net::grpc::client_port_services& services = state->services;
+      services.grpc = routes.registry;
+      services.http = make_http_routes(routes);
+      services.live = &state->live;
+      services.hooks.grpc_received_bytes = [](size_t bytes) { node_metrics().grpc_received_bytes.inc(bytes); };
+      services.hooks.grpc_sent_bytes = [](size_t bytes) { node_metrics().grpc_sent_bytes.inc(bytes); };
+      services.hooks.open_connections = [gauge = &client_connections_gauge(shard)](int delta) { gauge->add(delta); };
       net::listen_options options;
       if (shard_count_ > 1) options.sharing = net::port_sharing::reuse_port;
       for (size_t i = 0; i < config_.listen_client_urls.size(); ++i) {
@@ -130,17 +138,27 @@ runtime::task<void> shard_ports::serve() {
   }
   for (unsigned shard = 0; shard < shard_count_; ++shard) {
     shard_tasks.push_back(runtime::submit_to(shard, [this, shard]() -> runtime::task<void> {
-      shard_state& state = *shards_[shard];
-      std::vector<runtime::task<void>> serving;
-      for (auto& lst : state.listeners) {
-        serving.push_back([](net::listener& l, const client_port_context& ctx) -> runtime::task<void> {
-          co_await l.serve([&ctx](net::connection conn) { return serve_client_connection(std::move(conn), ctx); });
-        }(lst, state.context));
-      }
-      co_await runtime::when_all(std::move(serving));
+      co_await serve_shard(*shards_[shard]);
     }));
   }
   co_await runtime::when_all(std::move(shard_tasks));
+}
+
+runtime::task<void> shard_ports::serve_shard(shard_state& state) {
+  std::vector<runtime::task<void>> serving;
+  for (auto& lst : state.listeners) {
+    serving.push_back([](net::listener& l, shard_state& s) -> runtime::task<void> {
+      co_await l.serve([&s](net::connection conn) {
+        return net::grpc::serve_client_connection(std::move(conn), s.services, s.config);
+      });
+    }(lst, state));
+  }
+  // At close(): every connection of this shard is ended, and waited for.
+  serving.push_back([](shard_state& s) -> runtime::task<void> {
+    co_await s.closing;
+    co_await net::grpc::close_client_connections(s.live);
+  }(state));
+  co_await runtime::when_all(std::move(serving));
 }
 
 runtime::task<void> shard_ports::close() {
@@ -150,7 +168,7 @@ runtime::task<void> shard_ports::close() {
       if (!shards_[shard]) co_return;
       shard_state& state = *shards_[shard];
       for (auto& lst : state.listeners) co_await lst.close();
-      for (int fd : state.live_sockets) ::shutdown(fd, SHUT_RDWR);
+      state.closing.notify();
     });
   }
 }

@@ -1,6 +1,7 @@
 // server/frontend/shard_ports.h — the client port on every shard. Each shard opens its own listener on every
 // client URL (SO_REUSEPORT when there are several shards: the kernel spreads connections over them)
-// and serves what it accepts with serve_client_connection. The etcd_server (raft node, WAL, MVCC)
+// and serves what it accepts with net::grpc::serve_client_connection (the one connection driver: gRPC,
+// and HTTP/1.1 answered by http_routes.h). The etcd_server (raft node, WAL, MVCC)
 // lives on shard 0; connections on shard 0 call its registry directly, connections on other shards
 // get a relay registry (net/grpc/call_relay.h) whose calls run their handlers on shard 0, and a JSON
 // gateway `unary` that hops there with runtime::submit_to.
@@ -33,9 +34,11 @@ class shard_ports {
   // Opens the listeners of every shard (shard 0 first: a port 0 URL gets one port for all shards).
   // False (logged) when one cannot be opened; close() then releases what was opened.
   runtime::task<bool> open();
-  // Serves every shard's connections until close() and waits for all of them to end.
+  // Serves every shard's connections until close(), then ends them (close_client_connections) and
+  // returns once every one has ended.
   runtime::task<void> serve();
-  // Stops accepting, ends every connection on every shard (shutdown(2) wakes their readers).
+  // Stops accepting on every shard and tells serve() to end the connections (it does not wait for
+  // them: a connection may wait for a call that ends only once the server stops).
   runtime::task<void> close();
   // After close() and serve() returned: waits (bounded) until no relayed call is left on shard 0, so
   // the services their handlers use can go away, then frees every shard's listeners on their shard.
@@ -47,6 +50,7 @@ class shard_ports {
 
  private:
   struct shard_state;  // one per shard, touched only on its shard
+  runtime::task<void> serve_shard(shard_state& state);
   runtime::task<void> publish_health();
 
   const server_config& config_;

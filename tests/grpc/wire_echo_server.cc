@@ -75,13 +75,20 @@ void watch(const call_ref& call) {
       {}});
 }
 
+net::grpc::http_reply reply(int status, std::string content_type, std::string body) {
+  net::grpc::http_reply reply;
+  reply.status = status;
+  reply.content_type = std::move(content_type);
+  reply.body = std::move(body);
+  return reply;
+}
+
 runtime::task<net::grpc::http_reply> http(const net::http1::request& request) {
-  if (request.path == "/health") co_return net::grpc::http_reply{200, "application/json", "{\"health\":\"true\"}", {}};
+  if (request.path == "/health") co_return reply(200, "application/json", "{\"health\":\"true\"}");
   if (request.path == "/v3/kv/put" && request.method == "POST") {
-    co_return net::grpc::http_reply{
-        200, "application/json", "{\"received\":" + std::to_string(request.body.size()) + "}", {}};
+    co_return reply(200, "application/json", "{\"received\":" + std::to_string(request.body.size()) + "}");
   }
-  co_return net::grpc::http_reply{404, "text/plain", "404 page not found\n", {}};
+  co_return reply(404, "text/plain", "404 page not found\n");
 }
 
 runtime::task<int> serve(std::chrono::milliseconds preface_timeout) {
@@ -98,7 +105,10 @@ runtime::task<int> serve(std::chrono::milliseconds preface_timeout) {
   registry.add_request_method("/etcdserverpb.KV/Range", &range);
   registry.add_stream_method("/etcdserverpb.Watch/Watch", &watch);
   net::grpc::live_connection_set live;
-  const net::grpc::client_port_services services{&registry, &http, &live};
+  net::grpc::client_port_services services;
+  services.grpc = &registry;
+  services.http = &http;
+  services.live = &live;
   net::grpc::client_port_config config;
   config.preface_timeout = preface_timeout;
 

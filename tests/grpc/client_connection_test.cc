@@ -1,0 +1,287 @@
+// net/grpc/client_connection over loopback on a real runtime: streaming HTTP/1.1 replies (chunked
+// bytes exactly, the connection closing after the producer; a client that leaves stops its producer),
+// the metric hooks (HTTP/2 bytes both ways, open connections), the preface deadline, and
+// close_client_connections ending every kind of connection (undecided, HTTP/2, a stream in progress)
+// without polling. (The wire e2e test covers gRPC and HTTP/1.1 with real clients.)
+#include "net/grpc/client_connection.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "net/tcp/connect.h"
+#include "net/tcp/listener.h"
+#include "runtime/cancel.h"
+#include "runtime/notifier.h"
+#include "runtime/reactor.h"
+#include "runtime/timer.h"
+#include "runtime/when_all.h"
+
+namespace ringkv::net::grpc {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto wait_limit = 5s;
+constexpr std::string_view http2_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+constexpr std::string_view empty_settings_frame{"\0\0\0\4\0\0\0\0\0", 9};
+constexpr std::string_view stream_request = "GET /stream HTTP/1.1\r\nHost: test\r\n\r\n";
+constexpr std::string_view endless_request = "GET /endless HTTP/1.1\r\nHost: test\r\n\r\n";
+
+void run_on_runtime(std::function<runtime::task<int>()> body) {
+  runtime::reactor_config config;
+  config.shards = 1;
+  config.handle_signals = false;
+  EXPECT_EQ(runtime::run(config, std::move(body)), 0);
+}
+
+// One shard's client port: a listener, the driver, handlers for /stream (three chunks) and /endless
+// (a head, then nothing until the client goes away), and counters behind the hooks.
+struct port_under_test {
+  service_registry registry;
+  live_connection_set live;
+  client_port_services services;
+  client_port_config config;
+  listener port;
+  int open_connections = 0;
+  int opened_total = 0;
+  size_t received_bytes = 0;
+  size_t sent_bytes = 0;
+  int producers_running = 0;
+  int producers_saw_gone = 0;
+
+  explicit port_under_test(std::chrono::milliseconds preface_timeout = 10s)
+      : port(std::move(listener::open(endpoint::loopback_v4(0))).value()) {
+    config.preface_timeout = preface_timeout;
+    services.grpc = &registry;
+    services.live = &live;
+    services.http = [this](const http1::request& request) { return answer(request); };
+    services.hooks.grpc_received_bytes = [this](size_t bytes) { received_bytes += bytes; };
+    services.hooks.grpc_sent_bytes = [this](size_t bytes) { sent_bytes += bytes; };
+    services.hooks.open_connections = [this](int delta) {
+      open_connections += delta;
+      if (delta > 0) ++opened_total;
+    };
+  }
+
+  runtime::task<http_reply> answer(const http1::request& request) {
+    http_reply reply;
+    if (request.path == "/stream") {
+      reply.stream = [](http_stream& out) -> runtime::task<void> {
+        std::string bytes;
+        http1::write_chunked_head(bytes, {200, "application/json", {}, {{"X-Test", "1"}}});
+        co_await out.write(bytes);
+        for (int i = 0; i < 3; ++i) {
+          co_await runtime::sleep_for(1ms);
+          bytes.clear();
+          http1::append_chunk(bytes, "{\"line\":" + std::to_string(i) + "}\n");
+          if (i == 2) http1::append_last_chunk(bytes);
+          co_await out.write(bytes);
+        }
+      };
+    } else if (request.path == "/endless") {
+      reply.stream = [this](http_stream& out) -> runtime::task<void> {
+        ++producers_running;
+        runtime::notifier gone;
+        out.set_gone_callback([&gone] { gone.notify(); });
+        std::string head;
+        http1::write_chunked_head(head, {200, "application/json", {}, {}});
+        if (co_await out.write(head)) co_await gone;
+        if (out.client_gone()) ++producers_saw_gone;
+        --producers_running;
+      };
+    } else {
+      reply.status = 404;
+      reply.body = "nope";
+    }
+    co_return reply;
+  }
+
+  runtime::task<void> serve() {
+    co_await port.serve([this](connection conn) { return serve_client_connection(std::move(conn), services, config); });
+  }
+  runtime::task<void> stop() {
+    co_await port.close();
+    co_await close_client_connections(live);
+  }
+};
+
+runtime::task<connection> dial(port_under_test& port) {
+  auto connected = co_await connect(port.port.local(), wait_limit);
+  EXPECT_TRUE(connected.ok()) << connected.error_message();
+  co_return std::move(connected).value();
+}
+
+runtime::task<bool> send(connection& conn, std::string_view bytes) {
+  co_return co_await conn.write(std::as_bytes(std::span(bytes.data(), bytes.size()))) >= 0;
+}
+
+// Everything the server sends until it closes (nullopt if it has not closed within `limit`: the
+// socket is then shut down here to end the read).
+runtime::task<std::optional<std::string>> read_until_closed(connection& conn, std::chrono::nanoseconds limit = wait_limit) {
+  std::string received;
+  bool done = false;
+  bool timed_out = false;
+  runtime::cancel_source stop_timer;
+  auto timer = [&]() -> runtime::task<void> {
+    const int slept = co_await runtime::sleep_for(limit, stop_timer.token());
+    if (slept == 0 && !done) {
+      timed_out = true;
+      ::shutdown(conn.fd(), SHUT_RDWR);
+    }
+  };
+  auto reader = [&]() -> runtime::task<void> {
+    while (true) {
+      std::byte buffer[4096];
+      const int got = co_await conn.read_some(buffer);
+      if (got <= 0) break;
+      received.append(reinterpret_cast<const char*>(buffer), size_t(got));
+    }
+    done = true;
+    stop_timer.cancel();
+  };
+  co_await runtime::when_all(reader(), timer());
+  if (timed_out) co_return std::nullopt;
+  co_return received;
+}
+
+// Reads until `bytes` of the reply arrived.
+runtime::task<std::string> read_at_least(connection& conn, size_t bytes) {
+  std::string received;
+  while (received.size() < bytes) {
+    std::byte buffer[4096];
+    const int got = co_await conn.read_some(buffer);
+    if (got <= 0) break;
+    received.append(reinterpret_cast<const char*>(buffer), size_t(got));
+  }
+  co_return received;
+}
+
+TEST(ClientConnection, StreamingReplyIsChunkedThenTheConnectionCloses) {
+  run_on_runtime([]() -> runtime::task<int> {
+    port_under_test port;
+    auto client = [&]() -> runtime::task<void> {
+      connection conn = co_await dial(port);
+      const bool sent = co_await send(conn, stream_request);
+      EXPECT_TRUE(sent);
+      const auto reply = co_await read_until_closed(conn);
+      EXPECT_TRUE(reply.has_value()) << "the server did not close after the stream";
+      EXPECT_EQ(reply.value_or(""),
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Test: 1\r\n"
+                "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                "b\r\n{\"line\":0}\n\r\nb\r\n{\"line\":1}\n\r\nb\r\n{\"line\":2}\n\r\n0\r\n\r\n");
+      co_await conn.close();
+      co_await port.stop();
+    };
+    co_await runtime::when_all(port.serve(), client());
+    EXPECT_EQ(port.open_connections, 0);
+    EXPECT_EQ(port.opened_total, 1);
+    co_return 0;
+  });
+}
+
+TEST(ClientConnection, AClientLeavingEndsItsStreamsProducer) {
+  run_on_runtime([]() -> runtime::task<int> {
+    port_under_test port;
+    auto client = [&]() -> runtime::task<void> {
+      connection conn = co_await dial(port);
+      const bool sent = co_await send(conn, endless_request);
+      EXPECT_TRUE(sent);
+      const std::string head = co_await read_at_least(conn, 4);
+      EXPECT_EQ(head.substr(0, 15), "HTTP/1.1 200 OK");
+      EXPECT_EQ(port.producers_running, 1);
+      co_await conn.close();
+      const auto deadline = runtime::clock::now() + wait_limit;
+      while (port.open_connections > 0 && runtime::clock::now() < deadline) co_await runtime::sleep_for(1ms);
+      EXPECT_EQ(port.producers_running, 0);
+      EXPECT_EQ(port.producers_saw_gone, 1);
+      EXPECT_EQ(port.open_connections, 0);
+      co_await port.stop();
+    };
+    co_await runtime::when_all(port.serve(), client());
+    co_return 0;
+  });
+}
+
+TEST(ClientConnection, HooksCountHttp2BytesAndOpenConnections) {
+  run_on_runtime([]() -> runtime::task<int> {
+    port_under_test port;
+    auto client = [&]() -> runtime::task<void> {
+      connection conn = co_await dial(port);
+      std::string hello(http2_preface);
+      hello.append(empty_settings_frame);
+      const bool sent = co_await send(conn, hello);
+      EXPECT_TRUE(sent);
+      const std::string settings = co_await read_at_least(conn, 9);  // the server's SETTINGS (and more)
+      EXPECT_GE(settings.size(), 9u);
+      const auto deadline = runtime::clock::now() + wait_limit;
+      while (port.received_bytes < hello.size() && runtime::clock::now() < deadline) co_await runtime::sleep_for(1ms);
+      EXPECT_EQ(port.received_bytes, hello.size());
+      EXPECT_GE(port.sent_bytes, settings.size());
+      EXPECT_EQ(port.open_connections, 1);
+      co_await conn.close();
+      co_await port.stop();
+    };
+    co_await runtime::when_all(port.serve(), client());
+    EXPECT_EQ(port.open_connections, 0);
+    co_return 0;
+  });
+}
+
+TEST(ClientConnection, ASilentConnectionIsClosedAtThePrefaceDeadline) {
+  run_on_runtime([]() -> runtime::task<int> {
+    port_under_test port(100ms);
+    auto client = [&]() -> runtime::task<void> {
+      connection conn = co_await dial(port);
+      const auto started = runtime::clock::now();
+      const auto reply = co_await read_until_closed(conn);
+      EXPECT_TRUE(reply.has_value() && reply->empty());
+      EXPECT_GE(runtime::clock::now() - started, 80ms);
+      co_await conn.close();
+      co_await port.stop();
+    };
+    co_await runtime::when_all(port.serve(), client());
+    co_return 0;
+  });
+}
+
+TEST(ClientConnection, CloseClientConnectionsEndsEveryKind) {
+  run_on_runtime([]() -> runtime::task<int> {
+    port_under_test port;
+    auto client = [&]() -> runtime::task<void> {
+      connection silent = co_await dial(port);
+      connection h2 = co_await dial(port);
+      std::string hello(http2_preface);
+      hello.append(empty_settings_frame);
+      const bool h2_sent = co_await send(h2, hello);
+      EXPECT_TRUE(h2_sent);
+      connection streaming = co_await dial(port);
+      const bool streaming_sent = co_await send(streaming, endless_request);
+      EXPECT_TRUE(streaming_sent);
+      const std::string head = co_await read_at_least(streaming, 4);
+      EXPECT_EQ(port.producers_running, 1);
+      EXPECT_EQ(port.live.size(), 3u);
+      const auto started = runtime::clock::now();
+      co_await port.stop();  // returns once every connection's driver has finished
+      EXPECT_LT(runtime::clock::now() - started, 1s);
+      EXPECT_TRUE(port.live.empty());
+      EXPECT_EQ(port.open_connections, 0);
+      EXPECT_EQ(port.producers_running, 0);
+      EXPECT_EQ(port.producers_saw_gone, 1);
+      for (connection* conn : {&silent, &h2, &streaming}) {
+        const auto rest = co_await read_until_closed(*conn);
+        EXPECT_TRUE(rest.has_value()) << "a connection still open";
+        co_await conn->close();
+      }
+    };
+    co_await runtime::when_all(port.serve(), client());
+    co_return 0;
+  });
+}
+
+}  // namespace
+}  // namespace ringkv::net::grpc
