@@ -12,6 +12,7 @@
 #include "server/common/log.h"
 #include "server/common/server_metrics.h"
 #include "server/api/snapshot_seal.h"
+#include "server/replica/state_snapshot.h"  // snapshot_slice_bytes
 #include "server/common/unary_helpers.h"
 #include "server/api/validate.h"
 
