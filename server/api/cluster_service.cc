@@ -20,7 +20,7 @@
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
 #include "server/api/etcd_server.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 #include "server/replica/membership_join.h"
 #include "server/common/unary_helpers.h"
 
@@ -153,7 +153,7 @@ runtime::task<unary_outcome> etcd_server::member_add(std::string bytes) {
   } else {
     if (rpc_status s = co_await driver_.propose_conf_change(change); !s.ok()) co_return failure(s);
   }
-  log::info("added member", {{"added-member-id", id}, {"added-member-peer-urls", urls}, {"is-learner", learner}});
+  log::info("added member", {log::hex_id("added-member-id", id), {"added-member-peer-urls", urls}, {"is-learner", learner}});
   etcdserverpb::MemberAddResponse response;
   to_proto(members_.find(id) ? *members_.find(id) : record, response.mutable_member());
   members_reply(response);
@@ -182,7 +182,7 @@ runtime::task<rpc_status> etcd_server::add_second_voter(raft::ConfChange change)
     rpc_status applied = co_await self->driver_.propose_conf_change(add);
     if (!applied.ok())
       log::warn("the added member's conf change is not applied yet; it commits once the member has started",
-                {{"member-id", add.node_ids.front()}, {"error", applied.message}});
+                {log::hex_id("member-id", add.node_ids.front()), {"error", applied.message}});
   }(this, change));
   const auto deadline = request_deadline(config_);
   while (!driver_.is_voter(id)) {
@@ -207,7 +207,7 @@ runtime::task<unary_outcome> etcd_server::member_remove(std::string bytes) {
   }
   raft::ConfChange change{raft::ConfChangeType::kRemoveNode, {request.id()}};
   if (rpc_status s = co_await driver_.propose_conf_change(change); !s.ok()) co_return failure(s);
-  log::info("removed member", {{"removed-member-id", request.id()}});
+  log::info("removed member", {log::hex_id("removed-member-id", request.id())});
   etcdserverpb::MemberRemoveResponse response;
   co_return members_reply(response);
 }
@@ -225,7 +225,7 @@ runtime::task<unary_outcome> etcd_server::member_update(std::string bytes) {
   member_record update = make_member(request.id(), urls);
   member_change change{member_op::update_peer_urls, update};  // named (g++ 12 coroutine pitfall)
   if (rpc_status s = co_await propose_member_change(change); !s.ok()) co_return failure(s);
-  log::info("updated member", {{"updated-member-id", request.id()}, {"updated-peer-urls", urls}});
+  log::info("updated member", {log::hex_id("updated-member-id", request.id()), {"updated-peer-urls", urls}});
   etcdserverpb::MemberUpdateResponse response;
   co_return members_reply(response);
 }
@@ -260,7 +260,7 @@ runtime::task<rpc_status> etcd_server::promote_as_leader(uint64_t learner_id) {
     co_return member_errors::learner_not_ready();
   raft::ConfChange change{raft::ConfChangeType::kAddVoter, {learner_id}};
   rpc_status applied = co_await driver_.propose_conf_change(change);
-  if (applied.ok()) log::info("promoted learner", {{"promoted-member-id", learner_id}});
+  if (applied.ok()) log::info("promoted learner", {log::hex_id("promoted-member-id", learner_id)});
   co_return applied;
 }
 
@@ -382,7 +382,7 @@ runtime::task<void> etcd_server::publish_self() {
       rpc_status published = co_await propose_member_change(publish);
       if (published.ok()) {
         log::info("published local member to cluster through raft",
-                  {{"local-member-id", identity_.member_id}, {"name", config_.name}, {"client-urls", client_urls}});
+                  {log::hex_id("local-member-id", identity_.member_id), {"name", config_.name}, {"client-urls", client_urls}});
         break;
       }
     }
@@ -414,7 +414,7 @@ void etcd_server::apply_conf_change(const raft::ConfChange& change, raft::Index 
     second_voter_pending_ = 0;
   if (change.type != raft::ConfChangeType::kBootstrap)
     log::info("applied a configuration change", {{"index", index}, {"type", uint64_t(change.type)},
-                                                  {"member-id", change.node_ids.front()}});
+                                                  log::hex_id("member-id", change.node_ids.front())});
   sync_peers();
   if (change.type == raft::ConfChangeType::kRemoveNode && change.node_ids.front() == identity_.member_id)
     leave_cluster();
@@ -465,7 +465,7 @@ void etcd_server::sync_peers() {
     if (known != transport_peers_.end() && known->second == url) continue;
     auto where = peer_endpoint(url);
     if (!where) {
-      log::warn("member peer URL is not http://address:port; not reachable", {{"member-id", id}, {"url", url}});
+      log::warn("member peer URL is not http://address:port; not reachable", {log::hex_id("member-id", id), {"url", url}});
       continue;
     }
     transport_->add_peer(id, *where);
@@ -513,7 +513,7 @@ void etcd_server::leave_cluster() {
   if (leaving_) return;
   leaving_ = true;
   log::error("the member has been permanently removed from the cluster",
-             {{"local-member-id", identity_.member_id}, {"cluster-id", identity_.cluster_id}});
+             {log::hex_id("local-member-id", identity_.member_id), log::hex_id("cluster-id", identity_.cluster_id)});
   runtime::spawn([](std::chrono::milliseconds grace) -> runtime::task<void> {
     co_await runtime::sleep_for(grace);
     runtime::request_stop();

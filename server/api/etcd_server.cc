@@ -11,7 +11,7 @@
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
 #include "server/common/emulated_version.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 #include "server/replica/membership_join.h"
 #include "server/common/server_metrics.h"
 #include "server/api/snapshot_seal.h"
@@ -116,6 +116,7 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
   driver_.wiring().on_removed = [this] { leave_cluster(); };
   pipeline_.add(learner_refusal_);
   node_metrics().quota_backend_bytes.set(double(config.effective_quota_bytes()));
+  publish_db_size(store_.size_bytes());  // the state recovered from the snapshot
   metrics::global()
       .add_gauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label.",
                  {{"server_id", [&] {
@@ -142,6 +143,7 @@ void etcd_server::skip_undecodable_entry(raft::Index index) {
 void etcd_server::entries_applied() {
   pump_watchers();
   wake_apply_waiters({});
+  publish_db_size(store_.size_bytes());  // etcd_mvcc_db_total_size_in_bytes: as Status' dbSize
 }
 
 void etcd_server::leadership_changed(bool is_leader) {  // the leader owns lease expiry (etcd's lessor)
@@ -224,10 +226,10 @@ void etcd_server::register_services(net::grpc::service_registry& registry) {
   }
   registry.add_request_method("/etcdserverpb.Maintenance/Snapshot", [this](const call_ref& call, std::string_view bytes) {
     if (admit_stream(call)) on_snapshot(call, bytes);
-  });
+  }, net::grpc::call_type::server_stream);
   registry.add_request_method("/v3electionpb.Election/Observe", [this](const call_ref& call, std::string_view bytes) {
     if (admit_stream(call)) on_observe(call, bytes);
-  });
+  }, net::grpc::call_type::server_stream);
   registry.add_stream_method("/etcdserverpb.Lease/LeaseKeepAlive", [this](const call_ref& call) {
     if (admit_stream(call)) on_lease_keep_alive(call);
   });

@@ -1,71 +1,10 @@
-// server/common/log.h — structured logging as JSON lines, in etcd's (zap) shape:
-//   {"level":"info","ts":"2026-11-24T22:17:57.378Z","caller":"server/main.cc:42","msg":"...","key":value}
-// One line is formatted in a local buffer and written with a single write(2), so lines from different
-// shard threads never interleave. Lines below the configured level cost one relaxed atomic load.
+// server/common/log.h — forwarding header: the logger moved down to runtime/log.h (namespace ringkv::log)
+// so that runtime/, storage/ and net/ log through it too. Kept only for server/frontend/client_port.cc,
+// which is being replaced; new code includes runtime/log.h. Remove once nothing includes this file.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
-#include <initializer_list>
-#include <source_location>
-#include <string>
-#include <string_view>
-#include <variant>
-#include <vector>
+#include "runtime/log.h"
 
-#include "server/common/config.h"
-
-namespace ringkv::server::log {
-
-// A value in a log line. Strings are borrowed for the duration of the call only.
-struct field {
-  using value_type = std::variant<std::string_view, int64_t, uint64_t, double, bool, std::vector<std::string>>;
-  std::string_view key;
-  value_type value;
-
-  field(std::string_view k, std::string_view v) : key(k), value(v) {}
-  field(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}
-  field(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
-  field(std::string_view k, std::vector<std::string> v) : key(k), value(std::move(v)) {}
-  field(std::string_view k, bool v) : key(k), value(v) {}
-  field(std::string_view k, double v) : key(k), value(v) {}
-  template <typename Int>
-    requires std::is_integral_v<Int> && (!std::is_same_v<Int, bool>)
-  field(std::string_view k, Int v) {
-    key = k;
-    if constexpr (std::is_signed_v<Int>) value = int64_t(v);
-    else value = uint64_t(v);
-  }
-};
-
-void set_level(log_level level);
-log_level level();
-void set_output_fd(int fd);  // default 2 (stderr, as etcd)
-
-// Formats one line (without writing it); exposed for tests.
-std::string format_line(log_level level, std::string_view msg, std::initializer_list<field> fields,
-                        const std::source_location& where);
-void write(log_level level, std::string_view msg, std::initializer_list<field> fields,
-           const std::source_location& where);
-
-inline void debug(std::string_view msg, std::initializer_list<field> fields = {},
-                  const std::source_location& where = std::source_location::current()) {
-  if (level() <= log_level::debug) write(log_level::debug, msg, fields, where);
-}
-inline void info(std::string_view msg, std::initializer_list<field> fields = {},
-                 const std::source_location& where = std::source_location::current()) {
-  if (level() <= log_level::info) write(log_level::info, msg, fields, where);
-}
-inline void warn(std::string_view msg, std::initializer_list<field> fields = {},
-                 const std::source_location& where = std::source_location::current()) {
-  if (level() <= log_level::warn) write(log_level::warn, msg, fields, where);
-}
-inline void error(std::string_view msg, std::initializer_list<field> fields = {},
-                  const std::source_location& where = std::source_location::current()) {
-  if (level() <= log_level::error) write(log_level::error, msg, fields, where);
-}
-
-// Appends `text` to `out` as a JSON string literal (quotes included, control characters escaped).
-void append_json_string(std::string& out, std::string_view text);
-
-}  // namespace ringkv::server::log
+namespace ringkv::server {
+namespace log = ringkv::log;
+}  // namespace ringkv::server

@@ -13,7 +13,7 @@
 #include "runtime/timer.h"
 #include "runtime/when_all.h"
 #include "server/frontend/client_port.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 #include "server/common/server_metrics.h"
 
 namespace ringkv::server {
