@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <thread>
 
 #include "runtime/io_faults.h"
+#include "runtime/log.h"
 
 namespace ringkv::runtime::detail {
 
@@ -428,8 +428,8 @@ void reactor::destroy_leftovers() {
   send_waiting_ = 0;
   while (stop_waiters_ != nullptr) remove_stop_waiter(*stop_waiters_);
   if (detached_count_ > 0) {
-    std::fprintf(stderr, "ringkv runtime: shard %u destroys %zu task(s) still suspended at shutdown\n", shard_,
-                 detached_count_);
+    log::warn("destroying tasks still suspended at shutdown",
+              {{"shard", shard_}, {"tasks", uint64_t(detached_count_)}});
   }
   // Destroying a detached frame destroys every task it owns; no kernel operation is in flight now.
   assert(in_flight_ == 0);

@@ -6,12 +6,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "runtime/log.h"
 #include "runtime/reactor_impl.h"
 
 namespace ringkv::runtime {
@@ -204,9 +204,9 @@ void detached_promise::unhandled_exception() const noexcept {
   try {
     throw;
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "ringkv runtime: exception escaped a detached task: %s\n", error.what());
+    log::error("exception escaped a detached task", {{"error", error.what()}});
   } catch (...) {
-    std::fprintf(stderr, "ringkv runtime: unknown exception escaped a detached task\n");
+    log::error("unknown exception escaped a detached task");
   }
   assert(false && "detached tasks must catch their own exceptions");
   std::terminate();

@@ -367,17 +367,19 @@ void open_stream_relay(const call_ref& call, const method_entry& home_method, un
 
 service_registry make_relay_registry(const service_registry& home, unsigned home_shard) {
   service_registry relay;
+  relay.set_observer(home.observer());  // calls are counted here, on the connection's shard, only
   home.for_each_method([&](const method_entry& entry) {
     const method_entry* target = &entry;
     if (entry.on_stream) {
       relay.add_stream_method(entry.path, [target, home_shard](const call_ref& call) {
         open_stream_relay(call, *target, home_shard);
-      });
+      }, entry.type);
     } else {
       relay.add_request_method(entry.path, [target, home_shard](const call_ref& call, std::string_view request) {
         open_request_relay(call, *target, home_shard, request);
-      });
+      }, entry.type);
     }
+    assert(relay.find(entry.path)->id == entry.id && "same ids as home: for_each_method runs in id order");
   });
   return relay;
 }

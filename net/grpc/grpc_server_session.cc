@@ -143,6 +143,7 @@ grpc_server_session::~grpc_server_session() {
     call->output_ = nullptr;
   }
   for (const call_ref& call : open) {
+    if (!call->finished_) count_handled(*call, status_code::cancelled);
     if (!call->finished_ && call->callbacks_.on_cancel) call->callbacks_.on_cancel();
   }
 }
@@ -307,6 +308,7 @@ int grpc_server_session::on_stream_close(nghttp2_session*, int32_t stream_id, ui
   server_call* call = self->call_of(stream_id);
   if (call == nullptr) return 0;
   call->closed_ = true;
+  if (!call->finished_) self->count_handled(*call, status_code::cancelled);
   self->queued_stream_bytes_ -= call->out_.pending();  // never to be sent
   self->unlink(*call);
   call_ref adopted(call);
@@ -337,6 +339,7 @@ void grpc_server_session::route(server_call& call) {
                     : unknown_service_status(service));
     return;
   }
+  count_started(call);
   if (call.method_->on_stream) {
     events_.push_back({call_ref(&call), event_kind::stream_open, {}});
   }
@@ -416,7 +419,24 @@ void grpc_server_session::on_reserve(server_call& call, size_t bytes) {
 
 void grpc_server_session::on_queued(server_call& call) { resume_stream_output(call.stream_id_, call.out_); }
 
-void grpc_server_session::on_finish(server_call& call) { finish_call(call); }
+void grpc_server_session::on_finish(server_call& call) {
+  count_handled(call, call.trailer_status_.code);
+  finish_call(call);
+}
+
+void grpc_server_session::count_started(server_call& call) {
+  assert(call.method_ != nullptr && !call.counted_);
+  call_observer* observer = registry_.observer();
+  if (observer == nullptr) return;
+  call.counted_ = true;
+  observer->on_call_started(*call.method_);
+}
+
+void grpc_server_session::count_handled(server_call& call, status_code code) {
+  if (!call.counted_) return;  // not started (unknown method, refused) or already handled
+  call.counted_ = false;
+  registry_.observer()->on_call_handled(*call.method_, code);
+}
 
 void grpc_server_session::start_response(server_call& call) {
   assert(!call.headers_sent_);

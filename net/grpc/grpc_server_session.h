@@ -87,6 +87,9 @@ class grpc_server_session final : public h2_session_base, private call_output {
   void finish_call(server_call& call);
   void on_outbound_end(int32_t stream_id, uint32_t* data_flags) override;
   void on_outbound_drained(outbound_bytes& out) override;
+  // The registry's call_observer: started once routed to a method, handled once (status or cancelled).
+  void count_started(server_call& call);
+  void count_handled(server_call& call, status_code code);
   void link(server_call& call);
   void unlink(server_call& call);
 

@@ -130,6 +130,7 @@ class server_call {
   bool closed_ = false;         // nghttp2 closed the stream
   bool discard_input_ = false;  // an error was answered: ignore the rest of the request
   bool has_request_ = false;
+  bool counted_ = false;        // started was told to the registry's observer; handled not yet
   message_deframer deframer_;
   inbound_message request_;  // unary: the request, until the handler has run
   outbound_bytes out_;

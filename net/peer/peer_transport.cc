@@ -17,6 +17,7 @@
 #include "net/tcp/wait_list.h"
 #include "raft/codec.h"
 #include "runtime/cancel.h"
+#include "runtime/log.h"
 #include "runtime/timer.h"
 
 namespace ringkv::net::peer {
@@ -42,10 +43,12 @@ std::span<const std::byte> bytes_of(const raft::SharedBytes& b) {
 }  // namespace
 
 struct peer_transport::peer_link {
-  peer_link(raft::NodeId peer, endpoint where) : id(peer), address(where) {}
+  peer_link(raft::NodeId peer, endpoint where, bool message_lane) : id(peer), address(where), logs_activity(message_lane) {}
 
   raft::NodeId id;
   endpoint address;
+  bool logs_activity;   // the message lane logs "peer became active/inactive" (etcd's lines); snapshots don't
+  bool active = false;  // its last connect succeeded and nothing failed since (as logged)
   std::deque<queued_frame> queue;  // invariant: queue.size() <= queue_messages_limit
   size_t queued_bytes = 0;         // sum of queue[i].frame.size()
   std::vector<queued_frame> batch;                 // the frames of the write in progress
@@ -98,7 +101,7 @@ void peer_transport::add_peer(raft::NodeId peer, endpoint address) {
   assert(peer != config_.local_id && peer != raft::kNoNode);
   if (stopping_) return;
   remove_peer(peer);
-  peer_lanes lanes{std::make_shared<peer_link>(peer, address), std::make_shared<peer_link>(peer, address)};
+  peer_lanes lanes{std::make_shared<peer_link>(peer, address, true), std::make_shared<peer_link>(peer, address, false)};
   coroutines_.spawn(run_peer(lanes.messages));
   coroutines_.spawn(run_peer(lanes.snapshots));
   peers_.emplace(peer, std::move(lanes));
@@ -228,6 +231,7 @@ runtime::task<void> peer_transport::run_peer(std::shared_ptr<peer_link> self) {
       const unsigned unacked_ms = static_cast<unsigned>(limits.unacked_send_timeout.count());
       ::setsockopt(connected.value().fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &unacked_ms, sizeof unacked_ms);
       const runtime::clock::time_point opened_at = runtime::clock::now();
+      note_activity(link, true, {});
       co_await run_connection(link, connected.value());
       if (runtime::clock::now() - opened_at >= connection_healthy_after) delay = limits.reconnect_delay_initial;
     } else if (!connected) {
@@ -235,6 +239,7 @@ runtime::task<void> peer_transport::run_peer(std::shared_ptr<peer_link> self) {
     }
     if (connected) co_await connected.value().close();
     if (link.stopping) break;
+    note_activity(link, false, connected ? "connection lost" : connected.error_message());
     report_unreachable(link.id);
     co_await runtime::sleep_for(delay, link.cancel.token());
     delay = std::min(delay * 2, limits.reconnect_delay_max);
@@ -244,6 +249,19 @@ runtime::task<void> peer_transport::run_peer(std::shared_ptr<peer_link> self) {
   }
   link.queue.clear();
   link.queued_bytes = 0;
+}
+
+void peer_transport::note_activity(peer_link& link, bool active, std::string_view error) {
+  if (!link.logs_activity || link.active == active) return;
+  link.active = active;
+  if (active) {
+    log::info("peer became active", {log::hex_id("local-member-id", config_.local_id), log::hex_id("peer-id", link.id),
+                                     {"peer-address", link.address.to_string()}});
+  } else {
+    log::warn("peer became inactive (message send to peer failed)",
+              {log::hex_id("local-member-id", config_.local_id), log::hex_id("peer-id", link.id),
+               {"peer-address", link.address.to_string()}, {"error", error}});
+  }
 }
 
 runtime::task<void> peer_transport::run_connection(peer_link& link, connection& conn) {

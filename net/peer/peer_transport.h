@@ -41,6 +41,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -164,6 +165,8 @@ class peer_transport {
   frame_fault check_header(const frame_header& header) const;
   runtime::task<void> serve_inbound(connection conn);
   runtime::task<void> run_peer(std::shared_ptr<peer_link> link);
+  // Logs the message lane's "peer became active" / "peer became inactive" (with why) on a change only.
+  void note_activity(peer_link& link, bool active, std::string_view error);
   runtime::task<void> run_connection(peer_link& link, connection& conn);
   runtime::task<void> write_loop(peer_link& link, connection& conn);
   runtime::task<void> watch_loop(peer_link& link, connection& conn);

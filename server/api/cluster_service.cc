@@ -20,7 +20,7 @@
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
 #include "server/api/etcd_server.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 #include "server/replica/membership_join.h"
 #include "server/common/unary_helpers.h"
 
@@ -118,7 +118,7 @@ runtime::task<unary_outcome> etcd_server::member_add(std::string bytes) {
   } else {
     if (rpc_status s = co_await driver_.propose_conf_change(change); !s.ok()) co_return failure(s);
   }
-  log::info("added member", {{"added-member-id", id}, {"added-member-peer-urls", urls}, {"is-learner", learner}});
+  log::info("added member", {log::hex_id("added-member-id", id), {"added-member-peer-urls", urls}, {"is-learner", learner}});
   etcdserverpb::MemberAddResponse response;
   to_proto(members_.find(id) ? *members_.find(id) : record, response.mutable_member());
   members_reply(response);
@@ -147,7 +147,7 @@ runtime::task<rpc_status> etcd_server::add_second_voter(raft::ConfChange change)
     rpc_status applied = co_await self->driver_.propose_conf_change(add);
     if (!applied.ok())
       log::warn("the added member's conf change is not applied yet; it commits once the member has started",
-                {{"member-id", add.node_ids.front()}, {"error", applied.message}});
+                {log::hex_id("member-id", add.node_ids.front()), {"error", applied.message}});
   }(this, change));
   const auto deadline = request_deadline(config_);
   while (!driver_.is_voter(id)) {
@@ -172,7 +172,7 @@ runtime::task<unary_outcome> etcd_server::member_remove(std::string bytes) {
   }
   raft::ConfChange change{raft::ConfChangeType::kRemoveNode, {request.id()}};
   if (rpc_status s = co_await driver_.propose_conf_change(change); !s.ok()) co_return failure(s);
-  log::info("removed member", {{"removed-member-id", request.id()}});
+  log::info("removed member", {log::hex_id("removed-member-id", request.id())});
   etcdserverpb::MemberRemoveResponse response;
   co_return members_reply(response);
 }
@@ -190,7 +190,7 @@ runtime::task<unary_outcome> etcd_server::member_update(std::string bytes) {
   member_record update = make_member(request.id(), urls);
   member_change change{member_op::update_peer_urls, update};  // named (g++ 12 coroutine pitfall)
   if (rpc_status s = co_await replica_.propose_member_change(change); !s.ok()) co_return failure(s);
-  log::info("updated member", {{"updated-member-id", request.id()}, {"updated-peer-urls", urls}});
+  log::info("updated member", {log::hex_id("updated-member-id", request.id()), {"updated-peer-urls", urls}});
   etcdserverpb::MemberUpdateResponse response;
   co_return members_reply(response);
 }
@@ -225,7 +225,7 @@ runtime::task<rpc_status> etcd_server::promote_as_leader(uint64_t learner_id) {
     co_return member_errors::learner_not_ready();
   raft::ConfChange change{raft::ConfChangeType::kAddVoter, {learner_id}};
   rpc_status applied = co_await driver_.propose_conf_change(change);
-  if (applied.ok()) log::info("promoted learner", {{"promoted-member-id", learner_id}});
+  if (applied.ok()) log::info("promoted learner", {log::hex_id("promoted-member-id", learner_id)});
   co_return applied;
 }
 
@@ -290,7 +290,7 @@ runtime::task<void> etcd_server::publish_self() {
       rpc_status published = co_await replica_.propose_member_change(publish);
       if (published.ok()) {
         log::info("published local member to cluster through raft",
-                  {{"local-member-id", identity_.member_id}, {"name", config_.name}, {"client-urls", client_urls}});
+                  {log::hex_id("local-member-id", identity_.member_id), {"name", config_.name}, {"client-urls", client_urls}});
         break;
       }
     }

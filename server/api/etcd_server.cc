@@ -9,7 +9,7 @@
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
 #include "server/common/emulated_version.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 #include "server/common/server_metrics.h"
 #include "server/api/snapshot_seal.h"
 #include "server/replica/state_snapshot.h"  // snapshot_slice_bytes
@@ -32,6 +32,7 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
     : replica_(config, std::move(identity), wal, snapshots, std::move(recovered), std::move(snapshot)) {
   replica_.set_events(*this);
   pipeline_.add(learner_refusal_);
+  publish_db_size(store_.size_bytes());  // the state recovered from the snapshot
 }
 
 etcd_server::~etcd_server() = default;
@@ -45,6 +46,7 @@ void etcd_server::stop() { replica_.stop(); }
 void etcd_server::entries_applied() {
   pump_watchers();
   wake_apply_waiters({});
+  publish_db_size(store_.size_bytes());  // etcd_mvcc_db_total_size_in_bytes: as Status' dbSize
 }
 
 runtime::task<void> etcd_server::run() {
@@ -109,10 +111,10 @@ void etcd_server::register_services(net::grpc::service_registry& registry) {
   }
   registry.add_request_method("/etcdserverpb.Maintenance/Snapshot", [this](const call_ref& call, std::string_view bytes) {
     if (admit_stream(call)) on_snapshot(call, bytes);
-  });
+  }, net::grpc::call_type::server_stream);
   registry.add_request_method("/v3electionpb.Election/Observe", [this](const call_ref& call, std::string_view bytes) {
     if (admit_stream(call)) on_observe(call, bytes);
-  });
+  }, net::grpc::call_type::server_stream);
   registry.add_stream_method("/etcdserverpb.Lease/LeaseKeepAlive", [this](const call_ref& call) {
     if (admit_stream(call)) on_lease_keep_alive(call);
   });

@@ -9,7 +9,7 @@
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
 #include "server/api/etcd_server.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 #include "server/common/unary_helpers.h"
 
 namespace ringkv::server {

@@ -313,25 +313,6 @@ int64_t server_config::compaction_revisions() const {
   return revisions;
 }
 
-const char* to_string(log_level level) {
-  switch (level) {
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warn: return "warn";
-    case log_level::error: return "error";
-    case log_level::panic: return "panic";
-    case log_level::fatal: return "fatal";
-  }
-  return "info";
-}
-
-std::optional<log_level> parse_log_level(std::string_view text) {
-  for (auto level : {log_level::debug, log_level::info, log_level::warn, log_level::error, log_level::panic,
-                     log_level::fatal})
-    if (text == to_string(level)) return level;
-  return std::nullopt;
-}
-
 config_parse_result parse_config(const std::vector<std::string>& args, const environment& env) {
   config_parse_result result;
   server_config config;

@@ -12,8 +12,12 @@
 #include <vector>
 
 #include "net/tcp/endpoint.h"
+#include "runtime/log.h"
 
 namespace ringkv::server {
+
+using log::log_level;  // --log-level (runtime/log.h owns the levels)
+using log::parse_log_level;
 
 // One http://host:port URL from a --*-urls flag. `host` keeps the spelling used in the URL (for
 // advertising); `bind_address` is the numeric address to bind ("localhost" -> 127.0.0.1).
@@ -30,7 +34,6 @@ std::optional<net::endpoint> bind_endpoint(const url_endpoint& url);
 
 enum class cluster_state { new_cluster, existing_cluster };
 enum class compaction_mode { periodic, revision };
-enum class log_level { debug, info, warn, error, panic, fatal };
 
 struct server_config {
   std::string name = "default";
@@ -82,7 +85,5 @@ config_parse_result parse_config(const std::vector<std::string>& args, const env
 environment environment_from_process();  // reads `environ`
 std::string config_help_text();          // the --help listing: every flag with default and meaning
 
-const char* to_string(log_level level);
-std::optional<log_level> parse_log_level(std::string_view text);
 
 }  // namespace ringkv::server

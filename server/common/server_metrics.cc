@@ -24,6 +24,8 @@ server_metrics& node_metrics() {
                   "Total size of the underlying database physically allocated in bytes."),
       r.add_gauge("etcd_mvcc_db_total_size_in_use_in_bytes",
                   "Total size of the underlying database logically in use in bytes."),
+      r.add_gauge("etcd_debugging_mvcc_db_total_size_in_bytes",
+                  "Total size of the underlying database physically allocated in bytes."),
       r.add_counter("etcd_mvcc_put_total", "Total number of puts seen by this member."),
       r.add_counter("etcd_mvcc_delete_total", "Total number of deletes seen by this member."),
       r.add_counter("etcd_mvcc_range_total", "Total number of ranges seen by this member."),
@@ -34,6 +36,13 @@ server_metrics& node_metrics() {
       r.add_gauge("etcd_server_id", "Server or member ID in hexadecimal format. 1 for 'server_id' label."),
   };
   return instance;
+}
+
+void publish_db_size(int64_t size_bytes) {
+  const double bytes = double(size_bytes);
+  node_metrics().db_total_size_bytes.set(bytes);
+  node_metrics().db_in_use_size_bytes.set(bytes);
+  node_metrics().db_total_size_bytes_debugging.set(bytes);
 }
 
 metrics::gauge& client_connections_gauge(unsigned shard) {

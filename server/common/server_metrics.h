@@ -20,6 +20,7 @@ struct server_metrics {
   metrics::counter& wal_write_bytes;           // etcd_disk_wal_write_bytes_total
   metrics::gauge& db_total_size_bytes;         // etcd_mvcc_db_total_size_in_bytes
   metrics::gauge& db_in_use_size_bytes;        // etcd_mvcc_db_total_size_in_use_in_bytes
+  metrics::gauge& db_total_size_bytes_debugging;  // etcd_debugging_mvcc_db_total_size_in_bytes (etcd 3.4's name)
   metrics::counter& mvcc_put;                  // etcd_mvcc_put_total
   metrics::counter& mvcc_delete;               // etcd_mvcc_delete_total
   metrics::counter& mvcc_range;                // etcd_mvcc_range_total
@@ -31,6 +32,10 @@ struct server_metrics {
 
 // Registers (idempotently) and returns the node's metrics.
 server_metrics& node_metrics();
+// Sets the three db size gauges to the size the Status RPC reports as dbSize and dbSizeInUse (the MVCC
+// store's accounted bytes: ringkv has no file with free pages, so both are the same). Once per applied
+// batch, not per write.
+void publish_db_size(int64_t size_bytes);
 // ringkv_client_connections{shard="N"}: client connections open on shard N (no etcd counterpart).
 metrics::gauge& client_connections_gauge(unsigned shard);
 // Per-RPC counters as etcd's go-grpc-prometheus exports them.

@@ -13,7 +13,7 @@
 #include "etcd/v3election.pb.h"
 #include "etcd/v3lock.pb.h"
 #include "net/grpc/http1.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 
 namespace ringkv::server {
 namespace {

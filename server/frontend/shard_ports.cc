@@ -11,7 +11,7 @@
 #include "runtime/smp.h"
 #include "runtime/timer.h"
 #include "runtime/when_all.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 #include "server/common/server_metrics.h"
 #include "server/frontend/http_routes.h"
 

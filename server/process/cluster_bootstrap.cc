@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "net/peer/cluster_id.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 #include "server/replica/membership_join.h"
 
 namespace ringkv::server {
@@ -63,7 +63,7 @@ std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& conf
   raft_node.connect_peers([transport = peers.get()](const raft::Message& message) { transport->send(message); });
   if (wiring.attach) wiring.attach(peers.get());
   log::info("peer transport started", {{"listen-peer-urls", config.listen_peer_urls.front().url},
-                                       {"member-id", raft_node.id()}, {"cluster-id", wiring.cluster_id}});
+                                       log::hex_id("member-id", raft_node.id()), log::hex_id("cluster-id", wiring.cluster_id)});
   return peers;
 }
 

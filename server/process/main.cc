@@ -20,7 +20,8 @@
 #include "server/process/cluster_bootstrap.h"
 #include "server/common/config.h"
 #include "server/api/etcd_server.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
+#include "server/common/grpc_metrics.h"
 #include "server/common/server_metrics.h"
 #include "server/frontend/shard_ports.h"
 
@@ -37,7 +38,46 @@ bool make_dir(const std::string& path) {
   return false;
 }
 
+std::vector<std::string> url_texts(const std::vector<url_endpoint>& urls) {
+  std::vector<std::string> texts;
+  for (const auto& url : urls) texts.push_back(url.url);
+  return texts;
+}
+
+// etcd's "starting an etcd server" line: every setting's effective value (defaults filled in), one line.
+void log_starting(const server_config& config) {
+  std::string initial_cluster;  // "name=url,name=url" as the flag is written
+  for (const auto& [name, peer_urls] : config.initial_cluster)
+    for (const auto& url : peer_urls) initial_cluster += (initial_cluster.empty() ? "" : ",") + name + "=" + url;
+  const bool periodic = config.auto_compaction_mode == compaction_mode::periodic;
+  log::info("starting an etcd server",
+            {{"ringkv-version", ringkv_version}, {"etcd-api-version", "3.4"},
+             {"shards", uint64_t(config.shards == 0 ? runtime::shard_count() : config.shards)},
+             {"name", config.name}, {"data-dir", config.data_dir},
+             {"wal-dir", config.data_dir + "/member/wal"}, {"member-dir", config.data_dir + "/member"},
+             {"heartbeat-interval-ms", int64_t(config.heartbeat_interval.count())},
+             {"election-timeout-ms", int64_t(config.election_timeout.count())},
+             {"snapshot-count", config.snapshot_count},
+             {"initial-advertise-peer-urls", url_texts(config.initial_advertise_peer_urls)},
+             {"listen-peer-urls", url_texts(config.listen_peer_urls)},
+             {"advertise-client-urls", url_texts(config.advertise_client_urls)},
+             {"listen-client-urls", url_texts(config.listen_client_urls)},
+             {"initial-cluster", initial_cluster},
+             {"initial-cluster-state",
+              config.initial_cluster_state == cluster_state::new_cluster ? "new" : "existing"},
+             {"initial-cluster-token", config.initial_cluster_token},
+             {"quota-size-bytes", config.effective_quota_bytes()},
+             {"max-request-bytes", config.max_request_bytes}, {"max-txn-ops", config.max_txn_ops},
+             {"max-concurrent-streams", config.max_concurrent_streams},
+             {"auto-compaction-mode", periodic ? "periodic" : "revision"},
+             {"auto-compaction-retention", config.auto_compaction_retention},
+             {"watch-progress-notify-interval-ms", int64_t(config.watch_progress_notify_interval.count())},
+             {"wal-sync-delay-ms", int64_t(config.wal_sync_delay.count())},
+             {"log-level", log::to_string(config.level)}});
+}
+
 runtime::task<int> serve(const server_config& config) {
+  log_starting(config);
   if (!make_dir(config.data_dir) || !make_dir(config.data_dir + "/member")) co_return 1;
   storage::wal::wal_config wal_config;
   wal_config.dir = config.data_dir + "/member/wal";
@@ -87,6 +127,8 @@ runtime::task<int> serve(const server_config& config) {
   etcd_server& server = *server_owner;
   net::grpc::service_registry registry;
   server.register_services(registry);
+  grpc_call_metrics grpc_metrics(registry);  // grpc_server_started/handled_total, where each connection is
+  registry.set_observer(&grpc_metrics);
   shard_ports ports(config, server, registry);
   const bool ports_open = co_await ports.open();
   if (!ports_open) {
@@ -124,7 +166,7 @@ runtime::task<int> serve(const server_config& config) {
   for (const auto& url : config.listen_client_urls) urls.push_back(url.url);
   log::info("serving etcd v3 gRPC (KV, Watch, Lease, Cluster, Maintenance, Lock, Election) and HTTP /health /version /metrics /v3 JSON gateway",
             {{"name", config.name}, {"data-dir", config.data_dir}, {"listen-client-urls", urls},
-             {"member-id", server.member().driver().id()}, {"shards", uint64_t(runtime::shard_count())}});
+             log::hex_id("member-id", server.member().driver().id()), {"shards", uint64_t(runtime::shard_count())}});
 
   co_await runtime::wait_for_stop();
   log::info("received stop request; shutting down", {{"open-connections", uint64_t(ports.open_connections())}});
@@ -154,7 +196,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& warning : parsed.warnings) log::warn(warning);
   if (!parsed.config) {
-    std::fprintf(stderr, "ringkv: error verifying flags, %s. See 'ringkv --help'.\n", parsed.error.c_str());
+    log::error("error verifying flags", {{"error", parsed.error}, {"help", "see 'ringkv --help'"}});
     return 2;
   }
   const server_config config = *parsed.config;

@@ -17,7 +17,7 @@
 #include "etcd/rpc.pb.h"
 #include "net/peer/cluster_id.h"
 #include "net/peer/frame.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 
 namespace ringkv::server {
 
@@ -200,7 +200,7 @@ member_identity join_cluster(const server_config& config) {
         joined.cluster_id = answer->cluster_id;
         joined.member_id = m.id();
         joined.members = members_of(list);
-        log::info("joining the running cluster", {{"cluster-id", joined.cluster_id}, {"member-id", joined.member_id},
+        log::info("joining the running cluster", {log::hex_id("cluster-id", joined.cluster_id), log::hex_id("member-id", joined.member_id),
                                                   {"asked", url}, {"members", uint64_t(list.members_size())}});
         return joined;
       }

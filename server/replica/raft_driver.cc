@@ -10,8 +10,9 @@
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 #include "server/replica/membership.h"
+#include "server/replica/raft_state_log.h"
 #include "server/common/server_metrics.h"
 #include "server/replica/snapshot_policy.h"
 
@@ -279,6 +280,7 @@ void raft_driver::flush_deferred_hard_state() {
 runtime::task<void> raft_driver::run() {
   runtime::spawn(ticker());
   const auto& conf = raft_.conf();
+  raft_soft_state seen = log_soft_state_changes(raft_.id(), {}, soft_state_of(raft_));  // a restart's term
   if (conf.voters.size() == 1 && conf.voters[0] == raft_.id() && raft_.role() != raft::Role::kLeader)
     raft_.campaign();  // a single voter need not wait an election timeout
   wake_.notify();      // first turn now: persist the vote, become leader
@@ -287,6 +289,7 @@ runtime::task<void> raft_driver::run() {
   while (!stopping_) {
     co_await wake_;
     turn();
+    seen = log_soft_state_changes(raft_.id(), seen, soft_state_of(raft_));  // "became leader", "lost leader"
     if (is_leader() != was_leader) {
       was_leader = is_leader();
       state_.leadership_changed(was_leader);
@@ -295,10 +298,7 @@ runtime::task<void> raft_driver::run() {
     if (has_leader != had_leader) {
       node_metrics().has_leader.set(has_leader ? 1 : 0);
       node_metrics().is_leader.set(is_leader() ? 1 : 0);
-      if (has_leader) {
-        node_metrics().leader_changes.inc();
-        log::info("raft leader elected", {{"leader", raft_.leader()}, {"term", raft_.term()}});
-      }
+      if (has_leader) node_metrics().leader_changes.inc();
       had_leader = has_leader;
     }
   }

@@ -11,7 +11,7 @@
 #include "net/peer/peer_transport.h"
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
-#include "server/common/log.h"
+#include "runtime/log.h"
 #include "server/common/server_metrics.h"
 #include "server/replica/membership_join.h"
 #include "server/replica/state_snapshot.h"
@@ -261,7 +261,7 @@ void replica::apply_conf_change(const raft::ConfChange& change, raft::Index inde
     second_voter_pending_ = 0;
   if (change.type != raft::ConfChangeType::kBootstrap)
     log::info("applied a configuration change", {{"index", index}, {"type", uint64_t(change.type)},
-                                                  {"member-id", change.node_ids.front()}});
+                                                  log::hex_id("member-id", change.node_ids.front())});
   sync_peers();
   if (change.type == raft::ConfChangeType::kRemoveNode && change.node_ids.front() == identity_.member_id)
     leave_cluster();
@@ -312,7 +312,7 @@ void replica::sync_peers() {
     if (known != transport_peers_.end() && known->second == url) continue;
     auto where = peer_endpoint(url);
     if (!where) {
-      log::warn("member peer URL is not http://address:port; not reachable", {{"member-id", id}, {"url", url}});
+      log::warn("member peer URL is not http://address:port; not reachable", {log::hex_id("member-id", id), {"url", url}});
       continue;
     }
     transport_->add_peer(id, *where);
@@ -360,7 +360,7 @@ void replica::leave_cluster() {
   if (leaving_) return;
   leaving_ = true;
   log::error("the member has been permanently removed from the cluster",
-             {{"local-member-id", identity_.member_id}, {"cluster-id", identity_.cluster_id}});
+             {log::hex_id("local-member-id", identity_.member_id), log::hex_id("cluster-id", identity_.cluster_id)});
   runtime::spawn([](std::chrono::milliseconds grace) -> runtime::task<void> {
     co_await runtime::sleep_for(grace);
     runtime::request_stop();

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 
 #include "runtime/io.h"
+#include "runtime/log.h"
 #include "storage/wal/dirs.h"
 #include "storage/wal/errors.h"
 
@@ -125,8 +125,8 @@ runtime::task<std::optional<loaded_snapshot>> snapshot_store::load_newest() {
     if (problem.empty()) co_return loaded_snapshot{id, file.substr(snapshot_header_bytes)};
 
     const std::string broken = path + std::string(broken_suffix);
-    std::fprintf(stderr, "ringkv snapshot: %s is damaged (%s); moved to %s, trying the previous one\n",
-                 path.c_str(), problem.c_str(), broken.c_str());
+    log::warn("snapshot file is damaged; moving it aside and trying the previous one",
+              {{"path", path}, {"error", problem}, {"renamed-to", broken}});
     check_io(co_await runtime::io::rename(path.c_str(), broken.c_str()), "rename " + path);
     co_await fsync_dir(dir_fd_, config_.dir);
   }

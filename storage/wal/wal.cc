@@ -6,11 +6,11 @@
 #include <cassert>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <unistd.h>
 
 #include "runtime/io.h"
+#include "runtime/log.h"
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
@@ -256,8 +256,8 @@ runtime::task<void> write_ahead_log::write_batch(batch& b) {
   if (config_.sync == wal_sync::dsync_write) {
     written = co_await runtime::io::write_at_dsync(fd_, b.buffer.data(), len, b.file_offset);
     if (written == -EOPNOTSUPP) {  // nothing was written: from now on, a write then an fdatasync
-      std::fprintf(stderr, "ringkv wal: RWF_DSYNC writes refused (%s); using write + fdatasync\n",
-                   std::strerror(-written));
+      log::warn("RWF_DSYNC writes refused; using write + fdatasync",
+                {{"dir", config_.dir}, {"error", std::strerror(-written)}});
       config_.sync = wal_sync::write_then_fdatasync;
     }
   }
@@ -279,9 +279,8 @@ runtime::task<void> write_ahead_log::write_batch(batch& b) {
   stats_.fdatasync_us_max = std::max(stats_.fdatasync_us_max, sync_us);
   if (sync_us > config_.slow_fdatasync_warn_ms * 1000) {
     ++stats_.slow_fdatasyncs;
-    std::fprintf(stderr, "ringkv wal: slow fdatasync of %s: %llu ms (%llu bytes written)\n",
-                 segment_file_name(batch_segment).c_str(),
-                 static_cast<unsigned long long>(sync_us / 1000), static_cast<unsigned long long>(len));
+    log::warn("slow fdatasync", {{"segment", segment_file_name(batch_segment)}, {"took-ms", sync_us / 1000},
+                                 {"expected-duration-ms", config_.slow_fdatasync_warn_ms}, {"bytes", len}});
   }
   ++stats_.writes;
   stats_.bytes_written += len;
@@ -291,7 +290,7 @@ void write_ahead_log::stop(const std::string& reason) {
   if (!stopped_) {
     stopped_ = true;
     stop_reason_ = reason;
-    std::fprintf(stderr, "ringkv wal: stopped, no further writes will be acknowledged: %s\n", reason.c_str());
+    log::error("WAL stopped; no further writes will be acknowledged", {{"dir", config_.dir}, {"reason", reason}});
   }
   wake_waiters();
 }

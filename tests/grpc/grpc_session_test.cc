@@ -396,6 +396,61 @@ TEST(GrpcSession, ClientCancelReachesTheHandler) {
   EXPECT_EQ(pair.server.open_calls(), 0u);
 }
 
+// Records what a session tells the registry's observer: "started <path>", "handled <path> <code>".
+struct recording_observer final : call_observer {
+  std::vector<std::string> seen;
+  void on_call_started(const method_entry& m) override { seen.push_back("started " + m.path); }
+  void on_call_handled(const method_entry& m, status_code code) override {
+    seen.push_back("handled " + m.path + " " + std::string(status_code_name(code)));
+  }
+};
+
+TEST(GrpcSession, ObserverSeesEveryRoutedCallStartedAndHandledOnce) {
+  service_registry registry;
+  recording_observer observer;
+  registry.set_observer(&observer);
+  call_ref held_unary;
+  registry.add_request_method(std::string(kRange), [&](const call_ref& call, std::string_view request) {
+    if (request == "hold") held_unary = call;
+    else if (request == "bad") call->finish({status_code::invalid_argument, "etcdserver: key is not provided"});
+    else call->respond("ok");
+  });
+  registry.add_request_method(std::string(kSnapshot), [](const call_ref& call, std::string_view) {
+    call->write("part");
+    call->finish(status::success());
+  }, call_type::server_stream);
+  registry.add_stream_method(std::string(kWatch), [](const call_ref&) {});
+  EXPECT_EQ(registry.find(kRange)->type, call_type::unary);
+  EXPECT_EQ(registry.find(kSnapshot)->type, call_type::server_stream);
+  EXPECT_EQ(registry.find(kWatch)->type, call_type::bidi_stream);
+  EXPECT_EQ(call_type_name(call_type::bidi_stream), "bidi_stream");
+  {
+    session_pair pair(registry);
+    unary_outcome ok, bad, unknown;
+    pair.client.unary(kRange, "x", record(ok));
+    pair.client.unary(kRange, "bad", record(bad));
+    pair.client.unary("/etcdserverpb.KV/Nope", "", record(unknown));  // refused before routing: not seen
+    pair.pump();
+    streamed_reply reply;
+    call_server_streaming(pair, kSnapshot, reply);
+    const auto watch = pair.client.start_call(kWatch, {{}, [](const status&) {}});
+    pair.pump();
+    pair.client.cancel(watch);
+    pair.pump();
+    pair.client.unary(kRange, "hold", record(ok));
+    pair.pump();
+    ASSERT_TRUE(held_unary);
+  }  // the connection goes with the held call open: handled once, as cancelled
+  EXPECT_FALSE(held_unary->respond("late"));  // and a late reply counts nothing more
+  const std::vector<std::string> expected = {
+      "started /etcdserverpb.KV/Range", "started /etcdserverpb.KV/Range",  // both routed, then handled
+      "handled /etcdserverpb.KV/Range OK", "handled /etcdserverpb.KV/Range InvalidArgument",
+      "started /etcdserverpb.Maintenance/Snapshot", "handled /etcdserverpb.Maintenance/Snapshot OK",
+      "started /etcdserverpb.Watch/Watch", "handled /etcdserverpb.Watch/Watch Canceled",
+      "started /etcdserverpb.KV/Range", "handled /etcdserverpb.KV/Range Canceled"};
+  EXPECT_EQ(observer.seen, expected);
+}
+
 TEST(GrpcSession, ConnectionLossCancelsOpenCalls) {
   service_registry registry;
   call_ref held;

@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "runtime/log.h"
 #include "runtime/when_all.h"
 #include "storage/wal/errors.h"
 #include "tests/wal/wal_test_support.h"
@@ -101,6 +105,33 @@ TEST(SnapshotStore, DamagedNewestIsMovedAsideAndThePreviousUsed) {
   damage(dir / snapshot_file_name({1, 100}), 10);
   EXPECT_FALSE(load(dir.path()).has_value());
   EXPECT_TRUE(fs::exists(dir / (snapshot_file_name({1, 100}) + ".broken")));
+}
+
+// The storage layer logs through runtime/log.h: a damaged snapshot is one JSON line, not plain text.
+TEST(SnapshotStore, DamagedSnapshotIsReportedAsOneJsonLogLine) {
+  temp_dir dir;
+  save(dir.path(), {1, 100}, payload_for(100, 5000));
+  save(dir.path(), {1, 200}, payload_for(200, 5000));
+  damage(dir / snapshot_file_name({1, 200}), 3000);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  log::set_output_fd(fds[1]);
+  auto loaded = load(dir.path());
+  log::set_output_fd(2);
+  close(fds[1]);
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, size_t(n));
+  close(fds[0]);
+  ASSERT_TRUE(loaded);
+  EXPECT_EQ(loaded->id, (snapshot_id{1, 100}));
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_EQ(text.rfind(R"({"level":"warn","ts":")", 0), 0u) << text;
+  EXPECT_NE(text.find(R"("caller":"storage/wal/snapshot_store.cc:)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("path":")" + (dir / snapshot_file_name({1, 200})) + "\""), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"("renamed-to":")"), std::string::npos) << text;
+  EXPECT_EQ(text.substr(text.size() - 2), "}\n") << text;
 }
 
 TEST(SnapshotStore, KeepsOnlyTheNewestFilesAndDropsTempFiles) {

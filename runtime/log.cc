@@ -1,5 +1,7 @@
-// server/common/log.cc — JSON-line formatting and the single-write output of server/log.h.
-#include "server/common/log.h"
+// runtime/log.cc — JSON-line formatting and the single-write output of runtime/log.h.
+#include "runtime/log.h"
+
+#include "runtime/json_text.h"
 
 #include <unistd.h>
 
@@ -7,9 +9,10 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 
-namespace ringkv::server::log {
+namespace ringkv::log {
 namespace {
 
 std::atomic<log_level> current_level{log_level::info};
@@ -48,6 +51,11 @@ struct value_appender {
     auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
     out.append(buffer, end);
   }
+  void operator()(hex_id_value v) const {
+    out += '"';
+    out += hex_id_text(v.id);
+    out += '"';
+  }
   void operator()(const std::vector<std::string>& list) const {
     out += '[';
     for (size_t i = 0; i < list.size(); ++i) {
@@ -60,31 +68,36 @@ struct value_appender {
 
 }  // namespace
 
+const char* to_string(log_level level) {
+  switch (level) {
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warn: return "warn";
+    case log_level::error: return "error";
+    case log_level::panic: return "panic";
+    case log_level::fatal: return "fatal";
+  }
+  return "info";
+}
+
+std::optional<log_level> parse_log_level(std::string_view text) {
+  for (auto level : {log_level::debug, log_level::info, log_level::warn, log_level::error, log_level::panic,
+                     log_level::fatal})
+    if (text == to_string(level)) return level;
+  return std::nullopt;
+}
+
+std::string hex_id_text(uint64_t id) {
+  char buffer[16];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, id, 16);  // 16 digits at most
+  return std::string(buffer, end);
+}
+
 void set_level(log_level level) { current_level.store(level, std::memory_order_relaxed); }
 log_level level() { return current_level.load(std::memory_order_relaxed); }
 void set_output_fd(int fd) { output_fd.store(fd, std::memory_order_relaxed); }
 
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (uint8_t(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", unsigned(uint8_t(c)));
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
+void append_json_string(std::string& out, std::string_view text) { runtime::append_json_string(out, text); }
 
 std::string format_line(log_level level, std::string_view msg, std::initializer_list<field> fields,
                         const std::source_location& where) {
@@ -121,4 +134,4 @@ void write(log_level level, std::string_view msg, std::initializer_list<field> f
   }
 }
 
-}  // namespace ringkv::server::log
+}  // namespace ringkv::log
