@@ -24,6 +24,7 @@
 #include "runtime/smp.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
+#include "tests/grpc/relay_test_constants.h"
 #include "tests/grpc/session_pair.h"
 
 namespace ringkv::net::grpc {
@@ -31,12 +32,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view kRange = "/etcdserverpb.KV/Range";
-constexpr std::string_view kSnapshot = "/etcdserverpb.Maintenance/Snapshot";
-constexpr std::string_view kWatch = "/etcdserverpb.Watch/Watch";
-constexpr unsigned home = 0;
-constexpr unsigned connection_shard = 1;
-constexpr auto wait_limit = 5s;
+using namespace relay_test;
 constexpr int calls = 200;                                  // unary test
 constexpr int streams = 20;                                 // crossing test
 constexpr int chunks = 64;                                  // backlog test

@@ -19,18 +19,14 @@
 #include "runtime/smp.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
+#include "tests/grpc/relay_test_constants.h"
 
 namespace ringkv::net::grpc {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view kRange = "/etcdserverpb.KV/Range";
-constexpr std::string_view kSnapshot = "/etcdserverpb.Maintenance/Snapshot";
-constexpr std::string_view kWatch = "/etcdserverpb.Watch/Watch";
-constexpr unsigned home = 0;
-constexpr unsigned connection_shard = 1;
-constexpr auto wait_limit = 5s;
+using namespace relay_test;
 constexpr int chunks = 40;
 constexpr size_t chunk_bytes = 64 * 1024;
 constexpr size_t queued_bytes_limit = 256 * 1024;

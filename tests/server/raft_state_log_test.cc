@@ -11,6 +11,7 @@
 #include <string>
 
 #include "runtime/log.h"
+#include "tests/runtime/log_capture.h"
 
 namespace ringkv::server {
 namespace {
@@ -18,20 +19,7 @@ namespace {
 constexpr raft::NodeId self = 0x8e9e05c52164694dULL;
 constexpr raft::NodeId other = 0x91bc3c398fb3c146ULL;
 
-// Runs `work` with the log going to a pipe; returns what was logged.
-std::string logged(const std::function<void()>& work) {
-  int fds[2];
-  EXPECT_EQ(pipe(fds), 0);
-  log::set_output_fd(fds[1]);
-  work();
-  log::set_output_fd(2);
-  close(fds[1]);
-  std::string text;
-  char buffer[4096];
-  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, size_t(n));
-  close(fds[0]);
-  return text;
-}
+std::string logged(const std::function<void()>& work) { return test::capture_log(work); }
 
 size_t lines(const std::string& text) { return size_t(std::count(text.begin(), text.end(), '\n')); }
 

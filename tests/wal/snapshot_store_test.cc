@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "runtime/log.h"
+#include "tests/runtime/log_capture.h"
 #include "runtime/when_all.h"
 #include "storage/wal/errors.h"
 #include "tests/wal/wal_test_support.h"
@@ -113,16 +114,8 @@ TEST(SnapshotStore, DamagedSnapshotIsReportedAsOneJsonLogLine) {
   save(dir.path(), {1, 100}, payload_for(100, 5000));
   save(dir.path(), {1, 200}, payload_for(200, 5000));
   damage(dir / snapshot_file_name({1, 200}), 3000);
-  int fds[2];
-  ASSERT_EQ(pipe(fds), 0);
-  log::set_output_fd(fds[1]);
-  auto loaded = load(dir.path());
-  log::set_output_fd(2);
-  close(fds[1]);
-  std::string text;
-  char buffer[4096];
-  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, size_t(n));
-  close(fds[0]);
+  std::optional<loaded_snapshot> loaded;
+  const std::string text = test::capture_log([&] { loaded = load(dir.path()); });
   ASSERT_TRUE(loaded);
   EXPECT_EQ(loaded->id, (snapshot_id{1, 100}));
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
