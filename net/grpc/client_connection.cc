@@ -54,6 +54,9 @@ struct h2_driver {
   runtime::notifier reader_wakeup;  // the writer made progress (for a reader paused by queued replies)
   bool reader_done = false;
   bool writer_done = false;
+  // The writer waits in conn.write(): the socket is backed up (the client does not read). Replies held
+  // only by HTTP/2 flow control never pause reading, or the client's WINDOW_UPDATE would not be read.
+  bool write_in_flight = false;
   bool stopping = false;  // shutdown: both loops end (the socket is shut down too)
 
   h2_driver(connection& c, const client_port_services& services, const client_port_config& config,
@@ -75,7 +78,8 @@ struct h2_driver {
 
   runtime::task<void> read_loop() {
     while (!stopping) {
-      while (session.queued_stream_bytes() > queued_reply_bytes_read_limit && !writer_done && !stopping) {
+      while (session.queued_stream_bytes() > queued_reply_bytes_read_limit && write_in_flight && !writer_done &&
+             !stopping) {
         co_await reader_wakeup;
       }
       if (writer_done || stopping) break;
@@ -102,7 +106,9 @@ struct h2_driver {
       session_verdict verdict = session.produce_output();
       while (session.has_output()) {
         const auto out = session.pending_output();
+        write_in_flight = true;
         const int written = co_await conn.write(std::as_bytes(out));
+        write_in_flight = false;
         if (written < 0 || stopping) {
           verdict = session_verdict::closed;
           break;

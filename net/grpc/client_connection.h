@@ -24,7 +24,8 @@
 // Defences, each closing only the offending connection: the preface deadline (the HTTP/2 preface and
 // SETTINGS, or the first complete HTTP/1.1 request), the session's own (grpc_server_session.h), the
 // HTTP/1.1 parser's limits (http1.h), and a read pause while replies queued on streams exceed
-// queued_reply_bytes_read_limit (a client that does not read).
+// queued_reply_bytes_read_limit and a socket write is waiting (a client that does not read). Replies
+// held back only by HTTP/2 flow control do not pause reading: the client's WINDOW_UPDATE must be read.
 #pragma once
 
 #include "net/grpc/grpc_server_session.h"
