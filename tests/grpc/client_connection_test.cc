@@ -2,7 +2,9 @@
 // bytes exactly, the connection closing after the producer; a client that leaves stops its producer),
 // the metric hooks (HTTP/2 bytes both ways, open connections), the preface deadline, and
 // close_client_connections ending every kind of connection (undecided, HTTP/2, a stream in progress)
-// without polling. (The wire e2e test covers gRPC and HTTP/1.1 with real clients.)
+// without polling, and the HTTP/2 read pause: a client that does not read its replies is not read
+// from, while replies held back only by HTTP/2 flow control never stop reading (the client's
+// WINDOW_UPDATE must get in). (The wire e2e test covers gRPC and HTTP/1.1 with real clients.)
 #include "net/grpc/client_connection.h"
 
 #include <gtest/gtest.h>
@@ -10,9 +12,12 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "net/grpc/grpc_client_session.h"
 #include "net/tcp/connect.h"
 #include "net/tcp/listener.h"
 #include "runtime/cancel.h"
@@ -159,6 +164,193 @@ runtime::task<std::string> read_at_least(connection& conn, size_t bytes) {
     received.append(reinterpret_cast<const char*>(buffer), size_t(got));
   }
   co_return received;
+}
+
+// --- the HTTP/2 read pause ---
+
+constexpr std::string_view kStream = "/test.Load/Stream";  // server streaming: big replies
+constexpr std::string_view kCount = "/test.Load/Count";    // unary: counts the calls started
+constexpr size_t read_limit = 256 * 1024;                  // queued_reply_bytes_read_limit here
+
+// What a server-streaming call brought back.
+struct streamed_reply {
+  std::vector<std::string> messages;
+  std::optional<status> done;
+};
+
+// Polls `done` every millisecond until it holds or `limit` passes; returns done().
+runtime::task<bool> wait_until(std::function<bool()> done, std::chrono::nanoseconds limit) {
+  const auto deadline = runtime::clock::now() + limit;
+  while (!done() && runtime::clock::now() < deadline) co_await runtime::sleep_for(1ms);
+  co_return done();
+}
+
+// Writes out everything the client session has to say. False if a write failed.
+runtime::task<bool> flush_client(grpc_client_session& client, connection& conn) {
+  client.produce_output();
+  while (client.has_output()) {
+    const auto out = client.pending_output();
+    if (co_await conn.write(std::as_bytes(out)) < 0) co_return false;
+    client.consume_output(out.size());
+    client.produce_output();
+  }
+  co_return true;
+}
+
+// Opens a call with one empty request message and END_STREAM (the session sends it on flush_client).
+client_call_id start_empty_call(grpc_client_session& client, std::string_view path,
+                                grpc_client_session::call_callbacks callbacks = {}) {
+  const client_call_id id = client.start_call(path, std::move(callbacks));
+  client.write(id, "");
+  client.close_send(id);
+  return id;
+}
+
+// A client that never reads its socket (its receive buffer shrunk) opens a stream whose replies (16 MiB)
+// dwarf the read limit and every socket buffer: the server's writer backs up, and from then on the
+// server reads nothing: unary calls sent after that are never started, not a byte more is received.
+// Without the pause the server would read (and buffer replies to) whatever the client sends.
+TEST(ClientConnection, AClientThatDoesNotReadIsNotReadFrom) {
+  run_on_runtime([]() -> runtime::task<int> {
+    port_under_test port;
+    port.config.queued_reply_bytes_read_limit = read_limit;
+    const std::string chunk(512 * 1024, 'r');
+    port.registry.add_request_method(
+        std::string(kStream),
+        [&chunk](const call_ref& call, std::string_view) {
+          for (int i = 0; i < 32; ++i) call->write(chunk);
+          call->finish(status::success());
+        },
+        call_type::server_stream);
+    int started = 0;
+    port.registry.add_request_method(std::string(kCount), [&started](const call_ref& call, std::string_view) {
+      ++started;
+      call->respond("");
+    });
+    auto client = [&]() -> runtime::task<void> {
+      connection conn = co_await dial(port);
+      const int small_buffer = 4096;
+      EXPECT_EQ(::setsockopt(conn.fd(), SOL_SOCKET, SO_RCVBUF, &small_buffer, sizeof small_buffer), 0);
+      client_options options;
+      options.stream_window_bytes = 64 * 1024 * 1024;  // the socket holds the replies back, not HTTP/2
+      grpc_client_session session(options);
+      start_empty_call(session, kStream);
+      bool sent = co_await flush_client(session, conn);
+      EXPECT_TRUE(sent);
+      // One call at a time: a server that reads starts each promptly. The first one left unstarted
+      // shows the pause (the calls before it were read while the writer was still getting stuck).
+      // Each started call is cancelled: this client never reads the server's SETTINGS, so nghttp2
+      // lets it hold only 100 streams open.
+      constexpr int max_probes = 300;
+      int probes = 0;
+      bool paused = false;
+      while (sent && !paused && probes < max_probes) {
+        const client_call_id id = start_empty_call(session, kCount);
+        ++probes;
+        sent = co_await flush_client(session, conn);
+        const bool read = co_await wait_until([&] { return started == probes; }, 100ms);
+        paused = !read;
+        if (read) session.cancel(id);  // the RST_STREAM leaves with the next call
+      }
+      EXPECT_TRUE(sent);
+      EXPECT_TRUE(paused) << "the server started all " << probes << " calls of a client that does not read";
+      if (paused) {
+        // Stopped for good: more calls are not started, and nothing more is read.
+        const int started_before = started;
+        const size_t received_before = port.received_bytes;
+        for (int i = 0; i < 50; ++i) start_empty_call(session, kCount);
+        sent = co_await flush_client(session, conn);
+        EXPECT_TRUE(sent);
+        const bool read_more = co_await wait_until(
+            [&] { return started > started_before || port.received_bytes > received_before; }, 200ms);
+        EXPECT_FALSE(read_more);
+        EXPECT_EQ(started, started_before);
+        EXPECT_EQ(port.received_bytes, received_before);
+        EXPECT_LT(started, probes);
+      }
+      co_await conn.close();
+      co_await port.stop();
+    };
+    co_await runtime::when_all(port.serve(), client());
+    EXPECT_EQ(port.open_connections, 0);
+    co_return 0;
+  });
+}
+
+// A client with tiny HTTP/2 windows (16 KiB per stream, 64 KiB per connection) that reads promptly
+// opens four streams of 512 KiB of replies each: far over the read limit, all held back by flow
+// control. The server must keep reading (the client's WINDOW_UPDATEs), so every reply arrives whole;
+// pausing on queued bytes alone deadlocks (the client then gives up after 3 s and the test fails).
+TEST(ClientConnection, RepliesHeldByFlowControlDoNotStopReading) {
+  run_on_runtime([]() -> runtime::task<int> {
+    constexpr int calls = 4;
+    constexpr int messages = 8;
+    constexpr size_t message_bytes = 64 * 1024;
+    port_under_test port;
+    port.config.queued_reply_bytes_read_limit = read_limit;
+    const std::string chunk(message_bytes, 'f');
+    port.registry.add_request_method(
+        std::string(kStream),
+        [&chunk](const call_ref& call, std::string_view) {
+          for (int i = 0; i < messages; ++i) call->write(chunk);
+          call->finish(status::success());
+        },
+        call_type::server_stream);
+    static_assert(messages * message_bytes > read_limit);
+    auto client = [&]() -> runtime::task<void> {
+      connection conn = co_await dial(port);
+      std::vector<streamed_reply> replies(calls);  // outlives the session (unfinished calls end there)
+      client_options options;
+      options.stream_window_bytes = 16 * 1024;
+      options.connection_window_bytes = 64 * 1024;
+      grpc_client_session session(options);
+      for (streamed_reply& reply : replies) {
+        start_empty_call(session, kStream,
+                         {[&reply](std::string_view message) { reply.messages.emplace_back(message); },
+                          [&reply](const status& result) { reply.done = result; }});
+      }
+      const auto all_done = [&] {
+        for (const streamed_reply& reply : replies) {
+          if (!reply.done) return false;
+        }
+        return true;
+      };
+      bool finished = false;
+      bool timed_out = false;
+      runtime::cancel_source stop_timer;
+      auto timer = [&]() -> runtime::task<void> {
+        const int slept = co_await runtime::sleep_for(3s, stop_timer.token());
+        if (slept == 0 && !finished) {
+          timed_out = true;
+          ::shutdown(conn.fd(), SHUT_RDWR);  // ends the read below
+        }
+      };
+      auto driver = [&]() -> runtime::task<void> {
+        while (!all_done()) {
+          const bool sent = co_await flush_client(session, conn);  // requests, WINDOW_UPDATEs
+          if (!sent) break;
+          std::byte buffer[64 * 1024];
+          const int got = co_await conn.read_some(buffer);
+          if (got <= 0) break;
+          session.feed({reinterpret_cast<const uint8_t*>(buffer), size_t(got)});
+        }
+        finished = true;
+        stop_timer.cancel();
+      };
+      co_await runtime::when_all(driver(), timer());
+      EXPECT_FALSE(timed_out) << "replies held by flow control stopped the server reading (deadlock)";
+      for (const streamed_reply& reply : replies) {
+        EXPECT_TRUE(reply.done.has_value() && reply.done->ok()) << (reply.done ? reply.done->message : "unfinished");
+        EXPECT_EQ(reply.messages.size(), size_t{messages});
+        for (const std::string& message : reply.messages) EXPECT_TRUE(message == chunk);
+      }
+      co_await conn.close();
+      co_await port.stop();
+    };
+    co_await runtime::when_all(port.serve(), client());
+    EXPECT_EQ(port.open_connections, 0);
+    co_return 0;
+  });
 }
 
 TEST(ClientConnection, StreamingReplyIsChunkedThenTheConnectionCloses) {
