@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <chrono>
+#include <cstdint>
 #include <cstring>
 
 #include "runtime/timer.h"
@@ -69,7 +71,13 @@ TEST(Connection, APeerThatDoesNotReadMakesTheWriterWaitWithBoundedMemory) {
       }
       done = true;
     }(p.client, written, buffered_max, writer_done));
-    co_await runtime::sleep_for(300ms);
+    // Wait until the writer has parked: it wrote something and then made no progress for 200 ms
+    // (bounded; a loaded machine may start the writer late, so no fixed sleep decides this).
+    const auto park_deadline = std::chrono::steady_clock::now() + 5s;
+    for (size_t last = SIZE_MAX; (written != last || written == 0) && std::chrono::steady_clock::now() < park_deadline;) {
+      last = written;
+      co_await runtime::sleep_for(200ms);
+    }
     // The peer has read nothing: the writer must be parked long before it wrote everything.
     EXPECT_FALSE(writer_done);
     EXPECT_LT(written, backpressure_total_bytes / 2);
