@@ -425,13 +425,14 @@ TEST(GrpcSession, ObserverSeesEveryRoutedCallStartedAndHandledOnce) {
   EXPECT_EQ(registry.find(kWatch)->type, call_type::bidi_stream);
   EXPECT_EQ(call_type_name(call_type::bidi_stream), "bidi_stream");
   {
-    session_pair pair(registry);
+    // Declared before the pair: the client session reports the held call to `ok` as it goes.
     unary_outcome ok, bad, unknown;
+    streamed_reply reply;
+    session_pair pair(registry);
     pair.client.unary(kRange, "x", record(ok));
     pair.client.unary(kRange, "bad", record(bad));
     pair.client.unary("/etcdserverpb.KV/Nope", "", record(unknown));  // refused before routing: not seen
     pair.pump();
-    streamed_reply reply;
     call_server_streaming(pair, kSnapshot, reply);
     const auto watch = pair.client.start_call(kWatch, {{}, [](const status&) {}});
     pair.pump();
