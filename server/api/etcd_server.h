@@ -24,7 +24,6 @@
 #include "server/replica/kv_applier.h"
 #include "server/replica/member_identity.h"
 #include "server/replica/membership.h"
-#include "server/replica/wal_log_storage.h"
 #include "server/replica/raft_driver.h"
 #include "server/replica/replica.h"
 #include "storage/mvcc/store.h"
@@ -92,14 +91,14 @@ class etcd_server final : private replica_events {
   void on_watch(const net::grpc::call_ref& call);
   void pump_watchers();
 
-  // Cluster (server/cluster_service.cc)
+  // Cluster (server/api/cluster_service.cc)
   runtime::task<unary_outcome> member_list(std::string bytes);
   runtime::task<unary_outcome> member_add(std::string bytes);
   runtime::task<unary_outcome> member_remove(std::string bytes);
   runtime::task<unary_outcome> member_update(std::string bytes);
   runtime::task<unary_outcome> member_promote(std::string bytes);
-  // Proposes a membership entry / raft conf change, one membership change of this member at a time.
-  runtime::task<rpc_status> begin_membership_change();  // waits for the previous one (request timeout)
+  // One membership change of this member at a time: waits for the previous one (request timeout).
+  runtime::task<rpc_status> begin_membership_change();
   void end_membership_change() { membership_busy_ = false; }
   runtime::task<void> publish_self();  // etcd's publish: name and client URLs, once a leader exists
   template <typename Response>
