@@ -6,8 +6,12 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/cancel.h"
+#include "runtime/condition.h"
 #include "runtime/smp.h"
 #include "runtime/spawn.h"
+#include "runtime/timer.h"
+#include "runtime/when_all.h"
 
 namespace ringkv::net::grpc {
 
@@ -119,8 +123,16 @@ struct outbox {
   std::vector<std::vector<relay_end*>> dirty;
   bool flush_scheduled = false;
   size_t live_ends = 0;
+  runtime::condition ends_changed;  // notified when live_ends drops to zero (and when a wait expires)
 };
 thread_local outbox this_shard_outbox;
+
+void end_born() { ++this_shard_outbox.live_ends; }
+void end_gone() {
+  outbox& box = this_shard_outbox;
+  assert(box.live_ends > 0);
+  if (--box.live_ends == 0) box.ends_changed.notify_all();
+}
 
 void deliver(relay_batch& batch);
 
@@ -170,7 +182,7 @@ class home_end final : public relay_end, private call_output {
 
   ~home_end() override {
     if (call_) access::detach(*call_);
-    --this_shard_outbox.live_ends;
+    end_gone();
   }
 
   void receive(to_home&& in) {
@@ -208,7 +220,7 @@ class home_end final : public relay_end, private call_output {
 
  private:
   void open(to_home&& in) {
-    ++this_shard_outbox.live_ends;
+    end_born();
     call_ = access::make_home_call(this, method_, std::move(in.metadata));
     if (method_.on_stream) {
       method_.on_stream(call_);
@@ -261,14 +273,14 @@ class home_end final : public relay_end, private call_output {
 class conn_end final : public relay_end {
  public:
   conn_end(const call_ref& call, unsigned home_shard) : relay_end(home_shard), call_(call) {
-    ++this_shard_outbox.live_ends;
+    end_born();
   }
 
   ~conn_end() override {
     // Never called from inside one of C's callbacks (only from a flush or a delivery).
     access::callbacks(*call_) = {};
     call_->set_drain_callback(nullptr);
-    --this_shard_outbox.live_ends;
+    end_gone();
   }
 
   // Opens the home end and sends it the call (and its request, for request methods).
@@ -385,5 +397,35 @@ service_registry make_relay_registry(const service_registry& home, unsigned home
 }
 
 size_t live_relay_ends() { return this_shard_outbox.live_ends; }
+
+namespace {
+
+// The two sides of wait_for_no_relay_ends: the deadline, and the wait it ends.
+struct relay_ends_wait {
+  runtime::cancel_source disarm;
+  bool expired = false;
+
+  runtime::task<void> expire_after(std::chrono::milliseconds limit) {
+    const int slept = co_await runtime::sleep_for(limit, disarm.token());
+    if (slept == 0) {
+      expired = true;
+      this_shard_outbox.ends_changed.notify_all();
+    }
+  }
+  runtime::task<void> until_none_left() {
+    outbox& box = this_shard_outbox;
+    co_await box.ends_changed.wait_until([&] { return box.live_ends == 0 || expired; });
+    disarm.cancel();
+  }
+};
+
+}  // namespace
+
+runtime::task<bool> wait_for_no_relay_ends(std::chrono::milliseconds limit) {
+  if (this_shard_outbox.live_ends == 0) co_return true;
+  relay_ends_wait wait;
+  co_await runtime::when_all(wait.expire_after(limit), wait.until_none_left());
+  co_return this_shard_outbox.live_ends == 0;
+}
 
 }  // namespace ringkv::net::grpc

@@ -22,9 +22,11 @@
 // connection end holds C and clears C's callbacks before it goes.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 
 #include "net/grpc/service_registry.h"
+#include "runtime/task.h"
 
 namespace ringkv::net::grpc {
 
@@ -35,5 +37,8 @@ service_registry make_relay_registry(const service_registry& home, unsigned home
 // Relay ends alive on this shard (both kinds). The home shard waits for zero before the services the
 // relayed handlers use go away.
 size_t live_relay_ends();
+// Waits until no relay end is alive on this shard, or `limit` has passed; true: none is left. Woken by
+// the last end's destruction, not by polling.
+runtime::task<bool> wait_for_no_relay_ends(std::chrono::milliseconds limit);
 
 }  // namespace ringkv::net::grpc

@@ -23,7 +23,6 @@ constexpr unsigned home_shard = 0;
 constexpr auto health_refresh_interval = std::chrono::milliseconds(10);
 // Shutdown: how long shard 0 waits for relayed calls to wind down after every connection ended.
 constexpr auto relay_wind_down_ms_max = std::chrono::milliseconds(2000);
-constexpr auto relay_wind_down_poll = std::chrono::milliseconds(1);
 
 }  // namespace
 
@@ -174,16 +173,9 @@ runtime::task<void> shard_ports::close() {
 }
 
 runtime::task<bool> shard_ports::finish() {
-  const auto deadline = runtime::clock::now() + relay_wind_down_ms_max;
-  bool wound_down = true;
-  while (net::grpc::live_relay_ends() > 0) {
-    if (runtime::clock::now() >= deadline) {
-      log::warn("relayed calls still open at shutdown", {{"calls", uint64_t(net::grpc::live_relay_ends())}});
-      wound_down = false;
-      break;
-    }
-    co_await runtime::sleep_for(relay_wind_down_poll);
-  }
+  const bool wound_down = co_await net::grpc::wait_for_no_relay_ends(relay_wind_down_ms_max);
+  if (!wound_down)
+    log::warn("relayed calls still open at shutdown", {{"calls", uint64_t(net::grpc::live_relay_ends())}});
   for (unsigned shard = 0; shard < shard_count_; ++shard) {
     co_await runtime::submit_to(shard, [this, shard] { shards_[shard].reset(); });
   }
