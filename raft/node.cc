@@ -229,6 +229,7 @@ bool Node::step_term(Message& m) {
     return true;  // requests between members, valid in any term
   }
   if (m.term > term_) {
+    if (m.term - term_ > kTermAdvanceMax || m.term >= kTermCeiling) return false;  // forged or corrupt
     if (is_vote_request(m.type)) {
       bool forced = m.context == kCampaignTransferContext;
       bool in_lease = config_.check_quorum && leader_ != kNoNode && election_elapsed_ < config_.election_ticks;

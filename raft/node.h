@@ -173,6 +173,7 @@ class Node {
   void handle_read_request(NodeId requester, uint64_t context);
   void handle_transfer(NodeId transferee);
   void append_proposed(Message& m);
+  bool proposable(const ConfChange& change) const;  // what a leader accepts to append (local or forwarded)
   void answer_read(NodeId requester, uint64_t context, Index index);
 
   // Replication.

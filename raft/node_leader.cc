@@ -161,11 +161,21 @@ void Node::step_leader(Message& m) {
   if (m.type == MessageType::kHeartbeatResponse) handle_heartbeat_response(m, *peer);
 }
 
+bool Node::proposable(const ConfChange& change) const {
+  // Bootstrap only ever comes from a new cluster's own start (Node's constructor), never a proposal.
+  if (change.type == ConfChangeType::kBootstrap || change.node_ids.size() != 1 || change.node_ids[0] == kNoNode) {
+    return false;
+  }
+  // The last voter cannot be removed.
+  return !(change.type == ConfChangeType::kRemoveNode && conf_.voters.size() == 1 && is_voter(conf_, change.node_ids[0]));
+}
+
 void Node::append_proposed(Message& m) {
   if (transferee_ != kNoNode || m.entries.empty() || overloaded()) return;  // dropped: the proposer retries
   for (Entry& entry : m.entries) {
     if (entry.type == EntryType::kConfChange) {
-      if (pending_conf_index_ > log_.applied || !decode_conf_change(entry.data.span())) {
+      std::optional<ConfChange> change = decode_conf_change(entry.data.span());
+      if (pending_conf_index_ > log_.applied || !change || !proposable(*change)) {
         entry = Entry{};  // refused membership change becomes a no-op
       } else {
         pending_conf_index_ = log_.last_index() + 1;
@@ -191,6 +201,7 @@ void Node::handle_append_response(const Message& m, Peer& peer) {
     }
     return;
   }
+  if (m.index > log_.last_index()) return;  // acknowledges entries that do not exist: forged or corrupt
   bool was_paused = pr.paused();
   if (!pr.maybe_update(m.index)) return;
   switch (pr.state) {
@@ -292,11 +303,7 @@ ProposeResult Node::propose(std::span<const SharedBytes> payloads) {
 
 ProposeResult Node::propose_conf_change(const ConfChange& change) {
   assert(!ready_outstanding_);
-  bool valid = change.type != ConfChangeType::kBootstrap && change.node_ids.size() == 1 && change.node_ids[0] != kNoNode;
-  if (!valid) return {ProposeStatus::kInvalid};
-  if (change.type == ConfChangeType::kRemoveNode && conf_.voters.size() == 1 && is_voter(conf_, change.node_ids[0])) {
-    return {ProposeStatus::kInvalid};  // the last voter cannot be removed
-  }
+  if (!proposable(change)) return {ProposeStatus::kInvalid};
   SharedBytes payload = encode_conf_change(change);
   if (role_ == Role::kLeader) {
     if (transferee_ != kNoNode) return {ProposeStatus::kTransferring};

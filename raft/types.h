@@ -14,6 +14,12 @@ using NodeId = uint64_t;  // 0 is "nobody"
 using Term = uint64_t;
 using Index = uint64_t;   // log position; 0 is "before the first entry"
 inline constexpr NodeId kNoNode = 0;
+// The most a message may move a member's term forward. Real elections raise terms one at a time (a
+// member without pre-vote that campaigns every second for 136 years stays below it); a message far
+// beyond it is forged or corrupt and is dropped, so no frame can push a term near its wrap.
+inline constexpr Term kTermAdvanceMax = Term{1} << 32;
+// No term reaches this; with the advance bound above, term + 1 never wraps.
+inline constexpr Term kTermCeiling = Term{1} << 62;
 
 enum class EntryType : uint8_t {
   kNormal = 0,      // application payload (empty payload: the leader's no-op of a new term)

@@ -376,9 +376,15 @@ runtime::task<void> peer_transport::serve_inbound(connection conn) {
     const int fd = conn.fd();
     inbound_fds_.insert(fd);
     frame_header last_header;
-    const header_check check = [this, &last_header](const frame_header& header) {
+    // A connection speaks for one member: the sender of its first frame. A frame in another member's
+    // name on it (a forged acknowledgement, say) closes it.
+    raft::NodeId speaks_for = raft::kNoNode;
+    const header_check check = [this, &last_header, &speaks_for](const frame_header& header) {
       last_header = header;
-      return check_header(header);
+      const frame_fault fault = check_header(header);
+      if (fault != frame_fault::none) return fault;
+      if (speaks_for == raft::kNoNode) speaks_for = header.from;
+      return header.from == speaks_for ? frame_fault::none : frame_fault::misaddressed;
     };
     const size_t in_place_bytes_max = config_.limits.inbound.read_buffer_bytes;
     while (!stopping_) {

@@ -26,7 +26,8 @@
 //
 // Inbound: every accepted connection is read frame by frame; a decoded message goes to on_message. A frame
 // that fails its checksum, does not decode, carries another cluster id, comes from a removed member
-// (mark_removed) or is not addressed to this member closes that connection; the reason is counted in
+// (mark_removed), is not addressed to this member or names another sender than the connection's first
+// frame did closes that connection; the reason is counted in
 // stats(). So does a frame above the inbound read buffer that would take the memory held by frames being
 // received past inbound_large_frames_bytes_limit.
 //

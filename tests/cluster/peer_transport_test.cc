@@ -349,11 +349,19 @@ TEST(PeerTransport, BadFramesCloseTheConnectionAndDeliverNothing) {
     EXPECT_EQ(b.transport.stats().removed_notices_sent, 1u);
     EXPECT_TRUE(co_await closed_after(at, frame_bytes(test_cluster, 1, 3, 3)));
     EXPECT_EQ(b.transport.stats().rejected_misaddressed, 1u);
+    // A connection that spoke as member 1 then sends in member 3's name (a forged acknowledgement, say):
+    // member 1's frame is delivered, the other is not, and the connection closes.
+    std::vector<std::byte> as_two_members = frame_bytes(test_cluster, 1, 2, 4);
+    std::vector<std::byte> in_another_name = frame_bytes(test_cluster, 3, 2, 5);
+    as_two_members.insert(as_two_members.end(), in_another_name.begin(), in_another_name.end());
+    EXPECT_TRUE(co_await closed_after(at, as_two_members));
+    EXPECT_EQ(b.transport.stats().rejected_misaddressed, 2u);
+    EXPECT_EQ(b.received.size(), 2u);
     std::vector<std::byte> huge(frame_prefix_bytes, std::byte{0xff});
     EXPECT_TRUE(co_await closed_after(at, huge));
     EXPECT_EQ(b.transport.stats().rejected_bad_prefix, 1u);
 
-    EXPECT_EQ(b.received.size(), 1u);
+    EXPECT_EQ(b.received.size(), 2u);
     co_await b.transport.stop();
     co_return 0;
   });

@@ -558,6 +558,62 @@ TEST(Membership, TheLastVoterCannotBeRemovedAndBadChangesAreRefused) {
   EXPECT_EQ(h.node(1).propose_conf_change({ConfChangeType::kBootstrap, {2}}).status, ProposeStatus::kInvalid);
 }
 
+// ---- messages a member never sent (forged or corrupt peer frames) ----
+
+TEST(Forged, TermFarAheadIsDroppedAndTheClusterKeepsItsLeader) {
+  Harness h(3);
+  h.elect(1);
+  const Term term = h.node(2).term();
+  Message forged;
+  forged.type = MessageType::kHeartbeat;
+  forged.from = 3;
+  forged.to = 2;
+  for (Term bad : {~Term{0}, kTermCeiling, term + kTermAdvanceMax + 1}) {
+    forged.term = bad;
+    h.inject(forged);
+    EXPECT_EQ(h.node(2).term(), term) << "term " << bad << " is not adopted";
+    EXPECT_EQ(h.node(2).leader(), 1u);
+  }
+  forged.type = MessageType::kAppend;
+  forged.term = term + 3;  // within the bound: a real member in a later term, adopted as raft says
+  h.inject(forged);
+  EXPECT_EQ(h.node(2).term(), term + 3);
+}
+
+TEST(Forged, AcknowledgementBeyondTheLeadersLogCommitsNothing) {
+  Harness h(3);
+  h.elect(1);
+  h.isolate(2);
+  h.isolate(3);
+  ProposeResult result = h.propose(1, "a");
+  Message ack;
+  ack.type = MessageType::kAppendResponse;
+  ack.from = 2;
+  ack.to = 1;
+  ack.term = h.node(1).term();
+  ack.index = result.last_index + 1000;  // claims entries the leader never wrote
+  h.inject(ack);
+  EXPECT_LT(h.node(1).log().committed, result.last_index) << "no quorum has the entry";
+}
+
+TEST(Forged, ForwardedBootstrapOrLastVoterRemovalIsANoOp) {
+  Harness h(3);
+  h.elect(1);
+  const std::vector<NodeId> voters = h.node(1).conf().voters;
+  for (const ConfChange& change : {ConfChange{ConfChangeType::kBootstrap, {2}}, ConfChange{ConfChangeType::kAddVoter, {}}}) {
+    Message forwarded;
+    forwarded.type = MessageType::kPropose;
+    forwarded.from = 2;
+    forwarded.to = 1;
+    forwarded.term = h.node(1).term();
+    forwarded.entries.push_back(Entry{0, 0, EntryType::kConfChange, encode_conf_change(change)});
+    h.inject(forwarded);
+    h.deliver_all();
+    EXPECT_EQ(h.node(1).conf().voters, voters) << "the voter set is unchanged";
+    EXPECT_EQ(h.node(1).log().at(h.node(1).log().last_index()).type, EntryType::kNormal) << "appended as a no-op";
+  }
+}
+
 // ---- leader transfer ----
 
 TEST(Transfer, LeadershipMovesToTheTransfereeInTheNextTerm) {
