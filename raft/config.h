@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,14 @@ struct Config {
   uint64_t max_append_bytes = 1ull << 20;          // payload bytes per append (at least one entry)
   uint32_t max_pending_read_requests = 1u << 16;   // read_index() calls waiting for a round
   uint64_t max_uncommitted_bytes = 64ull << 20;    // leader refuses proposals beyond this backlog (0: none)
+
+  // What the caller can make durable and apply, checked before raft takes anything in (a forged or
+  // corrupt message must not be accepted and then fail in the caller's hands):
+  // - an entry's payload above max_entry_bytes (0: no limit) is refused: a local proposal is kInvalid, a
+  //   forwarded one becomes a no-op, an append carrying one is dropped;
+  // - a snapshot from the leader is taken only if accept_snapshot (when set) says it decodes.
+  uint64_t max_entry_bytes = 0;
+  std::function<bool(const Snapshot&)> accept_snapshot;
 
   // A new cluster: the initial voters, written as the bootstrap entry at index 1 when there is no
   // persisted state. Empty for a node that joins an existing cluster (it learns from the leader).

@@ -211,7 +211,7 @@ void Node::tick_heartbeat() {
 void Node::step(Message m) {
   assert(!ready_outstanding_);
   if (m.to != id_ || m.from == kNoNode || static_cast<uint8_t>(m.type) >= kMessageTypeCount) return;
-  if (!step_term(m)) return;
+  if (!acceptable(m) || !step_term(m)) return;
   if (is_vote_request(m.type)) {
     handle_vote_request(m);
     return;
@@ -222,6 +222,20 @@ void Node::step(Message m) {
     case Role::kCandidate: step_candidate(m); break;
     case Role::kFollower: step_follower(m); break;
   }
+}
+
+bool Node::entry_fits(const SharedBytes& payload) const {
+  return config_.max_entry_bytes == 0 || payload.size() <= config_.max_entry_bytes;
+}
+
+bool Node::acceptable(const Message& m) const {
+  if (m.type == MessageType::kAppend) {
+    for (const Entry& entry : m.entries) {
+      if (!entry_fits(entry.data)) return false;
+    }
+  }
+  if (m.type == MessageType::kSnapshot && m.snapshot && config_.accept_snapshot) return config_.accept_snapshot(*m.snapshot);
+  return true;
 }
 
 bool Node::step_term(Message& m) {

@@ -129,6 +129,7 @@ class Node {
   HardState hard_state() const { return {term_, vote_, log_.committed}; }
   const RaftLog& log() const { return log_; }
   const ConfState& conf() const { return conf_; }
+  bool entry_fits(const SharedBytes& payload) const;  // within Config::max_entry_bytes (else never proposed)
   const Progress* progress(NodeId follower) const;
   NodeId transferee() const { return transferee_; }
   std::shared_ptr<const Snapshot> snapshot() const { return snapshot_; }
@@ -162,6 +163,7 @@ class Node {
   void step_leader(Message& m);
   void step_candidate(Message& m);
   void step_follower(Message& m);
+  bool acceptable(const Message& m) const;  // false: what it carries cannot be stored or applied (Config)
   bool step_term(Message& m);  // false: drop the message
   void handle_vote_request(const Message& m);
   void handle_vote_response(const Message& m);

@@ -173,6 +173,7 @@ bool Node::proposable(const ConfChange& change) const {
 void Node::append_proposed(Message& m) {
   if (transferee_ != kNoNode || m.entries.empty() || overloaded()) return;  // dropped: the proposer retries
   for (Entry& entry : m.entries) {
+    if (!entry_fits(entry.data)) entry = Entry{};  // too large to be stored: a no-op, the proposer times out
     if (entry.type == EntryType::kConfChange) {
       std::optional<ConfChange> change = decode_conf_change(entry.data.span());
       if (pending_conf_index_ > log_.applied || !change || !proposable(*change)) {
@@ -286,6 +287,9 @@ void Node::handle_transfer(NodeId transferee) {
 
 ProposeResult Node::propose(std::span<const SharedBytes> payloads) {
   assert(!ready_outstanding_);
+  for (const SharedBytes& payload : payloads) {
+    if (!entry_fits(payload)) return {ProposeStatus::kInvalid};
+  }
   if (role_ == Role::kLeader) {
     if (transferee_ != kNoNode) return {ProposeStatus::kTransferring};
     if (overloaded()) return {ProposeStatus::kOverloaded};

@@ -20,6 +20,7 @@
 #include "server/process/cluster_bootstrap.h"
 #include "server/common/config.h"
 #include "server/api/etcd_server.h"
+#include "server/replica/raft_payload.h"
 #include "runtime/log.h"
 #include "server/common/grpc_metrics.h"
 #include "server/common/server_metrics.h"
@@ -82,6 +83,12 @@ runtime::task<int> serve(const server_config& config) {
   storage::wal::wal_config wal_config;
   wal_config.dir = config.data_dir + "/member/wal";
   wal_config.sync_delay_for_tests = config.wal_sync_delay;
+  // One raft entry carries a whole request: --max-request-bytes must fit the WAL's largest entry.
+  if (const uint64_t fits = wal_config.entry_payload_bytes_max() - payload_header_bytes; config.max_request_bytes > fits) {
+    log::error("--max-request-bytes is above the largest request one WAL entry can hold; lower it",
+               {{"max-request-bytes", config.max_request_bytes}, {"largest", fits}});
+    co_return 1;
+  }
   wal_config.on_fdatasync = [](const storage::wal::fdatasync_observation& sync) {
     node_metrics().wal_fsync_seconds.observe(std::chrono::duration<double>(sync.duration).count());
   };

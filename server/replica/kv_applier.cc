@@ -74,14 +74,29 @@ storage::mvcc::MvccStore::Snapshotter kv_applier::begin_snapshot(std::string& ou
   return store_.begin_snapshot(out);
 }
 
-bool kv_applier::restore(std::string_view bytes, raft::Index index) {
-  if (bytes.size() < 8) return false;
+namespace {
+
+// The alarm section's length, or nullopt when its count does not fit the bytes.
+std::optional<size_t> alarm_section_bytes(std::string_view bytes) {
+  if (bytes.size() < 8) return std::nullopt;
   uint64_t count = get_u64_le(bytes, 0);
-  if (count > (bytes.size() - 8) / 16) return false;
+  if (count > (bytes.size() - 8) / 16) return std::nullopt;
+  return 8 + count * 16;
+}
+
+}  // namespace
+
+bool kv_applier::snapshot_decodes(std::string_view bytes) {
+  std::optional<size_t> alarm_bytes = alarm_section_bytes(bytes);
+  return alarm_bytes && mvcc::MvccStore::check_snapshot(bytes.substr(*alarm_bytes)) == mvcc::Errc::ok;
+}
+
+bool kv_applier::restore(std::string_view bytes, raft::Index index) {
+  std::optional<size_t> alarm_bytes = alarm_section_bytes(bytes);
+  if (!alarm_bytes) return false;
   std::set<std::pair<uint64_t, int>> alarms;
-  size_t at = 8;
-  for (uint64_t i = 0; i < count; ++i, at += 16) alarms.insert({get_u64_le(bytes, at), int(get_u64_le(bytes, at + 8))});
-  if (store_.restore(bytes.substr(at)) != mvcc::Errc::ok) return false;
+  for (size_t at = 8; at < *alarm_bytes; at += 16) alarms.insert({get_u64_le(bytes, at), int(get_u64_le(bytes, at + 8))});
+  if (store_.restore(bytes.substr(*alarm_bytes)) != mvcc::Errc::ok) return false;
   alarms_ = std::move(alarms);
   applied_index_ = index;
   return true;

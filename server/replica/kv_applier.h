@@ -62,6 +62,8 @@ class kv_applier {
   storage::mvcc::MvccStore::Snapshotter begin_snapshot(std::string& out) const;
   // Replaces the state from begin_snapshot() bytes; false (state unchanged) if they do not decode.
   bool restore(std::string_view bytes, raft::Index index);
+  // Whether restore() would accept `bytes` (a dry parse: nothing is built).
+  static bool snapshot_decodes(std::string_view bytes);
 
  private:
   apply_result apply_put(std::string_view message);

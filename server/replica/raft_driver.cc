@@ -40,8 +40,9 @@ runtime::task<apply_result> raft_driver::propose(proposal_kind kind, std::string
   if (queued_.size() >= limits_.queued_proposals_max) co_return apply_result{etcd_errors::too_many_requests(), {}};
   runtime::completion<apply_result> done;
   request_id_t id = next_request_id_++;
-  std::string payload = encode_payload(kind, id, message);
-  queued_.push_back({raft::SharedBytes::copy_of(std::string_view(payload)), id});
+  raft::SharedBytes payload = raft::SharedBytes::copy_of(std::string_view(encode_payload(kind, id, message)));
+  if (!raft_.entry_fits(payload)) co_return apply_result{etcd_errors::request_too_large(), {}};  // WAL limit
+  queued_.push_back({std::move(payload), id});
   waiting_[id] = {&done, std::chrono::steady_clock::now() + limits_.request_timeout};
   node_metrics().proposals_pending.add(1);
   wake_.notify();
@@ -333,6 +334,7 @@ void raft_driver::propose_queued() {
     payloads.reserve(count);
     for (size_t i = 0; i < count; ++i) payloads.push_back(queued_[i].payload);
     raft::ProposeResult result = raft_.propose(payloads);
+    assert(result.status != raft::ProposeStatus::kInvalid && "propose() let only entries that fit in");
     if (result.status != raft::ProposeStatus::kAccepted) return;  // no leader yet: keep them queued
     queued_.erase(queued_.begin(), queued_.begin() + ptrdiff_t(count));
   }

@@ -36,8 +36,14 @@ std::vector<raft::NodeId> voter_ids(const member_identity& identity) {
   return ids;  // sorted: every member writes the same bootstrap entry
 }
 
-raft::Config raft_config_for(const server_config& config, const member_identity& identity, raft::Index applied) {
+bool leader_snapshot_decodes(const raft::Snapshot& snapshot) { return state_snapshot_decodes(snapshot.data.view()); }
+
+raft::Config raft_config_for(const server_config& config, const member_identity& identity, raft::Index applied,
+                             const storage::wal::wal_config& wal) {
   raft::Config rc;
+  // What this member's WAL can store and its applier can decode; anything else is refused by raft.
+  rc.max_entry_bytes = wal.entry_payload_bytes_max();
+  rc.accept_snapshot = leader_snapshot_decodes;
   rc.id = identity.member_id;
   rc.heartbeat_ticks = 1;
   rc.election_ticks = uint32_t(config.election_timeout / config.heartbeat_interval);
@@ -94,7 +100,7 @@ replica::replica(const server_config& config, member_identity identity, storage:
                                std::max<int64_t>(1, (3 * config.election_timeout.count() / 2 + 999) / 1000),
                                1000, 20000, 65536}),
       applier_(store_, identity_.cluster_id, identity_.member_id),
-      driver_(raft_config_for(config, identity_, snapshot ? snapshot->id.index : 0),
+      driver_(raft_config_for(config, identity_, snapshot ? snapshot->id.index : 0, wal.config()),
             persisted_from(recovered, snapshot, identity_),
             *this, log_storage_,
             raft_driver_limits{config.heartbeat_interval, std::chrono::milliseconds(5000) + 2 * config.election_timeout,

@@ -19,4 +19,9 @@ snapshot_stepper begin_state_snapshot(const membership& members, const kv_applie
   };
 }
 
+bool state_snapshot_decodes(std::string_view data) {
+  unwrapped_snapshot unwrapped = unwrap_snapshot(data);
+  return unwrapped.valid && kv_applier::snapshot_decodes(unwrapped.state);
+}
+
 }  // namespace ringkv::server

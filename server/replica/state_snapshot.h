@@ -19,4 +19,8 @@ inline constexpr size_t snapshot_slice_bytes = 256 * 1024;
 // store's keys slice by slice. `out` must stay at its address and be only appended to until it is done.
 snapshot_stepper begin_state_snapshot(const membership& members, const kv_applier& applier, std::string& out);
 
+// Whether snapshot bytes (from begin_state_snapshot, e.g. sent by a leader) decode, checked before raft
+// takes the snapshot in: a dry parse, nothing is built.
+bool state_snapshot_decodes(std::string_view data);
+
 }  // namespace ringkv::server

@@ -168,7 +168,7 @@ std::string MvccStore::snapshot() const {
 // Parses and validates `body` (the snapshot without its checksum), calling build.header(cur, compact),
 // build.lease(id, ttl, remaining), build.key(key), build.version(v, value) in stream order.
 template <class Build>
-Errc MvccStore::parse_snapshot(std::string_view body, Build&& build) const {
+Errc MvccStore::parse_snapshot(std::string_view body, Build&& build) {
   SnapshotReader r(body);
   std::string_view magic;
   uint32_t format = 0;
@@ -259,7 +259,7 @@ void MvccStore::rebuild_derived() {
   log_.assign(log.begin(), log.end());
 }
 
-Errc MvccStore::restore(std::string_view bytes) {
+Errc MvccStore::check_snapshot(std::string_view bytes) {
   if (bytes.size() < sizeof(uint64_t)) return Errc::snapshot_corrupt;
   std::string_view body = bytes.substr(0, bytes.size() - sizeof(uint64_t));
   uint64_t sum = 0;
@@ -271,7 +271,12 @@ Errc MvccStore::restore(std::string_view bytes) {
     void key(std::string_view) {}
     void version(const Version&, std::string_view) {}
   };
-  if (Errc e = parse_snapshot(body, DryRun{}); e != Errc::ok) return e;
+  return parse_snapshot(body, DryRun{});
+}
+
+Errc MvccStore::restore(std::string_view bytes) {
+  if (Errc e = check_snapshot(bytes); e != Errc::ok) return e;
+  std::string_view body = bytes.substr(0, bytes.size() - sizeof(uint64_t));
 
   clear_state();
   struct Loader {

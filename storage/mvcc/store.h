@@ -160,6 +160,8 @@ class MvccStore {
   std::string snapshot() const;
   // Replaces the whole state; on error the store is left unchanged. Watchers are kept and re-checked.
   Errc restore(std::string_view bytes);
+  // What restore() would answer, without touching any store or building the state (a dry parse).
+  static Errc check_snapshot(std::string_view bytes);
 
  private:
   struct Lease {
@@ -228,7 +230,7 @@ class MvccStore {
 
   // snapshot
   template <class Build>
-  Errc parse_snapshot(std::string_view body, Build&& build) const;
+  static Errc parse_snapshot(std::string_view body, Build&& build);
   void clear_state();
   void rebuild_derived();
 

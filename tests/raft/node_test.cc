@@ -614,6 +614,63 @@ TEST(Forged, ForwardedBootstrapOrLastVoterRemovalIsANoOp) {
   }
 }
 
+TEST(Forged, EntriesTheCallerCannotStoreAreRefusedEverywhere) {
+  Harness h(3, [](Config& c) { c.max_entry_bytes = 16; });
+  h.elect(1);
+  const std::string big(17, 'x');
+  EXPECT_EQ(h.propose(1, big).status, ProposeStatus::kInvalid) << "a local proposal";
+  EXPECT_EQ(h.propose(2, big).status, ProposeStatus::kInvalid) << "a follower's, before forwarding";
+  const Index before = h.node(2).log().last_index();
+  Message append;  // a leader (or someone in its name) sends an entry over the limit
+  append.type = MessageType::kAppend;
+  append.from = 1;
+  append.to = 2;
+  append.term = h.node(2).term();
+  append.index = before;
+  append.log_term = h.node(2).log().last_term();
+  append.entries.push_back(Entry{append.term, before + 1, EntryType::kNormal, SharedBytes::copy_of(std::string_view(big))});
+  h.inject(append);
+  EXPECT_EQ(h.node(2).log().last_index(), before) << "not appended, never handed to the disk";
+  Message forwarded;  // a forwarded proposal over the limit becomes a no-op
+  forwarded.type = MessageType::kPropose;
+  forwarded.from = 2;
+  forwarded.to = 1;
+  forwarded.term = h.node(1).term();
+  forwarded.entries.push_back(Entry{0, 0, EntryType::kNormal, SharedBytes::copy_of(std::string_view(big))});
+  h.inject(forwarded);
+  h.deliver_all();
+  EXPECT_TRUE(h.applied(1).empty()) << "nothing of it applied";
+  EXPECT_EQ(h.propose(1, "fits").status, ProposeStatus::kAccepted);
+  h.deliver_all();
+  EXPECT_EQ(h.applied(2), std::vector<std::string>{"fits"});
+}
+
+TEST(Forged, SnapshotTheCallerCannotDecodeIsNotTaken) {
+  Harness h(3, [](Config& c) {
+    c.accept_snapshot = [](const Snapshot& snapshot) { return snapshot.data.view().starts_with("state@"); };
+  });
+  h.elect(1);
+  const Index committed = h.node(2).log().committed;
+  Message m;
+  m.type = MessageType::kSnapshot;
+  m.from = 1;
+  m.to = 2;
+  m.term = h.node(2).term();
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->meta = SnapshotMeta{committed + 50, m.term, ConfState{{1, 2, 3}, {}}};
+  snapshot->data = SharedBytes::copy_of(std::string_view("garbage"));
+  m.snapshot = snapshot;
+  h.inject(m);
+  EXPECT_EQ(h.node(2).snapshot(), nullptr) << "refused before raft takes it in";
+  EXPECT_EQ(h.node(2).log().committed, committed);
+  auto good = std::make_shared<Snapshot>(*snapshot);
+  good->data = SharedBytes::copy_of(std::string_view("state@x"));
+  m.snapshot = good;
+  h.inject(m);
+  ASSERT_NE(h.node(2).snapshot(), nullptr) << "a decodable one is taken";
+  EXPECT_EQ(h.node(2).snapshot()->meta.index, committed + 50);
+}
+
 // ---- leader transfer ----
 
 TEST(Transfer, LeadershipMovesToTheTransfereeInTheNextTerm) {

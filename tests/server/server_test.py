@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -37,6 +38,18 @@ class Flags(unittest.TestCase):
         out = subprocess.run([RINGKV, "--listen-client-urls", "https://127.0.0.1:1"], capture_output=True,
                              text=True, timeout=10)
         self.assertIn("TLS is not built", out.stderr)
+
+    def test_max_request_bytes_beyond_one_wal_entry_is_refused_at_start(self):
+        """A request travels as one WAL entry: a limit it cannot hold is refused before anything starts
+        (once such a Put took the member down after raft had accepted it)."""
+        with tempfile.TemporaryDirectory() as data_dir:
+            out = subprocess.run([RINGKV, "--data-dir", data_dir, "--max-request-bytes", str(8 << 20),
+                                  "--listen-client-urls", "http://127.0.0.1:0"],
+                                 capture_output=True, text=True, timeout=20)
+            self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+            self.assertIn("--max-request-bytes is above the largest request one WAL entry can hold",
+                          out.stdout + out.stderr)
+            self.assertFalse(os.path.exists(os.path.join(data_dir, "member", "wal")), "nothing was created")
 
 
 class Serving(unittest.TestCase):
