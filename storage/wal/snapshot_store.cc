@@ -39,10 +39,10 @@ runtime::task<snapshot_store> snapshot_store::open(snapshot_config config) {
   co_return store;
 }
 
-// Whether the file at `path` begins with ringkv's snapshot magic (a missing file: false).
-runtime::task<bool> snapshot_store::starts_with_magic(const std::string& path) {
+// Whether the file at `path` begins with ringkv's snapshot magic; nullopt when it is gone.
+runtime::task<std::optional<bool>> snapshot_store::starts_with_magic(const std::string& path) {
   const int fd = co_await runtime::io::openat(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC, 0);
-  if (fd == -ENOENT) co_return false;
+  if (fd == -ENOENT) co_return std::nullopt;
   check_io(fd, "open " + path);
   std::string head(snapshot_file_magic.size(), '\0');
   const int got = co_await runtime::io::read_at(fd, head.data(), head.size(), 0);
@@ -109,13 +109,14 @@ runtime::task<void> snapshot_store::prune() {
   bool removed = false;
   for (size_t i = config_.files_kept; i < ids.size(); ++i) {
     const std::string path = join_path(config_.dir, snapshot_file_name(ids[i]));
-    const bool ours = co_await starts_with_magic(path);
-    if (!ours) {  // a file with our name pattern that ringkv did not write: left alone
+    // Two saves can prune at once (the member's own snapshot and one installed from the leader): a
+    // file the other one removed first is already gone, which is what pruning wants.
+    const std::optional<bool> ours = co_await starts_with_magic(path);
+    if (!ours) continue;
+    if (!*ours) {  // a file with our name pattern that ringkv did not write: left alone
       log::warn("not pruning a snapshot file that is not ringkv's", {{"path", path}});
       continue;
     }
-    // Two saves can prune at once (the member's own snapshot and one installed from the leader): a
-    // file the other one removed first is already gone, which is what pruning wants.
     const int unlinked = co_await runtime::io::unlink(path.c_str());
     if (unlinked == -ENOENT) continue;
     check_io(unlinked, "remove " + path);

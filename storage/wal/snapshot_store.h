@@ -50,7 +50,7 @@ class snapshot_store {
  private:
   explicit snapshot_store(snapshot_config config) : config_(std::move(config)) {}
   runtime::task<void> prune();
-  static runtime::task<bool> starts_with_magic(const std::string& path);
+  static runtime::task<std::optional<bool>> starts_with_magic(const std::string& path);
 
   snapshot_config config_;
   int dir_fd_ = -1;
