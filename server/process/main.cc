@@ -18,6 +18,7 @@
 #include "runtime/timer.h"
 #include "runtime/when_all.h"
 #include "server/process/cluster_bootstrap.h"
+#include "server/process/data_dir_guard.h"
 #include "server/common/config.h"
 #include "server/api/etcd_server.h"
 #include "server/replica/raft_payload.h"
@@ -79,7 +80,9 @@ void log_starting(const server_config& config) {
 
 runtime::task<int> serve(const server_config& config) {
   log_starting(config);
-  if (!make_dir(config.data_dir) || !make_dir(config.data_dir + "/member")) co_return 1;
+  // Nothing in the data dir is created, changed or removed before it is known to be ringkv's.
+  if (!make_dir(config.data_dir) || !claim_data_dir(config.data_dir)) co_return 1;
+  if (!make_dir(config.data_dir + "/member")) co_return 1;
   storage::wal::wal_config wal_config;
   wal_config.dir = config.data_dir + "/member/wal";
   wal_config.sync_delay_for_tests = config.wal_sync_delay;

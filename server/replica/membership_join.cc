@@ -18,12 +18,13 @@
 #include "net/peer/cluster_id.h"
 #include "net/peer/frame.h"
 #include "runtime/log.h"
+#include "storage/wal/data_dir.h"
 
 namespace ringkv::server {
 
 namespace {
 
-constexpr std::string_view identity_magic = "RKIDENT1";
+constexpr std::string_view identity_magic = storage::wal::identity_file_magic;  // recognized by data_dir.h
 constexpr size_t members_answer_bytes_max = size_t{16} << 20;  // a member list, not a snapshot
 
 std::string identity_path(const server_config& config) {

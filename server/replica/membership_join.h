@@ -27,10 +27,12 @@
 #include "net/tcp/endpoint.h"
 #include "server/common/config.h"
 #include "server/replica/member_identity.h"
+#include "storage/wal/data_dir.h"
 
 namespace ringkv::server {
 
 inline constexpr const char* identity_file_name = "ringkv-identity";
+static_assert(std::string_view(identity_file_name) == storage::wal::identity_file_name);  // data_dir.h knows it
 inline constexpr std::chrono::milliseconds join_query_timeout{2000};  // per member asked
 inline constexpr std::chrono::milliseconds join_deadline{10000};      // all attempts together
 

@@ -1,8 +1,10 @@
 // Log rebuilding from segment contents: checksum chain, torn-tail rule, index continuity.
 #include "storage/wal/recovery.h"
 
+#include <algorithm>
 #include <cassert>
 
+#include "storage/wal/data_dir.h"
 #include "storage/wal/errors.h"
 
 namespace ringkv::storage::wal {
@@ -64,6 +66,11 @@ void log_rebuilder::add_segment(segment_id id, const std::string& file_name, std
   if (!header) {
     if (why.empty()) why = "missing or invalid segment header";
     if (!is_last_with_data) throw corruption_error(file_name, 0, why);
+    // Removed below only if it is positively ours: the header's fields landed, its checksum did not.
+    if (!looks_like_segment_header(data.first(std::min(data.size(), file_head_bytes)), id)) {
+      throw corruption_error(file_name, 0, why + "; its first bytes are not a ringkv segment header, so ringkv "
+                                                 "leaves the file alone (is it another program's?)");
+    }
     require_zero_beyond_window(data, file_name, 0, fallback_write_bytes_limit_, why);
     log_.empty_files.push_back(file_name);  // torn while writing its first block: never acknowledged
     return;

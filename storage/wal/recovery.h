@@ -5,6 +5,9 @@
 // Rule: only the last segment holding data may end in a bad record, and only if every byte from
 // align_down(bad_offset, 4 KiB) + write_bytes_limit on is zero: one write never spans more than
 // write_bytes_limit from the block where the last durable data ended, so anything beyond was acked.
+// A newest segment whose header did not verify is dropped (listed in empty_files for removal) only when
+// it is recognizably ringkv's (storage/wal/data_dir.h): first 16 bytes zero, or the header's fields
+// intact with only its checksum torn. Anything else is reported, never removed.
 #pragma once
 
 #include <cstdint>

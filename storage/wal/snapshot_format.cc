@@ -10,7 +10,6 @@
 
 namespace ringkv::storage::wal {
 namespace {
-constexpr std::string_view snapshot_magic = "RKVSNAP1";
 constexpr uint32_t snapshot_version = 1;
 }  // namespace
 
@@ -34,7 +33,7 @@ std::optional<snapshot_id> parse_snapshot_file_name(std::string_view name) {
 std::array<std::byte, snapshot_header_bytes> encode_snapshot_header(snapshot_id id,
                                                                     std::span<const std::byte> payload) {
   std::array<std::byte, snapshot_header_bytes> h{};
-  std::memcpy(h.data(), snapshot_magic.data(), 8);
+  std::memcpy(h.data(), snapshot_file_magic.data(), 8);
   put_u32(h.data() + 8, snapshot_version);
   put_u64(h.data() + 16, id.term);
   put_u64(h.data() + 24, id.index);
@@ -47,7 +46,7 @@ std::array<std::byte, snapshot_header_bytes> encode_snapshot_header(snapshot_id 
 std::string verify_snapshot_file(snapshot_id expected, std::span<const std::byte> file) {
   if (file.size() < snapshot_header_bytes) return "file shorter than the snapshot header";
   const std::byte* h = file.data();
-  if (std::memcmp(h, snapshot_magic.data(), 8) != 0) return "bad magic";
+  if (std::memcmp(h, snapshot_file_magic.data(), 8) != 0) return "bad magic";
   if (XXH3_64bits(h, 56) != get_u64(h + 56)) return "header checksum mismatch";
   if (get_u32(h + 8) != snapshot_version) return "unsupported snapshot version";
   if (get_u64(h + 16) != expected.term || get_u64(h + 24) != expected.index) {

@@ -25,6 +25,7 @@
 namespace ringkv::storage::wal {
 
 inline constexpr size_t snapshot_header_bytes = 64;
+inline constexpr std::string_view snapshot_file_magic = "RKVSNAP1";
 
 struct snapshot_id {
   uint64_t term = 0;

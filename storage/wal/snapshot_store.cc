@@ -9,6 +9,7 @@
 
 #include "runtime/io.h"
 #include "runtime/log.h"
+#include "storage/wal/data_dir.h"
 #include "storage/wal/dirs.h"
 #include "storage/wal/errors.h"
 
@@ -26,13 +27,28 @@ runtime::task<snapshot_store> snapshot_store::open(snapshot_config config) {
   store.dir_fd_ = co_await open_dir(store.config_.dir);
   bool removed = false;
   for (const std::string& name : list_dir(store.config_.dir)) {
-    if (!name.ends_with(temp_suffix)) continue;
+    // Only ringkv's own temp names ("<term>-<index>.snap.tmp"): etcd keeps other files here.
+    if (!name.ends_with(temp_suffix) || !parse_snapshot_file_name(name.substr(0, name.size() - temp_suffix.size()))) {
+      continue;
+    }
     const std::string path = join_path(store.config_.dir, name);
     check_io(co_await runtime::io::unlink(path.c_str()), "remove " + path);
     removed = true;
   }
   if (removed) co_await fsync_dir(store.dir_fd_, store.config_.dir);
   co_return store;
+}
+
+// Whether the file at `path` begins with ringkv's snapshot magic; nullopt when it is gone.
+runtime::task<std::optional<bool>> snapshot_store::starts_with_magic(const std::string& path) {
+  const int fd = co_await runtime::io::openat(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd == -ENOENT) co_return std::nullopt;
+  check_io(fd, "open " + path);
+  std::string head(snapshot_file_magic.size(), '\0');
+  const int got = co_await runtime::io::read_at(fd, head.data(), head.size(), 0);
+  co_await runtime::io::close(fd);
+  check_io(got, "read " + path);
+  co_return head == snapshot_file_magic;
 }
 
 snapshot_store::snapshot_store(snapshot_store&& other) noexcept
@@ -95,6 +111,12 @@ runtime::task<void> snapshot_store::prune() {
     const std::string path = join_path(config_.dir, snapshot_file_name(ids[i]));
     // Two saves can prune at once (the member's own snapshot and one installed from the leader): a
     // file the other one removed first is already gone, which is what pruning wants.
+    const std::optional<bool> ours = co_await starts_with_magic(path);
+    if (!ours) continue;
+    if (!*ours) {  // a file with our name pattern that ringkv did not write: left alone
+      log::warn("not pruning a snapshot file that is not ringkv's", {{"path", path}});
+      continue;
+    }
     const int unlinked = co_await runtime::io::unlink(path.c_str());
     if (unlinked == -ENOENT) continue;
     check_io(unlinked, "remove " + path);
@@ -123,6 +145,10 @@ runtime::task<std::optional<loaded_snapshot>> snapshot_store::load_newest() {
     const std::string problem =
         verify_snapshot_file(id, std::span(reinterpret_cast<const std::byte*>(file.data()), file.size()));
     if (problem.empty()) co_return loaded_snapshot{id, file.substr(snapshot_header_bytes)};
+    if (!file.starts_with(snapshot_file_magic)) {  // not ringkv's: never renamed, the operator decides
+      throw wal_error(path + " is not a ringkv snapshot (no " + std::string(snapshot_file_magic) +
+                      " header); ringkv leaves it alone: move it out of " + config_.dir);
+    }
 
     const std::string broken = path + std::string(broken_suffix);
     log::warn("snapshot file is damaged; moving it aside and trying the previous one",

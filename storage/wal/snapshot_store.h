@@ -1,6 +1,8 @@
 // Snapshot files of one raft group in <data-dir>/member/snap: written to a temp file, fsynced, renamed
 // into place, directory fsynced; loaded newest first, with a damaged file moved aside as ".broken"
 // (never deleted) and the previous snapshot used instead. Format: storage/wal/snapshot_format.h.
+// Only ringkv's own files are removed or renamed (storage/wal/data_dir.h): temp files with a snapshot's
+// name, and snapshots that start with the RKVSNAP1 magic; a file with another header is left alone.
 #pragma once
 
 #include <optional>
@@ -48,6 +50,7 @@ class snapshot_store {
  private:
   explicit snapshot_store(snapshot_config config) : config_(std::move(config)) {}
   runtime::task<void> prune();
+  static runtime::task<std::optional<bool>> starts_with_magic(const std::string& path);
 
   snapshot_config config_;
   int dir_fd_ = -1;

@@ -37,10 +37,13 @@ class RingkvServer:
     def endpoint(self):
         return "127.0.0.1:%d" % self.port
 
-    def start(self):
-        url = "http://127.0.0.1:%d" % self.port
-        args = [RINGKV, "--data-dir", self.data_dir, "--listen-client-urls", url,
+    def command(self, url):
+        """The command line serving clients on `url` (a subclass may start another etcd-compatible server)."""
+        return [RINGKV, "--data-dir", self.data_dir, "--listen-client-urls", url,
                 "--advertise-client-urls", url] + self.extra_args
+
+    def start(self):
+        args = self.command("http://127.0.0.1:%d" % self.port)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + START_TIMEOUT_S
