@@ -61,17 +61,12 @@ runtime::task<void> propose_second_voter(raft_driver& driver, raft::ConfChange a
 }  // namespace
 
 void cluster_service::register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry) {
-  using namespace etcdserverpb;
-  pipeline.add_unary<MemberListRequest>(registry, "/etcdserverpb.Cluster/MemberList",
-                                        std::bind_front(&cluster_service::member_list, this));
-  pipeline.add_unary<MemberAddRequest>(registry, "/etcdserverpb.Cluster/MemberAdd",
-                                       std::bind_front(&cluster_service::member_add, this));
-  pipeline.add_unary<MemberRemoveRequest>(registry, "/etcdserverpb.Cluster/MemberRemove",
-                                          std::bind_front(&cluster_service::member_remove, this));
-  pipeline.add_unary<MemberUpdateRequest>(registry, "/etcdserverpb.Cluster/MemberUpdate",
-                                          std::bind_front(&cluster_service::member_update, this));
-  pipeline.add_unary<MemberPromoteRequest>(registry, "/etcdserverpb.Cluster/MemberPromote",
-                                           std::bind_front(&cluster_service::member_promote, this));
+  service_methods cluster(pipeline, registry, *this, "/etcdserverpb.Cluster/");
+  cluster.unary("MemberList", &cluster_service::member_list);
+  cluster.unary("MemberAdd", &cluster_service::member_add);
+  cluster.unary("MemberRemove", &cluster_service::member_remove);
+  cluster.unary("MemberUpdate", &cluster_service::member_update);
+  cluster.unary("MemberPromote", &cluster_service::member_promote);
 }
 
 // ---- replies ----

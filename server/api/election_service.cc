@@ -16,17 +16,12 @@ rpc_status election_error(const char* message) { return {grpc_code::unknown, mes
 }  // namespace
 
 void election_service::register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry) {
-  using namespace v3electionpb;
-  pipeline.add_unary<CampaignRequest>(registry, "/v3electionpb.Election/Campaign",
-                                      std::bind_front(&election_service::campaign, this));
-  pipeline.add_unary<ProclaimRequest>(registry, "/v3electionpb.Election/Proclaim",
-                                      std::bind_front(&election_service::proclaim, this));
-  pipeline.add_unary<LeaderRequest>(registry, "/v3electionpb.Election/Leader",
-                                    std::bind_front(&election_service::leader, this));
-  pipeline.add_unary<ResignRequest>(registry, "/v3electionpb.Election/Resign",
-                                    std::bind_front(&election_service::resign, this));
-  pipeline.add_server_stream(registry, "/v3electionpb.Election/Observe",
-                             std::bind_front(&election_service::on_observe, this));
+  service_methods election(pipeline, registry, *this, "/v3electionpb.Election/");
+  election.unary("Campaign", &election_service::campaign);
+  election.unary("Proclaim", &election_service::proclaim);
+  election.unary("Leader", &election_service::leader);
+  election.unary("Resign", &election_service::resign);
+  election.server_stream("Observe", &election_service::on_observe);
 }
 
 runtime::task<unary_outcome> election_service::campaign(const v3electionpb::CampaignRequest& request) {

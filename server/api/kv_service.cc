@@ -24,14 +24,12 @@ bool txn_writes(const etcdserverpb::TxnRequest& txn) {
 }  // namespace
 
 void kv_service::register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry) {
-  using namespace etcdserverpb;
-  pipeline.add_unary<RangeRequest>(registry, "/etcdserverpb.KV/Range", std::bind_front(&kv_service::range, this));
-  pipeline.add_unary<PutRequest>(registry, "/etcdserverpb.KV/Put", std::bind_front(&kv_service::put, this));
-  pipeline.add_unary<DeleteRangeRequest>(registry, "/etcdserverpb.KV/DeleteRange",
-                                         std::bind_front(&kv_service::delete_range, this));
-  pipeline.add_unary<TxnRequest>(registry, "/etcdserverpb.KV/Txn", std::bind_front(&kv_service::txn, this));
-  pipeline.add_unary<CompactionRequest>(registry, "/etcdserverpb.KV/Compact",
-                                        propose_as<CompactionRequest>{member_, proposal_kind::compaction});
+  service_methods kv(pipeline, registry, *this, "/etcdserverpb.KV/");
+  kv.unary("Range", &kv_service::range);
+  kv.unary("Put", &kv_service::put);
+  kv.unary("DeleteRange", &kv_service::delete_range);
+  kv.unary("Txn", &kv_service::txn);
+  kv.unary("Compact", propose_as<etcdserverpb::CompactionRequest>{member_, proposal_kind::compaction});
 }
 
 runtime::task<unary_outcome> kv_service::range(const etcdserverpb::RangeRequest& request) {

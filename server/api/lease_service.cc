@@ -60,17 +60,12 @@ struct lease_service::forwarded_keep_alives {
 };
 
 void lease_service::register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry) {
-  using namespace etcdserverpb;
-  pipeline.add_unary<LeaseGrantRequest>(registry, "/etcdserverpb.Lease/LeaseGrant",
-                                        std::bind_front(&lease_service::grant, this));
-  pipeline.add_unary<LeaseRevokeRequest>(registry, "/etcdserverpb.Lease/LeaseRevoke",
-                                         propose_as<LeaseRevokeRequest>{member_, proposal_kind::lease_revoke});
-  pipeline.add_unary<LeaseTimeToLiveRequest>(registry, "/etcdserverpb.Lease/LeaseTimeToLive",
-                                             std::bind_front(&lease_service::time_to_live, this));
-  pipeline.add_unary<LeaseLeasesRequest>(registry, "/etcdserverpb.Lease/LeaseLeases",
-                                         std::bind_front(&lease_service::leases, this));
-  pipeline.add_stream(registry, "/etcdserverpb.Lease/LeaseKeepAlive",
-                      std::bind_front(&lease_service::on_keep_alive_stream, this));
+  service_methods lease(pipeline, registry, *this, "/etcdserverpb.Lease/");
+  lease.unary("LeaseGrant", &lease_service::grant);
+  lease.unary("LeaseRevoke", propose_as<etcdserverpb::LeaseRevokeRequest>{member_, proposal_kind::lease_revoke});
+  lease.unary("LeaseTimeToLive", &lease_service::time_to_live);
+  lease.unary("LeaseLeases", &lease_service::leases);
+  lease.stream("LeaseKeepAlive", &lease_service::on_keep_alive_stream);
 }
 
 runtime::task<unary_outcome> lease_service::grant(const etcdserverpb::LeaseGrantRequest& request) {

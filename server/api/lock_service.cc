@@ -8,9 +8,9 @@ namespace ringkv::server {
 using namespace unary;
 
 void lock_service::register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry) {
-  pipeline.add_unary<v3lockpb::LockRequest>(registry, "/v3lockpb.Lock/Lock", std::bind_front(&lock_service::lock, this));
-  pipeline.add_unary<v3lockpb::UnlockRequest>(registry, "/v3lockpb.Lock/Unlock",
-                                              std::bind_front(&lock_service::unlock, this));
+  service_methods lock(pipeline, registry, *this, "/v3lockpb.Lock/");
+  lock.unary("Lock", &lock_service::lock);
+  lock.unary("Unlock", &lock_service::unlock);
 }
 
 runtime::task<unary_outcome> lock_service::lock(const v3lockpb::LockRequest& request) {

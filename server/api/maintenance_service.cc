@@ -35,21 +35,14 @@ unary_outcome hash_reply(const replica& member, int64_t revision) {
 }  // namespace
 
 void maintenance_service::register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry) {
-  using namespace etcdserverpb;
-  pipeline.add_unary<StatusRequest>(registry, "/etcdserverpb.Maintenance/Status",
-                                    std::bind_front(&maintenance_service::status, this));
-  pipeline.add_unary<AlarmRequest>(registry, "/etcdserverpb.Maintenance/Alarm",
-                                   propose_as<AlarmRequest>{member_, proposal_kind::alarm});
-  pipeline.add_unary<HashRequest>(registry, "/etcdserverpb.Maintenance/Hash",
-                                  std::bind_front(&maintenance_service::hash, this));
-  pipeline.add_unary<HashKVRequest>(registry, "/etcdserverpb.Maintenance/HashKV",
-                                    std::bind_front(&maintenance_service::hash_kv, this));
-  pipeline.add_unary<DefragmentRequest>(registry, "/etcdserverpb.Maintenance/Defragment",
-                                        std::bind_front(&maintenance_service::defragment, this));
-  pipeline.add_unary<MoveLeaderRequest>(registry, "/etcdserverpb.Maintenance/MoveLeader",
-                                        std::bind_front(&maintenance_service::move_leader, this));
-  pipeline.add_server_stream(registry, "/etcdserverpb.Maintenance/Snapshot",
-                             std::bind_front(&maintenance_service::on_snapshot, this));
+  service_methods maintenance(pipeline, registry, *this, "/etcdserverpb.Maintenance/");
+  maintenance.unary("Status", &maintenance_service::status);
+  maintenance.unary("Alarm", propose_as<etcdserverpb::AlarmRequest>{member_, proposal_kind::alarm});
+  maintenance.unary("Hash", &maintenance_service::hash);
+  maintenance.unary("HashKV", &maintenance_service::hash_kv);
+  maintenance.unary("Defragment", &maintenance_service::defragment);
+  maintenance.unary("MoveLeader", &maintenance_service::move_leader);
+  maintenance.server_stream("Snapshot", &maintenance_service::on_snapshot);
 }
 
 runtime::task<unary_outcome> maintenance_service::status(const etcdserverpb::StatusRequest&) {

@@ -107,6 +107,41 @@ class request_pipeline {
   std::unordered_map<std::string, net::grpc::stream_handler> streams_;
 };
 
+// Enters one service's methods through a pipeline: `kv.unary("Range", &kv_service::range)` registers
+// "<prefix>Range" with the Request type taken from the method's first parameter.
+template <typename Service>
+class service_methods {
+ public:
+  // `prefix` is the service's path with the slashes: "/etcdserverpb.KV/".
+  service_methods(request_pipeline& pipeline, net::grpc::service_registry& registry, Service& service,
+                  std::string_view prefix)
+      : pipeline_(pipeline), registry_(registry), service_(service), prefix_(prefix) {}
+
+  template <typename Request, typename... Bytes>
+  void unary(std::string_view name, runtime::task<unary_outcome> (Service::*method)(const Request&, Bytes...)) {
+    pipeline_.add_unary<Request>(registry_, path(name), std::bind_front(method, &service_));
+  }
+  // A method object taking the parsed Request (propose_as<Request>).
+  template <template <typename> typename Method, typename Request>
+  void unary(std::string_view name, Method<Request> method) {
+    pipeline_.add_unary<Request>(registry_, path(name), std::move(method));
+  }
+  void server_stream(std::string_view name, void (Service::*method)(const net::grpc::call_ref&, std::string_view)) {
+    pipeline_.add_server_stream(registry_, path(name), std::bind_front(method, &service_));
+  }
+  void stream(std::string_view name, void (Service::*method)(const net::grpc::call_ref&)) {
+    pipeline_.add_stream(registry_, path(name), std::bind_front(method, &service_));
+  }
+
+ private:
+  std::string path(std::string_view name) const { return std::string(prefix_).append(name); }
+
+  request_pipeline& pipeline_;
+  net::grpc::service_registry& registry_;
+  Service& service_;
+  std::string_view prefix_;
+};
+
 // etcd 3.4's learner: it serves Status and serializable Range only, and no stream at all
 // (Unavailable "etcdserver: rpc not supported for learner").
 class learner_refusal final : public request_stage {

@@ -125,7 +125,8 @@ struct watch_service::watch_stream {
 };
 
 void watch_service::register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry) {
-  pipeline.add_stream(registry, "/etcdserverpb.Watch/Watch", std::bind_front(&watch_service::on_watch, this));
+  service_methods watch(pipeline, registry, *this, "/etcdserverpb.Watch/");
+  watch.stream("Watch", &watch_service::on_watch);
 }
 
 void watch_service::on_watch(const call_ref& call) {
