@@ -1,10 +1,20 @@
 // server/api/request_pipeline.cc — see request_pipeline.h.
 #include "server/api/request_pipeline.h"
 
+#include <cassert>
+
 #include "etcd/rpc.pb.h"
+#include "net/grpc/server_call.h"
+#include "runtime/spawn.h"
 #include "server/replica/membership.h"
 
 namespace ringkv::server {
+
+using net::grpc::call_ref;
+
+net::grpc::status to_grpc(const rpc_status& status) {
+  return net::grpc::status{net::grpc::status_code(uint8_t(status.code)), status.message};
+}
 
 rpc_status request_pipeline::admit(const call_info& call) const {
   for (const request_stage* stage : stages_) {
@@ -12,6 +22,65 @@ rpc_status request_pipeline::admit(const call_info& call) const {
     if (!status.ok()) return status;
   }
   return {};
+}
+
+void request_pipeline::add_unary_handler(net::grpc::service_registry& registry, std::string path,
+                                         unary_handler handler) {
+  [[maybe_unused]] auto [it, added] = unary_.try_emplace(path, unary_entry{path, std::move(handler)});
+  assert(added && "a unary method is entered once");
+  registry.add_request_method(std::move(path), std::bind_front(&request_pipeline::on_unary_call, this, &it->second));
+}
+
+void request_pipeline::add_server_stream(net::grpc::service_registry& registry, std::string path,
+                                         net::grpc::request_handler handler) {
+  [[maybe_unused]] auto [it, added] = server_streams_.try_emplace(path, std::move(handler));
+  assert(added && "a streaming method is entered once");
+  registry.add_request_method(std::move(path), std::bind_front(&request_pipeline::on_server_stream, this, &it->second),
+                              net::grpc::call_type::server_stream);
+}
+
+void request_pipeline::add_stream(net::grpc::service_registry& registry, std::string path,
+                                  net::grpc::stream_handler handler) {
+  [[maybe_unused]] auto [it, added] = streams_.try_emplace(path, std::move(handler));
+  assert(added && "a streaming method is entered once");
+  registry.add_stream_method(std::move(path), std::bind_front(&request_pipeline::on_stream, this, &it->second));
+}
+
+void request_pipeline::on_unary_call(const unary_entry* entry, const call_ref& call, std::string_view bytes) const {
+  runtime::spawn(serve_unary(call, entry, std::string(bytes)));
+}
+
+runtime::task<void> request_pipeline::serve_unary(call_ref call, const unary_entry* entry, std::string bytes) const {
+  if (rpc_status admitted = admit({entry->path, bytes, false}); !admitted.ok()) {
+    call->finish(to_grpc(admitted));
+    co_return;
+  }
+  unary_outcome outcome = co_await entry->handler(std::move(bytes));
+  if (!call->alive()) co_return;
+  if (outcome.status.ok()) call->respond(outcome.response);
+  else call->finish(to_grpc(outcome.status));
+}
+
+runtime::task<unary_outcome> request_pipeline::call_unary(std::string_view path, std::string bytes) const {
+  auto it = unary_.find(std::string(path));
+  if (it == unary_.end()) co_return unary::failure(etcd_errors::unimplemented(path));
+  if (rpc_status admitted = admit({it->first, bytes, false}); !admitted.ok()) co_return unary::failure(admitted);
+  co_return co_await it->second.handler(std::move(bytes));
+}
+
+bool request_pipeline::admit_stream(const call_ref& call) const {
+  rpc_status admitted = admit({call->path(), {}, true});
+  if (!admitted.ok()) call->finish(to_grpc(admitted));
+  return admitted.ok();
+}
+
+void request_pipeline::on_server_stream(const net::grpc::request_handler* handler, const call_ref& call,
+                                        std::string_view bytes) const {
+  if (admit_stream(call)) (*handler)(call, bytes);
+}
+
+void request_pipeline::on_stream(const net::grpc::stream_handler* handler, const call_ref& call) const {
+  if (admit_stream(call)) (*handler)(call);
 }
 
 rpc_status learner_refusal::admit(const call_info& call) const {

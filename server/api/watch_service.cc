@@ -1,13 +1,7 @@
-// server/api/watch_service.cc — etcd's Watch service: one bidirectional stream carries any number of
-// watchers. Watchers live in the MVCC store; after every applied batch the node calls pump_watchers(),
-// which polls the store's ready watchers and writes their events. A stream whose client reads slowly
-// (more than watch_stream_buffer_bytes_limit queued) is skipped and caught up from history later, so a
-// slow watcher never blocks writes or other watchers.
-//
-// Per-watcher options kept here (not in the store): `fragment` splits a response larger than
-// --max-request-bytes + 512 KiB (gRPC's overhead allowance, as etcd) into several (fragment=true on all but the last), exactly as etcd 3.4's
-// sendFragments; `progress_notify` gets an empty response (header with the current revision) from the
-// stream's progress loop when no event went to the watcher during one interval (+ up to 10% jitter).
+// server/api/watch_service.cc — see watch_service.h.
+#include "server/api/watch_service.h"
+
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -15,12 +9,10 @@
 #include "runtime/cancel.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
-#include "server/api/etcd_server.h"
-#include "runtime/log.h"
-#include "server/common/metrics.h"
-#include "server/common/unary_helpers.h"
+#include "server/api/service_support.h"
 #include "server/api/watch_encoder.h"
 #include "server/api/watch_fragment.h"
+#include "server/common/metrics.h"
 
 namespace ringkv::server {
 
@@ -29,7 +21,7 @@ using net::grpc::call_ref;
 namespace {
 constexpr size_t watch_events_per_poll_max = 1000;
 constexpr size_t watch_stream_buffer_bytes_limit = 4 << 20;
-// Streams holding deferred watchers (all etcd_servers of this thread): pump_watchers only walks the
+// Streams holding deferred watchers (all watch services of this thread): pump() only walks the
 // streams when some are waiting.
 thread_local size_t streams_with_deferred = 0;
 
@@ -94,9 +86,20 @@ bool write_fragmented(net::grpc::server_call& call, etcdserverpb::WatchResponse&
   }
   return true;
 }
+
+// One poll's events: into the encoder's bytes, or (fragment watchers) into a WatchResponse to split.
+struct event_sink {
+  const stream_watcher& watcher;
+  watch_response_encoder& encoder;
+  etcdserverpb::WatchResponse& response;
+  void operator()(const mvcc::EventView& event) const {
+    if (watcher.fragment) to_proto(event.to_owned(), response.add_events());
+    else encoder.add_event(event);
+  }
+};
 }  // namespace
 
-struct etcd_server::watch_stream {
+struct watch_service::watch_stream {
   call_ref call;
   std::unordered_map<mvcc::watch_id_t, stream_watcher> watchers;  // by the store's (global) id
   std::unordered_map<int64_t, mvcc::watch_id_t> by_stream_id;      // the client's id -> the store's
@@ -118,118 +121,138 @@ struct etcd_server::watch_stream {
     by_stream_id.erase(w->second.stream_id);
     watchers.erase(w);
   }
+  bool is_deferred(mvcc::watch_id_t id) const { return std::find(deferred.begin(), deferred.end(), id) != deferred.end(); }
 };
 
-void etcd_server::on_watch(const call_ref& call) {
+void watch_service::register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry) {
+  service_methods watch(pipeline, registry, *this, "/etcdserverpb.Watch/");
+  watch.stream("Watch", &watch_service::on_watch);
+}
+
+void watch_service::on_watch(const call_ref& call) {
   auto stream = std::make_shared<watch_stream>();
   stream->call = call;
   watch_stream_gauge().add(1);
-  // The call's callbacks own the stream (and the stream holds the call until it closes).
-  auto close_stream = [this, s = stream] {
-    if (s->closed) return;
-    s->closed = true;
-    watch_stream_gauge().add(-1);
-    for (const auto& [id, watcher] : s->watchers) {
-      store_.watch_cancel(id);
-      watch_owner_.erase(id);
-    }
-    s->watchers.clear();
-    s->by_stream_id.clear();
-    if (!s->deferred.empty()) --streams_with_deferred;
-    s->deferred.clear();
-    if (s->progress_loop_running) s->progress_stop.cancel();
-    s->call = call_ref();  // drop the reference: the call may now be freed
-    watcher_gauge().set(double(store_.watcher_count()));
-  };
-  // Every interval: watchers with progress_notify that got no event since the last tick and are caught
-  // up (etcd's "synced") get {watch_id, header} with the current revision. A captureless coroutine: its
-  // parameters live in its frame.
-  auto progress_loop = [](etcd_server* self, std::shared_ptr<watch_stream> s) -> runtime::task<void> {
-    while (!s->closed) {
-      int slept = co_await runtime::sleep_for(progress_interval_with_jitter(self->config_.watch_progress_notify_interval),
-                                              s->progress_stop.token());
-      if (slept != 0 || s->closed || !s->call || !s->call->alive()) break;
-      for (auto& [id, watcher] : s->watchers) {
-        if (!watcher.progress_notify) continue;
-        bool caught_up = self->store_.watch_caught_up(id) && std::find(s->deferred.begin(), s->deferred.end(), id) == s->deferred.end();
-        if (!watcher.events_sent_this_interval && caught_up) {
-          etcdserverpb::WatchResponse response;
-          fill_header(response.mutable_header(), self->applier_.ids(), self->store_.current_revision());
-          response.set_watch_id(watcher.stream_id);
-          s->call->write_message(response);
-        }
-        watcher.events_sent_this_interval = false;
-      }
-    }
-    s->progress_loop_running = false;
-  };
+  // The call's callbacks own the stream (and the stream holds the call until it closes). on_half_close
+  // stays empty: etcd keeps the stream open after the client half-closes.
   net::grpc::server_call::stream_callbacks callbacks;
-  callbacks.on_message = [this, s = stream, close_stream, progress_loop](std::string_view bytes) {
-    if (s->closed) return;
-    etcdserverpb::WatchRequest request;
-    if (!request.ParseFromArray(bytes.data(), int(bytes.size()))) {
-      s->call->finish(to_grpc(unary::malformed()));
-      close_stream();
-      return;
-    }
-    etcdserverpb::WatchResponse response;
-    fill_header(response.mutable_header(), applier_.ids(), store_.current_revision());
-    if (request.has_create_request()) {
-      const auto& proto = request.create_request();
-      mvcc::WatchCreateRequest create = from_proto(proto);
-      if (create.key.empty()) create.key = std::string(1, '\0');  // as etcd: "\0" is the smallest key
-      bool to_the_end = create.range_end.size() == 1 && create.range_end[0] == '\0';
-      const char* refused = nullptr;
-      int64_t stream_id = -1;
-      if (!create.range_end.empty() && !to_the_end && create.key >= create.range_end) {
-        refused = empty_watch_range_reason;
-      } else if (stream_id = s->assign_stream_id(proto.watch_id()); stream_id < 0) {
-        refused = duplicate_watch_id_reason;
-      }
-      response.set_created(true);
-      if (refused) {  // etcd: created and canceled at once, watch_id -1
-        response.set_watch_id(-1);
-        response.set_canceled(true);
-        response.set_cancel_reason(refused);
-        s->call->write_message(response);
-        return;
-      }
-      mvcc::watch_id_t id = store_.watch_create(create);
-      s->watchers[id] = stream_watcher{stream_id, proto.fragment(), proto.progress_notify(), false};
-      s->by_stream_id[stream_id] = id;
-      watch_owner_[id] = s;
-      response.set_watch_id(stream_id);
-      s->call->write_message(response);
-      watcher_gauge().set(double(store_.watcher_count()));
-      if (proto.progress_notify() && !s->progress_loop_running) {
-        s->progress_loop_running = true;
-        runtime::spawn(progress_loop(this, s));
-      }
-      pump_watchers();  // a watch from an old revision has history to send right away
-    } else if (request.has_cancel_request()) {
-      int64_t stream_id = request.cancel_request().watch_id();
-      auto known = s->by_stream_id.find(stream_id);
-      if (known == s->by_stream_id.end()) return;  // etcd answers an unknown id with nothing
-      mvcc::watch_id_t id = known->second;
-      store_.watch_cancel(id);
-      watch_owner_.erase(id);
-      s->forget(id);
-      response.set_watch_id(stream_id);
-      response.set_canceled(true);
-      s->call->write_message(response);
-      watcher_gauge().set(double(store_.watcher_count()));
-    } else if (request.has_progress_request()) {
-      response.set_watch_id(-1);  // etcd's progress notification: header only, no watch id
-      s->call->write_message(response);
-    }
-  };
-  callbacks.on_half_close = [] {};  // etcd keeps the stream open after the client half-closes
-  callbacks.on_cancel = close_stream;
+  callbacks.on_message = std::bind_front(&watch_service::on_request, this, stream);
+  callbacks.on_cancel = std::bind_front(&watch_service::close_stream, this, stream);
   call->set_stream_callbacks(std::move(callbacks));
 }
 
-void etcd_server::pump_watchers() {
-  std::vector<mvcc::watch_id_t> ready = store_.take_ready_watchers();
+void watch_service::close_stream(const std::shared_ptr<watch_stream>& s) {
+  if (s->closed) return;
+  s->closed = true;
+  watch_stream_gauge().add(-1);
+  for (const auto& [id, watcher] : s->watchers) {
+    member_.store().watch_cancel(id);
+    watch_owner_.erase(id);
+  }
+  s->watchers.clear();
+  s->by_stream_id.clear();
+  if (!s->deferred.empty()) --streams_with_deferred;
+  s->deferred.clear();
+  if (s->progress_loop_running) s->progress_stop.cancel();
+  s->call = call_ref();  // drop the reference: the call may now be freed
+  watcher_gauge().set(double(member_.store().watcher_count()));
+}
+
+void watch_service::on_request(const std::shared_ptr<watch_stream>& s, std::string_view bytes) {
+  if (s->closed) return;
+  etcdserverpb::WatchRequest request;
+  if (!unary::parse(request, bytes)) {
+    s->call->finish(to_grpc(unary::malformed()));
+    close_stream(s);
+    return;
+  }
+  etcdserverpb::WatchResponse response;
+  stamp_header(member_, response);
+  if (request.has_create_request()) {
+    create_watcher(s, request.create_request(), response);
+  } else if (request.has_cancel_request()) {
+    cancel_watcher(*s, request.cancel_request().watch_id(), response);
+  } else if (request.has_progress_request()) {
+    response.set_watch_id(-1);  // etcd's progress notification: header only, no watch id
+    s->call->write_message(response);
+  }
+}
+
+void watch_service::create_watcher(const std::shared_ptr<watch_stream>& s, const etcdserverpb::WatchCreateRequest& proto,
+                                   etcdserverpb::WatchResponse& response) {
+  mvcc::WatchCreateRequest create = from_proto(proto);
+  if (create.key.empty()) create.key = std::string(1, '\0');  // as etcd: "\0" is the smallest key
+  bool to_the_end = create.range_end.size() == 1 && create.range_end[0] == '\0';
+  const char* refused = nullptr;
+  int64_t stream_id = -1;
+  if (!create.range_end.empty() && !to_the_end && create.key >= create.range_end) {
+    refused = empty_watch_range_reason;
+  } else if (stream_id = s->assign_stream_id(proto.watch_id()); stream_id < 0) {
+    refused = duplicate_watch_id_reason;
+  }
+  response.set_created(true);
+  if (refused) {  // etcd: created and canceled at once, watch_id -1
+    response.set_watch_id(-1);
+    response.set_canceled(true);
+    response.set_cancel_reason(refused);
+    s->call->write_message(response);
+    return;
+  }
+  mvcc::watch_id_t id = member_.store().watch_create(create);
+  s->watchers[id] = stream_watcher{stream_id, proto.fragment(), proto.progress_notify(), false};
+  s->by_stream_id[stream_id] = id;
+  watch_owner_[id] = s;
+  response.set_watch_id(stream_id);
+  s->call->write_message(response);
+  watcher_gauge().set(double(member_.store().watcher_count()));
+  if (proto.progress_notify() && !s->progress_loop_running) {
+    s->progress_loop_running = true;
+    runtime::spawn(progress_loop(s));
+  }
+  pump();  // a watch from an old revision has history to send right away
+}
+
+void watch_service::cancel_watcher(watch_stream& s, int64_t stream_id, etcdserverpb::WatchResponse& response) {
+  auto known = s.by_stream_id.find(stream_id);
+  if (known == s.by_stream_id.end()) return;  // etcd answers an unknown id with nothing
+  mvcc::watch_id_t id = known->second;
+  member_.store().watch_cancel(id);
+  watch_owner_.erase(id);
+  s.forget(id);
+  response.set_watch_id(stream_id);
+  response.set_canceled(true);
+  s.call->write_message(response);
+  watcher_gauge().set(double(member_.store().watcher_count()));
+}
+
+runtime::task<void> watch_service::progress_loop(std::shared_ptr<watch_stream> s) {
+  while (!s->closed) {
+    int slept = co_await runtime::sleep_for(progress_interval_with_jitter(member_.config().watch_progress_notify_interval),
+                                            s->progress_stop.token());
+    if (slept != 0 || s->closed || !s->call || !s->call->alive()) break;
+    notify_progress(*s);
+  }
+  s->progress_loop_running = false;
+}
+
+// Watchers with progress_notify that got no event since the last tick and are caught up (etcd's
+// "synced") get {watch_id, header} with the current revision.
+void watch_service::notify_progress(watch_stream& s) {
+  for (auto& [id, watcher] : s.watchers) {
+    if (!watcher.progress_notify) continue;
+    bool caught_up = member_.store().watch_caught_up(id) && !s.is_deferred(id);
+    if (!watcher.events_sent_this_interval && caught_up) {
+      etcdserverpb::WatchResponse response;
+      stamp_header(member_, response);
+      response.set_watch_id(watcher.stream_id);
+      s.call->write_message(response);
+    }
+    watcher.events_sent_this_interval = false;
+  }
+}
+
+void watch_service::pump() {
+  std::vector<mvcc::watch_id_t> ready = member_.store().take_ready_watchers();
   if (streams_with_deferred > 0) {  // retry streams that were full last time
     for (auto& [id, weak] : watch_owner_) {
       auto s = weak.lock();
@@ -243,54 +266,58 @@ void etcd_server::pump_watchers() {
   if (ready.empty()) return;
   // One header for the whole batch: nothing changes the store while the pump runs.
   etcdserverpb::ResponseHeader header;
-  fill_header(&header, applier_.ids(), store_.current_revision());
+  fill_header(&header, member_.applier().ids(), member_.store().current_revision());
   const std::string header_bytes = header.SerializeAsString();
-  static thread_local watch_response_encoder encoder;  // keeps its buffer from pump to pump
   for (mvcc::watch_id_t id : ready) {
     auto owner = watch_owner_.find(id);
     if (owner == watch_owner_.end()) continue;
     watch_stream* s = owner->second.lock().get();  // the map's owner (the call) keeps it alive here
     if (!s || s->closed || !s->call || !s->call->alive()) continue;
-    auto found = s->watchers.find(id);
-    if (found == s->watchers.end()) continue;
-    stream_watcher& watcher = found->second;
-    bool more = true;
-    while (more) {
-      if (s->call->queued_output_bytes() > watch_stream_buffer_bytes_limit) {
-        if (s->deferred.empty()) ++streams_with_deferred;
-        if (std::find(s->deferred.begin(), s->deferred.end(), id) == s->deferred.end()) s->deferred.push_back(id);
-        store_.watch_hold(id);
-        break;
-      }
-      encoder.begin(header_bytes, watcher.stream_id);
-      etcdserverpb::WatchResponse response;  // only for fragment watchers (and the compacted answer)
-      auto polled = store_.watch_poll_views(id, watch_events_per_poll_max, [&](const mvcc::EventView& event) {
-        if (watcher.fragment) to_proto(event.to_owned(), response.add_events());
-        else encoder.add_event(event);
-      });
-      if (!polled.ok()) break;
-      if (polled->compact_revision != 0) {
-        *response.mutable_header() = header;
-        response.set_watch_id(watcher.stream_id);
-        response.set_compact_revision(polled->compact_revision);
-        response.set_canceled(true);  // no cancel_reason: etcd 3.4 leaves it empty here (v3rpc/watch.go)
-        s->call->write_message(response);
-        s->forget(id);
-        watch_owner_.erase(owner);
-        watcher_gauge().set(double(store_.watcher_count()));
-        break;
-      }
-      if (response.events_size() > 0) {
-        *response.mutable_header() = header;
-        response.set_watch_id(watcher.stream_id);
-        // etcd's watch server splits at MaxRequestBytes + grpcOverheadBytes (2 MiB by default).
-        write_fragmented(*s->call, response, config_.max_request_bytes + net::grpc::server_limits{}.grpc_overhead_bytes);
-      } else if (encoder.event_count() > 0) {
-        s->call->write(encoder.bytes());
-      }
-      if (response.events_size() > 0 || encoder.event_count() > 0) watcher.events_sent_this_interval = true;
-      more = polled->more;
+    pump_watcher(*s, id, header, header_bytes);
+  }
+}
+
+void watch_service::pump_watcher(watch_stream& s, mvcc::watch_id_t id, const etcdserverpb::ResponseHeader& header,
+                                 const std::string& header_bytes) {
+  static thread_local watch_response_encoder encoder;  // keeps its buffer from pump to pump
+  auto found = s.watchers.find(id);
+  if (found == s.watchers.end()) return;
+  stream_watcher& watcher = found->second;
+  mvcc::MvccStore& store = member_.store();
+  bool more = true;
+  while (more) {
+    if (s.call->queued_output_bytes() > watch_stream_buffer_bytes_limit) {
+      if (s.deferred.empty()) ++streams_with_deferred;
+      if (!s.is_deferred(id)) s.deferred.push_back(id);
+      store.watch_hold(id);
+      return;
     }
+    encoder.begin(header_bytes, watcher.stream_id);
+    etcdserverpb::WatchResponse response;  // only for fragment watchers (and the compacted answer)
+    auto polled = store.watch_poll_views(id, watch_events_per_poll_max, event_sink{watcher, encoder, response});
+    if (!polled.ok()) return;
+    if (polled->compact_revision != 0) {
+      *response.mutable_header() = header;
+      response.set_watch_id(watcher.stream_id);
+      response.set_compact_revision(polled->compact_revision);
+      response.set_canceled(true);  // no cancel_reason: etcd 3.4 leaves it empty here (v3rpc/watch.go)
+      s.call->write_message(response);
+      s.forget(id);
+      watch_owner_.erase(id);
+      watcher_gauge().set(double(store.watcher_count()));
+      return;
+    }
+    if (response.events_size() > 0) {
+      *response.mutable_header() = header;
+      response.set_watch_id(watcher.stream_id);
+      // etcd's watch server splits at MaxRequestBytes + grpcOverheadBytes (2 MiB by default).
+      write_fragmented(*s.call, response,
+                       member_.config().max_request_bytes + net::grpc::server_limits{}.grpc_overhead_bytes);
+    } else if (encoder.event_count() > 0) {
+      s.call->write(encoder.bytes());
+    }
+    if (response.events_size() > 0 || encoder.event_count() > 0) watcher.events_sent_this_interval = true;
+    more = polled->more;
   }
 }
 
