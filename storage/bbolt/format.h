@@ -25,6 +25,7 @@
 #pragma once
 
 #include <bit>
+#include <iterator>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -45,16 +46,13 @@ inline constexpr uint32_t magic = 0xED0CDAED;
 inline constexpr uint32_t format_version = 2;
 inline constexpr uint32_t default_page_size = 4096;
 
-inline constexpr size_t page_header_bytes = 16;
-inline constexpr size_t leaf_element_bytes = 16;
-inline constexpr size_t branch_element_bytes = 16;
-inline constexpr size_t bucket_header_bytes = 16;
-inline constexpr size_t meta_bytes = 64;          // the meta struct, checksum included
-inline constexpr size_t meta_checksummed_bytes = 56;
+// Sizes of the fixed structures in bytes: page header, leaf and branch elements, bucket header; the
+// meta struct (checksum included) and the part of it the checksum covers.
+inline constexpr size_t page_header_bytes = 16, leaf_element_bytes = 16, branch_element_bytes = 16;
+inline constexpr size_t bucket_header_bytes = 16, meta_bytes = 64, meta_checksummed_bytes = 56;
 
-inline constexpr uint16_t branch_page_flag = 0x01;
-inline constexpr uint16_t leaf_page_flag = 0x02;
-inline constexpr uint16_t meta_page_flag = 0x04;
+// Page header flags, and the leaf element flag of a nested bucket.
+inline constexpr uint16_t branch_page_flag = 0x01, leaf_page_flag = 0x02, meta_page_flag = 0x04;
 inline constexpr uint16_t freelist_page_flag = 0x10;
 inline constexpr uint32_t bucket_leaf_flag = 0x01;
 
@@ -116,16 +114,11 @@ struct Meta {
 
 // The 64 meta bytes (after the page header), checksum computed.
 inline void write_meta(char* at, const Meta& m) {
-  store_le(at, magic);
-  store_le(at + 4, format_version);
-  store_le(at + 8, m.page_size);
-  store_le(at + 12, m.flags);
-  store_le(at + 16, m.root);
-  store_le(at + 24, m.root_sequence);
-  store_le(at + 32, m.freelist);
-  store_le(at + 40, m.pgid);
-  store_le(at + 48, m.txid);
-  store_le(at + 56, fnv1a64(std::string_view(at, meta_checksummed_bytes)));
+  const uint32_t head[] = {magic, format_version, m.page_size, m.flags};
+  const uint64_t tail[] = {m.root, m.root_sequence, m.freelist, m.pgid, m.txid};
+  for (size_t i = 0; i < std::size(head); ++i) store_le(at + 4 * i, head[i]);
+  for (size_t i = 0; i < std::size(tail); ++i) store_le(at + 16 + 8 * i, tail[i]);
+  store_le(at + meta_checksummed_bytes, fnv1a64(std::string_view(at, meta_checksummed_bytes)));
 }
 
 }  // namespace ringkv::storage::bbolt

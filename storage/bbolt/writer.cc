@@ -221,56 +221,46 @@ void StreamWriter::finish_write_of_bucket() {
   builder_.reset();
 }
 
+void StreamWriter::end_pass() {
+  if (phase_ == Phase::plan) {
+    lay_out();
+    phase_ = Phase::head;
+    return;
+  }
+  if (bytes_written_ != page_count_ * options_.page_size)
+    throw std::logic_error("bbolt: wrote a different number of pages than planned");
+  phase_ = Phase::done;
+}
+
 bool StreamWriter::step(size_t bytes_budget) {
   size_t budget = std::max<size_t>(bytes_budget, 1);
   uint64_t written_before = bytes_written_;
   auto spent = [&] { return bytes_written_ - written_before >= bytes_budget || budget == 0; };
   while (!spent()) {
-    switch (phase_) {
-      case Phase::plan:
-        if (bucket_ == buckets_.size()) {
-          lay_out();
-          phase_ = Phase::head;
-          break;
-        }
-        if (!builder_) {
-          builder_ = std::make_unique<TreeBuilder>(options_.page_size, 0, nullptr, true);
-          buckets_[bucket_].source->rewind();
-          entries_read_ = 0;
-        }
-        if (pull(budget)) {
-          finish_plan_of_bucket();
-          ++bucket_;
-        }
-        break;
-      case Phase::head:
-        write_head();
-        phase_ = Phase::write;
-        bucket_ = 0;
-        break;
-      case Phase::write:
-        if (bucket_ == buckets_.size()) {
-          if (bytes_written_ != page_count_ * options_.page_size)
-            throw std::logic_error("bbolt: wrote a different number of pages than planned");
-          phase_ = Phase::done;
-          break;
-        }
-        if (!planned_[bucket_].inline_page.empty()) {
-          ++bucket_;
-          break;
-        }
-        if (!builder_) {
-          builder_ = std::make_unique<TreeBuilder>(options_.page_size, planned_[bucket_].first, &write_sink_, false);
-          buckets_[bucket_].source->rewind();
-          entries_read_ = 0;
-        }
-        if (pull(budget)) {
-          finish_write_of_bucket();
-          ++bucket_;
-        }
-        break;
-      case Phase::done:
-        return true;
+    if (phase_ == Phase::done) return true;
+    if (phase_ == Phase::head) {
+      write_head();
+      phase_ = Phase::write;
+      bucket_ = 0;
+      continue;
+    }
+    // Phase::plan or Phase::write: the same walk over the buckets, counting or emitting.
+    bool writing = phase_ == Phase::write;
+    if (bucket_ == buckets_.size()) {
+      end_pass();
+    } else if (writing && !planned_[bucket_].inline_page.empty()) {
+      ++bucket_;  // written inside the root bucket's page
+    } else {
+      if (!builder_) {
+        builder_ = writing ? std::make_unique<TreeBuilder>(options_.page_size, planned_[bucket_].first, &write_sink_, false)
+                           : std::make_unique<TreeBuilder>(options_.page_size, 0, nullptr, true);
+        buckets_[bucket_].source->rewind();
+        entries_read_ = 0;
+      }
+      if (pull(budget)) {
+        writing ? finish_write_of_bucket() : finish_plan_of_bucket();
+        ++bucket_;
+      }
     }
   }
   return phase_ == Phase::done;

@@ -111,6 +111,7 @@ class StreamWriter {
   void lay_out();
   void write_head();
   void finish_write_of_bucket();
+  void end_pass();  // after the last bucket of a pass
   std::string bucket_value(const Planned& p) const;
   void emit(std::string_view bytes);
 

@@ -57,6 +57,19 @@ class WireReader {
   size_t pos_ = 0;
 };
 
+// Calls f(number, type, varint value, bytes) for every field; false when the bytes are malformed.
+template <class F>
+bool for_each_field(std::string_view bytes, F&& f) {
+  WireReader r(bytes);
+  while (!r.done()) {
+    uint32_t number = 0, type = 0;
+    uint64_t num = 0;
+    std::string_view b;
+    if (!r.field(number, type, num, b) || !f(number, type, num, b)) return false;
+  }
+  return true;
+}
+
 // Go's json.Marshal string: quotes, backslash, control characters and <, >, & escaped.
 void append_go_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
@@ -275,41 +288,36 @@ std::string lease_value(const LeaseValue& l) {
 }
 
 std::optional<LeaseValue> parse_lease_value(std::string_view bytes) {
-  WireReader r(bytes);
   LeaseValue l;
-  while (!r.done()) {
-    uint32_t number = 0, type = 0;
-    uint64_t num = 0;
-    std::string_view b;
-    if (!r.field(number, type, num, b)) return std::nullopt;
-    if (type != 0) continue;
+  bool ok = for_each_field(bytes, [&](uint32_t number, uint32_t type, uint64_t num, std::string_view) {
+    if (type != 0) return true;
     if (number == 1) l.id = static_cast<int64_t>(num);
-    else if (number == 2) l.ttl_s = static_cast<int64_t>(num);
-    else if (number == 3) l.remaining_ttl_s = static_cast<int64_t>(num);
-  }
+    if (number == 2) l.ttl_s = static_cast<int64_t>(num);
+    if (number == 3) l.remaining_ttl_s = static_cast<int64_t>(num);
+    return true;
+  });
+  if (!ok) return std::nullopt;
   return l;
 }
 
-std::optional<KeyValueFields> parse_key_value(std::string_view bytes) {
-  WireReader r(bytes);
-  KeyValueFields kv;
-  while (!r.done()) {
-    uint32_t number = 0, type = 0;
-    uint64_t num = 0;
-    std::string_view b;
-    if (!r.field(number, type, num, b)) return std::nullopt;
+std::optional<mvcc::KeyValueView> parse_key_value(std::string_view bytes) {
+  mvcc::KeyValueView kv;
+  bool ok = for_each_field(bytes, [&](uint32_t number, uint32_t type, uint64_t num, std::string_view b) {
     bool bytes_field = number == 1 || number == 5;
-    if (number >= 1 && number <= 6 && (type == 2) != bytes_field) return std::nullopt;
+    if (number >= 1 && number <= 6 && (type == 2) != bytes_field) return false;
+    auto v = static_cast<int64_t>(num);
     switch (number) {
       case 1: kv.key = b; break;
-      case 2: kv.create_revision = static_cast<int64_t>(num); break;
-      case 3: kv.mod_revision = static_cast<int64_t>(num); break;
-      case 4: kv.version = static_cast<int64_t>(num); break;
+      case 2: kv.create_revision = v; break;
+      case 3: kv.mod_revision = v; break;
+      case 4: kv.version = v; break;
       case 5: kv.value = b; break;
-      case 6: kv.lease = static_cast<int64_t>(num); break;
+      case 6: kv.lease = v; break;
       default: break;
     }
-  }
+    return true;
+  });
+  if (!ok) return std::nullopt;
   return kv;
 }
 

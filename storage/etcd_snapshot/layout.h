@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "storage/mvcc/store.h"
+
 namespace ringkv::storage::etcd_snapshot {
 
 inline constexpr std::string_view key_bucket = "key";
@@ -79,32 +81,17 @@ std::string member_json(const Member& m);
 // Parses a members-bucket value; throws snapshot_error on anything that is not such a JSON object.
 Member parse_member_json(std::string_view json);
 
-struct LeaseValue {
-  int64_t id = 0;
-  int64_t ttl_s = 0;
-  int64_t remaining_ttl_s = 0;
-};
+// leasepb.Lease carries exactly the store's lease record: {ID = 1, TTL = 2, RemainingTTL = 3}.
+using LeaseValue = mvcc::MvccStore::LeaseRecord;
 std::string lease_key(int64_t id);
 std::string lease_value(const LeaseValue& l);
 std::optional<LeaseValue> parse_lease_value(std::string_view bytes);
 
-struct KeyValueFields {
-  std::string_view key;
-  int64_t create_revision = 0;
-  int64_t mod_revision = 0;
-  int64_t version = 0;
-  std::string_view value;
-  int64_t lease = 0;
-};
-// mvccpb.KeyValue; views into `bytes`. nullopt when malformed.
-std::optional<KeyValueFields> parse_key_value(std::string_view bytes);
-
-struct RevisionKey {
-  int64_t main = 0;
-  int64_t sub = 0;
-  bool tombstone = false;
-};
+// The `key` bucket: a revision key (mvcc/backend_encoding.h; nullopt unless 17 bytes, 18 with 't')
+// and its mvccpb.KeyValue (views into `bytes`; nullopt when malformed).
+struct RevisionKey { int64_t main = 0; int64_t sub = 0; bool tombstone = false; };
 std::optional<RevisionKey> parse_revision_key(std::string_view bytes);
+std::optional<mvcc::KeyValueView> parse_key_value(std::string_view bytes);
 
 std::string be64(uint64_t v);
 std::optional<uint64_t> parse_be64(std::string_view bytes);

@@ -177,8 +177,7 @@ LoadedSnapshot load_checked(const bbolt::ByteSource& file, mvcc::MvccStore& into
       auto rev = parse_revision_key(k);
       auto kv = parse_key_value(v);
       if (!rev || !kv) fail("key bucket: bad record at position " + std::to_string(out.key_records));
-      mvcc::MvccStore::RevisionRecord r{rev->main, rev->sub, rev->tombstone,
-                                        {kv->key, kv->create_revision, kv->mod_revision, kv->version, kv->value, kv->lease}};
+      mvcc::MvccStore::RevisionRecord r{rev->main, rev->sub, rev->tombstone, *kv};
       check(importer.version(r), "key bucket: inconsistent record at revision " + std::to_string(rev->main) + "_" +
                                      std::to_string(rev->sub));
       last = rev->main;
