@@ -3,6 +3,8 @@
 // table, or JSON; sizes in SI units as go-humanize's Bytes; errors as "Error: ..." with status 1.
 #include "server/process/snapshot_command.h"
 
+#include "server/process/snapshot_restore.h"
+
 #include <cmath>
 #include <cstdio>
 #include <exception>
@@ -15,7 +17,8 @@ namespace {
 using storage::etcd_snapshot::SnapshotStatus;
 
 constexpr const char* usage =
-    "usage: ringkv snapshot status FILE [-w|--write-out simple|table|json]\n";
+    "usage: ringkv snapshot status FILE [-w|--write-out simple|table|json]\n"
+    "       ringkv snapshot restore FILE --data-dir DIR --name NAME ... (see ringkv snapshot restore --help)\n";
 
 // go-humanize Bytes: SI units, one decimal below 10.
 std::string human_bytes(uint64_t n) {
@@ -72,6 +75,7 @@ int status(const std::string& path, const std::string& format) {
 }  // namespace
 
 int run_snapshot_command(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "restore") return run_snapshot_restore({args.begin() + 1, args.end()});
   std::string sub, file, format = "simple";
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];

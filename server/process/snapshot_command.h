@@ -1,6 +1,7 @@
 // server/process/snapshot_command.h: `ringkv snapshot ...`, the offline snapshot tool (no server is
 // started): `ringkv snapshot status FILE [-w simple|table|json]` prints what `etcdctl snapshot status`
-// prints for an etcd 3.4 snapshot file (ringkv's Maintenance.Snapshot output or etcd's).
+// prints for an etcd 3.4 snapshot file (ringkv's Maintenance.Snapshot output or etcd's);
+// `ringkv snapshot restore FILE ...` makes a ringkv data dir from one (snapshot_restore.h).
 #pragma once
 
 #include <string>
