@@ -35,27 +35,33 @@ def run(args, check=True, timeout=120):
     return r
 
 
-class Etcd:
-    """A real single-member etcd on loopback ports, on a restored data dir."""
+class Member:
+    """A real etcd or ringkv member on loopback ports, on a restored data dir (both take etcd's flags)."""
 
-    def __init__(self, data_dir, name, client_port, peer_port):
-        self.data_dir, self.name = data_dir, name
+    def __init__(self, binary, data_dir, name, client_port, peer_port, initial_cluster=None):
+        self.binary, self.data_dir, self.name = binary, data_dir, name
         self.client = "http://127.0.0.1:%d" % client_port
         self.peer = "http://127.0.0.1:%d" % peer_port
+        self.initial_cluster = initial_cluster or "%s=%s" % (name, self.peer)
         self.proc = None
 
-    def start(self):
+    def launch(self):
         self.log = open(os.path.join(os.path.dirname(self.data_dir), self.name + ".log"), "w")
         self.proc = subprocess.Popen(
-            ["etcd", "--name", self.name, "--data-dir", self.data_dir,
+            [self.binary, "--name", self.name, "--data-dir", self.data_dir,
              "--listen-client-urls", self.client, "--advertise-client-urls", self.client,
              "--listen-peer-urls", self.peer, "--initial-advertise-peer-urls", self.peer,
-             "--initial-cluster", "%s=%s" % (self.name, self.peer)],
+             "--initial-cluster", self.initial_cluster, "--initial-cluster-token", "snapshot-test"],
             stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def start(self):
+        if self.proc is None:
+            self.launch()
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError("etcd exited: " + open(self.log.name).read()[-2000:])
+                raise AssertionError(self.binary + " exited: " + open(self.log.name).read()[-2000:])
             try:
                 with urllib.request.urlopen(self.client + "/health", timeout=1) as r:
                     if json.loads(r.read()).get("health") == "true":
@@ -63,7 +69,7 @@ class Etcd:
             except OSError:
                 pass
             time.sleep(0.2)
-        raise AssertionError("etcd did not become healthy: " + open(self.log.name).read()[-2000:])
+        raise AssertionError(self.binary + " did not become healthy: " + open(self.log.name).read()[-2000:])
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -73,8 +79,8 @@ class Etcd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            self.log.close()
         self.proc = None
-        self.log.close()
 
     def ctl(self, *args):
         return run(["etcdctl", "--endpoints", self.client] + list(args))
@@ -106,24 +112,47 @@ def b64(s):
 class EtcdSnapshot(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ringkv-etcd-snapshot-")
-        self.etcd = None
+        self.members = []
 
     def tearDown(self):
-        if self.etcd is not None:
-            self.etcd.stop()
+        for m in self.members:
+            m.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def path(self, name):
         return os.path.join(self.dir, name)
 
-    def restore_and_start(self, snapshot, name):
-        peer_port, client_port = free_port(), free_port()
-        data_dir = self.path(name + ".etcd")
-        run(["etcdctl", "snapshot", "restore", snapshot, "--data-dir", data_dir, "--name", name,
-             "--initial-cluster", "%s=http://127.0.0.1:%d" % (name, peer_port),
-             "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % peer_port])
-        self.etcd = Etcd(data_dir, name, client_port, peer_port).start()
-        return self.etcd
+    def restore_and_start(self, snapshot, name, binary="etcd"):
+        return self.restore_cluster(snapshot, [name], binary)[0]
+
+    def restore_cluster(self, snapshot, names, binary):
+        """Restores `snapshot` for every member (etcdctl for etcd, ringkv's own command for ringkv),
+        then starts them all."""
+        ports = [(free_port(), free_port()) for _ in names]
+        cluster = ",".join("%s=http://127.0.0.1:%d" % (n, p[1]) for n, p in zip(names, ports))
+        restore = ["etcdctl"] if binary == "etcd" else [RINGKV]
+        members = []
+        for name, (client_port, peer_port) in zip(names, ports):
+            data_dir = self.path(name + ".data")
+            run(restore + ["snapshot", "restore", snapshot, "--data-dir", data_dir, "--name", name,
+                               "--initial-cluster", cluster, "--initial-cluster-token", "snapshot-test",
+                               "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % peer_port])
+            members.append(Member(binary, data_dir, name, client_port, peer_port, cluster))
+        self.members += members
+        for m in members:
+            m.launch()
+        return [m.start() for m in members]
+
+    def assert_serves(self, member, want):
+        """`member` serves exactly `want` (the tool's JSON or another member's state)."""
+        got = member.state()
+        self.assertEqual(got["revision"], want["revision"])
+        self.assertEqual(len(got["kvs"]), len(want["kvs"]))
+        for theirs, mine in zip(got["kvs"], want["kvs"]):
+            self.assertEqual(theirs, mine)
+        self.assertEqual(got["leases"], [{"id": x["id"], "ttl": x["ttl"]} for x in want["leases"]])
+        self.assertEqual(got["compact_revision"], want["compact_revision"])
+        self.assertEqual(got["hash_kv"], want["hash_kv"])
 
     def check_status(self, snapshot, expected):
         """etcdctl's and ringkv's `snapshot status` agree with each other and with `expected`."""
@@ -141,14 +170,7 @@ class EtcdSnapshot(unittest.TestCase):
         self.check_status(snap, want["status"])
         self.assertEqual(want["status"]["revision"], want["revision"])
         etcd = self.restore_and_start(snap, "restored")
-        got = etcd.state()
-        self.assertEqual(got["revision"], want["revision"])
-        self.assertEqual(len(got["kvs"]), len(want["kvs"]))
-        for mine, theirs in zip(want["kvs"], got["kvs"]):
-            self.assertEqual(mine, theirs)
-        self.assertEqual(got["leases"], [{"id": x["id"], "ttl": x["ttl"]} for x in want["leases"]])
-        self.assertEqual(got["compact_revision"], want["compact_revision"])
-        self.assertEqual(got["hash_kv"], want["hash_kv"])
+        self.assert_serves(etcd, want)
         # The restored leases still own their keys.
         etcd.ctl("lease", "revoke", "%x" % 0x1111)
         self.assertEqual(etcd.ctl("get", "/wl/leased/", "--prefix", "--keys-only").stdout.split(), ["/wl/leased/c"])
@@ -183,6 +205,11 @@ class EtcdSnapshot(unittest.TestCase):
         # keys through the MVCC layer, not the bucket), so the ringkv member written earlier is still there.
         self.assertEqual(sorted(m["name"] for m in got["members"]), ["ringkv-1", "source"])
         self.check_status(saved, got["status"])
+        # etcd's snapshot restored into ringkv serves what etcd served.
+        etcd.stop()
+        ringkv = self.restore_and_start(saved, "from-etcd", RINGKV)
+        self.assert_serves(ringkv, want)
+        ringkv.stop()
 
         # A damaged or truncated snapshot is refused with a clear message.
         with open(saved, "rb") as f:
@@ -193,6 +220,11 @@ class EtcdSnapshot(unittest.TestCase):
             bad = self.path("bad.db")
             with open(bad, "wb") as f:
                 f.write(bytes_)
+            r = run([RINGKV, "snapshot", "restore", bad, "--data-dir", self.path("bad.data")], check=False)
+            self.assertEqual(r.returncode, 1, what)
+            self.assertTrue(r.stderr.startswith("Error: "), r.stderr)
+            self.assertEqual(sorted(os.listdir(self.dir)), ["bad.db", "etcd.db", "from-etcd.data", "from-etcd.log",
+                                                            "ringkv.db", "source.data", "source.log"])
             r = tool("dump", bad, check=False)
             self.assertEqual(r.returncode, 1, what)
             self.assertTrue(r.stderr.startswith("error: "), r.stderr)
@@ -205,6 +237,16 @@ class EtcdSnapshot(unittest.TestCase):
                 self.assertTrue(mine.stderr.startswith("Error: "), mine.stderr)
             else:
                 self.assertEqual(mine.stdout, theirs.stdout, what)
+    def test_ringkv_snapshot_restores_into_a_ringkv_cluster(self):
+        snap = self.path("ringkv.db")
+        want = tool("make", snap, "3000")
+        members = self.restore_cluster(snap, ["m1", "m2", "m3"], RINGKV)
+        for m in members:
+            self.assert_serves(m, want)
+        members[0].ctl("put", "/after/restore", "x")
+        self.assertEqual(members[2].ctl("get", "/after/restore", "--print-value-only").stdout, "x\n")
+        self.assertEqual(members[2].ctl("member", "list", "-w", "json").stdout.count('"name"'), 3)
+
 
 if __name__ == "__main__":
     TOOL, RINGKV = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
