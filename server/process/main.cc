@@ -19,6 +19,7 @@
 #include "runtime/when_all.h"
 #include "server/process/cluster_bootstrap.h"
 #include "server/process/data_dir_guard.h"
+#include "server/process/snapshot_command.h"
 #include "server/common/config.h"
 #include "server/api/etcd_server.h"
 #include "server/replica/raft_payload.h"
@@ -195,6 +196,7 @@ runtime::task<int> serve(const server_config& config) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
+  if (args.size() > 1 && args[1] == "snapshot") return run_snapshot_command({args.begin() + 2, args.end()});
   config_parse_result parsed = parse_config(args, environment_from_process());
   if (parsed.show_help) {
     std::fputs(config_help_text().c_str(), stdout);

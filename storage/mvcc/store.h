@@ -158,6 +158,80 @@ class MvccStore {
   Snapshotter begin_snapshot(std::string& out) const;
   // The whole snapshot in one call (tests, small states).
   std::string snapshot() const;
+
+  // ---- export and import in revision order (etcd's backend layout: storage/etcd_snapshot) ----
+  // One stored version as etcd's `key` bucket holds it: a tombstone carries only the key.
+  struct RevisionRecord {
+    revision_t main = 0;
+    int64_t sub = 0;
+    bool tombstone = false;
+    KeyValueView kv;  // valid until the cursor's next call or the next mutation
+  };
+  // Every version that survives the compaction point (as reads, HashKV and snapshots see it) at
+  // revisions up to the current one when the cursor began, in (main, sub) order. Like a Snapshotter
+  // it holds off the physical compaction while alive, and later writes are left out, so a caller may
+  // interleave next() with applies. Versions at or below the compaction point (one per key at most)
+  // are found in passes over the key table, window_records at a time; later ones from the history log.
+  class RevisionCursor {
+   public:
+    RevisionCursor(RevisionCursor&& other) noexcept;
+    RevisionCursor& operator=(RevisionCursor&&) = delete;
+    ~RevisionCursor();
+    revision_t revision() const { return rev_; }
+    revision_t compact_revision() const { return compact_rev_; }
+    void rewind();
+    // The next record, or false at the end. Throws std::logic_error when restore() replaced the state.
+    bool next(RevisionRecord& out);
+    static constexpr size_t window_records = 65536;
+
+   private:
+    friend class MvccStore;
+    struct Slot {
+      revision_t main;
+      uint32_t sub;
+      key_id_t id;
+    };
+    explicit RevisionCursor(const MvccStore& store);
+    void fill_window();
+    const MvccStore* store_;
+    uint64_t epoch_;
+    revision_t rev_;
+    revision_t compact_rev_;
+    std::vector<Slot> window_;    // the compacted part, next few in order
+    size_t window_at_ = 0;
+    revision_t last_main_ = -1;     // the last compacted-part record handed out (-1: none)
+    int64_t last_sub_ = -1;
+    bool compacted_done_ = false;
+    size_t log_at_ = 0;             // position in the store's history log
+  };
+  RevisionCursor scan_revisions() const { return RevisionCursor(*this); }
+
+  struct LeaseRecord {
+    lease_id_t id = no_lease;
+    int64_t ttl_s = 0;
+    int64_t remaining_ttl_s = 0;  // checkpointed remaining TTL; 0 = none
+  };
+  std::vector<LeaseRecord> lease_records() const;  // sorted by id
+
+  // Replaces the whole state from records in revision order (an etcd backend). Errors leave the store
+  // empty; call begin first, then leases, versions, and finish.
+  class Importer {
+   public:
+    explicit Importer(MvccStore& store);  // clears the state
+    Errc lease(const LeaseRecord& l);
+    // Versions must come in strictly increasing (main, sub) order; a tombstone needs a live key.
+    Errc version(const RevisionRecord& r);
+    // current: the store's revision (at least the last version's); compact: etcd's finished compaction
+    // (-1: none); a later scheduled one is then applied with compact(). Returns how many keys named a
+    // lease that does not exist (etcd warns and serves them unleased; so does ringkv).
+    Result<int64_t> finish(revision_t current, revision_t compact);
+
+   private:
+    MvccStore& s_;
+    revision_t last_main_ = 0;
+    int64_t last_sub_ = -1;
+  };
+
   // Replaces the whole state; on error the store is left unchanged. Watchers are kept and re-checked.
   Errc restore(std::string_view bytes);
   // What restore() would answer, without touching any store or building the state (a dry parse).
