@@ -6,8 +6,13 @@
 #include <array>
 #include <cassert>
 
+#include <sys/socket.h>
+
 #include "net/tcp/result.h"
 #include "raft/codec.h"
+#include "runtime/cancel.h"
+#include "runtime/timer.h"
+#include "runtime/when_all.h"
 
 namespace ringkv::net::peer {
 
@@ -25,6 +30,37 @@ frame_read fill_fault(const connection& conn, int got) {
   if (got == 0 && conn.readable().empty()) return fault(frame_fault::closed, "peer closed the connection");
   if (got == 0) return fault(frame_fault::io_error, "peer closed in the middle of a frame");
   return fault(frame_fault::io_error, "receive failed: " + error_text(got));
+}
+
+// The rest of a frame whose prefix arrived, read under its frame_pace deadline: when the deadline passes
+// first, the connection is shut down (the read fails at once) and `late` is set.
+class paced_read {
+ public:
+  explicit paced_read(connection& conn) : conn_(conn) {}
+  bool late() const { return late_; }
+
+  runtime::task<void> deadline(std::chrono::milliseconds limit) {
+    const int slept = co_await runtime::sleep_for(limit, disarm_.token());
+    if (slept == 0) {
+      late_ = true;
+      ::shutdown(conn_.fd(), SHUT_RDWR);
+    }
+  }
+  template <typename T>
+  runtime::task<T> before_deadline(runtime::task<T> read) {
+    T result = co_await std::move(read);
+    disarm_.cancel();
+    co_return result;
+  }
+
+ private:
+  connection& conn_;
+  runtime::cancel_source disarm_;
+  bool late_ = false;
+};
+
+frame_read too_slow(size_t body_bytes) {
+  return fault(frame_fault::too_slow, "frame of " + std::to_string(body_bytes) + " bytes arrived too slowly");
 }
 
 // Decodes the message and checks it against the header.
@@ -61,54 +97,13 @@ std::span<std::byte> writable_bytes(raft::SharedBytes& block) {
   return {reinterpret_cast<std::byte*>(block.mutable_data()), block.size()};
 }
 
-}  // namespace
-
-const char* fault_name(frame_fault f) {
-  switch (f) {
-    case frame_fault::none: return "none";
-    case frame_fault::closed: return "closed";
-    case frame_fault::io_error: return "io_error";
-    case frame_fault::bad_prefix: return "bad_prefix";
-    case frame_fault::checksum: return "checksum";
-    case frame_fault::undecodable: return "undecodable";
-    case frame_fault::wrong_cluster: return "wrong_cluster";
-    case frame_fault::removed_sender: return "removed_sender";
-    case frame_fault::misaddressed: return "misaddressed";
-    case frame_fault::over_budget: return "over_budget";
-    case frame_fault::members_query: return "members_query";
-  }
-  return "unknown";
-}
-
-runtime::task<frame_read> read_frame(connection& conn, const header_check& check, size_t in_place_bytes_max,
-                                     large_frame_budget& budget) {
-  int got = co_await conn.fill(frame_prefix_bytes);
-  if (got <= 0) co_return fill_fault(conn, got);
-  const frame_prefix prefix = parse_prefix(conn.readable().first<frame_prefix_bytes>());
-  if (std::string problem = check_prefix(prefix); !problem.empty()) co_return fault(frame_fault::bad_prefix, problem);
-  const size_t total_bytes = frame_prefix_bytes + prefix.body_bytes;
+// A frame larger than the read buffer, its prefix consumed: header first, then the message straight into
+// its own block, within the large-frame budget.
+runtime::task<frame_read> read_large_frame(connection& conn, frame_prefix prefix, const header_check& check,
+                                           large_frame_budget& budget) {
   const size_t message_bytes = prefix.body_bytes - frame_header_bytes;
-
-  if (total_bytes <= in_place_bytes_max) {
-    got = co_await conn.fill(total_bytes);
-    if (got <= 0) co_return fill_fault(conn, got);
-    const std::span<const std::byte> body = conn.readable().subspan(frame_prefix_bytes, prefix.body_bytes);
-    if (XXH3_64bits(body.data(), body.size()) != prefix.body_checksum) {
-      co_return fault(frame_fault::checksum, "frame checksum mismatch");
-    }
-    const frame_header header = parse_header(body.first<frame_header_bytes>());
-    if (frame_fault why = check(header); why != frame_fault::none) co_return fault(why, "frame header rejected");
-    const std::span<const std::byte> message = body.subspan(frame_header_bytes);
-    raft::SharedBytes block = raft::SharedBytes::copy_of(
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(message.data()), message.size()));
-    conn.consume(total_bytes);
-    co_return decode(header, block);
-  }
-
-  // Large frame: header first, then the message straight into its own block.
-  conn.consume(frame_prefix_bytes);
   std::array<std::byte, frame_header_bytes> header_bytes;
-  got = co_await conn.read_exact(header_bytes);
+  int got = co_await conn.read_exact(header_bytes);
   if (got <= 0) co_return fault(frame_fault::io_error, "frame header cut short");
   const frame_header header = parse_header(header_bytes);
   if (frame_fault why = check(header); why != frame_fault::none) co_return fault(why, "frame header rejected");
@@ -123,6 +118,58 @@ runtime::task<frame_read> read_frame(connection& conn, const header_check& check
     co_return fault(frame_fault::checksum, "frame checksum mismatch");
   }
   co_return decode(header, block);
+}
+
+}  // namespace
+
+const char* fault_name(frame_fault f) {
+  switch (f) {
+    case frame_fault::none: return "none";
+    case frame_fault::closed: return "closed";
+    case frame_fault::io_error: return "io_error";
+    case frame_fault::too_slow: return "too_slow";
+    case frame_fault::bad_prefix: return "bad_prefix";
+    case frame_fault::checksum: return "checksum";
+    case frame_fault::undecodable: return "undecodable";
+    case frame_fault::wrong_cluster: return "wrong_cluster";
+    case frame_fault::removed_sender: return "removed_sender";
+    case frame_fault::misaddressed: return "misaddressed";
+    case frame_fault::over_budget: return "over_budget";
+    case frame_fault::members_query: return "members_query";
+  }
+  return "unknown";
+}
+
+runtime::task<frame_read> read_frame(connection& conn, const header_check& check, size_t in_place_bytes_max,
+                                     large_frame_budget& budget, const frame_pace& pace) {
+  int got = co_await conn.fill(frame_prefix_bytes);
+  if (got <= 0) co_return fill_fault(conn, got);
+  const frame_prefix prefix = parse_prefix(conn.readable().first<frame_prefix_bytes>());
+  if (std::string problem = check_prefix(prefix); !problem.empty()) co_return fault(frame_fault::bad_prefix, problem);
+  const size_t total_bytes = frame_prefix_bytes + prefix.body_bytes;
+  const std::chrono::milliseconds deadline = pace.deadline_for(prefix.body_bytes);
+  paced_read rest(conn);
+  if (total_bytes <= in_place_bytes_max) {
+    got = std::get<0>(co_await runtime::when_all(rest.before_deadline(conn.fill(total_bytes)), rest.deadline(deadline)));
+    if (rest.late()) co_return too_slow(prefix.body_bytes);
+    if (got <= 0) co_return fill_fault(conn, got);
+    const std::span<const std::byte> body = conn.readable().subspan(frame_prefix_bytes, prefix.body_bytes);
+    if (XXH3_64bits(body.data(), body.size()) != prefix.body_checksum) {
+      co_return fault(frame_fault::checksum, "frame checksum mismatch");
+    }
+    const frame_header header = parse_header(body.first<frame_header_bytes>());
+    if (frame_fault why = check(header); why != frame_fault::none) co_return fault(why, "frame header rejected");
+    const std::span<const std::byte> message = body.subspan(frame_header_bytes);
+    raft::SharedBytes block = raft::SharedBytes::copy_of(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(message.data()), message.size()));
+    conn.consume(total_bytes);
+    co_return decode(header, block);
+  }
+  conn.consume(frame_prefix_bytes);
+  frame_read large = std::get<0>(co_await runtime::when_all(
+      rest.before_deadline(read_large_frame(conn, prefix, check, budget)), rest.deadline(deadline)));
+  if (rest.late()) co_return too_slow(prefix.body_bytes);
+  co_return large;
 }
 
 }  // namespace ringkv::net::peer

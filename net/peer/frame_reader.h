@@ -4,6 +4,7 @@
 // header checked before that block is allocated.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -19,6 +20,7 @@ enum class frame_fault {
   none,
   closed,          // the peer closed between frames (normal end)
   io_error,        // receive failed, or the peer closed in the middle of a frame
+  too_slow,        // a frame's rest did not arrive within its frame_pace deadline
   bad_prefix,      // body length out of range
   checksum,        // body does not match its checksum
   undecodable,     // the message is not a valid raft message
@@ -47,9 +49,20 @@ struct large_frame_budget {
   size_t bytes_in_use = 0;  // invariant: bytes_in_use <= bytes_limit
 };
 
+// How fast a frame must arrive once its prefix has: within grace + body_bytes / min_bytes_per_s. A peer
+// that stalls mid-frame (or trickles a snapshot) loses its connection, and the memory its frame held.
+// Between frames a connection may stay idle as long as it likes (raft's own timers judge peers).
+struct frame_pace {
+  std::chrono::milliseconds grace{5000};
+  uint64_t min_bytes_per_s = 1u << 20;
+  std::chrono::milliseconds deadline_for(size_t body_bytes) const {
+    return grace + std::chrono::milliseconds(body_bytes * 1000 / min_bytes_per_s);
+  }
+};
+
 // `in_place_bytes_max`: frames up to this total size are parsed inside the read buffer (must not exceed
 // the connection's read_buffer_bytes); larger ones are received only within `budget`.
 runtime::task<frame_read> read_frame(connection& conn, const header_check& check, size_t in_place_bytes_max,
-                                     large_frame_budget& budget);
+                                     large_frame_budget& budget, const frame_pace& pace);
 
 }  // namespace ringkv::net::peer

@@ -359,6 +359,7 @@ void peer_transport::count_fault(frame_fault fault) {
     case frame_fault::none:
     case frame_fault::closed: break;
     case frame_fault::io_error: ++stats_.inbound_io_errors; break;
+    case frame_fault::too_slow: ++stats_.rejected_too_slow; break;
     case frame_fault::bad_prefix: ++stats_.rejected_bad_prefix; break;
     case frame_fault::checksum: ++stats_.rejected_checksum; break;
     case frame_fault::undecodable: ++stats_.rejected_undecodable; break;
@@ -388,7 +389,7 @@ runtime::task<void> peer_transport::serve_inbound(connection conn) {
     };
     const size_t in_place_bytes_max = config_.limits.inbound.read_buffer_bytes;
     while (!stopping_) {
-      frame_read got = co_await read_frame(conn, check, in_place_bytes_max, large_frames_);
+      frame_read got = co_await read_frame(conn, check, in_place_bytes_max, large_frames_, config_.limits.inbound_pace);
       if (got.fault != frame_fault::none) {
         count_fault(got.fault);
         if (got.fault == frame_fault::members_query) co_await answer_members_query(conn);

@@ -79,6 +79,7 @@ struct peer_limits {
   connection_limits outbound{4 * 1024, 512 * 1024};   // read buffer (only watches for the peer closing),
                                                       // send buffer
   connection_limits inbound{256 * 1024, 64 * 1024};   // read buffer: frames up to this are parsed in place
+  frame_pace inbound_pace;  // a frame begun must arrive within grace + bytes at this least rate
 };
 
 struct peer_transport_config {
@@ -119,6 +120,7 @@ struct peer_transport_stats {
   uint64_t rejected_removed_sender = 0;
   uint64_t rejected_misaddressed = 0;
   uint64_t rejected_over_budget = 0;
+  uint64_t rejected_too_slow = 0;      // a frame's rest did not arrive within peer_limits::inbound_pace
   uint64_t inbound_io_errors = 0;
   uint64_t members_queries = 0;        // answered
   uint64_t removed_notices_sent = 0;

@@ -519,6 +519,32 @@ TEST(PeerTransport, LargeFramesBeyondTheInboundBudgetAreRejected) {
   });
 }
 
+TEST(PeerTransport, AFrameThatStallsMidwayLosesItsConnectionAndFreesItsBudget) {
+  run_on_runtime([]() -> runtime::task<int> {
+    peer_limits limits = fast_limits();
+    limits.inbound_large_frames_bytes_limit = 1 << 20;
+    limits.inbound_pace = frame_pace{std::chrono::milliseconds(300), 1u << 20};
+    member b(2, test_cluster, limits);
+    EXPECT_EQ(b.transport.start(), 0);
+    // 768 KiB announced (within the budget, above the read buffer), a third of it sent, then nothing:
+    // without a deadline it would hold 3/4 of the budget for as long as the sender likes.
+    std::vector<std::byte> stalled = flatten(make_frame({test_cluster, 1, 2}, raft::encode_message(snapshot_message(768 * 1024))));
+    stalled.resize(stalled.size() / 3);
+    EXPECT_TRUE(co_await closed_after(b.transport.local(), stalled)) << "closed at its deadline (~1 s), not held";
+    EXPECT_EQ(b.transport.stats().rejected_too_slow, 1u);
+    // The budget it held is free again: the same size from a real member arrives.
+    member a(1);
+    EXPECT_EQ(a.transport.start(), 0);
+    a.transport.add_peer(2, b.transport.local());
+    EXPECT_TRUE(a.transport.send(snapshot_message(768 * 1024)));
+    EXPECT_TRUE(co_await eventually([&] { return b.received.size() == 1; }));
+    EXPECT_EQ(b.transport.stats().rejected_over_budget, 0u);
+    co_await a.transport.stop();
+    co_await b.transport.stop();
+    co_return 0;
+  });
+}
+
 // Not a speed assertion: prints messages/s for one direction, 64-byte entries.
 TEST(PeerTransport, ThroughputPrintout) {
   run_on_runtime([]() -> runtime::task<int> {
