@@ -23,7 +23,7 @@ constexpr auto snapshot_reader_wait = std::chrono::milliseconds(1);  // polled w
 
 // What the snapshot file says besides the store: the member records, the removed ids, and the applied
 // index as etcd's consistent_index.
-storage::etcd_snapshot::ClusterState cluster_state(const replica& member) {
+storage::etcd_snapshot::ClusterState snapshot_cluster_state(const replica& member) {
   storage::etcd_snapshot::ClusterState cluster;
   for (const auto& [id, record] : member.members().members())
     cluster.members.push_back({id, record.name, record.peer_urls, record.client_urls, record.is_learner});
@@ -164,7 +164,7 @@ runtime::task<void> maintenance_service::stream_snapshot(call_ref call) {
   if (stream_gone(call)) co_return;
   try {
     stream.writer = std::make_unique<storage::etcd_snapshot::SnapshotWriter>(
-        member_.store(), cluster_state(member_), [&stream](std::string_view pages) { stream.pending.append(pages); });
+        member_.store(), snapshot_cluster_state(member_), [&stream](std::string_view pages) { stream.pending.append(pages); });
     active_streams_.push_back(&stream);
     while (!stream_gone(call)) {
       if (stream.aborted) {
@@ -173,7 +173,10 @@ runtime::task<void> maintenance_service::stream_snapshot(call_ref call) {
         co_return;
       }
       if (call->queued_output_bytes() > snapshot_stream_buffer_bytes_limit) {  // the reader is behind
-        co_await runtime::sleep_for(snapshot_reader_wait);
+        if (co_await runtime::sleep_for(snapshot_reader_wait) != 0) {  // the runtime shuts down
+          if (call->alive()) call->finish(to_grpc(etcd_errors::stopped()));
+          co_return;
+        }
         continue;
       }
       if (snapshot_turn(call, stream)) {
