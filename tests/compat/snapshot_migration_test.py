@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import unittest
 import urllib.request
@@ -27,7 +26,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from loopback_ports import free_port  # noqa: E402
-from etcd_snapshot_test import Member, run  # noqa: E402
+from etcd_snapshot_test import Member, SnapshotDirCase, run  # noqa: E402
 
 RINGKV = None
 TOKEN = "snapshot-test"  # Member's --initial-cluster-token
@@ -63,19 +62,7 @@ def healthy_cluster(members):
     return members
 
 
-class SnapshotMigration(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="ringkv-migration-")
-        self.members = []
-
-    def tearDown(self):
-        for m in self.members:
-            m.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
+class SnapshotMigration(SnapshotDirCase):
     def cluster(self, names, binary, snapshot=None, restore=None):
         """3 members of `binary`, fresh or each restored from `snapshot` with `restore` (a command)."""
         ports = [(free_port(), free_port()) for _ in names]
