@@ -165,6 +165,39 @@ class SnapshotMigration(SnapshotDirCase):
               % (len(want["kvs"]), want["revision"], save_ringkv_s, os.path.getsize(saved), save_etcd_s,
                  os.path.getsize(back), to_etcd_s, to_ringkv_s), flush=True)
 
+    def test_at_most_two_snapshot_streams(self):
+        """Two saves read the store at once; a third is answered etcd's "too many requests" at once."""
+        import grpc
+        from etcd3 import etcdrpc
+        (member,) = self.cluster(["s1"], RINGKV)
+        target = member.client.replace("http://", "")
+        channels = [grpc.insecure_channel(target) for _ in range(3)]
+        try:
+            kv = etcdrpc.KVStub(channels[0])
+            for i in range(2500):  # 20 MB: more than HTTP/2 windows and the server's queue limit hold
+                kv.Put(etcdrpc.PutRequest(key=b"/big/%05d" % i, value=b"v" * 8192))
+            streams = [etcdrpc.MaintenanceStub(c).Snapshot(etcdrpc.SnapshotRequest()) for c in channels[:2]]
+            for stream in streams:
+                self.assertGreater(len(next(stream).blob), 0)  # started, and now stalled on its reader
+            third = etcdrpc.MaintenanceStub(channels[2]).Snapshot(etcdrpc.SnapshotRequest())
+            with self.assertRaises(grpc.RpcError) as caught:
+                next(third)
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+            self.assertEqual(caught.exception.details(), "etcdserver: too many requests")
+            for stream in streams:
+                stream.cancel()
+            deadline = time.time() + 10  # the server notices the cancels; then a save works again
+            while True:
+                r = run(["etcdctl", "--endpoints", member.client, "snapshot", "save", self.path("again.db")],
+                        check=False)
+                if r.returncode == 0 or time.time() > deadline:
+                    break
+                time.sleep(0.2)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        finally:
+            for c in channels:
+                c.close()
+
 
 if __name__ == "__main__":
     RINGKV = os.path.abspath(sys.argv[1])
