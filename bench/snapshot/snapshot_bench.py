@@ -24,6 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import compare  # noqa: E402  (paths, machine_info)
 
 KEY_BYTES, VALUE_BYTES = 32, 256
+RINGKV_BIN = compare.RINGKV_BIN if os.path.exists(compare.RINGKV_BIN) else \
+    os.path.join(compare.BUILD, "server", "process", "ringkv")
 
 
 def rss_kib(pid):
@@ -35,7 +37,7 @@ def rss_kib(pid):
 
 
 def start_server(kind, data_dir, client_port, peer_port):
-    binary = compare.RINGKV_BIN if kind == "ringkv" else "etcd"
+    binary = RINGKV_BIN if kind == "ringkv" else "etcd"
     client, peer = "http://127.0.0.1:%d" % client_port, "http://127.0.0.1:%d" % peer_port
     args = [binary, "--name", "bench", "--data-dir", data_dir, "--listen-client-urls", client,
             "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
