@@ -59,4 +59,6 @@ void etcd_server::entries_applied() {
 
 void etcd_server::member_asked(member_op op, member_ask ask) { cluster_.member_asked(op, std::move(ask)); }
 
+void etcd_server::state_replacing() { maintenance_.abort_snapshot_streams(); }
+
 }  // namespace ringkv::server

@@ -5,7 +5,8 @@
 //
 //   gRPC / JSON gateway ─> request_pipeline (stages, parse) ─> kv / lease / watch / cluster /
 //                          maintenance / lock / election service ─> replica (propose, read barrier, store)
-//   replica_events: entries_applied ─> watch pump, apply waiters;  member_asked ─> cluster service
+//   replica_events: entries_applied ─> watch pump, apply waiters;  member_asked ─> cluster service;
+//                   state_replacing ─> maintenance service (snapshot streams let go of the store)
 #pragma once
 
 #include <optional>
@@ -57,6 +58,7 @@ class etcd_server final : private replica_events {
   // replica_events: what the replica tells the services.
   void entries_applied() override;  // watchers poll, waiters on the store wake
   void member_asked(member_op op, member_ask ask) override;
+  void state_replacing() override;  // Maintenance.Snapshot streams in progress end with an error
 
   replica replica_;
   learner_refusal learner_refusal_{replica_.is_learner()};

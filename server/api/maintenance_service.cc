@@ -2,12 +2,14 @@
 #include "server/api/maintenance_service.h"
 
 #include <algorithm>
+#include <chrono>
+#include <exception>
 
 #include "runtime/timer.h"
 #include "server/api/service_support.h"
-#include "server/api/snapshot_seal.h"
 #include "server/common/emulated_version.h"
 #include "server/replica/state_snapshot.h"  // snapshot_slice_bytes
+#include "storage/etcd_snapshot/writer.h"
 
 namespace ringkv::server {
 
@@ -17,7 +19,19 @@ using namespace unary;
 namespace {
 
 constexpr size_t snapshot_chunk_bytes = 32 * 1024;  // etcd sends 32 KiB blobs
-constexpr size_t snapshot_chunks_per_turn = 64;
+constexpr auto snapshot_reader_wait = std::chrono::milliseconds(1);  // polled while the reader is behind
+
+// What the snapshot file says besides the store: the member records, the removed ids, and the applied
+// index as etcd's consistent_index.
+storage::etcd_snapshot::ClusterState snapshot_cluster_state(const replica& member) {
+  storage::etcd_snapshot::ClusterState cluster;
+  for (const auto& [id, record] : member.members().members())
+    cluster.members.push_back({id, record.name, record.peer_urls, record.client_urls, record.is_learner});
+  const auto& removed = member.members().removed();
+  cluster.removed_member_ids.assign(removed.begin(), removed.end());
+  cluster.consistent_index = member.driver().applied_index();
+  return cluster;
+}
 
 // Hash and HashKV: the store's hash at `revision` (0: current), the header at the hashed revision.
 template <typename Response>
@@ -98,13 +112,36 @@ runtime::task<rpc_status> maintenance_service::wait_for_leader(uint64_t target) 
   co_return rpc_status{};
 }
 
+struct maintenance_service::snapshot_stream {
+  std::string pending;      // pages made and not sent yet: at most one step's output and a blob
+  uint64_t sent_bytes = 0;  // blob bytes handed to the call
+  bool aborted = false;     // the store was replaced: the writer is gone
+  std::unique_ptr<storage::etcd_snapshot::SnapshotWriter> writer;  // reads the live store; appends to pending
+};
+
 void maintenance_service::on_snapshot(const call_ref& call, std::string_view bytes) {
   etcdserverpb::SnapshotRequest request;
   if (!parse(request, bytes)) {
     call->finish(to_grpc(malformed()));
     return;
   }
-  if (!background_.spawn(stream_snapshot(call))) call->finish(to_grpc(etcd_errors::stopped()));
+  if (snapshot_streams_ >= snapshot_streams_max) {
+    call->finish(to_grpc(etcd_errors::too_many_requests()));
+    return;
+  }
+  ++snapshot_streams_;  // the stream's coroutine gives it back when it ends
+  if (!background_.spawn(stream_snapshot(call))) {
+    --snapshot_streams_;
+    call->finish(to_grpc(etcd_errors::stopped()));
+  }
+}
+
+void maintenance_service::abort_snapshot_streams() {
+  for (snapshot_stream* stream : active_streams_) {
+    stream->writer.reset();  // before the store changes under its cursor
+    stream->aborted = true;
+  }
+  active_streams_.clear();
 }
 
 // The call went away, or the server stops (then the client hears so, as from etcd).
@@ -113,56 +150,69 @@ bool maintenance_service::stream_gone(call_ref& call) const {
   return member_.stopping() || !call->alive();
 }
 
-// The state at the start, serialized a slice per loop turn (writes go on meanwhile; the MVCC store
-// skips their revisions), hashed for etcd's sha256 trailer and queued in etcd's 32 KiB blobs a few per
-// turn, so a large state never stalls the member. The call going away or the server stopping ends it.
+// etcd 3.4's snapshot of the state as of now, made and sent a slice per loop turn (see the header).
 runtime::task<void> maintenance_service::stream_snapshot(call_ref call) {
-  std::string sealed;
-  sealed.reserve(size_t(std::max<int64_t>(member_.store().size_bytes(), 0)) + 4096);  // an upper bound: few regrowths
-  bool serialized = co_await serialize_state(call, sealed);
-  if (!serialized) co_return;
-  snapshot_sealer sealer;
-  for (size_t at = 0; at < sealed.size(); at += snapshot_slice_bytes) {
-    sealer.update(std::string_view(sealed).substr(at, snapshot_slice_bytes));
-    co_await runtime::yield();
-    if (stream_gone(call)) co_return;
+  snapshot_stream stream;
+  struct registration {
+    maintenance_service& self;
+    snapshot_stream& stream;
+    ~registration() {
+      std::erase(self.active_streams_, &stream);
+      --self.snapshot_streams_;
+    }
+  } registered{*this, stream};
+  if (stream_gone(call)) co_return;
+  try {
+    stream.writer = std::make_unique<storage::etcd_snapshot::SnapshotWriter>(
+        member_.store(), snapshot_cluster_state(member_), [&stream](std::string_view pages) { stream.pending.append(pages); });
+    active_streams_.push_back(&stream);
+    while (!stream_gone(call)) {
+      if (stream.aborted) {
+        call->finish(net::grpc::status{net::grpc::status_code::unavailable,
+                                       "etcdserver: snapshot aborted: the member installed the leader's snapshot"});
+        co_return;
+      }
+      if (call->queued_output_bytes() > snapshot_stream_buffer_bytes_limit) {  // the reader is behind
+        if (co_await runtime::sleep_for(snapshot_reader_wait) != 0) {  // the runtime shuts down
+          if (call->alive()) call->finish(to_grpc(etcd_errors::stopped()));
+          co_return;
+        }
+        continue;
+      }
+      if (snapshot_turn(call, stream)) {
+        call->finish(net::grpc::status::success());
+        co_return;
+      }
+      co_await runtime::yield();
+    }
+  } catch (const std::exception& e) {  // a writer contract broken: a bug, reported rather than a bad file
+    if (call->alive()) call->finish(net::grpc::status{net::grpc::status_code::internal,
+                                                      std::string("etcdserver: snapshot failed: ") + e.what()});
   }
-  sealer.finish(sealed);
-  co_await send_snapshot(call, sealed);
 }
 
-runtime::task<bool> maintenance_service::serialize_state(call_ref& call, std::string& sealed) {
-  using step_result = mvcc::MvccStore::SnapshotStep;
-  mvcc::MvccStore::Snapshotter snapshotter = member_.store().begin_snapshot(sealed);
-  step_result step = step_result::more;
-  while (!stream_gone(call) && (step = snapshotter.step(snapshot_slice_bytes)) == step_result::more) {
-    co_await runtime::yield();
-  }
-  if (stream_gone(call)) co_return false;
-  if (step == step_result::abandoned) {
-    call->finish(net::grpc::status{net::grpc::status_code::unavailable,
-                                   "etcdserver: snapshot abandoned: the member installed the leader's snapshot"});
-    co_return false;
-  }
-  co_return true;
+bool maintenance_service::snapshot_turn(call_ref& call, snapshot_stream& stream) {
+  bool done = stream.writer->step(snapshot_slice_bytes);
+  send_blobs(call, stream, done);
+  return done;
 }
 
-runtime::task<void> maintenance_service::send_snapshot(call_ref& call, const std::string& sealed) {
-  size_t chunks_this_turn = 0;
-  for (size_t offset = 0; offset < sealed.size(); offset += snapshot_chunk_bytes) {
-    size_t n = std::min(snapshot_chunk_bytes, sealed.size() - offset);
+// Whole 32 KiB blobs from `pending` (and the short last one once the file is complete); remaining_bytes
+// counts what follows each blob, as etcd's does (the file's size is known once the writer planned it).
+void maintenance_service::send_blobs(call_ref& call, snapshot_stream& stream, bool last) {
+  const uint64_t file_bytes = stream.writer->file_bytes();
+  size_t at = 0;
+  while (stream.pending.size() - at >= snapshot_chunk_bytes || (last && at < stream.pending.size())) {
+    size_t n = std::min(snapshot_chunk_bytes, stream.pending.size() - at);
+    stream.sent_bytes += n;
     etcdserverpb::SnapshotResponse response;
     stamp_header(member_, response);
-    response.set_remaining_bytes(sealed.size() - offset - n);
-    response.set_blob(sealed.data() + offset, n);
-    if (!call->write_message(response)) co_return;
-    if (++chunks_this_turn == snapshot_chunks_per_turn) {
-      chunks_this_turn = 0;
-      co_await runtime::yield();
-      if (stream_gone(call)) co_return;
-    }
+    response.set_remaining_bytes(file_bytes > stream.sent_bytes ? file_bytes - stream.sent_bytes : 0);
+    response.set_blob(stream.pending.data() + at, n);
+    if (!call->write_message(response)) return;
+    at += n;
   }
-  call->finish(net::grpc::status::success());
+  stream.pending.erase(0, at);
 }
 
 }  // namespace ringkv::server

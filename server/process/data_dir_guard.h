@@ -11,11 +11,12 @@
 
 namespace ringkv::server {
 
-// What to do with an etcd data dir: the one place to change when `ringkv snapshot restore` exists.
+// What to do with an etcd data dir (the README's migration how-to has the whole sequence).
 inline constexpr std::string_view etcd_data_dir_advice =
     "ringkv does not read etcd's data and changed nothing in it: to move the data to ringkv, save a "
-    "snapshot from the running etcd with `etcdctl snapshot save` and restore it with `ringkv snapshot "
-    "restore` (not built yet), or start ringkv with another --data-dir";
+    "snapshot from the running etcd with `etcdctl snapshot save FILE` and make a ringkv data dir from it "
+    "with `ringkv snapshot restore FILE --data-dir NEW_DIR --name ... --initial-cluster ...` (one per "
+    "member), or start ringkv with another --data-dir";
 
 // The one refusal line for a verdict that is not usable (empty when it is usable).
 std::string data_dir_refusal(const std::string& data_dir, const storage::wal::data_dir_verdict& verdict);

@@ -19,7 +19,9 @@
 #include "server/replica/member_identity.h"
 #include "server/replica/membership.h"
 #include "server/replica/membership_join.h"
+#include "server/api/snapshot_seal.h"
 #include "storage/etcd_snapshot/reader.h"
+#include "storage/wal/data_dir.h"
 #include "storage/wal/snapshot_format.h"
 
 namespace ringkv::server {
@@ -99,6 +101,44 @@ std::string snapshot_payload(const member_identity& identity, const storage::mvc
   return wrap_snapshot(members, state);
 }
 
+// ringkv's snapshot files from before it wrote etcd's format (Maintenance.Snapshot until issue 18): the
+// MVCC store's own snapshot ("RKVMVCC1", ending in its xxh3), zero-padded to 512 bytes, then the sha256
+// of the padded body (server/api/snapshot_seal.h). Such files held the whole state in memory anyway.
+constexpr std::string_view raw_format_magic = "RKVMVCC1";
+constexpr uint64_t raw_format_bytes_max = uint64_t{8} << 30;  // far above any state this format held
+
+bool is_raw_format(const storage::bbolt::FileSource& file) {
+  if (file.size() < raw_format_magic.size()) return false;
+  std::string head(raw_format_magic.size(), '\0');
+  file.read(0, head.size(), head.data());
+  return head == raw_format_magic;
+}
+
+storage::etcd_snapshot::LoadedSnapshot load_raw_format(const storage::bbolt::FileSource& file,
+                                                      storage::mvcc::MvccStore& store, bool skip_hash_check) {
+  if (file.size() > raw_format_bytes_max || file.size() < sha256_bytes + snapshot_block_bytes)
+    throw std::runtime_error("snapshot file in ringkv's older format has an impossible size");
+  std::string sealed(file.size(), '\0');
+  file.read(0, sealed.size(), sealed.data());
+  if (!skip_hash_check && !verify_sealed_snapshot(sealed))
+    throw std::runtime_error("snapshot file in ringkv's older format: sha256 mismatch (damaged or truncated)");
+  // The body ends in a non-zero 8-byte checksum, so it ends within 8 bytes after the last non-zero byte.
+  std::string_view padded = std::string_view(sealed).substr(0, sealed.size() - sha256_bytes);
+  size_t last = padded.find_last_not_of('\0');
+  if (last == std::string_view::npos) throw std::runtime_error("snapshot file in ringkv's older format is empty");
+  for (size_t end = last + 1; end <= std::min(padded.size(), last + 8); ++end) {
+    if (storage::mvcc::MvccStore::check_snapshot(padded.substr(0, end)) != storage::mvcc::Errc::ok) continue;
+    if (store.restore(padded.substr(0, end)) != storage::mvcc::Errc::ok) break;
+    storage::etcd_snapshot::LoadedSnapshot loaded;
+    loaded.revision = store.current_revision();
+    loaded.compact_revision = store.compact_revision();
+    loaded.key_records = static_cast<int64_t>(store.key_count());
+    loaded.leases = static_cast<int64_t>(store.lease_records().size());
+    return loaded;
+  }
+  throw std::runtime_error("snapshot file in ringkv's older format does not decode (damaged)");
+}
+
 void restore(const restore_args& args) {
   std::vector<std::string> argv{"ringkv"};
   argv.insert(argv.end(), args.server_flags.begin(), args.server_flags.end());
@@ -113,7 +153,9 @@ void restore(const restore_args& args) {
 
   storage::bbolt::FileSource file(args.file);
   storage::mvcc::MvccStore store;
-  storage::etcd_snapshot::LoadedSnapshot loaded = storage::etcd_snapshot::load_snapshot(file, store, {args.skip_hash_check});
+  storage::etcd_snapshot::LoadedSnapshot loaded =
+      is_raw_format(file) ? load_raw_format(file, store, args.skip_hash_check)
+                          : storage::etcd_snapshot::load_snapshot(file, store, {args.skip_hash_check});
   std::string payload = snapshot_payload(identity, store);
   auto header = storage::wal::encode_snapshot_header(
       restored_snapshot_id, std::span(reinterpret_cast<const std::byte*>(payload.data()), payload.size()));
@@ -122,6 +164,8 @@ void restore(const restore_args& args) {
   std::error_code ec;
   std::filesystem::remove_all(temp_dir, ec);  // a leftover of an interrupted restore
   try {
+    std::filesystem::create_directories(temp_dir);
+    storage::wal::write_data_dir_marker(temp_dir);  // first, as the server does: the dir is ringkv's
     std::filesystem::create_directories(temp_dir + "/member/snap");
     write_file_synced(temp_dir + "/member/snap/" + storage::wal::snapshot_file_name(restored_snapshot_id),
                       std::string_view(reinterpret_cast<const char*>(header.data()), header.size()), payload);

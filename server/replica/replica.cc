@@ -275,7 +275,9 @@ void replica::apply_conf_change(const raft::ConfChange& change, raft::Index inde
 
 bool replica::restore_state(std::string_view data, raft::Index index) {
   unwrapped_snapshot unwrapped = unwrap_snapshot(data);
-  if (!unwrapped.valid || !applier_.restore(unwrapped.state, index)) return false;
+  if (!unwrapped.valid) return false;
+  if (events_ != nullptr) events_->state_replacing();
+  if (!applier_.restore(unwrapped.state, index)) return false;
   if (unwrapped.members) {
     members_ = std::move(*unwrapped.members);
   } else {  // a snapshot from before membership records: the initial members

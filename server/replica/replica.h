@@ -44,6 +44,9 @@ class replica_events {
   // This member leads and a member asked it something through the log (membership.h's member_ask):
   // the answer is proposed as an ask_answer entry (replica::answer_member_ask).
   virtual void member_asked(member_op op, member_ask ask) = 0;
+  // The store's whole state is about to be replaced (an installed snapshot): whatever reads the store
+  // across loop turns (Maintenance.Snapshot's writers) lets go of it now.
+  virtual void state_replacing() = 0;
 
  protected:
   ~replica_events() = default;

@@ -120,6 +120,11 @@ SnapshotWriter::SnapshotWriter(const mvcc::MvccStore& store, ClusterState cluste
 
 SnapshotWriter::~SnapshotWriter() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(sha_)); }
 
+uint64_t SnapshotWriter::file_bytes() const {
+  bbolt::pgid_t pages = bolt_->page_count();
+  return pages == 0 ? 0 : pages * uint64_t{bbolt::default_page_size} + sha256_bytes;
+}
+
 bool SnapshotWriter::step(size_t bytes_budget) {
   if (done_) return true;
   if (!bolt_->step(bytes_budget)) return false;

@@ -32,6 +32,9 @@ class SnapshotWriter {
 
   mvcc::revision_t revision() const { return revision_; }
   uint64_t db_bytes() const { return bolt_->bytes_written(); }
+  // The whole file's size (database and sha256) once the writer planned the database (before its first
+  // bytes reach the sink); 0 before.
+  uint64_t file_bytes() const;
   const std::array<unsigned char, sha256_bytes>& sha256() const { return digest_; }
 
  private:

@@ -86,8 +86,15 @@ TEST(EtcdSnapshot, SteppedWriteWithAppliesInBetweenIsTheStateAtTheStart) {
   tests::run_workload(a, 3000);
   std::string expected = write_snapshot(a, {});
   std::string file;
+  // file_bytes(): the whole file's size, known before its first byte reaches the sink (the
+  // Maintenance.Snapshot stream's remaining_bytes).
+  uint64_t file_bytes = 0;
   {
-    SnapshotWriter w(a, {}, [&](std::string_view b) { file.append(b); });
+    SnapshotWriter w(a, {}, [&](std::string_view b) {
+      if (file.empty()) file_bytes = w.file_bytes();
+      file.append(b);
+    });
+    EXPECT_EQ(w.file_bytes(), 0u);
     int n = 0;
     while (!w.step(4096)) {
       mvcc::PutRequest p;
@@ -96,7 +103,9 @@ TEST(EtcdSnapshot, SteppedWriteWithAppliesInBetweenIsTheStateAtTheStart) {
       (void)a.compact(a.current_revision() - 1);  // logical only: the writer holds the physical step off
       EXPECT_FALSE(a.compaction_pending());
     }
+    EXPECT_EQ(w.file_bytes(), file.size());
   }
+  EXPECT_EQ(file_bytes, file.size());
   EXPECT_EQ(file, expected);
 }
 

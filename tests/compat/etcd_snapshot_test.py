@@ -109,7 +109,9 @@ def b64(s):
     return base64.b64encode(s.encode()).decode()
 
 
-class EtcdSnapshot(unittest.TestCase):
+class SnapshotDirCase(unittest.TestCase):
+    """A temporary dir for snapshots and data dirs; the members started are stopped (by PID) at the end."""
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="ringkv-etcd-snapshot-")
         self.members = []
@@ -122,6 +124,8 @@ class EtcdSnapshot(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.dir, name)
 
+
+class EtcdSnapshot(SnapshotDirCase):
     def restore_and_start(self, snapshot, name, binary="etcd"):
         return self.restore_cluster(snapshot, [name], binary)[0]
 

@@ -154,6 +154,11 @@ class Etcdctl(unittest.TestCase):
             path = os.path.join(tmp, "snap.db")
             self.assertIn("Snapshot saved at", self.ctl("snapshot", "save", path).stdout)
             self.assertEqual(os.path.getsize(path) % 512, 32)  # what etcdctl checks: sha256 trailer
+            # The file is etcd's format: etcdctl's own status reads it (ringkv's revision, its keys).
+            revision = json.loads(self.ctl("get", "none", "-w", "json").stdout)["header"]["revision"]
+            status = json.loads(self.ctl("snapshot", "status", path, "-w", "json").stdout)
+            self.assertEqual(status["revision"], revision)
+            self.assertGreater(status["totalKey"], 0)
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -160,6 +160,7 @@ class ShardedServerTest(unittest.TestCase):
             try:
                 self.assertIn("Snapshot saved at", self.server.etcdctl("snapshot", "save", path).stdout)
                 self.assertEqual(os.path.getsize(path) % 512, 32)  # what etcdctl checks: sha256 trailer
+                self.assertIn("totalKey", self.server.etcdctl("snapshot", "status", path, "-w", "json").stdout)
             finally:
                 if os.path.exists(path):
                     os.unlink(path)
