@@ -36,7 +36,8 @@ struct reactor_config {
 
 // Runs the runtime until `main` finishes; returns its result. Throws std::invalid_argument for a bad
 // config (or RINGKV_IO_BACKEND value) and setup_error when the chosen backend is unavailable (io_uring
-// forced but refused). Logs the backend in use at start. One run at a time per process.
+// forced but refused). Logs the backend at start (debug; a fallback to epoll as a warning). One run at
+// a time per process.
 int run(const reactor_config& config, std::function<task<int>()> main);
 
 unsigned this_shard();   // on a shard thread

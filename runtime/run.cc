@@ -119,7 +119,9 @@ std::unique_ptr<detail::reactor> start_shard0(detail::smp_system& system) {
     system.backend = wanted;
   }
   if (!shard0) shard0 = std::make_unique<detail::reactor>(system, 0);
-  log::info("runtime started", {{"io-backend", to_string(system.backend)},
+  // Debug: a program says it at its own start (the server's "starting an etcd server" line has
+  // "io-backend"); a fallback is a warning above. Tests start thousands of runtimes and capture logs.
+  log::debug("runtime started", {{"io-backend", to_string(system.backend)},
                                 {"requested", to_string(requested)},
                                 {"shards", system.shard_count}});
   return shard0;

@@ -29,6 +29,7 @@
 #include "runtime/aligned_buffer.h"
 #include "runtime/cancel.h"
 #include "runtime/io.h"
+#include "runtime/log.h"
 #include "runtime/reactor.h"
 #include "runtime/smp.h"
 #include "runtime/timer.h"
@@ -40,6 +41,7 @@ namespace ringkv::runtime {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::loopback_listener;
 using testing::refuse_io_uring_setup;
 using testing::temp_dir;
 
@@ -86,21 +88,6 @@ struct socket_pair {
       fd = -1;
     }
   }
-};
-
-struct loopback_listener {
-  int fd = -1;
-  sockaddr_in addr{};
-  loopback_listener() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(fd, 1024), 0);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  }
-  ~loopback_listener() { ::close(fd); }
 };
 
 // ---- choosing the backend ----
@@ -151,6 +138,7 @@ constexpr int fell_back = 42;
 [[noreturn]] void run_with_io_uring_refused(int error) {
   if (!refuse_io_uring_setup(error)) ::_exit(2);
   ::unsetenv(io_backend_env);
+  log::set_level(log::log_level::debug);  // the "runtime started" line is debug
   reactor_config config;
   config.handle_signals = false;
   config.shards = 2;
@@ -235,7 +223,7 @@ TEST(EpollBackend, CancelEndsQueuedDiskJobsAndLetsRunningOnesFinish) {
         out = co_await io::openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0, token);
       }(fifo.c_str(), source.token(), out));
     }
-    co_await sleep_for(50ms);  // two workers are inside open(2), the third job waits
+    co_await sleep_for(200ms);  // two workers are inside open(2), the third job waits (generous: ASan, load)
     source.cancel();
     co_await sleep_for(20ms);
     const int writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);  // releases the readers
@@ -326,7 +314,7 @@ TEST(EpollBackend, AReusedFdNumberIsRegisteredAfresh) {
 
 TEST(EpollBackend, ManyConnectionsThroughTheMultishotAcceptEchoAtOnce) {
   constexpr int connections = 400;
-  loopback_listener listener;
+  loopback_listener listener(1024);
   const int result = run_on_epoll([&]() -> task<int> {
     acceptor accepting(listener.fd, 16);  // small ready limit: pauses and re-arms many times
     int echoed = 0;
