@@ -86,6 +86,7 @@ reactor::reactor(smp_system& system, unsigned shard)
       send_tail_(system.shard_count, nullptr),
       wake_pending_(system.shard_count, 0) {
   assert(current_reactor == nullptr && "one reactor per thread");
+  if (backend_->kind() == io_backend::uring) uring_ = static_cast<uring_backend*>(backend_.get());
   wakeup_fd_ = ::eventfd(0, EFD_CLOEXEC);
   if (wakeup_fd_ < 0) throw setup_error("ringkv runtime: eventfd failed");
   wakeup_read_.owner = this;
@@ -179,7 +180,7 @@ op_start reactor::start_op(op_request& request, std::coroutine_handle<> waiter) 
     request.result = -EINVAL;
     return op_start::finished;
   }
-  if (const int rc = backend_->queue(request); rc < 0) {
+  if (const int rc = uring_ != nullptr ? uring_->queue(request) : backend_->queue(request); rc < 0) {
     request.result = rc;
     return op_start::finished;
   }
@@ -396,7 +397,9 @@ void reactor::turn(std::chrono::nanoseconds wait_limit) {
       may_sleep = false;
     }
   }
-  backend_->submit_and_dispatch(may_sleep && wait.count() != 0, wait);
+  const bool wait_for_completion = may_sleep && wait.count() != 0;
+  if (uring_ != nullptr) uring_->submit_and_dispatch(wait_for_completion, wait);
+  else backend_->submit_and_dispatch(wait_for_completion, wait);
   sleeping_.store(false, std::memory_order_relaxed);
 }
 

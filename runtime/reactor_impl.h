@@ -18,6 +18,7 @@
 #include "runtime/spsc_queue.h"
 #include "runtime/timer_heap.h"
 #include "runtime/backend.h"
+#include "runtime/uring_backend.h"  // final: the hot calls below are direct
 
 namespace ringkv::runtime::detail {
 
@@ -147,6 +148,9 @@ class reactor {
   smp_system& system_;
   const unsigned shard_;
   std::unique_ptr<backend> backend_;
+  // backend_ when it is io_uring, else null. The per-operation and per-turn calls go through it: a
+  // direct call into the final class, as before the seam existed; epoll goes through the interface.
+  uring_backend* uring_ = nullptr;
   ready_queue ready_;
   timer_heap timers_;
   std::size_t in_flight_ = 0;         // user operations the kernel holds
