@@ -49,6 +49,7 @@ struct op_request : completion, cancellable {
   int injected_error = 0;  // io_faults: replaces the kernel's result (write-type ops)
   bool in_flight = false;  // an SQE/CQE pair is outstanding; the frame must stay alive
   std::coroutine_handle<> waiter;
+  void* backend_state = nullptr;  // the backend's own record while in flight (epoll: its wait node)
 };
 
 enum class op_start {

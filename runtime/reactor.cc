@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <limits>
 #include <thread>
 
 #include "runtime/io_faults.h"
@@ -23,6 +24,9 @@ constexpr int internal_close_turns_max = 1000;   // turns to wait for internal r
 thread_local reactor* current_reactor = nullptr;
 
 bool is_write_type(io_op op) noexcept { return op == io_op::write || op == io_op::writev; }
+
+// Lengths (bytes, iovec counts, socklen) travel as 32 bits in every backend (an SQE's len field).
+bool length_fits(const op_args& args) noexcept { return args.len <= std::numeric_limits<std::uint32_t>::max(); }
 
 }  // namespace
 
@@ -77,11 +81,12 @@ void ready_queue::grow() {
 reactor::reactor(smp_system& system, unsigned shard)
     : system_(system),
       shard_(shard),
-      backend_(system.config.ring_entries),
+      backend_(make_backend(system.backend, system.config.ring_entries)),
       send_head_(system.shard_count, nullptr),
       send_tail_(system.shard_count, nullptr),
       wake_pending_(system.shard_count, 0) {
   assert(current_reactor == nullptr && "one reactor per thread");
+  if (backend_->kind() == io_backend::uring) uring_ = static_cast<uring_backend*>(backend_.get());
   wakeup_fd_ = ::eventfd(0, EFD_CLOEXEC);
   if (wakeup_fd_ < 0) throw setup_error("ringkv runtime: eventfd failed");
   wakeup_read_.owner = this;
@@ -115,12 +120,12 @@ reactor& reactor::current() noexcept {
 // ---- internal reads: wakeup eventfd and signalfd ----
 
 void reactor::arm_wakeup_read() {
-  backend_.queue_read(wakeup_fd_, &wakeup_value_, sizeof wakeup_value_, &wakeup_read_);
+  backend_->queue_read(wakeup_fd_, &wakeup_value_, sizeof wakeup_value_, &wakeup_read_);
   ++internal_in_flight_;
 }
 
 void reactor::arm_signal_read() {
-  backend_.queue_read(system_.signal_fd, &signal_info_, sizeof signal_info_, &signal_read_);
+  backend_->queue_read(system_.signal_fd, &signal_info_, sizeof signal_info_, &signal_read_);
   ++internal_in_flight_;
 }
 
@@ -140,9 +145,9 @@ void reactor::signal_read_done(completion* done, int result, std::uint32_t) {
 void reactor::close_internal_reads() {
   closing_ = true;
   if (internal_in_flight_ == 0) return;
-  backend_.queue_cancel_all();
+  backend_->cancel_all();
   for (int turn = 0; turn < internal_close_turns_max && internal_in_flight_ > 0; ++turn) {
-    backend_.submit_and_dispatch(true, std::chrono::milliseconds(10));
+    backend_->submit_and_dispatch(true, std::chrono::milliseconds(10));
   }
 }
 
@@ -171,7 +176,11 @@ op_start reactor::start_op(op_request& request, std::coroutine_handle<> waiter) 
     }
     request.injected_error = -injected;
   }
-  if (const int rc = backend_.queue(request); rc < 0) {
+  if (!length_fits(request.args)) {
+    request.result = -EINVAL;
+    return op_start::finished;
+  }
+  if (const int rc = uring_ != nullptr ? uring_->queue(request) : backend_->queue(request); rc < 0) {
     request.result = rc;
     return op_start::finished;
   }
@@ -196,12 +205,12 @@ void reactor::complete_op(completion* done, int result, std::uint32_t) {
 void reactor::cancel_op(cancellable* op) {
   auto& request = static_cast<op_request&>(*op);
   assert(request.in_flight && "cancel of an operation that is not in flight");
-  current().backend_.queue_cancel(&request);
+  current().backend_->cancel(request);
 }
 
 bool reactor::start_multishot_accept(int listen_fd, completion& done) {
   if (draining_) return false;
-  backend_.queue_multishot_accept(listen_fd, &done);
+  backend_->queue_multishot_accept(listen_fd, &done);
   ++in_flight_;
   return true;
 }
@@ -388,7 +397,9 @@ void reactor::turn(std::chrono::nanoseconds wait_limit) {
       may_sleep = false;
     }
   }
-  backend_.submit_and_dispatch(may_sleep && wait.count() != 0, wait);
+  const bool wait_for_completion = may_sleep && wait.count() != 0;
+  if (uring_ != nullptr) uring_->submit_and_dispatch(wait_for_completion, wait);
+  else backend_->submit_and_dispatch(wait_for_completion, wait);
   sleeping_.store(false, std::memory_order_relaxed);
 }
 
@@ -399,7 +410,7 @@ bool reactor::quiet() const noexcept {
 void reactor::drain() {
   draining_ = true;
   notice_stop();
-  backend_.queue_cancel_all();
+  backend_->cancel_all();
   while (timer_entry* entry = timers_.earliest()) {
     timers_.remove(*entry);
     entry->on_fire(entry, -ECANCELED);
@@ -415,7 +426,7 @@ void reactor::drain() {
     if (now < deadline) continue;
     if (in_flight_ == 0) break;  // stragglers are destroyed after the phase barrier
     if (now >= next_cancel) {    // operations the kernel still holds: ask again, wait for them
-      backend_.queue_cancel_all();
+      backend_->cancel_all();
       next_cancel = now + drain_recancel_interval;
     }
   }

@@ -1,13 +1,14 @@
 // runtime/reactor.h - starting the shards, the shard identity, and stopping.
 //
-// run() starts `shards` threads (shard 0 is the calling thread), each with its own reactor: one io_uring,
-// a ready queue, a timer heap, and inbound message queues from every other shard. `main` runs on shard 0;
-// when it finishes, the runtime shuts down: stop is requested, every in-flight operation is cancelled,
-// operations started after that complete at once with -ECANCELED, timers fire with -ECANCELED, and the
-// shards keep turning until all detached tasks have finished (or shutdown_drain_timeout passes: the rest
-// are destroyed - never while the kernel still holds one of their operations). Then threads are joined
-// and run() returns main's result (or rethrows its exception). So: finish durable work (e.g. the WAL's
-// last fdatasync) before main returns.
+// run() starts `shards` threads (shard 0 is the calling thread), each with its own reactor: one I/O
+// backend (io_uring, or epoll + a disk thread pool: runtime/backend.h), a ready queue, a timer heap, and
+// inbound message queues from every other shard. `main` runs on shard 0; when it finishes, the runtime
+// shuts down: stop is requested, every in-flight operation is cancelled, operations started after that
+// complete at once with -ECANCELED, timers fire with -ECANCELED, and the shards keep turning until all
+// detached tasks have finished (or shutdown_drain_timeout passes: the rest are destroyed - never while
+// the kernel still holds one of their operations). Then threads are joined and run() returns main's
+// result (or rethrows its exception). So: finish durable work (e.g. the WAL's last fdatasync) before
+// main returns.
 #pragma once
 
 #include <chrono>
@@ -15,7 +16,7 @@
 #include <functional>
 
 #include "runtime/task.h"
-#include "runtime/uring_backend.h"  // setup_error (no io_uring types)
+#include "runtime/backend.h"  // setup_error, io_backend (no io_uring types)
 
 namespace ringkv::runtime {
 
@@ -26,15 +27,21 @@ struct reactor_config {
   std::chrono::milliseconds shutdown_drain_timeout{2000};  // time for cancelled work to wind down
   bool handle_signals = true;                // SIGINT/SIGTERM request stop (signalfd on shard 0's ring)
   bool pin_threads = false;                  // pin shard i to CPU i (mod cores)
+  // automatic: RINGKV_IO_BACKEND (uring|epoll|auto) if set, else io_uring with a fallback to epoll when
+  // io_uring cannot be set up (seccomp, old kernel). uring/epoll: that one, no fallback.
+  io_backend backend = io_backend::automatic;
 
   static constexpr unsigned shards_max = 256;
 };
 
 // Runs the runtime until `main` finishes; returns its result. Throws std::invalid_argument for a bad
-// config and setup_error when io_uring is unavailable. One run at a time per process.
+// config (or RINGKV_IO_BACKEND value) and setup_error when the chosen backend is unavailable (io_uring
+// forced but refused). Logs the backend at start (debug; a fallback to epoll as a warning). One run at
+// a time per process.
 int run(const reactor_config& config, std::function<task<int>()> main);
 
 unsigned this_shard();   // on a shard thread
+io_backend active_io_backend();  // on a shard thread: uring or epoll
 unsigned shard_count();  // on a shard thread
 bool on_shard_thread() noexcept;
 

@@ -17,7 +17,8 @@
 #include "runtime/spawn.h"
 #include "runtime/spsc_queue.h"
 #include "runtime/timer_heap.h"
-#include "runtime/uring_backend.h"
+#include "runtime/backend.h"
+#include "runtime/uring_backend.h"  // final: the hot calls below are direct
 
 namespace ringkv::runtime::detail {
 
@@ -40,6 +41,7 @@ struct smp_system {
 
   const reactor_config config;
   const unsigned shard_count;
+  io_backend backend = io_backend::uring;  // every shard's: uring or epoll, decided by run() before shard 0
   std::vector<std::unique_ptr<spsc_queue>> queues;       // [from * shard_count + to]
   std::unique_ptr<std::atomic<reactor*>[]> reactors;     // published once each ring is up
   std::unique_ptr<std::atomic<bool>[]> drained;          // per shard, during shutdown: nothing left
@@ -97,8 +99,9 @@ class reactor {
   // Multishot requests (acceptor): counted as in flight until their last completion.
   bool start_multishot_accept(int listen_fd, completion& done);  // false once shutdown began
   void multishot_ended() noexcept { --in_flight_; }
-  void cancel_completion(const completion& target) { backend_.queue_cancel(&target); }
-  static bool more_completions_follow(std::uint32_t cqe_flags) noexcept { return uring_backend::more_follow(cqe_flags); }
+  void cancel_completion(const completion& target) { backend_->cancel_multishot(target); }
+  static bool more_completions_follow(std::uint32_t cqe_flags) noexcept { return (cqe_flags & completion_more) != 0; }
+  io_backend backend_kind() const noexcept { return backend_->kind(); }
   bool arm(timer_entry& entry);  // false once shutdown began (the entry is not armed)
   bool draining() const noexcept { return draining_; }
   void disarm(timer_entry& entry) noexcept;
@@ -144,7 +147,10 @@ class reactor {
 
   smp_system& system_;
   const unsigned shard_;
-  uring_backend backend_;
+  std::unique_ptr<backend> backend_;
+  // backend_ when it is io_uring, else null. The per-operation and per-turn calls go through it: a
+  // direct call into the final class, as before the seam existed; epoll goes through the interface.
+  uring_backend* uring_ = nullptr;
   ready_queue ready_;
   timer_heap timers_;
   std::size_t in_flight_ = 0;         // user operations the kernel holds

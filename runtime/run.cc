@@ -100,6 +100,33 @@ void run_shard_thread(detail::smp_system& system, unsigned shard, std::exception
   shard_reactor->run();
 }
 
+// Shard 0's reactor, on the backend the config (or RINGKV_IO_BACKEND) asks for. `automatic` tries io_uring
+// and falls back to epoll when it cannot be set up; every other shard then uses what shard 0 got.
+std::unique_ptr<detail::reactor> start_shard0(detail::smp_system& system) {
+  io_backend wanted = system.config.backend;
+  if (wanted == io_backend::automatic) wanted = detail::backend_from_environment();
+  const io_backend requested = wanted;
+  std::unique_ptr<detail::reactor> shard0;
+  if (wanted == io_backend::automatic) {
+    try {
+      system.backend = io_backend::uring;
+      shard0 = std::make_unique<detail::reactor>(system, 0);
+    } catch (const setup_error& refused) {
+      log::warn("io_uring unavailable, using the epoll backend", {{"reason", refused.what()}});
+      system.backend = io_backend::epoll;
+    }
+  } else {
+    system.backend = wanted;
+  }
+  if (!shard0) shard0 = std::make_unique<detail::reactor>(system, 0);
+  // Debug: a program says it at its own start (the server's "starting an etcd server" line has
+  // "io-backend"); a fallback is a warning above. Tests start thousands of runtimes and capture logs.
+  log::debug("runtime started", {{"io-backend", to_string(system.backend)},
+                                {"requested", to_string(requested)},
+                                {"shards", system.shard_count}});
+  return shard0;
+}
+
 }  // namespace
 
 int run(const reactor_config& config, std::function<task<int>()> main) {
@@ -122,7 +149,7 @@ int run(const reactor_config& config, std::function<task<int>()> main) {
   system.signal_fd = signals.fd();
 
   if (config.pin_threads) pin_to_cpu(0);
-  auto shard0 = std::make_unique<detail::reactor>(system, 0);  // throws setup_error before any thread
+  auto shard0 = start_shard0(system);  // throws setup_error before any thread
   std::vector<std::exception_ptr> failures(config.shards);
   std::vector<std::thread> threads;
   threads.reserve(config.shards - 1);
@@ -144,6 +171,7 @@ int run(const reactor_config& config, std::function<task<int>()> main) {
 }
 
 unsigned this_shard() { return detail::reactor::current().shard(); }
+io_backend active_io_backend() { return detail::reactor::current().backend_kind(); }
 unsigned shard_count() { return detail::reactor::current().system().shard_count; }
 bool on_shard_thread() noexcept { return detail::reactor::current_or_null() != nullptr; }
 

@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <limits>
 #include <string>
 
 namespace ringkv::runtime::detail {
@@ -16,6 +15,7 @@ namespace {
 
 constexpr unsigned cqe_batch_limit = 256;        // CQEs copied out per peek
 constexpr std::uint64_t ignored_user_data = 0;   // cancel requests: their CQE is dropped
+static_assert(IORING_CQE_F_MORE == completion_more, "completions carry the CQE's flags unchanged");
 
 struct required_opcode {
   int opcode;
@@ -116,12 +116,8 @@ void* uring_backend::next_sqe() {
   return sqe;
 }
 
-std::size_t uring_backend::queued() const noexcept { return io_uring_sq_ready(&ring_->uring); }
-
 int uring_backend::queue(op_request& request) {
-  const op_args& a = request.args;
-  constexpr std::uint64_t u32_max = std::numeric_limits<std::uint32_t>::max();
-  if (a.len > u32_max) return -EINVAL;
+  const op_args& a = request.args;  // a.len fits 32 bits: reactor::start_op checked
   const auto len = static_cast<unsigned>(a.len);
   auto* sqe = static_cast<io_uring_sqe*>(next_sqe());
   switch (a.op) {
@@ -181,15 +177,13 @@ void uring_backend::queue_multishot_accept(int listen_fd, completion* done) {
   io_uring_sqe_set_data(sqe, done);
 }
 
-bool uring_backend::more_follow(std::uint32_t cqe_flags) noexcept { return (cqe_flags & IORING_CQE_F_MORE) != 0; }
-
 void uring_backend::queue_cancel(const completion* target) {
   auto* sqe = static_cast<io_uring_sqe*>(next_sqe());
   io_uring_prep_cancel(sqe, const_cast<completion*>(target), 0);
   io_uring_sqe_set_data64(sqe, ignored_user_data);
 }
 
-void uring_backend::queue_cancel_all() {
+void uring_backend::cancel_all() {
   auto* sqe = static_cast<io_uring_sqe*>(next_sqe());
   io_uring_prep_cancel(sqe, nullptr, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
   io_uring_sqe_set_data64(sqe, ignored_user_data);

@@ -249,6 +249,15 @@ const std::vector<flag_spec>& flag_table() {
          if (c.shards > 256) return "must be at most 256, got " + v;
          return "";
        }},
+      {"io-backend", "auto",
+       "I/O backend: 'uring', 'epoll', or 'auto' (io_uring, falling back to epoll where seccomp refuses it; "
+       "the RINGKV_IO_BACKEND environment variable decides when the flag is auto).",
+       [](server_config& c, const std::string& v) -> std::string {
+         auto backend = runtime::parse_io_backend(v);
+         if (!backend) return "must be 'auto', 'uring' or 'epoll', got '" + v + "'";
+         c.io_backend = *backend;
+         return "";
+       }},
   };
   return table;
 }

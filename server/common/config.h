@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "net/tcp/endpoint.h"
+#include "runtime/backend.h"
 #include "runtime/log.h"
 
 namespace ringkv::server {
@@ -60,6 +61,8 @@ struct server_config {
   std::chrono::milliseconds wal_sync_delay{0};  // testing only: a slow disk (--experimental-wal-sync-delay)
   log_level level = log_level::info;
   unsigned shards = 0;  // 0 means one per online core
+  // --io-backend: auto (io_uring, epoll when io_uring is refused; RINGKV_IO_BACKEND may choose), uring, epoll.
+  runtime::io_backend io_backend = runtime::io_backend::automatic;
 
   int64_t effective_quota_bytes() const;  // 2 GiB when quota_backend_bytes == 0 (etcd's default)
   // Auto-compaction: retention as a duration (periodic) or a revision count (revision); 0 = off.

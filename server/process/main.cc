@@ -56,6 +56,7 @@ void log_starting(const server_config& config) {
   log::info("starting an etcd server",
             {{"ringkv-version", ringkv_version}, {"etcd-api-version", "3.4"},
              {"shards", uint64_t(config.shards == 0 ? runtime::shard_count() : config.shards)},
+             {"io-backend", runtime::to_string(runtime::active_io_backend())},
              {"name", config.name}, {"data-dir", config.data_dir},
              {"wal-dir", config.data_dir + "/member/wal"}, {"member-dir", config.data_dir + "/member"},
              {"heartbeat-interval-ms", int64_t(config.heartbeat_interval.count())},
@@ -215,6 +216,7 @@ int main(int argc, char** argv) {
   log::set_level(config.level);
   runtime::reactor_config reactor;
   reactor.shards = config.shards;  // shard 0: the raft group; every shard: client connections
+  reactor.backend = config.io_backend;
   try {
     return runtime::run(reactor, [&config]() { return serve(config); });
   } catch (const std::exception& error) {

@@ -23,22 +23,8 @@ namespace ringkv::runtime {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::loopback_listener;
 using testing::run_one_shard;
-
-struct loopback_listener {
-  int fd = -1;
-  sockaddr_in addr{};
-  loopback_listener() {
-    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(fd, 256), 0);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  }
-  ~loopback_listener() { ::close(fd); }
-};
 
 // Opens `count` client connections through the ring; returns their fds (negative entries are failures).
 task<std::vector<int>> connect_clients(const sockaddr_in& addr, int count) {

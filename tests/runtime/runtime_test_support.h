@@ -1,8 +1,13 @@
 // tests/runtime/runtime_test_support.h - helpers shared by the runtime tests: running a coroutine main
-// on a fresh runtime, and temporary directories removed at the end of a test.
+// on a fresh runtime, temporary directories removed at the end of a test, a TCP listener on loopback.
 #pragma once
 
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
@@ -42,6 +47,24 @@ class temp_dir {
 
  private:
   std::string path_;
+};
+
+// A TCP listener on 127.0.0.1, any port (`addr` says which), closed at the end of the test.
+struct loopback_listener {
+  int fd = -1;
+  sockaddr_in addr{};
+  explicit loopback_listener(int backlog = 256) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd, backlog), 0);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  }
+  loopback_listener(const loopback_listener&) = delete;
+  loopback_listener& operator=(const loopback_listener&) = delete;
+  ~loopback_listener() { ::close(fd); }
 };
 
 }  // namespace ringkv::runtime::testing

@@ -108,6 +108,7 @@ TEST(Config, Errors) {
       {{"--auto-compaction-retention", "5x"}, "not a duration"},
       {{"--auto-compaction-mode", "revision", "--auto-compaction-retention", "1h"}, "revision count"},
       {{"--shards", "1000"}, "at most 256"},
+      {{"--io-backend", "kqueue"}, "'auto', 'uring' or 'epoll'"},
   };
   for (const auto& c : cases) {
     auto result = parse(c.flags);
@@ -115,6 +116,13 @@ TEST(Config, Errors) {
     EXPECT_NE(result.error.find(c.expected_in_error), std::string::npos)
         << c.flags[0] << " -> " << result.error;
   }
+}
+
+TEST(Config, IoBackendSetsTheRuntimeOption) {
+  EXPECT_EQ(parse({}).config->io_backend, runtime::io_backend::automatic);
+  EXPECT_EQ(parse({"--io-backend", "epoll"}).config->io_backend, runtime::io_backend::epoll);
+  EXPECT_EQ(parse({"--io-backend=uring"}).config->io_backend, runtime::io_backend::uring);
+  EXPECT_EQ(parse({}, {{"ETCD_IO_BACKEND", "epoll"}}).config->io_backend, runtime::io_backend::epoll);
 }
 
 TEST(Config, AutoCompaction) {
