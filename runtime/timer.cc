@@ -1,4 +1,4 @@
-// runtime/timer.cc - sleep_awaitable, deadline_guard and yield on the shard's timer heap.
+// runtime/timer.cc - sleep_awaitable, deadline_guard, alarm and yield on the shard's timer heap.
 #include "runtime/timer.h"
 
 #include "runtime/reactor_impl.h"
@@ -74,6 +74,19 @@ void deadline_guard::fire(detail::timer_entry* entry, int result) {
   auto* self = static_cast<deadline_guard*>(entry);
   if (result == 0) self->expired_ = true;
   self->source_.cancel();
+}
+
+alarm::alarm(clock::time_point deadline, std::function<void()> on_expiry) : on_expiry_(std::move(on_expiry)) {
+  this->deadline = deadline;
+  on_fire = &alarm::fire;
+  detail::arm_timer(*this);
+}
+
+void alarm::fire(detail::timer_entry* entry, int result) {
+  auto* self = static_cast<alarm*>(entry);
+  if (result != 0) return;  // the runtime shuts down: an alarm fires only for a deadline that passed
+  self->expired_ = true;
+  self->on_expiry_();
 }
 
 void yield_awaitable::await_suspend(std::coroutine_handle<> waiter) const { detail::schedule(waiter); }

@@ -10,6 +10,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <utility>
 
 #include "runtime/cancel.h"
@@ -73,6 +74,26 @@ class deadline_guard : detail::timer_entry {
  private:
   static void fire(detail::timer_entry* self, int result);
   cancel_source& source_;
+  bool expired_ = false;
+};
+
+// Calls `on_expiry` once, from the shard's loop, when the deadline passes - unless the alarm is destroyed
+// first (or the runtime shuts down: then it never fires). The callback must not block; it typically
+// sets a flag and notifies a condition, or shuts a socket down. Lives in a coroutine frame or object
+// that outlives its arming; destroying it disarms it. The one primitive for "give up on this at T".
+class alarm : detail::timer_entry {
+ public:
+  alarm(clock::time_point deadline, std::function<void()> on_expiry);
+  alarm(const alarm&) = delete;
+  alarm& operator=(const alarm&) = delete;
+  ~alarm() { detail::disarm_timer(*this); }
+
+  void disarm() noexcept { detail::disarm_timer(*this); }  // it will not fire (no-op once it has)
+  bool expired() const noexcept { return expired_; }
+
+ private:
+  static void fire(detail::timer_entry* self, int result);
+  std::function<void()> on_expiry_;
   bool expired_ = false;
 };
 

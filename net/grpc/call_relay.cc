@@ -11,7 +11,6 @@
 #include "runtime/smp.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
-#include "runtime/when_all.h"
 
 namespace ringkv::net::grpc {
 
@@ -398,34 +397,16 @@ service_registry make_relay_registry(const service_registry& home, unsigned home
 
 size_t live_relay_ends() { return this_shard_outbox.live_ends; }
 
-namespace {
-
-// The two sides of wait_for_no_relay_ends: the deadline, and the wait it ends.
-struct relay_ends_wait {
-  runtime::cancel_source disarm;
-  bool expired = false;
-
-  runtime::task<void> expire_after(std::chrono::milliseconds limit) {
-    const int slept = co_await runtime::sleep_for(limit, disarm.token());
-    if (slept == 0) {
-      expired = true;
-      this_shard_outbox.ends_changed.notify_all();
-    }
-  }
-  runtime::task<void> until_none_left() {
-    outbox& box = this_shard_outbox;
-    co_await box.ends_changed.wait_until([&] { return box.live_ends == 0 || expired; });
-    disarm.cancel();
-  }
-};
-
-}  // namespace
-
 runtime::task<bool> wait_for_no_relay_ends(std::chrono::milliseconds limit) {
   if (this_shard_outbox.live_ends == 0) co_return true;
-  relay_ends_wait wait;
-  co_await runtime::when_all(wait.expire_after(limit), wait.until_none_left());
-  co_return this_shard_outbox.live_ends == 0;
+  outbox& box = this_shard_outbox;
+  bool expired = false;
+  const runtime::alarm give_up(runtime::clock::now() + limit, [&] {
+    expired = true;
+    box.ends_changed.notify_all();
+  });
+  co_await box.ends_changed.wait_until([&] { return box.live_ends == 0 || expired; });
+  co_return box.live_ends == 0;
 }
 
 }  // namespace ringkv::net::grpc

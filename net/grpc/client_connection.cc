@@ -26,23 +26,16 @@ std::string_view as_text(std::span<const std::byte> bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-// Closes the connection unless disarm() comes first: connections that never finish their preface
-// (or first HTTP/1.1 request) cannot hold a slot.
-struct preface_watchdog {
-  runtime::cancel_source disarm_source;
-  bool fired = false;
+// Shutdown: shut the socket down (blocked reads see EOF, writes fail) and stop the protocol driver.
+void stop_member(live_member& member) {
+  const int fd = member.conn->fd();
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  if (member.stop) member.stop();
+}
 
-  runtime::task<void> run(connection& conn, std::chrono::milliseconds timeout) {
-    // (The result goes through a variable: g++ 12 miscompiles co_await on this awaitable inside an
-    // if condition.)
-    const int slept = co_await runtime::sleep_for(timeout, disarm_source.token());
-    if (slept == 0) {
-      fired = true;
-      co_await conn.close();
-    }
-  }
-  void disarm() { disarm_source.cancel(); }
-};
+// Connections that never finish their preface (or first HTTP/1.1 request) cannot hold a slot: unless
+// disarmed first, the alarm stops the connection as shutdown does (stop_member).
+using preface_watchdog = runtime::alarm;
 
 struct h2_driver {
   connection& conn;
@@ -260,13 +253,6 @@ runtime::task<void> detect_and_serve(connection& conn, const client_port_service
   co_await conn.close();
 }
 
-// Shutdown: shut the socket down (blocked reads see EOF, writes fail) and stop the protocol driver.
-void stop_member(live_member& member) {
-  const int fd = member.conn->fd();
-  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
-  if (member.stop) member.stop();
-}
-
 }  // namespace
 
 void live_connection_set::insert(live_member& member) {
@@ -289,9 +275,8 @@ runtime::task<void> serve_client_connection(connection conn, const client_port_s
   live_member member{&conn, nullptr};
   if (services.live != nullptr) services.live->insert(member);
   if (services.hooks.open_connections) services.hooks.open_connections(+1);
-  preface_watchdog watchdog;
-  co_await runtime::when_all(detect_and_serve(conn, services, config, watchdog, member),
-                             watchdog.run(conn, config.preface_timeout));
+  preface_watchdog watchdog(runtime::clock::now() + config.preface_timeout, [&member] { stop_member(member); });
+  co_await detect_and_serve(conn, services, config, watchdog, member);
   if (services.hooks.open_connections) services.hooks.open_connections(-1);
   if (services.live != nullptr) services.live->erase(member);
 }

@@ -10,9 +10,7 @@
 
 #include "net/tcp/result.h"
 #include "raft/codec.h"
-#include "runtime/cancel.h"
 #include "runtime/timer.h"
-#include "runtime/when_all.h"
 
 namespace ringkv::net::peer {
 
@@ -32,32 +30,11 @@ frame_read fill_fault(const connection& conn, int got) {
   return fault(frame_fault::io_error, "receive failed: " + error_text(got));
 }
 
-// The rest of a frame whose prefix arrived, read under its frame_pace deadline: when the deadline passes
-// first, the connection is shut down (the read fails at once) and `late` is set.
-class paced_read {
- public:
-  explicit paced_read(connection& conn) : conn_(conn) {}
-  bool late() const { return late_; }
-
-  runtime::task<void> deadline(std::chrono::milliseconds limit) {
-    const int slept = co_await runtime::sleep_for(limit, disarm_.token());
-    if (slept == 0) {
-      late_ = true;
-      ::shutdown(conn_.fd(), SHUT_RDWR);
-    }
-  }
-  template <typename T>
-  runtime::task<T> before_deadline(runtime::task<T> read) {
-    T result = co_await std::move(read);
-    disarm_.cancel();
-    co_return result;
-  }
-
- private:
-  connection& conn_;
-  runtime::cancel_source disarm_;
-  bool late_ = false;
-};
+// The rest of a frame whose prefix arrived is read under its frame_pace deadline: an alarm that shuts
+// the connection down when the deadline passes first (the read then fails at once).
+runtime::alarm shutdown_when_late(connection& conn, std::chrono::milliseconds limit) {
+  return runtime::alarm(runtime::clock::now() + limit, [fd = conn.fd()] { ::shutdown(fd, SHUT_RDWR); });
+}
 
 frame_read too_slow(size_t body_bytes) {
   return fault(frame_fault::too_slow, "frame of " + std::to_string(body_bytes) + " bytes arrived too slowly");
@@ -148,10 +125,12 @@ runtime::task<frame_read> read_frame(connection& conn, const header_check& check
   if (std::string problem = check_prefix(prefix); !problem.empty()) co_return fault(frame_fault::bad_prefix, problem);
   const size_t total_bytes = frame_prefix_bytes + prefix.body_bytes;
   const std::chrono::milliseconds deadline = pace.deadline_for(prefix.body_bytes);
-  paced_read rest(conn);
   if (total_bytes <= in_place_bytes_max) {
-    got = std::get<0>(co_await runtime::when_all(rest.before_deadline(conn.fill(total_bytes)), rest.deadline(deadline)));
-    if (rest.late()) co_return too_slow(prefix.body_bytes);
+    {
+      const runtime::alarm late = shutdown_when_late(conn, deadline);
+      got = co_await conn.fill(total_bytes);
+      if (late.expired()) co_return too_slow(prefix.body_bytes);
+    }
     if (got <= 0) co_return fill_fault(conn, got);
     const std::span<const std::byte> body = conn.readable().subspan(frame_prefix_bytes, prefix.body_bytes);
     if (XXH3_64bits(body.data(), body.size()) != prefix.body_checksum) {
@@ -166,9 +145,9 @@ runtime::task<frame_read> read_frame(connection& conn, const header_check& check
     co_return decode(header, block);
   }
   conn.consume(frame_prefix_bytes);
-  frame_read large = std::get<0>(co_await runtime::when_all(
-      rest.before_deadline(read_large_frame(conn, prefix, check, budget)), rest.deadline(deadline)));
-  if (rest.late()) co_return too_slow(prefix.body_bytes);
+  const runtime::alarm late = shutdown_when_late(conn, deadline);
+  frame_read large = co_await read_large_frame(conn, prefix, check, budget);
+  if (late.expired()) co_return too_slow(prefix.body_bytes);
   co_return large;
 }
 

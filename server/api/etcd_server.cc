@@ -38,6 +38,7 @@ runtime::task<void> etcd_server::run() {
   assert(started && "the gate closes only below");
   co_await replica_.run();
   apply_waiters_.wake_all(etcd_errors::stopped());
+  maintenance_.stop_snapshot_streams();
   co_await background_.close();
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 
+#include "runtime/log.h"
 #include "runtime/timer.h"
 #include "server/api/service_support.h"
 #include "server/common/emulated_version.h"
@@ -19,7 +20,6 @@ using namespace unary;
 namespace {
 
 constexpr size_t snapshot_chunk_bytes = 32 * 1024;  // etcd sends 32 KiB blobs
-constexpr auto snapshot_reader_wait = std::chrono::milliseconds(1);  // polled while the reader is behind
 
 // What the snapshot file says besides the store: the member records, the removed ids, and the applied
 // index as etcd's consistent_index.
@@ -104,12 +104,15 @@ runtime::task<unary_outcome> maintenance_service::move_leader(const etcdserverpb
 
 runtime::task<rpc_status> maintenance_service::wait_for_leader(uint64_t target) {
   const server_config& config = member_.config();
-  const auto deadline = runtime::clock::now() + 2 * config.election_timeout + config.heartbeat_interval;
-  while (member_.driver().leader() != target) {
-    if (runtime::clock::now() >= deadline || member_.stopping()) co_return etcd_errors::timeout();
-    if (co_await runtime::sleep_for(config.heartbeat_interval / 5) != 0) co_return etcd_errors::stopped();
-  }
-  co_return rpc_status{};
+  raft_driver& driver = member_.driver();
+  bool expired = false;
+  const runtime::alarm give_up(runtime::clock::now() + 2 * config.election_timeout + config.heartbeat_interval, [&] {
+    expired = true;
+    driver.soft_state_changed().notify_all();
+  });
+  co_await driver.soft_state_changed().wait_until([&] { return driver.leader() == target || expired || member_.stopping(); });
+  if (driver.leader() == target) co_return rpc_status{};
+  co_return member_.stopping() ? etcd_errors::stopped() : etcd_errors::timeout();
 }
 
 struct maintenance_service::snapshot_stream {
@@ -117,6 +120,10 @@ struct maintenance_service::snapshot_stream {
   uint64_t sent_bytes = 0;  // blob bytes handed to the call
   bool aborted = false;     // the store was replaced: the writer is gone
   std::unique_ptr<storage::etcd_snapshot::SnapshotWriter> writer;  // reads the live store; appends to pending
+  runtime::notifier wake;   // the call drained or went away, the stream was aborted, or the server stops
+  runtime::clock::time_point started = runtime::clock::now();
+  size_t steps = 0;                          // writer steps taken (each one loop turn on the raft shard)
+  std::chrono::nanoseconds longest_step{0};  // the longest a step held the shard
 };
 
 void maintenance_service::on_snapshot(const call_ref& call, std::string_view bytes) {
@@ -140,8 +147,12 @@ void maintenance_service::abort_snapshot_streams() {
   for (snapshot_stream* stream : active_streams_) {
     stream->writer.reset();  // before the store changes under its cursor
     stream->aborted = true;
+    stream->wake.notify();
   }
-  active_streams_.clear();
+}
+
+void maintenance_service::stop_snapshot_streams() {
+  for (snapshot_stream* stream : active_streams_) stream->wake.notify();
 }
 
 // The call went away, or the server stops (then the client hears so, as from etcd).
@@ -156,16 +167,21 @@ runtime::task<void> maintenance_service::stream_snapshot(call_ref call) {
   struct registration {
     maintenance_service& self;
     snapshot_stream& stream;
+    net::grpc::call_ref& call;
     ~registration() {
+      call->set_drain_callback(nullptr);  // the call may outlive this frame
+      call->set_cancel_callback(nullptr);
       std::erase(self.active_streams_, &stream);
       --self.snapshot_streams_;
     }
-  } registered{*this, stream};
+  } registered{*this, stream, call};
   if (stream_gone(call)) co_return;
+  active_streams_.push_back(&stream);
+  call->set_drain_callback([&stream] { stream.wake.notify(); });
+  call->set_cancel_callback([&stream] { stream.wake.notify(); });
   try {
     stream.writer = std::make_unique<storage::etcd_snapshot::SnapshotWriter>(
         member_.store(), snapshot_cluster_state(member_), [&stream](std::string_view pages) { stream.pending.append(pages); });
-    active_streams_.push_back(&stream);
     while (!stream_gone(call)) {
       if (stream.aborted) {
         call->finish(net::grpc::status{net::grpc::status_code::unavailable,
@@ -173,14 +189,12 @@ runtime::task<void> maintenance_service::stream_snapshot(call_ref call) {
         co_return;
       }
       if (call->queued_output_bytes() > snapshot_stream_buffer_bytes_limit) {  // the reader is behind
-        if (co_await runtime::sleep_for(snapshot_reader_wait) != 0) {  // the runtime shuts down
-          if (call->alive()) call->finish(to_grpc(etcd_errors::stopped()));
-          co_return;
-        }
+        co_await stream.wake;  // then the loop re-checks why it woke
         continue;
       }
       if (snapshot_turn(call, stream)) {
         call->finish(net::grpc::status::success());
+        log_snapshot_sent(stream);
         co_return;
       }
       co_await runtime::yield();
@@ -192,9 +206,22 @@ runtime::task<void> maintenance_service::stream_snapshot(call_ref call) {
 }
 
 bool maintenance_service::snapshot_turn(call_ref& call, snapshot_stream& stream) {
+  const auto began = runtime::clock::now();
   bool done = stream.writer->step(snapshot_slice_bytes);
   send_blobs(call, stream, done);
+  ++stream.steps;
+  stream.longest_step = std::max(stream.longest_step, std::chrono::nanoseconds(runtime::clock::now() - began));
   return done;
+}
+
+// As etcd's "sent database snapshot to writer", with what the stream cost the raft shard's loop.
+void maintenance_service::log_snapshot_sent(const snapshot_stream& stream) {
+  using std::chrono::duration_cast;
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  log::info("sent database snapshot to writer",
+            {{"bytes", stream.sent_bytes}, {"took-ms", duration_cast<milliseconds>(runtime::clock::now() - stream.started).count()},
+             {"steps", stream.steps}, {"longest-step-us", duration_cast<microseconds>(stream.longest_step).count()}});
 }
 
 // Whole 32 KiB blobs from `pending` (and the short last one once the file is complete); remaining_bytes

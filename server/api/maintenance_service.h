@@ -5,7 +5,8 @@
 // its sha256), so `etcdctl snapshot save` against ringkv gives a file `etcdctl snapshot status/restore`
 // and `ringkv snapshot restore` take. The file is made while it is sent, never held whole:
 //
-//   loop turn:  queued_output_bytes() > snapshot_stream_buffer_bytes_limit ?  wait 1 ms (slow reader)
+//   loop turn:  queued_output_bytes() > snapshot_stream_buffer_bytes_limit ?  park until the call drains
+//               (or is cancelled, aborted, or the server stops)
 //               else writer.step(snapshot_slice_bytes) ──pages──> pending ──32 KiB blobs──> call
 //
 // The writer reads the live store through a revision cursor (later writes are left out: the file is the
@@ -24,6 +25,7 @@
 #include "net/grpc/server_call.h"
 #include "net/grpc/service_registry.h"
 #include "runtime/gate.h"
+#include "runtime/notifier.h"
 #include "runtime/task.h"
 #include "server/api/request_pipeline.h"
 #include "server/replica/replica.h"
@@ -37,6 +39,8 @@ class maintenance_service {
   void register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry);
   // The store is about to be replaced: snapshot streams in progress drop their writers and end.
   void abort_snapshot_streams();
+  // The member stops: parked snapshot streams wake, tell their clients, and end.
+  void stop_snapshot_streams();
 
   static constexpr size_t snapshot_streams_max = 2;
   static constexpr size_t snapshot_stream_buffer_bytes_limit = 1024 * 1024;  // queued, not yet read
@@ -55,12 +59,13 @@ class maintenance_service {
   // One loop turn's worth: a writer step, its pages sent as blobs; true once the file is out.
   bool snapshot_turn(net::grpc::call_ref& call, snapshot_stream& stream);
   void send_blobs(net::grpc::call_ref& call, snapshot_stream& stream, bool last);
+  void log_snapshot_sent(const snapshot_stream& stream);
   bool stream_gone(net::grpc::call_ref& call) const;
 
   replica& member_;
   runtime::gate& background_;
   size_t snapshot_streams_ = 0;                  // accepted, not ended (<= snapshot_streams_max)
-  std::vector<snapshot_stream*> active_streams_;  // those whose writer reads the store now
+  std::vector<snapshot_stream*> active_streams_;  // every stream not ended (its writer, if any, reads the store)
 };
 
 }  // namespace ringkv::server

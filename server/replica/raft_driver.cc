@@ -290,7 +290,9 @@ runtime::task<void> raft_driver::run() {
   while (!stopping_) {
     co_await wake_;
     turn();
-    seen = log_soft_state_changes(raft_.id(), seen, soft_state_of(raft_));  // "became leader", "lost leader"
+    const raft_soft_state now = soft_state_of(raft_);
+    if (!(now == seen)) soft_state_changed_.notify_all();
+    seen = log_soft_state_changes(raft_.id(), seen, now);  // "became leader", "lost leader"
     if (is_leader() != was_leader) {
       was_leader = is_leader();
       state_.leadership_changed(was_leader);
@@ -304,6 +306,7 @@ runtime::task<void> raft_driver::run() {
     }
   }
   fail_all(etcd_errors::stopped());
+  soft_state_changed_.notify_all();  // waiters re-check and see stopping()
   stopping_ = false;  // one last write: the commit index, so a restart re-applies nothing it need not
   if (persists_in_flight_ == 0) flush_deferred_hard_state();
   stopping_ = true;

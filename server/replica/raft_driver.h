@@ -36,6 +36,7 @@
 #include "server/common/errors.h"
 #include "server/replica/raft_payload.h"
 #include "runtime/completion.h"
+#include "runtime/condition.h"
 #include "runtime/notifier.h"
 
 namespace ringkv::net::peer {
@@ -147,6 +148,8 @@ class raft_driver {
 
   raft::NodeId id() const { return raft_.id(); }
   raft::NodeId leader() const { return raft_.leader(); }
+  // Notified after every turn that changed the role, the known leader or the term, and once at stop.
+  runtime::condition& soft_state_changed() { return soft_state_changed_; }
   raft::Term term() const { return raft_.term(); }
   bool is_leader() const { return raft_.role() == raft::Role::kLeader; }
   raft::Index applied_index() const { return applied_index_; }
@@ -191,6 +194,7 @@ class raft_driver {
   std::function<void(const raft::Message& message)> send_;
   raft_driver_limits limits_;
   runtime::notifier wake_;
+  runtime::condition soft_state_changed_;
   bool stopping_ = false;
   bool ticker_running_ = false;
   uint32_t ticks_due_ = 0;

@@ -1,10 +1,11 @@
-// tests/runtime/timer_test.cc - sleep_for ordering, cancelled timers never fire, with_timeout.
+// tests/runtime/timer_test.cc - sleep_for ordering, cancelled timers never fire, with_timeout, alarm.
 #include "runtime/timer.h"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
+#include "runtime/condition.h"
 #include "runtime/reactor.h"
 #include "tests/runtime/runtime_test_support.h"
 #include "runtime/spawn.h"
@@ -77,6 +78,43 @@ TEST(Timer, WithTimeoutReportsEtimedoutOrTheResult) {
     const int slow = co_await with_timeout(5ms, [](cancel_token* token) { return sleep_for(10s, token); });
     const int fast = co_await with_timeout(1s, [](cancel_token* token) { return sleep_for(1ms, token); });
     co_return (slow == -ETIMEDOUT && fast == 0) ? 0 : 1;
+  });
+  EXPECT_EQ(result, 0);
+}
+
+TEST(Timer, AlarmFiresOnceAfterItsDeadlineUnlessDisarmedOrDestroyed) {
+  const int result = run_one_shard([]() -> task<int> {
+    int fired = 0, disarmed_fired = 0, destroyed_fired = 0;
+    const auto start = clock::now();
+    clock::time_point fired_at{};
+    alarm ringing(start + 10ms, [&] {
+      ++fired;
+      fired_at = clock::now();
+    });
+    alarm disarmed(start + 5ms, [&] { ++disarmed_fired; });
+    disarmed.disarm();
+    {
+      alarm destroyed(start + 5ms, [&] { ++destroyed_fired; });
+    }
+    co_await sleep_for(30ms);
+    const bool ok = fired == 1 && ringing.expired() && fired_at - start >= 10ms && disarmed_fired == 0 &&
+                    !disarmed.expired() && destroyed_fired == 0;
+    co_return ok ? 0 : 1;
+  });
+  EXPECT_EQ(result, 0);
+}
+
+TEST(Timer, AlarmEndsAConditionWaitAtItsDeadline) {
+  const int result = run_one_shard([]() -> task<int> {
+    condition changed;
+    bool expired = false;
+    const auto start = clock::now();
+    const alarm give_up(start + 10ms, [&] {
+      expired = true;
+      changed.notify_all();
+    });
+    co_await changed.wait_until([&] { return expired; });
+    co_return clock::now() - start >= 10ms ? 0 : 1;
   });
   EXPECT_EQ(result, 0);
 }
