@@ -12,6 +12,7 @@
 #include "runtime/acceptor.h"
 #include "runtime/cancel.h"
 #include "runtime/io.h"
+#include "runtime/log.h"
 #include "runtime/timer.h"
 #include "runtime/when_all.h"
 
@@ -25,6 +26,9 @@ struct listener::state {
   int fd;
   endpoint local;
   connection_limits limits;
+  size_t max_connections = SIZE_MAX;
+  uint64_t refused_over_cap = 0;
+  runtime::clock::time_point refusal_logged{};  // the last "connection cap reached" warning
   runtime::acceptor acceptor;     // multishot accept on fd, armed at the first accept()
   runtime::cancel_source cancel;  // every pending accept is registered with its token
   bool closing = false;
@@ -71,6 +75,7 @@ result<listener> listener::open(const endpoint& where, const listen_options& opt
   l.state_ = std::make_unique<state>(fd);
   l.state_->local = endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&bound), len);
   l.state_->limits = options.limits;
+  l.state_->max_connections = options.max_connections;
   return l;
 }
 
@@ -96,6 +101,28 @@ runtime::task<result<connection>> listener::accept() {
   co_return connection(fd, s.limits);
 }
 
+namespace {
+
+constexpr auto refusal_log_interval = std::chrono::seconds(10);
+
+// Closes a connection accepted past max_connections (its destructor closes the descriptor), and says so
+// at most once per refusal_log_interval.
+void refuse_over_cap(listener::state& s, connection accepted) {
+  ++s.refused_over_cap;
+  const auto now = runtime::clock::now();
+  if (now - s.refusal_logged >= refusal_log_interval) {
+    s.refusal_logged = now;
+    log::warn("connection limit reached; closing new connections",
+              {{"address", s.local.to_string()}, {"max-connections", uint64_t(s.max_connections)},
+               {"refused-so-far", s.refused_over_cap}});
+  }
+  (void)accepted;
+}
+
+}  // namespace
+
+uint64_t listener::refused_over_cap() const { return state_ ? state_->refused_over_cap : 0; }
+
 runtime::task<int> listener::serve(connection_handler handler) {
   runtime::task_group handlers;
   int status = 0;
@@ -111,6 +138,10 @@ runtime::task<int> listener::serve(connection_handler handler) {
       }
       status = error;
       break;
+    }
+    if (handlers.running() >= state_->max_connections) {
+      refuse_over_cap(*state_, std::move(accepted).value());
+      continue;
     }
     handlers.spawn(handler(std::move(accepted).value()));
   }

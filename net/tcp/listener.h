@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -24,6 +25,9 @@ struct listen_options {
   port_sharing sharing = port_sharing::exclusive;
   int backlog = 1024;               // pending connections the kernel queues before refusing SYNs
   connection_limits limits;         // given to every accepted connection
+  // serve(): handlers running at once. A connection accepted beyond it is closed at once (the client
+  // sees the connection reset) instead of taking a descriptor the member needs for its WAL and peers.
+  size_t max_connections = SIZE_MAX;
 };
 
 class listener {
@@ -48,6 +52,8 @@ class listener {
   // its own coroutine, then waits for every handler to finish. Returns 0 after close(), else -errno.
   using connection_handler = std::function<runtime::task<void>(connection)>;
   runtime::task<int> serve(connection_handler handler);
+  // Connections serve() closed at once because max_connections were being served (this listener).
+  uint64_t refused_over_cap() const;
   // Pause after a transient accept failure (out of descriptors or memory) before trying again.
   static constexpr std::chrono::milliseconds accept_retry_delay{10};
 

@@ -1,6 +1,8 @@
 // server/frontend/shard_ports.cc — see shard_ports.h.
 #include "server/frontend/shard_ports.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 
 #include "net/grpc/call_relay.h"
@@ -13,6 +15,7 @@
 #include "runtime/when_all.h"
 #include "runtime/log.h"
 #include "server/common/server_metrics.h"
+#include "server/frontend/connection_cap.h"
 #include "server/frontend/http_routes.h"
 
 namespace ringkv::server {
@@ -54,8 +57,14 @@ size_t shard_ports::open_connections() const {
 
 runtime::task<bool> shard_ports::open() {
   std::vector<net::endpoint> where;  // filled by shard 0: the ports other shards bind too
+  // The member's client connection cap, shared out over every shard's listeners (connection_cap.h).
+  const size_t cap = client_connection_cap();
+  const size_t listeners = shard_count_ * std::max<size_t>(1, config_.listen_client_urls.size());
+  const size_t connections_per_listener = cap == SIZE_MAX ? SIZE_MAX : std::max<size_t>(1, cap / listeners);
+  log::info("client connection cap", {{"max-client-connections", uint64_t(cap == SIZE_MAX ? 0 : cap)},
+                                      {"per-listener", uint64_t(connections_per_listener == SIZE_MAX ? 0 : connections_per_listener)}});
   for (unsigned shard = 0; shard < shard_count_; ++shard) {
-    const bool opened = co_await runtime::submit_to(shard, [this, shard, &where]() -> bool {
+    const bool opened = co_await runtime::submit_to(shard, [this, shard, &where, connections_per_listener]() -> bool {
       auto state = std::make_unique<shard_state>();
       http_routes_context& routes = state->routes;
       net::grpc::client_port_config& port_config = state->config;
@@ -87,6 +96,7 @@ runtime::task<bool> shard_ports::open() {
       services.hooks.open_connections = [gauge = &client_connections_gauge(shard)](int delta) { gauge->add(delta); };
       net::listen_options options;
       if (shard_count_ > 1) options.sharing = net::port_sharing::reuse_port;
+      options.max_connections = connections_per_listener;
       for (size_t i = 0; i < config_.listen_client_urls.size(); ++i) {
         const auto& url = config_.listen_client_urls[i];
         std::optional<net::endpoint> bind_to = shard == home_shard ? bind_endpoint(url) : where[i];

@@ -19,6 +19,7 @@
 #include "runtime/when_all.h"
 #include "server/process/cluster_bootstrap.h"
 #include "server/process/data_dir_guard.h"
+#include "server/process/descriptor_limit.h"
 #include "server/process/snapshot_command.h"
 #include "server/common/config.h"
 #include "server/api/etcd_server.h"
@@ -214,6 +215,7 @@ int main(int argc, char** argv) {
   }
   const server_config config = *parsed.config;
   log::set_level(config.level);
+  raise_descriptor_limit();
   runtime::reactor_config reactor;
   reactor.shards = config.shards;  // shard 0: the raft group; every shard: client connections
   reactor.backend = config.io_backend;

@@ -14,7 +14,18 @@
 namespace ringkv::storage::wal {
 
 void check_io(int result, const std::string& what) {
-  if (result < 0) throw wal_error(what + ": " + std::strerror(-result));
+  if (result < 0) throw io_error(what + ": " + std::strerror(-result), -result);
+}
+
+bool io_error::shortage() const {
+  switch (error_number_) {
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
+    case ENOSPC:
+    case EDQUOT: return true;
+    default: return false;
+  }
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {

@@ -14,6 +14,19 @@ class wal_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A system call failed: the errno is kept, so that callers can tell a shortage that passes (descriptors,
+// memory, space) from a failing disk.
+class io_error : public wal_error {
+ public:
+  io_error(const std::string& what, int error_number) : wal_error(what), error_number_(error_number) {}
+  int error_number() const { return error_number_; }
+  // EMFILE, ENFILE, ENOMEM, ENOSPC, EDQUOT: the process or machine ran short of something that comes back.
+  bool shortage() const;
+
+ private:
+  int error_number_;
+};
+
 // Bad data before the last valid record (or in a sealed segment): the node must not start.
 class corruption_error : public wal_error {
  public:

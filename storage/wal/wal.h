@@ -80,6 +80,7 @@ struct wal_stats {
   uint64_t writes = 0;          // batches written (each made durable by its RWF_DSYNC write or an fdatasync)
   uint64_t bytes_written = 0;   // including rewritten partial blocks and padding
   uint64_t segments_created = 0;
+  uint64_t prealloc_retries = 0;  // preallocations retried after a shortage (descriptors, memory, space)
   uint64_t segments_released = 0;
   uint64_t slow_fdatasyncs = 0;     // longer than slow_fdatasync_warn_ms
   uint64_t fdatasync_us_max = 0;
@@ -213,6 +214,9 @@ class write_ahead_log {
   prealloc_state prealloc_ = prealloc_state::idle;
   int prealloc_fd_ = -1;
   std::string prealloc_error_;
+  bool prealloc_shortage_ = false;  // the failure was a shortage that passes (io_error::shortage)
+  static constexpr std::chrono::milliseconds prealloc_retry_first{50};
+  static constexpr std::chrono::milliseconds prealloc_retry_max{2000};
   std::coroutine_handle<> prealloc_waiter_;
   disk_user disk_user_ = disk_user::none;
   disk_user disk_waiter_side_ = disk_user::none;

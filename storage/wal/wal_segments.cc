@@ -9,8 +9,11 @@
 #include <optional>
 
 #include "runtime/io.h"
+#include "runtime/log.h"
+#include "runtime/timer.h"
 #include "runtime/spawn.h"
 #include "storage/wal/dirs.h"
+#include "storage/wal/errors.h"
 #include "storage/wal/wal.h"
 
 namespace ringkv::storage::wal {
@@ -59,8 +62,13 @@ runtime::task<void> write_ahead_log::preallocate(preparation mode) {
     prealloc_ = prealloc_state::ready;
     const auto took_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     stats_.segment_prepare_us_max = std::max(stats_.segment_prepare_us_max, static_cast<uint64_t>(took_us.count()));
+  } catch (const io_error& e) {
+    prealloc_error_ = e.what();
+    prealloc_shortage_ = e.shortage();
+    prealloc_ = prealloc_state::failed;
   } catch (const std::exception& e) {
     prealloc_error_ = e.what();
+    prealloc_shortage_ = false;
     prealloc_ = prealloc_state::failed;
   }
   if (fd >= 0) co_await runtime::io::close(fd);
@@ -104,11 +112,23 @@ runtime::task<void> write_ahead_log::zero_fill(int fd, uint64_t from, uint64_t t
 }
 
 // Called by the flusher before the first write of segment `id`: everything before it is durable.
+// A preallocation that failed for a shortage (descriptors, memory, space) is retried with backoff while
+// the appends wait (the bounded queue then slows writers): a healthy member never stops for one. Any
+// other failure (EIO, ...) stops the log.
 runtime::task<void> write_ahead_log::switch_segment(segment_id id) {
-  if (prealloc_ == prealloc_state::idle) start_preallocation();
-  co_await wait_preallocation();
-  if (prealloc_ == prealloc_state::failed) throw wal_error("preallocating the next segment failed: " + prealloc_error_);
-  assert(prealloc_ == prealloc_state::ready);
+  auto backoff = prealloc_retry_first;
+  while (true) {
+    if (prealloc_ == prealloc_state::idle) start_preallocation();
+    co_await wait_preallocation();
+    if (prealloc_ == prealloc_state::ready) break;
+    if (!prealloc_shortage_ || closing_) throw wal_error("preallocating the next segment failed: " + prealloc_error_);
+    ++stats_.prealloc_retries;
+    log::warn("preallocating the next WAL segment failed; appends wait and it is retried",
+              {{"dir", config_.dir}, {"error", prealloc_error_}, {"retry-in-ms", backoff.count()}});
+    prealloc_ = prealloc_state::idle;
+    if (co_await runtime::sleep_for(backoff) != 0) throw wal_error("stopped while retrying: " + prealloc_error_);
+    backoff = std::min(backoff * 2, prealloc_retry_max);
+  }
   const std::string from = join_path(config_.dir, std::string(preallocated_segment_name));
   const std::string to = join_path(config_.dir, segment_file_name(id));
   check_io(co_await runtime::io::rename(from.c_str(), to.c_str()), "rename " + from + " to " + to);

@@ -337,6 +337,54 @@ TEST(Wal, WriteFailureStopsTheLogForGood) {
 }
 TEST(Wal, DsyncWriteFailureStopsTheLogForGood) { failure_stops_log(runtime::io_op::write, wal_sync::dsync_write); }
 
+// Out of descriptors (or memory, or space) when the next segment is prepared: the appends wait, the
+// preparation is retried, and the log never stops; every append is acknowledged and recovered.
+TEST(Wal, PreallocationShortageIsRetriedAndNeverStopsTheLog) {
+  temp_dir dir;
+  const wal_config config = small_config(dir.path());
+  bool stopped = true;
+  uint64_t retries = 0;
+  run_on_runtime([&]() -> runtime::task<void> {
+    auto opened = co_await write_ahead_log::open(config);
+    write_ahead_log& log = *opened.log;
+    co_await append_range(log, 1, 100, 1, 10, 100);
+    runtime::io_faults::fail_next(runtime::io_op::openat, EMFILE);
+    runtime::io_faults::fail_next(runtime::io_op::openat, ENFILE);
+    runtime::io_faults::fail_next(runtime::io_op::openat, ENOSPC);
+    co_await append_range(log, 101, 30000, 1, 50, 100);  // ~4 MiB: rollovers past the shortages
+    stopped = log.stopped();
+    retries = log.stats().prealloc_retries;
+    runtime::io_faults::clear();
+    co_await log.close();
+  });
+  EXPECT_FALSE(stopped);
+  EXPECT_EQ(retries, 3u);
+  expect_entries(reopen(config).entries, 1, 30000, 100);
+}
+
+// A preparation that fails with a disk error (not a shortage) stops the log, as any write failure does.
+TEST(Wal, PreallocationDiskErrorStopsTheLog) {
+  temp_dir dir;
+  const wal_config config = small_config(dir.path());
+  bool stopped = false, threw = false;
+  run_on_runtime([&]() -> runtime::task<void> {
+    auto opened = co_await write_ahead_log::open(config);
+    write_ahead_log& log = *opened.log;
+    co_await append_range(log, 1, 100, 1, 10, 32);
+    runtime::io_faults::fail_next(runtime::io_op::openat, EIO);
+    try {
+      co_await append_range(log, 101, 30000, 1, 50, 100);
+    } catch (const wal_error&) {
+      threw = true;
+    }
+    stopped = log.stopped();
+    runtime::io_faults::clear();
+    co_await log.close();
+  });
+  EXPECT_TRUE(threw);
+  EXPECT_TRUE(stopped);
+}
+
 TEST(Wal, SnapshotMarkerReleasesCoveredSegmentsAndRecoveryStartsAfterIt) {
   temp_dir dir;
   wal_config config = small_config(dir.path());
