@@ -1,6 +1,7 @@
 // server/frontend/shard_ports.cc — see shard_ports.h.
 #include "server/frontend/shard_ports.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "net/grpc/call_relay.h"
@@ -13,6 +14,7 @@
 #include "runtime/when_all.h"
 #include "runtime/log.h"
 #include "server/common/server_metrics.h"
+#include "server/frontend/client_tls.h"
 #include "server/frontend/http_routes.h"
 
 namespace ringkv::server {
@@ -29,10 +31,13 @@ constexpr auto relay_wind_down_ms_max = std::chrono::milliseconds(2000);
 struct shard_ports::shard_state {
   http_routes_context routes;
   net::grpc::client_port_services services;  // services.http answers from `routes`
+  net::grpc::client_port_services tls_services;  // the same behind a TLS handshake (https listeners)
+  std::unique_ptr<client_tls_port> tls;          // set when a client URL is https
   net::grpc::client_port_config config;
   net::grpc::live_connection_set live;
   runtime::notifier closing;  // close() was called: serve() ends every connection, then returns
   std::vector<net::listener> listeners;
+  std::vector<bool> listener_secure;  // per listener: its URL is https
   std::optional<net::grpc::service_registry> relay_registry;  // shards other than 0
 };
 
@@ -54,6 +59,16 @@ size_t shard_ports::open_connections() const {
 
 runtime::task<bool> shard_ports::open() {
   std::vector<net::endpoint> where;  // filled by shard 0: the ports other shards bind too
+  const bool any_https = std::any_of(config_.listen_client_urls.begin(), config_.listen_client_urls.end(),
+                                     [](const url_endpoint& url) { return url.scheme == "https"; });
+  if (any_https) {
+    std::string error;
+    client_tls_ = make_client_tls(config_, error);
+    if (!client_tls_) {
+      log::error("listener failed", {{"error", error}});
+      co_return false;
+    }
+  }
   for (unsigned shard = 0; shard < shard_count_; ++shard) {
     const bool opened = co_await runtime::submit_to(shard, [this, shard, &where]() -> bool {
       auto state = std::make_unique<shard_state>();
@@ -85,6 +100,12 @@ runtime::task<bool> shard_ports::open() {
       services.hooks.grpc_received_bytes = [](size_t bytes) { node_metrics().grpc_received_bytes.inc(bytes); };
       services.hooks.grpc_sent_bytes = [](size_t bytes) { node_metrics().grpc_sent_bytes.inc(bytes); };
       services.hooks.open_connections = [gauge = &client_connections_gauge(shard)](int delta) { gauge->add(delta); };
+      if (client_tls_) {
+        state->tls = std::make_unique<client_tls_port>();
+        state->tls->context = client_tls_;
+        state->tls_services = services;
+        state->tls_services.transport = state->tls->transport();
+      }
       net::listen_options options;
       if (shard_count_ > 1) options.sharing = net::port_sharing::reuse_port;
       for (size_t i = 0; i < config_.listen_client_urls.size(); ++i) {
@@ -110,8 +131,16 @@ runtime::task<bool> shard_ports::open() {
                      {{"url", url.url}, {"shard", uint64_t(shard)}, {"error", opened.error_message()}});
           return false;
         }
-        if (shard == home_shard) where.push_back(opened.value().local());
+        if (shard == home_shard) {
+          where.push_back(opened.value().local());
+          if (url.scheme == "https")
+            log::info("serving client traffic securely", {{"address", opened.value().local().to_string()}});
+          else
+            log::warn("serving client traffic insecurely; this is strongly discouraged!",
+                      {{"address", opened.value().local().to_string()}});
+        }
         state->listeners.push_back(std::move(opened.value()));
+        state->listener_secure.push_back(url.scheme == "https");
       }
       shards_[shard] = std::move(state);
       return true;
@@ -145,12 +174,13 @@ runtime::task<void> shard_ports::serve() {
 
 runtime::task<void> shard_ports::serve_shard(shard_state& state) {
   std::vector<runtime::task<void>> serving;
-  for (auto& lst : state.listeners) {
-    serving.push_back([](net::listener& l, shard_state& s) -> runtime::task<void> {
-      co_await l.serve([&s](net::connection conn) {
-        return net::grpc::serve_client_connection(std::move(conn), s.services, s.config);
+  for (size_t i = 0; i < state.listeners.size(); ++i) {
+    const net::grpc::client_port_services& services = state.listener_secure[i] ? state.tls_services : state.services;
+    serving.push_back([](net::listener& l, const net::grpc::client_port_services& port, shard_state& s) -> runtime::task<void> {
+      co_await l.serve([&port, &s](net::connection conn) {
+        return net::grpc::serve_client_connection(std::move(conn), port, s.config);
       });
-    }(lst, state));
+    }(state.listeners[i], services, state));
   }
   // At close(): every connection of this shard is ended, and waited for.
   serving.push_back([](shard_state& s) -> runtime::task<void> {
