@@ -1,7 +1,7 @@
 """tests/server/tls_test.py - TLS on the client port, with real processes and certificates made by the
-openssl CLI for this run: etcdctl (--cacert/--cert/--key) put/get/watch; client certificates required
-(--client-cert-auth, or a trusted CA alone as in etcd 3.4) and refused when missing, from another CA or
-expired; --auto-tls with --insecure-skip-tls-verify; curl --cacert against /health and the JSON gateway;
+openssl CLI for this run: etcdctl (--cacert/--cert/--key) put/get/watch and python etcd3; client
+certificates required (--client-cert-auth, or a trusted CA alone as in etcd 3.4) and refused when
+missing, from another CA, expired or revoked by --client-crl-file; --auto-tls with --insecure-skip-tls-verify; curl --cacert against /health and the JSON gateway;
 http and https listeners side by side; the handshake timeout and the per-shard handshake cap; start-up
 errors for bad files and for peer TLS flags (not built)."""
 import base64
@@ -55,11 +55,21 @@ def make_expired(pki, name, ca):
     with open(os.path.join(pki, "ca.cnf"), "w") as f:
         f.write("[ca]\ndefault_ca = test_ca\n[test_ca]\ndatabase = index.txt\nnew_certs_dir = issued\n"
                 "serial = serial\ncertificate = %s.crt\nprivate_key = %s.key\ndefault_md = sha256\n"
+                "default_crl_days = 2\n"
                 "policy = any_name\nx509_extensions = client\n[any_name]\ncommonName = supplied\n"
                 "[client]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = clientAuth\n" % (ca, ca))
     make_key_and_csr(pki, name, "/CN=expired-user")
     openssl("ca", "-batch", "-config", "ca.cnf", "-in", name + ".csr", "-out", name + ".crt", "-notext",
             "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", cwd=pki)
+
+
+def make_revoked(pki, name):
+    """A client certificate of the CA (issued by make_expired's `openssl ca` set-up), then revoked in crl.pem."""
+    make_key_and_csr(pki, name, "/CN=revoked-user")
+    openssl("ca", "-batch", "-config", "ca.cnf", "-in", name + ".csr", "-out", name + ".crt", "-notext", "-days", "1",
+            cwd=pki)
+    openssl("ca", "-batch", "-config", "ca.cnf", "-revoke", name + ".crt", cwd=pki)
+    openssl("ca", "-batch", "-config", "ca.cnf", "-gencrl", "-out", "crl.pem", cwd=pki)
 
 
 SERVER_EXT = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
@@ -77,6 +87,7 @@ def make_pki():
     make_key_and_csr(pki, "stranger", "/CN=root")
     sign(pki, "stranger", "other-ca", CLIENT_EXT)
     make_expired(pki, "expired", "ca")
+    make_revoked(pki, "revoked")
     return pki
 
 
@@ -172,7 +183,9 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-class TlsTest(unittest.TestCase):
+class WithPki(unittest.TestCase):
+    """Certificates made once per test class, removed after it."""
+
     @classmethod
     def setUpClass(cls):
         cls.pki = make_pki()
@@ -183,6 +196,9 @@ class TlsTest(unittest.TestCase):
 
     def path(self, name):
         return os.path.join(self.pki, name)
+
+
+class TlsTest(WithPki):
 
     def client_tls(self, name="client"):
         return ["--cacert", self.path("ca.crt"), "--cert", self.path(name + ".crt"), "--key", self.path(name + ".key")]
@@ -196,6 +212,10 @@ class TlsTest(unittest.TestCase):
         code = server.cleanup()
         self.assertEqual(code, 0, "ringkv did not exit 0 on SIGTERM")
 
+    def start_with_client_cert(self, server):
+        return server.start(health_args=["--cacert", self.path("ca.crt"), "--cert", self.path("client.crt"),
+                                         "--key", self.path("client.key")])
+
     def mutual_tls_args(self):
         return ["--cert-file", self.path("server.crt"), "--key-file", self.path("server.key"),
                 "--trusted-ca-file", self.path("ca.crt"), "--client-cert-auth"]
@@ -203,8 +223,7 @@ class TlsTest(unittest.TestCase):
     def test_etcdctl_with_client_certificates_put_get_watch(self):
         http_port = free_port()
         server = self.server(self.mutual_tls_args(), extra_urls=["http://127.0.0.1:%d" % http_port])
-        server.start(health_args=["--cacert", self.path("ca.crt"), "--cert", self.path("client.crt"),
-                                  "--key", self.path("client.key")])
+        self.start_with_client_cert(server)
         tls = self.client_tls()
         server.etcdctl("put", "foo", "bar", tls=tls)
         self.assertEqual(server.etcdctl("get", "foo", tls=tls).stdout.split(), ["foo", "bar"])
@@ -239,8 +258,7 @@ class TlsTest(unittest.TestCase):
 
     def test_client_certificate_required_and_checked(self):
         server = self.server(self.mutual_tls_args())
-        server.start(health_args=["--cacert", self.path("ca.crt"), "--cert", self.path("client.crt"),
-                                  "--key", self.path("client.key")])
+        self.start_with_client_cert(server)
         server.etcdctl("put", "k", "v", tls=self.client_tls())
         refusals = [
             (["--cacert", self.path("ca.crt")], "peer did not return a certificate"),
@@ -261,11 +279,39 @@ class TlsTest(unittest.TestCase):
         self.assertNotEqual(server.curl("/health", "--cacert", self.path("ca.crt"), check=False).returncode, 0)
         self.assertEqual(server.etcdctl("get", "k", tls=self.client_tls()).stdout.split(), ["k", "v"])
 
+    def test_revoked_certificate_refused_by_the_crl(self):
+        server = self.server(self.mutual_tls_args() + ["--client-crl-file", self.path("crl.pem")])
+        self.start_with_client_cert(server)
+        server.etcdctl("put", "crl", "checked", tls=self.client_tls())
+        before = len(server.log_lines("rejected connection"))
+        out = server.etcdctl("get", "crl", tls=self.client_tls("revoked"), check=False)
+        self.assertNotEqual(out.returncode, 0)
+        rejected = server.log_lines("rejected connection")[before:]
+        self.assertTrue(rejected)
+        self.assertIn("certificate revoked", rejected[0]["error"])
+        self.assertEqual(server.etcdctl("get", "crl", tls=self.client_tls()).stdout.split(), ["crl", "checked"])
+
+    def test_python_etcd3_client(self):
+        import etcd3  # Debian's python3-etcd3 (grpcio underneath: ALPN h2)
+        server = self.server(self.mutual_tls_args())
+        self.start_with_client_cert(server)
+        client = etcd3.client(host="127.0.0.1", port=server.port, ca_cert=self.path("ca.crt"),
+                              cert_key=self.path("client.key"), cert_cert=self.path("client.crt"), timeout=10)
+        try:
+            client.put("py", "over-tls")
+            value, _ = client.get("py")
+            self.assertEqual(value, b"over-tls")
+            events, cancel = client.watch("py")
+            client.put("py", "again")
+            self.assertEqual(next(events).value, b"again")
+            cancel()
+        finally:
+            client.close()
+
     def test_trusted_ca_alone_requires_client_certificates_as_etcd_34(self):
         server = self.server(["--cert-file", self.path("server.crt"), "--key-file", self.path("server.key"),
                               "--trusted-ca-file", self.path("ca.crt")])
-        server.start(health_args=["--cacert", self.path("ca.crt"), "--cert", self.path("client.crt"),
-                                  "--key", self.path("client.key")])
+        self.start_with_client_cert(server)
         self.assertNotEqual(server.etcdctl("put", "a", "b", tls=["--cacert", self.path("ca.crt")], check=False).returncode, 0)
         server.etcdctl("put", "a", "b", tls=self.client_tls())
 
@@ -331,15 +377,7 @@ class TlsTest(unittest.TestCase):
         server.etcdctl("put", "after", "cap", tls=["--cacert", self.path("ca.crt")])
 
 
-class StartupErrors(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pki = make_pki()
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.pki, ignore_errors=True)
-
+class StartupErrors(WithPki):
     def run_ringkv(self, *args):
         data_dir = tempfile.mkdtemp(prefix="ringkv-tls-bad-", dir="/tmp")
         port = free_port()
@@ -351,7 +389,7 @@ class StartupErrors(unittest.TestCase):
             shutil.rmtree(data_dir, ignore_errors=True)
 
     def test_etcd_messages(self):
-        p = lambda name: os.path.join(self.pki, name)  # noqa: E731
+        p = self.path
         cases = [
             ([], "TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:"),
             (["--cert-file", "/nonexistent.crt", "--key-file", "/nonexistent.key"],
