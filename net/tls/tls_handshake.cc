@@ -6,9 +6,7 @@
 #include <cassert>
 
 #include "net/tls/tls_codec.h"
-#include "runtime/cancel.h"
 #include "runtime/timer.h"
-#include "runtime/when_all.h"
 
 namespace ringkv::net::tls {
 namespace {
@@ -35,28 +33,12 @@ runtime::task<bool> send_produced(connection& conn, tls_codec& session) {
   co_return written >= 0;
 }
 
-// Shuts the socket down when the handshake outlives its limit (the read or write in flight then ends),
-// unless disarmed first.
-struct handshake_watchdog {
-  runtime::cancel_source disarm_source;
-  bool fired = false;
-
-  runtime::task<void> run(connection& conn, std::chrono::milliseconds timeout) {
-    const int slept = co_await runtime::sleep_for(timeout, disarm_source.token());
-    if (slept == 0) {
-      fired = true;
-      if (conn.fd() >= 0) ::shutdown(conn.fd(), SHUT_RDWR);
-    }
-  }
-  void disarm() { disarm_source.cancel(); }
-};
-
-// The handshake's steps on the raw connection; the session is installed by the caller.
-runtime::task<void> run_steps(connection& conn, tls_codec& session, handshake_watchdog& watchdog,
+// The handshake's steps on the raw connection; the session is installed by the caller. `deadline`
+// shuts the socket down when it fires (the read or write in flight then ends).
+runtime::task<void> run_steps(connection& conn, tls_codec& session, const runtime::alarm& deadline,
                               handshake_outcome& outcome) {
-  const auto ended = [&watchdog, &outcome](std::string error) {
-    outcome.error = watchdog.fired ? "tls: handshake timed out" : std::move(error);
-    watchdog.disarm();
+  const auto ended = [&deadline, &outcome](std::string error) {
+    outcome.error = deadline.expired() ? "tls: handshake timed out" : std::move(error);
   };
   for (;;) {
     const tls_codec::handshake_step step = session.handshake();
@@ -71,7 +53,7 @@ runtime::task<void> run_steps(connection& conn, tls_codec& session, handshake_wa
     }
     if (step == tls_codec::handshake_step::done) break;
     const int filled = co_await conn.fill(1);
-    if (filled <= 0 || watchdog.fired) {
+    if (filled <= 0 || deadline.expired()) {
       ended("tls: connection closed during the handshake");
       co_return;
     }
@@ -83,8 +65,7 @@ runtime::task<void> run_steps(connection& conn, tls_codec& session, handshake_wa
       co_return;
     }
   }
-  watchdog.disarm();
-  if (watchdog.fired) {  // it fired while the last write finished: the socket is shut down
+  if (deadline.expired()) {  // it fired while the last write finished: the socket is shut down
     outcome.error = "tls: handshake timed out";
     co_return;
   }
@@ -103,8 +84,12 @@ runtime::task<handshake_outcome> server_handshake(connection& conn, std::shared_
   }
   gate_pass pass(gate);
   auto session = std::make_unique<tls_codec>(std::move(context));
-  handshake_watchdog watchdog;
-  co_await runtime::when_all(run_steps(conn, *session, watchdog, outcome), watchdog.run(conn, limits.timeout));
+  {
+    runtime::alarm deadline(runtime::clock::now() + limits.timeout, [&conn] {
+      if (conn.fd() >= 0) ::shutdown(conn.fd(), SHUT_RDWR);
+    });
+    co_await run_steps(conn, *session, deadline, outcome);
+  }  // disarmed here
   if (!outcome.ok) co_return outcome;
   outcome.client_common_name = session->client_common_name();
   outcome.protocol = session->negotiated_protocol();
