@@ -53,7 +53,7 @@ struct h2_driver {
   bool stopping = false;  // shutdown: both loops end (the socket is shut down too)
 
   h2_driver(connection& c, const client_port_services& services, const client_port_config& config,
-            preface_watchdog& dog)
+            preface_watchdog& dog, const transport_identity& identity)
       : conn(c),
         session(*services.grpc, config.grpc),
         watchdog(dog),
@@ -61,6 +61,7 @@ struct h2_driver {
         queued_reply_bytes_read_limit(config.queued_reply_bytes_read_limit) {
     session.set_output_ready_notifier([](void* self) { static_cast<h2_driver*>(self)->writer_wakeup.notify(); },
                                       this);
+    session.set_client_cert_cn(identity.client_cert_cn);
   }
 
   void stop() {
@@ -122,8 +123,8 @@ struct h2_driver {
 
 runtime::task<void> serve_http2(connection& conn, const client_port_services& services,
                                 const client_port_config& config, preface_watchdog& watchdog,
-                                live_member& member) {
-  h2_driver driver(conn, services, config, watchdog);
+                                live_member& member, const transport_identity& identity) {
+  h2_driver driver(conn, services, config, watchdog, identity);
   member.stop = [&driver] { driver.stop(); };
   co_await runtime::when_all(driver.read_loop(), driver.write_loop());
   member.stop = nullptr;
@@ -237,7 +238,7 @@ runtime::task<void> serve_http1(connection& conn, const client_port_services& se
 
 runtime::task<void> detect_and_serve(connection& conn, const client_port_services& services,
                                      const client_port_config& config, preface_watchdog& watchdog,
-                                     live_member& member) {
+                                     live_member& member, const transport_identity& identity) {
   wire_protocol protocol = wire_protocol::undecided;
   while (protocol == wire_protocol::undecided) {
     const int filled = co_await conn.fill(conn.readable().size() + 1);
@@ -245,7 +246,7 @@ runtime::task<void> detect_and_serve(connection& conn, const client_port_service
     protocol = detect_protocol(as_text(conn.readable()));
   }
   if (protocol == wire_protocol::http2) {
-    co_await serve_http2(conn, services, config, watchdog, member);
+    co_await serve_http2(conn, services, config, watchdog, member, identity);
   } else if (protocol == wire_protocol::http1) {
     co_await serve_http1(conn, services, config, watchdog);
   }
@@ -275,8 +276,16 @@ runtime::task<void> serve_client_connection(connection conn, const client_port_s
   live_member member{&conn, nullptr};
   if (services.live != nullptr) services.live->insert(member);
   if (services.hooks.open_connections) services.hooks.open_connections(+1);
-  preface_watchdog watchdog(runtime::clock::now() + config.preface_timeout, [&member] { stop_member(member); });
-  co_await detect_and_serve(conn, services, config, watchdog, member);
+  // The transport set-up (a TLS handshake) is bounded on its own; shutdown ends it as it ends a read.
+  transport_identity identity;
+  bool transport_ready = true;
+  if (services.transport) transport_ready = co_await services.transport(conn, identity);
+  if (transport_ready) {
+    preface_watchdog watchdog(runtime::clock::now() + config.preface_timeout, [&member] { stop_member(member); });
+    co_await detect_and_serve(conn, services, config, watchdog, member, identity);
+  } else {
+    co_await conn.close();
+  }
   if (services.hooks.open_connections) services.hooks.open_connections(-1);
   if (services.live != nullptr) services.live->erase(member);
 }

@@ -21,6 +21,10 @@
 //   watch: fill() until EOF/error/shutdown -> client_gone(), gone callback (e.g. cancel its call)
 //   producer returned -> flush, close   <--  write(last chunk); return
 //
+// Transport: a client_port_services::transport (the TLS handshake) runs first, on the raw socket, and
+// may install a codec under the connection (net/tcp/stream_codec.h); everything above then reads and
+// writes plain bytes, so this one driver serves plaintext and TLS connections alike.
+//
 // Defences, each closing only the offending connection: the preface deadline (the HTTP/2 preface and
 // SETTINGS, or the first complete HTTP/1.1 request), the session's own (grpc_server_session.h), the
 // HTTP/1.1 parser's limits (http1.h), and a read pause while replies queued on streams exceed
@@ -128,8 +132,18 @@ class live_connection_set {
   runtime::notifier emptied_;
 };
 
+// What the transport set-up (the TLS handshake) learned about the client. The HTTP/2 session gives
+// client_cert_cn to each of the connection's calls (server_call::client_cert_cn()).
+struct transport_identity {
+  std::string client_cert_cn;  // the verified client certificate's subject CN; empty without one
+};
+// Sets up the connection's transport before any protocol byte is read (e.g. a TLS handshake that
+// installs its codec under `conn`). False refuses the connection: it is closed.
+using transport_setup = std::function<runtime::task<bool>(connection& conn, transport_identity& identity)>;
+
 struct client_port_services {
   const service_registry* grpc = nullptr;  // required
+  transport_setup transport;               // optional: without it the connection is plaintext
   http_handler http;                       // optional: without it HTTP/1.1 requests get 404
   live_connection_set* live = nullptr;     // optional, this shard's: connections add themselves
   connection_hooks hooks;                  // optional

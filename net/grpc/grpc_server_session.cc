@@ -189,6 +189,13 @@ void grpc_server_session::unlink(server_call& call) {
   --open_calls_;
 }
 
+void grpc_server_session::set_client_cert_cn(std::string_view common_name) {
+  identity_metadata_.clear();
+  if (common_name.empty()) return;
+  identity_metadata_.append(client_cert_cn_key).push_back('\0');
+  identity_metadata_.append(common_name).push_back('\0');
+}
+
 // ---- nghttp2 callbacks --------------------------------------------------------------------------
 
 int grpc_server_session::on_begin_headers(nghttp2_session*, const nghttp2_frame* frame,
@@ -198,6 +205,7 @@ int grpc_server_session::on_begin_headers(nghttp2_session*, const nghttp2_frame*
   auto* call = new server_call(self, frame->hd.stream_id,
                                self->limits_.receive_message_bytes_max());
   ++call->refs_;  // the session's reference, dropped when the stream closes
+  call->metadata_ = self->identity_metadata_;
   self->link(*call);
   nghttp2_session_set_stream_user_data(self->session_, frame->hd.stream_id, call);
   return 0;

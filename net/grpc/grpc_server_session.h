@@ -19,6 +19,8 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace ringkv::net::grpc {
@@ -49,6 +51,9 @@ class grpc_server_session final : public h2_session_base, private call_output {
   // The client's SETTINGS arrived (the preface is complete).
   bool preface_received() const { return preface_received_; }
   size_t open_calls() const { return open_calls_; }
+  // The connection's verified client certificate CN (TLS): every call started afterwards carries it
+  // (server_call::client_cert_cn()). Empty: no certificate.
+  void set_client_cert_cn(std::string_view common_name);
 
  private:
   friend class server_call;
@@ -100,6 +105,7 @@ class grpc_server_session final : public h2_session_base, private call_output {
   server_call* live_head_ = nullptr;
   size_t open_calls_ = 0;
   bool preface_received_ = false;
+  std::string identity_metadata_;  // each call's first metadata pair: client_cert_cn_key and the CN
 };
 
 }  // namespace ringkv::net::grpc

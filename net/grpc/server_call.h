@@ -33,6 +33,11 @@ class local_call;
 struct method_entry;
 
 // The output side of a server_call. Every method runs on the call's shard, after the call changed.
+// The metadata name under which a call carries its connection's verified client certificate CN. A
+// client cannot send it: request header names starting with ':' never enter the metadata, so it is
+// the transport's word; relayed calls carry it to shard 0 with the rest of the metadata.
+inline constexpr std::string_view client_cert_cn_key = ":tls-client-cn";
+
 class call_output {
  public:
   // `bytes` (a length-prefixed message) are about to be appended to the call's queue.
@@ -62,6 +67,8 @@ class server_call {
   std::string_view path() const;
   // A request header (metadata) by lower-case name, e.g. "token" or "grpc-timeout"; empty if absent.
   std::string_view metadata(std::string_view name) const;
+  // The subject CN of the connection's verified TLS client certificate; empty without one.
+  std::string_view client_cert_cn() const { return metadata(client_cert_cn_key); }
   // The client's deadline (grpc-timeout), counted from when the request headers arrived.
   std::optional<std::chrono::nanoseconds> timeout() const {
     return parse_grpc_timeout(metadata("grpc-timeout"));

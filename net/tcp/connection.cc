@@ -11,6 +11,7 @@
 #include <cassert>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <utility>
 
 #include "net/tcp/read_buffer.h"
@@ -42,6 +43,8 @@ struct connection::state {
   uint64_t sent_total = 0;        // bytes ever handed to the kernel; invariant: sent <= queued
   wait_list progress;             // writers waiting for space or for their bytes to be sent
   wait_list idle;                 // close() waiting for pending_ops to reach 0
+  std::unique_ptr<stream_codec> codec;      // set_codec(): reads and writes go through it
+  std::unique_ptr<std::byte[]> wire_input;  // codec_wire_read_bytes: one recv's socket bytes
 };
 
 namespace {
@@ -163,6 +166,7 @@ runtime::task<int> connection::fill(size_t min_bytes) {
   assert(state_);
   state& s = *state_;
   if (min_bytes > s.limits.read_buffer_bytes) co_return -EMSGSIZE;
+  if (s.codec) co_return co_await fill_decoded(min_bytes);
   pending_op op(s);
   reader_slot reader(s);
   while (s.input.readable().size() < std::max<size_t>(min_bytes, 1)) {
@@ -180,7 +184,7 @@ runtime::task<int> connection::read_some(std::span<std::byte> out) {
   assert(state_);
   state& s = *state_;
   if (out.empty()) co_return 0;
-  if (s.input.empty() && out.size() >= s.limits.read_buffer_bytes) {
+  if (s.input.empty() && out.size() >= s.limits.read_buffer_bytes && !s.codec) {
     if (s.closing) co_return -ECANCELED;
     pending_op op(s);
     reader_slot reader(s);
@@ -208,13 +212,87 @@ runtime::task<int> connection::read_exact(std::span<std::byte> out) {
   co_return static_cast<int>(done);
 }
 
-runtime::task<int> connection::write(std::span<const std::byte> data) { return send_all({}, data); }
+runtime::task<int> connection::write(std::span<const std::byte> data) {
+  if (state_ && state_->codec) return send_encoded({}, data);
+  return send_all({}, data);
+}
 
 runtime::task<int> connection::writev(std::span<const std::span<const std::byte>> pieces) {
+  if (state_ && state_->codec) return send_encoded(pieces, {});
   return send_all(pieces, {});
 }
 
-runtime::task<int> connection::flush() { return send_all({}, {}); }
+runtime::task<int> connection::flush() {
+  if (state_ && state_->codec) return send_encoded({}, {});
+  return send_all({}, {});
+}
+
+void connection::set_codec(std::unique_ptr<stream_codec> codec) {
+  assert(state_ && codec);
+  state& s = *state_;
+  assert(!s.codec && s.input.empty() && s.pending_ops == 0 && "a codec goes under an idle connection");
+  s.codec = std::move(codec);
+  s.wire_input = std::make_unique<std::byte[]>(codec_wire_read_bytes);
+}
+
+bool connection::has_codec() const { return state_ && state_->codec; }
+
+// Decoded reads: plain bytes come out of the codec; when it needs more, one recv of socket bytes goes
+// in. Wire bytes the codec produced while decoding (a TLS key update reply) leave before the next recv.
+runtime::task<int> connection::fill_decoded(size_t min_bytes) {
+  state& s = *state_;
+  pending_op op(s);
+  reader_slot reader(s);
+  while (s.input.readable().size() < std::max<size_t>(min_bytes, 1)) {
+    if (s.closing) co_return -ECANCELED;
+    std::span<std::byte> space = s.input.writable();
+    assert(!space.empty());
+    const int plain = s.codec->decode(space);
+    if (plain > 0) {
+      s.input.commit(static_cast<size_t>(plain));
+      continue;
+    }
+    if (plain == stream_codec::peer_closed) co_return 0;
+    if (plain != stream_codec::need_wire) co_return -EPROTO;
+    std::string produced;
+    s.codec->drain_wire(produced);
+    if (!produced.empty()) {
+      const int sent = co_await send_all({}, std::as_bytes(std::span(produced)));
+      if (sent < 0) co_return sent;
+    }
+    if (s.closing) co_return -ECANCELED;
+    const int got = co_await io::recv(s.fd, s.wire_input.get(), codec_wire_read_bytes, s.cancel.token());
+    if (got <= 0) co_return got;
+    if (!s.codec->take_wire({s.wire_input.get(), static_cast<size_t>(got)})) co_return -EPROTO;
+  }
+  co_return static_cast<int>(s.input.readable().size());
+}
+
+// Encoded writes: encoding and queueing the wire bytes happen in one synchronous step (send_all
+// appends before it first suspends, or waits in arrival order), so records leave in the order the
+// codec made them.
+runtime::task<int> connection::send_encoded(std::span<const std::span<const std::byte>> pieces,
+                                            std::span<const std::byte> single) {
+  state& s = *state_;
+  if (s.closing) co_return -ECANCELED;
+  if (s.write_error != 0) co_return s.write_error;
+  if (pieces.empty() && !single.empty()) pieces = {&single, 1};
+  std::string wire;
+  size_t plain_bytes = 0;
+  for (const auto piece : pieces) {
+    if (piece.empty()) continue;
+    if (!s.codec->encode(piece, wire)) {
+      s.write_error = -EPROTO;
+      co_return -EPROTO;
+    }
+    plain_bytes += piece.size();
+  }
+  s.codec->drain_wire(wire);
+  const int sent = co_await send_all({}, std::as_bytes(std::span(wire)));
+  if (sent < 0) co_return sent;
+  assert(plain_bytes <= static_cast<size_t>(std::numeric_limits<int>::max()));
+  co_return static_cast<int>(plain_bytes);
+}
 
 // The writers' protocol (see connection.h): append what fits, then either become the one sender or
 // park until the sender frees space / reports progress; return once our last byte has been sent.

@@ -22,6 +22,10 @@
 // every later write fails with the same error. close() cancels pending operations (they resume with
 // -ECANCELED), waits for them, then closes the socket; to close gracefully, flush() first.
 // A connection must not be destroyed while one of its operations is pending (asserted).
+//
+// Codec (TLS): set_codec() puts a stream_codec between the user and the socket (stream_codec.h). From
+// then on readable()/fill() see decoded bytes and write() takes plain bytes; the API is unchanged, so
+// one protocol driver serves plaintext and TLS connections alike.
 #pragma once
 
 #include <cerrno>
@@ -29,6 +33,7 @@
 #include <memory>
 #include <span>
 
+#include "net/tcp/stream_codec.h"
 #include "runtime/task.h"
 
 namespace ringkv::net {
@@ -80,6 +85,14 @@ class connection {
   size_t send_buffered_bytes() const;
   size_t send_buffer_bytes_limit() const;
 
+  // --- codec ---
+  // Installs `codec` under the connection (e.g. after a TLS handshake done on the raw bytes): every
+  // later read and write goes through it. Nothing may be buffered or pending (asserted).
+  void set_codec(std::unique_ptr<stream_codec> codec);
+  bool has_codec() const;
+  // Receive size of one socket read when a codec is installed (a TLS record is at most 16 KiB + 256).
+  static constexpr size_t codec_wire_read_bytes = 17 * 1024;
+
   // Cancels pending operations, waits until they have resumed, closes the socket. Idempotent.
   runtime::task<void> close();
 
@@ -88,6 +101,11 @@ class connection {
  private:
   runtime::task<int> send_all(std::span<const std::span<const std::byte>> pieces,
                               std::span<const std::byte> single);
+  // send_all through the codec: encodes, then sends the wire bytes; returns the plain byte count.
+  runtime::task<int> send_encoded(std::span<const std::span<const std::byte>> pieces,
+                                  std::span<const std::byte> single);
+  // fill() through the codec.
+  runtime::task<int> fill_decoded(size_t min_bytes);
 
   std::unique_ptr<state> state_;
 };

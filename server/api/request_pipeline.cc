@@ -51,7 +51,7 @@ void request_pipeline::on_unary_call(const unary_entry* entry, const call_ref& c
 }
 
 runtime::task<void> request_pipeline::serve_unary(call_ref call, const unary_entry* entry, std::string bytes) const {
-  if (rpc_status admitted = admit({entry->path, bytes, false}); !admitted.ok()) {
+  if (rpc_status admitted = admit({entry->path, bytes, false, call->client_cert_cn()}); !admitted.ok()) {
     call->finish(to_grpc(admitted));
     co_return;
   }
@@ -64,12 +64,12 @@ runtime::task<void> request_pipeline::serve_unary(call_ref call, const unary_ent
 runtime::task<unary_outcome> request_pipeline::call_unary(std::string_view path, std::string bytes) const {
   auto it = unary_.find(std::string(path));
   if (it == unary_.end()) co_return unary::failure(etcd_errors::unimplemented(path));
-  if (rpc_status admitted = admit({it->first, bytes, false}); !admitted.ok()) co_return unary::failure(admitted);
+  if (rpc_status admitted = admit({it->first, bytes, false, {}}); !admitted.ok()) co_return unary::failure(admitted);
   co_return co_await it->second.handler(std::move(bytes));
 }
 
 bool request_pipeline::admit_stream(const call_ref& call) const {
-  rpc_status admitted = admit({call->path(), {}, true});
+  rpc_status admitted = admit({call->path(), {}, true, call->client_cert_cn()});
   if (!admitted.ok()) call->finish(to_grpc(admitted));
   return admitted.ok();
 }

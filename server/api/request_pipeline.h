@@ -35,6 +35,9 @@ struct call_info {
   std::string_view method;   // "/etcdserverpb.KV/Range"
   std::string_view request;  // the request bytes (empty when a stream opens)
   bool stream = false;       // a client-, server- or bidi-streaming call
+  // The verified TLS client certificate's CN of the call's connection (gRPC calls; the JSON gateway
+  // does not carry it yet). Empty without TLS or without a client certificate. For the auth stage.
+  std::string_view client_cert_cn;
 };
 
 class request_stage {

@@ -81,9 +81,8 @@ std::string parse_url(const std::string& text, url_endpoint& out) {
   if (scheme_end == std::string::npos) return "URL '" + text + "' has no scheme (expected http://host:port)";
   out.url = text;
   out.scheme = text.substr(0, scheme_end);
-  if (out.scheme == "https" || out.scheme == "unixs")
-    return "URL '" + text + "': TLS is not built in ringkv; use http://";
-  if (out.scheme != "http") return "URL '" + text + "': unsupported scheme '" + out.scheme + "' (expected http)";
+  if (out.scheme != "http" && out.scheme != "https")
+    return "URL '" + text + "': unsupported scheme '" + out.scheme + "' (expected http or https)";
   std::string rest = text.substr(scheme_end + 3);
   if (auto slash = rest.find('/'); slash != std::string::npos) {
     if (rest.substr(slash) != "/") return "URL '" + text + "' must not have a path";
@@ -155,8 +154,14 @@ std::string set_initial_cluster(server_config& config, const std::string& text) 
   return "";
 }
 
+// The TLS flags (tls_flags.h) follow the table's own.
+std::vector<flag_spec> with_tls_flags(std::vector<flag_spec> table) {
+  for (const auto& flag : tls_flag_table()) table.push_back({flag.name, flag.default_value, flag.help, flag.set});
+  return table;
+}
+
 const std::vector<flag_spec>& flag_table() {
-  static const std::vector<flag_spec> table = {
+  static const std::vector<flag_spec> table = with_tls_flags({
       {"name", "default", "Human-readable name for this member.",
        [](server_config& c, const std::string& v) -> std::string {
          if (v.empty()) return "must not be empty";
@@ -258,7 +263,7 @@ const std::vector<flag_spec>& flag_table() {
          c.io_backend = *backend;
          return "";
        }},
-  };
+  });
   return table;
 }
 
@@ -300,7 +305,7 @@ std::string finish(server_config& config, const std::set<std::string>& given) {
       return "--auto-compaction-retention '" + retention + "' must be a revision count in revision mode";
   }
   if (config.shards == 0) config.shards = std::max(1u, std::thread::hardware_concurrency());
-  return "";
+  return check_tls_flags(config);
 }
 
 }  // namespace
@@ -339,7 +344,7 @@ config_parse_result parse_config(const std::vector<std::string>& args, const env
 
   std::map<std::string, std::string> from_flags;
   auto arity = [](std::string_view name) {
-    if (name == "h" || name == "help" || name == "version") return runtime::flag_arity::boolean;
+    if (name == "h" || name == "help" || name == "version" || is_boolean_tls_flag(name)) return runtime::flag_arity::boolean;
     return find_flag(name) ? runtime::flag_arity::takes_value : runtime::flag_arity::undefined;
   };
   const runtime::flag_tokens tokens =

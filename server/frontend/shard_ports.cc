@@ -15,6 +15,7 @@
 #include "runtime/when_all.h"
 #include "runtime/log.h"
 #include "server/common/server_metrics.h"
+#include "server/frontend/client_tls.h"
 #include "server/frontend/connection_cap.h"
 #include "server/frontend/http_routes.h"
 
@@ -32,10 +33,13 @@ constexpr auto relay_wind_down_ms_max = std::chrono::milliseconds(2000);
 struct shard_ports::shard_state {
   http_routes_context routes;
   net::grpc::client_port_services services;  // services.http answers from `routes`
+  net::grpc::client_port_services tls_services;  // the same behind a TLS handshake (https listeners)
+  std::unique_ptr<client_tls_port> tls;          // set when a client URL is https
   net::grpc::client_port_config config;
   net::grpc::live_connection_set live;
   runtime::notifier closing;  // close() was called: serve() ends every connection, then returns
   std::vector<net::listener> listeners;
+  std::vector<bool> listener_secure;  // per listener: its URL is https
   std::optional<net::grpc::service_registry> relay_registry;  // shards other than 0
 };
 
@@ -63,6 +67,16 @@ runtime::task<bool> shard_ports::open() {
   const size_t connections_per_listener = cap == SIZE_MAX ? SIZE_MAX : std::max<size_t>(1, cap / listeners);
   log::info("client connection cap", {{"max-client-connections", uint64_t(cap == SIZE_MAX ? 0 : cap)},
                                       {"per-listener", uint64_t(connections_per_listener == SIZE_MAX ? 0 : connections_per_listener)}});
+  const bool any_https = std::any_of(config_.listen_client_urls.begin(), config_.listen_client_urls.end(),
+                                     [](const url_endpoint& url) { return url.scheme == "https"; });
+  if (any_https) {
+    std::string error;
+    client_tls_ = make_client_tls(config_, error);
+    if (!client_tls_) {
+      log::error("listener failed", {{"error", error}});
+      co_return false;
+    }
+  }
   for (unsigned shard = 0; shard < shard_count_; ++shard) {
     const bool opened = co_await runtime::submit_to(shard, [this, shard, &where, connections_per_listener]() -> bool {
       auto state = std::make_unique<shard_state>();
@@ -94,6 +108,12 @@ runtime::task<bool> shard_ports::open() {
       services.hooks.grpc_received_bytes = [](size_t bytes) { node_metrics().grpc_received_bytes.inc(bytes); };
       services.hooks.grpc_sent_bytes = [](size_t bytes) { node_metrics().grpc_sent_bytes.inc(bytes); };
       services.hooks.open_connections = [gauge = &client_connections_gauge(shard)](int delta) { gauge->add(delta); };
+      if (client_tls_) {
+        state->tls = std::make_unique<client_tls_port>();
+        state->tls->context = client_tls_;
+        state->tls_services = services;
+        state->tls_services.transport = state->tls->transport();
+      }
       net::listen_options options;
       if (shard_count_ > 1) options.sharing = net::port_sharing::reuse_port;
       options.max_connections = connections_per_listener;
@@ -120,8 +140,16 @@ runtime::task<bool> shard_ports::open() {
                      {{"url", url.url}, {"shard", uint64_t(shard)}, {"error", opened.error_message()}});
           return false;
         }
-        if (shard == home_shard) where.push_back(opened.value().local());
+        if (shard == home_shard) {
+          where.push_back(opened.value().local());
+          if (url.scheme == "https")
+            log::info("serving client traffic securely", {{"address", opened.value().local().to_string()}});
+          else
+            log::warn("serving client traffic insecurely; this is strongly discouraged!",
+                      {{"address", opened.value().local().to_string()}});
+        }
         state->listeners.push_back(std::move(opened.value()));
+        state->listener_secure.push_back(url.scheme == "https");
       }
       shards_[shard] = std::move(state);
       return true;
@@ -155,12 +183,13 @@ runtime::task<void> shard_ports::serve() {
 
 runtime::task<void> shard_ports::serve_shard(shard_state& state) {
   std::vector<runtime::task<void>> serving;
-  for (auto& lst : state.listeners) {
-    serving.push_back([](net::listener& l, shard_state& s) -> runtime::task<void> {
-      co_await l.serve([&s](net::connection conn) {
-        return net::grpc::serve_client_connection(std::move(conn), s.services, s.config);
+  for (size_t i = 0; i < state.listeners.size(); ++i) {
+    const net::grpc::client_port_services& services = state.listener_secure[i] ? state.tls_services : state.services;
+    serving.push_back([](net::listener& l, const net::grpc::client_port_services& port, shard_state& s) -> runtime::task<void> {
+      co_await l.serve([&port, &s](net::connection conn) {
+        return net::grpc::serve_client_connection(std::move(conn), port, s.config);
       });
-    }(lst, state));
+    }(state.listeners[i], services, state));
   }
   // At close(): every connection of this shard is ended, and waited for.
   serving.push_back([](shard_state& s) -> runtime::task<void> {

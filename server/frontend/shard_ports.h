@@ -10,6 +10,9 @@
 //        ^  batches of requests, stream messages, replies (one cross-shard message per turn and pair)
 //        v
 //   shard k: relay registry ── connections of shard k
+//
+// https:// URLs get the same driver with TLS underneath (client_tls.h): one TLS context for all
+// shards, a handshake gate per shard. http and https URLs may be mixed, on different ports.
 #pragma once
 
 #include <atomic>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "net/grpc/service_registry.h"
+#include "net/tls/tls_context.h"
 #include "runtime/task.h"
 #include "server/common/config.h"
 #include "server/api/etcd_server.h"
@@ -58,6 +62,7 @@ class shard_ports {
   const net::grpc::service_registry& registry_;
   const unsigned shard_count_;
   std::vector<std::unique_ptr<shard_state>> shards_;
+  std::shared_ptr<const net::tls::tls_context> client_tls_;  // set when a client URL is https
   std::atomic<bool> healthy_{false};  // shard 0's healthy(), refreshed every health_refresh_interval
   bool closing_ = false;
 };

@@ -57,6 +57,28 @@ TEST(GrpcSession, UnaryCallEchoesAndSeesMetadata) {
   EXPECT_EQ(pair.server_verdict, session_verdict::open);
 }
 
+// The TLS client certificate's CN set on the connection's session reaches every later call, and no
+// request header can pose as it (names starting with ':' never enter a call's metadata).
+TEST(GrpcSession, CallsCarryTheConnectionsClientCertificateCn) {
+  service_registry registry;
+  std::vector<std::string> seen;
+  registry.add_request_method(std::string(kRange), [&](const call_ref& call, std::string_view) {
+    seen.emplace_back(call->client_cert_cn());
+    call->respond("ok");
+  });
+  session_pair pair(registry);
+  unary_outcome before;
+  pair.client.unary(kRange, "a", record(before), {{"tls-client-cn", "forged"}});
+  pair.pump();
+  pair.server.set_client_cert_cn("root");
+  unary_outcome after;
+  pair.client.unary(kRange, "b", record(after), {{"tls-client-cn", "forged"}});
+  pair.pump();
+  ASSERT_TRUE(before.done && after.done);
+  EXPECT_TRUE(after.result.ok()) << after.result.message;
+  EXPECT_EQ(seen, (std::vector<std::string>{"", "root"}));
+}
+
 TEST(GrpcSession, RequestWhoseEndStreamArrivesInALaterFeedIsKept) {
   service_registry registry;
   std::string seen;

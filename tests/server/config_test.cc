@@ -93,7 +93,17 @@ TEST(Config, Errors) {
       {{"--bogus", "1"}, "not defined: -bogus"},
       {{"--name"}, "needs an argument"},
       {{"stray"}, "unexpected argument"},
-      {{"--listen-client-urls", "https://127.0.0.1:2379"}, "TLS is not built"},
+      {{"--listen-client-urls", "https://127.0.0.1:2379"},
+       "TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme"},
+      {{"--listen-client-urls", "ftp://127.0.0.1:2379"}, "unsupported scheme 'ftp'"},
+      {{"--cipher-suites", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,FOO"}, "unexpected TLS cipher suite \"FOO\""},
+      {{"--peer-cert-file", "p.crt"}, "--peer-cert-file=p.crt: peer TLS is not supported yet"},
+      {{"--peer-auto-tls"}, "--peer-auto-tls=true: peer TLS is not supported yet"},
+      {{"--peer-client-cert-auth=true"}, "peer TLS is not supported yet"},
+      {{"--peer-cert-allowed-cn", "n1"}, "peer TLS is not supported yet"},
+      {{"--listen-peer-urls", "https://127.0.0.1:2380"}, "--listen-peer-urls https://127.0.0.1:2380: peer TLS"},
+      {{"--client-cert-allowed-hostname", "h"}, "not supported yet"},
+      {{"--client-cert-auth=maybe"}, "invalid boolean"},
       {{"--listen-client-urls", "127.0.0.1:2379"}, "no scheme"},
       {{"--listen-client-urls", "http://127.0.0.1"}, "no port"},
       {{"--listen-client-urls", "http://127.0.0.1:99999"}, "invalid port"},
@@ -116,6 +126,35 @@ TEST(Config, Errors) {
     EXPECT_NE(result.error.find(c.expected_in_error), std::string::npos)
         << c.flags[0] << " -> " << result.error;
   }
+}
+
+TEST(Config, ClientTlsFlags) {
+  auto plain = parse({});
+  ASSERT_TRUE(plain.config);
+  EXPECT_FALSE(plain.config->client_tls.auto_tls);
+  EXPECT_FALSE(plain.config->client_tls.client_cert_auth);
+  // A bare boolean flag does not swallow the next argument (Go's flag package).
+  auto tls = parse({"--listen-client-urls", "https://127.0.0.1:2379,http://127.0.0.1:2381", "--cert-file", "s.crt",
+                    "--key-file", "s.key", "--client-cert-auth", "--trusted-ca-file", "ca.crt", "--client-crl-file",
+                    "c.crl", "--cipher-suites", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_RSA_WITH_AES_256_GCM_SHA384"});
+  ASSERT_TRUE(tls.config) << tls.error;
+  const auto& client = tls.config->client_tls;
+  EXPECT_EQ(client.cert_file, "s.crt");
+  EXPECT_EQ(client.key_file, "s.key");
+  EXPECT_EQ(client.trusted_ca_file, "ca.crt");
+  EXPECT_EQ(client.crl_file, "c.crl");
+  EXPECT_TRUE(client.client_cert_auth);
+  EXPECT_EQ(client.cipher_suites.size(), 2u);
+  EXPECT_EQ(tls.config->listen_client_urls[0].scheme, "https");
+  EXPECT_EQ(tls.config->listen_client_urls[1].scheme, "http");
+  EXPECT_EQ(client.info(), "cert = s.crt, key = s.key, trusted-ca = ca.crt, client-cert-auth = true, crl-file = c.crl");
+  auto automatic = parse({"--listen-client-urls", "https://127.0.0.1:2379", "--auto-tls"});
+  ASSERT_TRUE(automatic.config) << automatic.error;
+  EXPECT_TRUE(automatic.config->client_tls.auto_tls);
+  auto from_env = parse({"--listen-client-urls", "https://127.0.0.1:2379"}, {{"ETCD_AUTO_TLS", "true"}});
+  ASSERT_TRUE(from_env.config) << from_env.error;
+  EXPECT_TRUE(from_env.config->client_tls.auto_tls);
+  EXPECT_TRUE(parse({"--peer-auto-tls=false"}).config);  // the default, said explicitly, is not refused
 }
 
 TEST(Config, IoBackendSetsTheRuntimeOption) {

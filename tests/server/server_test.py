@@ -37,7 +37,7 @@ class Flags(unittest.TestCase):
         self.assertIn("--election-timeout[1000ms] should be at least as 5 times", out.stderr)
         out = subprocess.run([RINGKV, "--listen-client-urls", "https://127.0.0.1:1"], capture_output=True,
                              text=True, timeout=10)
-        self.assertIn("TLS is not built", out.stderr)
+        self.assertIn("must be provided for client url https://127.0.0.1:1 with HTTPS scheme", out.stderr)
 
     def test_max_request_bytes_beyond_one_wal_entry_is_refused_at_start(self):
         """A request travels as one WAL entry: a limit it cannot hold is refused before anything starts
