@@ -49,6 +49,7 @@ class grpc_server_session final : public h2_session_base, private call_output {
   // The client's SETTINGS arrived (the preface is complete).
   bool preface_received() const { return preface_received_; }
   size_t open_calls() const { return open_calls_; }
+  uint64_t connection_key() const { return connection_key_; }
 
  private:
   friend class server_call;
@@ -95,6 +96,7 @@ class grpc_server_session final : public h2_session_base, private call_output {
 
   const service_registry& registry_;
   const server_limits limits_;
+  const uint64_t connection_key_ = new_connection_key();  // given to each of its calls
   std::vector<pending_event> events_;
   std::vector<call_ref> borrowed_requests_;  // unary requests still pointing into feed()'s bytes
   server_call* live_head_ = nullptr;
