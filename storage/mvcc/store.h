@@ -6,7 +6,8 @@
 //   before proposing   validate_put / validate_delete_range / validate_txn / validate_range (etcd's
 //                      gRPC-level checks: empty key, ignore_* with value/lease, too many ops, duplicates)
 //   apply each entry   put / delete_range / txn / compact / lease_grant / lease_revoke / lease_checkpoint
-//   between entries    while (compaction_pending()) compaction_step();   (each step is bounded)
+//   between entries    compaction_step() while compaction_pending()   (each step is bounded; the
+//                      server runs one per loop turn, other work in between)
 //   after a batch      for (id : take_ready_watchers()) watch_poll(id, max_events) -> send events
 //                      (drain ready watchers before applying a Compaction entry, as etcd's synced
 //                      watchers would already have received those events)
@@ -81,6 +82,8 @@ class MvccStore {
   // ---- compaction: compact() takes effect at once for reads; the memory is released in steps ----
   Result<CompactionResponse> compact(revision_t rev);
   bool compaction_pending() const { return compaction_pending_ && snapshots_in_progress_ == 0; }
+  // Steps remain, whether or not a snapshot in progress holds them now.
+  bool compaction_unfinished() const { return compaction_pending_; }
   void compaction_step();
 
   // ---- leases ----
