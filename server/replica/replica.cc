@@ -284,6 +284,7 @@ bool replica::restore_state(std::string_view data, raft::Index index) {
   if (!unwrapped.valid) return false;
   if (events_ != nullptr) events_->state_replacing();
   if (!applier_.restore(unwrapped.state, index)) return false;
+  if (store_.compaction_unfinished()) compaction_.wake();  // a restored state may hide history to release
   if (unwrapped.members) {
     members_ = std::move(*unwrapped.members);
   } else {  // a snapshot from before membership records: the initial members
