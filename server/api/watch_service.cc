@@ -57,6 +57,12 @@ metrics::counter& watch_pauses_counter() {
       "ringkv_watch_pauses_total", "Watchers paused because their stream's queued output reached its limit.");
   return counter;
 }
+// What the watch streams have queued that their clients have not taken (as last looked at).
+metrics::gauge& watch_queued_bytes_gauge() {
+  static metrics::gauge& gauge = metrics::global().add_gauge(
+      "ringkv_watch_queued_bytes", "Response bytes queued on watch streams that their clients have not taken yet.");
+  return gauge;
+}
 metrics::gauge& watcher_gauge() {
   static metrics::gauge& gauge =
       metrics::global().add_gauge("etcd_debugging_mvcc_watcher_total", "Total number of watchers.");
@@ -165,6 +171,7 @@ void watch_service::close_stream(const std::shared_ptr<watch_stream>& s) {
   watch_connection& connection = *s->connection;
   assert(connection.streams > 0 && connection.queued_bytes >= s->queued_seen);
   connection.queued_bytes -= s->queued_seen;
+  watch_queued_bytes_gauge().add(-double(s->queued_seen));
   if (--connection.streams == 0) connections_.erase(s->connection_key);
   s->connection = nullptr;
   if (s->progress_loop_running) s->progress_stop.cancel();
@@ -336,6 +343,7 @@ size_t watch_service::observe_queued(watch_stream& s) {
   watch_connection& connection = *s.connection;
   assert(connection.queued_bytes >= s.queued_seen);
   connection.queued_bytes = connection.queued_bytes - s.queued_seen + now;
+  if (now != s.queued_seen) watch_queued_bytes_gauge().add(double(now) - double(s.queued_seen));
   s.queued_seen = now;
   return now;
 }

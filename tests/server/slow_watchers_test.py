@@ -36,6 +36,10 @@ PUTS_IN_FLIGHT = 64
 # (~2 x 3 MiB), the watch streams' queues (bounded by watch_stream_queued_bytes_limit and
 # watch_connection_queued_bytes_limit) and each connection's HTTP/2 output batch (1 MiB).
 RSS_GROWTH_MAX_BYTES = 96 * 1024 * 1024
+# server/api/watch_service.h's limits, and what one event adds to a response (value, key, revisions).
+STREAM_LIMIT_BYTES = 64 * 1024
+CONNECTION_LIMIT_BYTES = 4 * 1024 * 1024
+EVENT_BYTES_MAX = VALUE_BYTES + 1024
 CATCH_UP_TIMEOUT_S = 90
 
 
@@ -47,8 +51,8 @@ def rss_bytes(pid):
 class StalledClient:
     """The client process, started and stopped by PID."""
 
-    def __init__(self, endpoint, start_revision):
-        self.proc = subprocess.Popen(["/usr/bin/python3", CLIENT, endpoint, str(STREAMS), str(CHANNELS),
+    def __init__(self, endpoint, start_revision, channels):
+        self.proc = subprocess.Popen(["/usr/bin/python3", CLIENT, endpoint, str(STREAMS), str(channels),
                                       str(start_revision)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if json.loads(line or "{}").get("ready") != STREAMS:
@@ -108,39 +112,51 @@ class SlowWatchers(unittest.TestCase):
             on_progress()
         return last
 
-    def pauses(self):
-        found = re.search(r"^ringkv_watch_pauses_total (\S+)$", self.server.http_get("/metrics"), re.M)
+    def metric(self, name):
+        found = re.search(r"^%s (\S+)$" % name, self.server.http_get("/metrics"), re.M)
         return float(found.group(1)) if found else 0.0
 
-    def stall_and_write(self):
-        """Starts the client at the next revision, stops it, writes; returns (last revision, RSS growth)."""
+    def stall_and_write(self, channels):
+        """Starts the client at the next revision, stops it, writes; returns (first and last revision of
+        the writes, RSS growth, the most the watch streams had queued)."""
         start = self.revision() + 1
-        self.client = StalledClient(self.server.endpoint, start)
+        self.client = StalledClient(self.server.endpoint, start, channels)
         pid = self.server.proc.pid
         time.sleep(0.2)
         before = rss_bytes(pid)
         self.client.stop()
-        peak = [before]
-        last = self.put_all(lambda: peak.append(rss_bytes(pid)))
+        peak, queued = [before], [0.0]
+
+        def sample():
+            peak.append(rss_bytes(pid))
+            queued.append(self.metric("ringkv_watch_queued_bytes"))
+        last = self.put_all(sample)
         time.sleep(0.5)  # the last pumps
-        peak.append(rss_bytes(pid))
-        print("server RSS %.1f MiB before, %.1f MiB peak while the client was stopped" %
-              (before / 2**20, max(peak) / 2**20), file=sys.stderr)
-        self.assertGreater(self.pauses(), 0, "the watch streams never filled up: the test did not stall them")
-        return start, last, max(peak) - before
+        sample()
+        print("server RSS %.1f MiB before, %.1f MiB peak while the client was stopped; watch streams queued "
+              "%.1f MiB at most" % (before / 2**20, max(peak) / 2**20, max(queued) / 2**20), file=sys.stderr)
+        self.assertGreater(self.metric("ringkv_watch_pauses_total"), 0,
+                           "the watch streams never filled up: the test did not stall them")
+        return start, last, max(peak) - before, max(queued)
 
     def test_stopped_client_costs_bounded_memory_then_gets_every_event_once(self):
-        start, last, growth = self.stall_and_write()
+        start, last, growth, queued = self.stall_and_write(CHANNELS)
         self.assertEqual(last - start + 1, PUTS)
         self.assertLess(growth, RSS_GROWTH_MAX_BYTES, "RSS grew %.1f MiB" % (growth / 2**20))
+        # STREAMS / CHANNELS streams per connection stay under its limit: each stream holds at most its
+        # own limit plus one batch (what PUTS_IN_FLIGHT puts make at most).
+        self.assertLessEqual(queued, STREAMS * (STREAM_LIMIT_BYTES + PUTS_IN_FLIGHT * EVENT_BYTES_MAX))
         summary = self.client.resume_and_read(last)
         self.assertEqual(summary["errors"], [])
         self.assertEqual(summary["complete"], STREAMS)
         self.assertEqual(summary["events"], STREAMS * PUTS)  # each revision once, in order (checked per stream)
 
     def test_compaction_past_a_stopped_client_cancels_its_watchers_as_etcd(self):
-        start, last, growth = self.stall_and_write()
+        # All streams on one connection: STREAMS * STREAM_LIMIT_BYTES (12.5 MiB) is over the connection's
+        # limit, so past it each stream fills only up to its share of it (then one event at most).
+        start, last, growth, queued = self.stall_and_write(1)
         self.assertLess(growth, RSS_GROWTH_MAX_BYTES, "RSS grew %.1f MiB" % (growth / 2**20))
+        self.assertLessEqual(queued, 2 * CONNECTION_LIMIT_BYTES + STREAMS * EVENT_BYTES_MAX)
         self.compact(rpc_pb2.CompactionRequest(revision=last, physical=True), timeout=30)
         summary = self.client.resume_and_read(last)
         self.assertEqual(summary["errors"], [])
