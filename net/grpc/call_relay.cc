@@ -17,10 +17,12 @@ namespace ringkv::net::grpc {
 // server_call's private state, for the relay ends only.
 class call_relay_access {
  public:
-  static call_ref make_home_call(call_output* output, const method_entry& method, std::string metadata) {
+  static call_ref make_home_call(call_output* output, const method_entry& method, std::string metadata,
+                                 uint64_t connection_key) {
     call_ref call(new server_call(output, 0, 0));
     call->method_ = &method;
     call->metadata_ = std::move(metadata);
+    call->connection_key_ = connection_key;
     call->headers_sent_ = true;  // nothing to send: the connection's call sends the headers
     return call;
   }
@@ -57,6 +59,7 @@ class conn_end;
 // What a connection end says in one loop turn.
 struct to_home {
   bool open = false;  // first item: create the home call and run the handler
+  uint64_t connection_key = 0;  // (with open) the connection's call's key
   bool has_request = false;
   std::string metadata;
   std::string request;
@@ -220,7 +223,7 @@ class home_end final : public relay_end, private call_output {
  private:
   void open(to_home&& in) {
     end_born();
-    call_ = access::make_home_call(this, method_, std::move(in.metadata));
+    call_ = access::make_home_call(this, method_, std::move(in.metadata), in.connection_key);
     if (method_.on_stream) {
       method_.on_stream(call_);
     } else {
@@ -287,6 +290,7 @@ class conn_end final : public relay_end {
     peer_ = new home_end(home_method, runtime::this_shard(), this);
     pending_.open = true;
     pending_.metadata = access::metadata(*call_);
+    pending_.connection_key = call_->connection_key();
     if (request != nullptr) {
       pending_.has_request = true;
       pending_.request.assign(request->data(), request->size());

@@ -206,6 +206,7 @@ int grpc_server_session::on_begin_headers(nghttp2_session*, const nghttp2_frame*
                                self->limits_.receive_message_bytes_max());
   ++call->refs_;  // the session's reference, dropped when the stream closes
   call->metadata_ = self->identity_metadata_;
+  call->connection_key_ = self->connection_key_;
   self->link(*call);
   nghttp2_session_set_stream_user_data(self->session_, frame->hd.stream_id, call);
   return 0;

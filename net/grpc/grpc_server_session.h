@@ -54,6 +54,7 @@ class grpc_server_session final : public h2_session_base, private call_output {
   // The connection's verified client certificate CN (TLS): every call started afterwards carries it
   // (server_call::client_cert_cn()). Empty: no certificate.
   void set_client_cert_cn(std::string_view common_name);
+  uint64_t connection_key() const { return connection_key_; }
 
  private:
   friend class server_call;
@@ -100,6 +101,7 @@ class grpc_server_session final : public h2_session_base, private call_output {
 
   const service_registry& registry_;
   const server_limits limits_;
+  const uint64_t connection_key_ = new_connection_key();  // given to each of its calls
   std::vector<pending_event> events_;
   std::vector<call_ref> borrowed_requests_;  // unary requests still pointing into feed()'s bytes
   server_call* live_head_ = nullptr;

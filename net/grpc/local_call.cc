@@ -22,6 +22,7 @@ local_call::local_call(const service_registry& registry, std::string_view path,
     : call_(new server_call(this, 0, 0)) {
   server_call& call = *call_;
   call.headers_sent_ = true;  // nothing to send: there are no HTTP/2 headers here
+  call.connection_key_ = new_connection_key();
   for (const auto& [name, value] : metadata) {
     call.metadata_.append(name).push_back('\0');
     call.metadata_.append(value).push_back('\0');

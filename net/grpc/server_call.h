@@ -17,6 +17,7 @@
 #include "net/grpc/grpc_framing.h"
 #include "net/grpc/grpc_status.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -31,6 +32,13 @@ class server_call;
 class call_relay_access;
 class local_call;
 struct method_entry;
+
+// A key unique in the process for each client connection (and each in-process local_call): calls
+// with the same server_call::connection_key() share one connection.
+inline uint64_t new_connection_key() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 // The output side of a server_call. Every method runs on the call's shard, after the call changed.
 // The metadata name under which a call carries its connection's verified client certificate CN. A
@@ -107,6 +115,9 @@ class server_call {
     on_drained_ = std::move(on_drained);
     out_.drain_watched = static_cast<bool>(on_drained_);
   }
+  // The client connection the call came on (new_connection_key(); a relayed call has its connection's
+  // key): streaming handlers bound what they queue per connection with it.
+  uint64_t connection_key() const { return connection_key_; }
 
  private:
   friend class grpc_server_session;
@@ -145,6 +156,7 @@ class server_call {
   stream_callbacks callbacks_;
   std::function<void()> on_drained_;
   size_t relayed_backlog_bytes_ = 0;  // relayed calls: sent to the connection's shard, not drained yet
+  uint64_t connection_key_ = 0;
   server_call* live_prev_ = nullptr;  // the session's list of open calls
   server_call* live_next_ = nullptr;
 };

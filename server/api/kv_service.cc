@@ -29,7 +29,7 @@ void kv_service::register_methods(request_pipeline& pipeline, net::grpc::service
   kv.unary("Put", &kv_service::put);
   kv.unary("DeleteRange", &kv_service::delete_range);
   kv.unary("Txn", &kv_service::txn);
-  kv.unary("Compact", propose_as<etcdserverpb::CompactionRequest>{member_, proposal_kind::compaction});
+  kv.unary("Compact", &kv_service::compact);
 }
 
 runtime::task<unary_outcome> kv_service::range(const etcdserverpb::RangeRequest& request) {
@@ -51,6 +51,13 @@ runtime::task<unary_outcome> kv_service::put(const etcdserverpb::PutRequest& req
   if (auto s = check_space(member_, mvcc::MvccStore::quota_cost(from_proto(request))); !s.ok()) co_return failure(s);
   node_metrics().mvcc_put.inc();
   co_return co_await member_.propose(proposal_kind::put, std::move(bytes));
+}
+
+runtime::task<unary_outcome> kv_service::compact(const etcdserverpb::CompactionRequest& request,
+                                                 std::string bytes) {
+  unary_outcome outcome = co_await member_.propose(proposal_kind::compaction, std::move(bytes));
+  if (request.physical() && outcome.status.ok()) co_await member_.compaction_finished();
+  co_return outcome;
 }
 
 runtime::task<unary_outcome> kv_service::delete_range(const etcdserverpb::DeleteRangeRequest& request,

@@ -2,6 +2,7 @@
 #include "server/api/watch_service.h"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <random>
 
@@ -20,10 +21,6 @@ using net::grpc::call_ref;
 
 namespace {
 constexpr size_t watch_events_per_poll_max = 1000;
-constexpr size_t watch_stream_buffer_bytes_limit = 4 << 20;
-// Streams holding deferred watchers (all watch services of this thread): pump() only walks the
-// streams when some are waiting.
-thread_local size_t streams_with_deferred = 0;
 
 // A watcher as its stream knows it: the id the client sees (etcd numbers watchers per stream from 0,
 // or takes the client's watch_id) and the options the store does not need.
@@ -32,6 +29,7 @@ struct stream_watcher {
   bool fragment = false;
   bool progress_notify = false;
   bool events_sent_this_interval = false;  // progress_notify: an event went out since the last tick
+  bool paused = false;  // held in the store until the stream drains (in watch_stream::paused)
 };
 
 // etcd's answers to a create request it refuses (mvcc errors, sent as created + canceled, watch_id -1).
@@ -51,6 +49,18 @@ std::chrono::milliseconds progress_interval_with_jitter(std::chrono::millisecond
 metrics::gauge& watch_stream_gauge() {
   static metrics::gauge& gauge = metrics::global().add_gauge("etcd_debugging_mvcc_watch_stream_total",
                                                               "Total number of watch streams.");
+  return gauge;
+}
+// How often a watcher was paused because its stream or connection had queued its limit.
+metrics::counter& watch_pauses_counter() {
+  static metrics::counter& counter = metrics::global().add_counter(
+      "ringkv_watch_pauses_total", "Watchers paused because their stream's queued output reached its limit.");
+  return counter;
+}
+// What the watch streams have queued that their clients have not taken (as last looked at).
+metrics::gauge& watch_queued_bytes_gauge() {
+  static metrics::gauge& gauge = metrics::global().add_gauge(
+      "ringkv_watch_queued_bytes", "Response bytes queued on watch streams that their clients have not taken yet.");
   return gauge;
 }
 metrics::gauge& watcher_gauge() {
@@ -101,10 +111,13 @@ struct event_sink {
 
 struct watch_service::watch_stream {
   call_ref call;
+  watch_connection* connection = nullptr;  // an entry of connections_ (nodes do not move)
+  uint64_t connection_key = 0;
+  size_t queued_seen = 0;  // queued_output_bytes() when last looked at (counted in the connection's)
   std::unordered_map<mvcc::watch_id_t, stream_watcher> watchers;  // by the store's (global) id
   std::unordered_map<int64_t, mvcc::watch_id_t> by_stream_id;      // the client's id -> the store's
   int64_t next_stream_id = 0;  // etcd's auto ids: the lowest unused from here on
-  std::vector<mvcc::watch_id_t> deferred;  // ready, but the stream's buffer was full
+  std::vector<mvcc::watch_id_t> paused;  // held in the store: resumed when the call's output drains
   runtime::cancel_source progress_stop;  // ends the progress loop (started by the first progress_notify)
   bool progress_loop_running = false;
   bool closed = false;
@@ -121,7 +134,6 @@ struct watch_service::watch_stream {
     by_stream_id.erase(w->second.stream_id);
     watchers.erase(w);
   }
-  bool is_deferred(mvcc::watch_id_t id) const { return std::find(deferred.begin(), deferred.end(), id) != deferred.end(); }
 };
 
 void watch_service::register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry) {
@@ -132,6 +144,9 @@ void watch_service::register_methods(request_pipeline& pipeline, net::grpc::serv
 void watch_service::on_watch(const call_ref& call) {
   auto stream = std::make_shared<watch_stream>();
   stream->call = call;
+  stream->connection_key = call->connection_key();
+  stream->connection = &connections_[stream->connection_key];
+  ++stream->connection->streams;
   watch_stream_gauge().add(1);
   // The call's callbacks own the stream (and the stream holds the call until it closes). on_half_close
   // stays empty: etcd keeps the stream open after the client half-closes.
@@ -139,6 +154,7 @@ void watch_service::on_watch(const call_ref& call) {
   callbacks.on_message = std::bind_front(&watch_service::on_request, this, stream);
   callbacks.on_cancel = std::bind_front(&watch_service::close_stream, this, stream);
   call->set_stream_callbacks(std::move(callbacks));
+  call->set_drain_callback(std::bind_front(&watch_service::on_drained, this, stream));
 }
 
 void watch_service::close_stream(const std::shared_ptr<watch_stream>& s) {
@@ -151,9 +167,15 @@ void watch_service::close_stream(const std::shared_ptr<watch_stream>& s) {
   }
   s->watchers.clear();
   s->by_stream_id.clear();
-  if (!s->deferred.empty()) --streams_with_deferred;
-  s->deferred.clear();
+  s->paused.clear();
+  watch_connection& connection = *s->connection;
+  assert(connection.streams > 0 && connection.queued_bytes >= s->queued_seen);
+  connection.queued_bytes -= s->queued_seen;
+  watch_queued_bytes_gauge().add(-double(s->queued_seen));
+  if (--connection.streams == 0) connections_.erase(s->connection_key);
+  s->connection = nullptr;
   if (s->progress_loop_running) s->progress_stop.cancel();
+  s->call->set_drain_callback(nullptr);
   s->call = call_ref();  // drop the reference: the call may now be freed
   watcher_gauge().set(double(member_.store().watcher_count()));
 }
@@ -240,7 +262,7 @@ runtime::task<void> watch_service::progress_loop(std::shared_ptr<watch_stream> s
 void watch_service::notify_progress(watch_stream& s) {
   for (auto& [id, watcher] : s.watchers) {
     if (!watcher.progress_notify) continue;
-    bool caught_up = member_.store().watch_caught_up(id) && !s.is_deferred(id);
+    bool caught_up = member_.store().watch_caught_up(id) && !watcher.paused;
     if (!watcher.events_sent_this_interval && caught_up) {
       etcdserverpb::WatchResponse response;
       stamp_header(member_, response);
@@ -253,16 +275,6 @@ void watch_service::notify_progress(watch_stream& s) {
 
 void watch_service::pump() {
   std::vector<mvcc::watch_id_t> ready = member_.store().take_ready_watchers();
-  if (streams_with_deferred > 0) {  // retry streams that were full last time
-    for (auto& [id, weak] : watch_owner_) {
-      auto s = weak.lock();
-      if (s && !s->deferred.empty()) {
-        ready.insert(ready.end(), s->deferred.begin(), s->deferred.end());
-        s->deferred.clear();
-        --streams_with_deferred;
-      }
-    }
-  }
   if (ready.empty()) return;
   // One header for the whole batch: nothing changes the store while the pump runs.
   etcdserverpb::ResponseHeader header;
@@ -284,20 +296,24 @@ void watch_service::pump_watcher(watch_stream& s, mvcc::watch_id_t id, const etc
   if (found == s.watchers.end()) return;
   stream_watcher& watcher = found->second;
   mvcc::MvccStore& store = member_.store();
+  if (watcher.paused) {  // listed ready by a poll that left events behind, before it was paused
+    store.watch_hold(id);
+    return;
+  }
   bool more = true;
   while (more) {
-    if (s.call->queued_output_bytes() > watch_stream_buffer_bytes_limit) {
-      if (s.deferred.empty()) ++streams_with_deferred;
-      if (!s.is_deferred(id)) s.deferred.push_back(id);
-      store.watch_hold(id);
+    const size_t budget = poll_budget(s);
+    if (budget == 0) {
+      pause_watcher(s, id);
       return;
     }
     encoder.begin(header_bytes, watcher.stream_id);
     etcdserverpb::WatchResponse response;  // only for fragment watchers (and the compacted answer)
-    auto polled = store.watch_poll_views(id, watch_events_per_poll_max, event_sink{watcher, encoder, response});
+    auto polled = store.watch_poll_views(id, watch_events_per_poll_max, budget, event_sink{watcher, encoder, response});
     if (!polled.ok()) return;
     if (polled->compact_revision != 0) {
       *response.mutable_header() = header;
+      response.mutable_header()->set_revision(0);  // etcd 3.4's compacted answer has no header revision
       response.set_watch_id(watcher.stream_id);
       response.set_compact_revision(polled->compact_revision);
       response.set_canceled(true);  // no cancel_reason: etcd 3.4 leaves it empty here (v3rpc/watch.go)
@@ -319,6 +335,57 @@ void watch_service::pump_watcher(watch_stream& s, mvcc::watch_id_t id, const etc
     if (response.events_size() > 0 || encoder.event_count() > 0) watcher.events_sent_this_interval = true;
     more = polled->more;
   }
+  observe_queued(s);
+}
+
+size_t watch_service::observe_queued(watch_stream& s) {
+  const size_t now = s.call && s.call->alive() ? s.call->queued_output_bytes() : 0;
+  watch_connection& connection = *s.connection;
+  assert(connection.queued_bytes >= s.queued_seen);
+  connection.queued_bytes = connection.queued_bytes - s.queued_seen + now;
+  if (now != s.queued_seen) watch_queued_bytes_gauge().add(double(now) - double(s.queued_seen));
+  s.queued_seen = now;
+  return now;
+}
+
+size_t watch_service::poll_budget(watch_stream& s) {
+  const size_t queued = observe_queued(s);
+  const watch_connection& connection = *s.connection;
+  if (connection.queued_bytes <= watch_connection_queued_bytes_limit) {
+    return queued < watch_stream_queued_bytes_limit ? watch_poll_bytes_max : 0;
+  }
+  // The connection is over its limit: each stream only fills up to its share (at least one event).
+  const size_t share = std::min(watch_stream_queued_bytes_limit,
+                                std::max<size_t>(1, watch_connection_queued_bytes_limit / connection.streams));
+  return queued < share ? share - queued : 0;
+}
+
+void watch_service::pause_watcher(watch_stream& s, mvcc::watch_id_t id) {
+  auto found = s.watchers.find(id);
+  assert(found != s.watchers.end());
+  member_.store().watch_hold(id);
+  if (found->second.paused) return;
+  found->second.paused = true;
+  s.paused.push_back(id);
+  watch_pauses_counter().inc();
+  // Paused only with output queued (no budget means queued >= a limit >= 1): the drain callback will run.
+  assert(s.queued_seen > 0);
+}
+
+void watch_service::on_drained(const std::shared_ptr<watch_stream>& s) {
+  if (s->closed) return;
+  observe_queued(*s);
+  if (s->paused.empty()) return;
+  std::vector<mvcc::watch_id_t> resumed;
+  resumed.swap(s->paused);
+  mvcc::MvccStore& store = member_.store();
+  for (mvcc::watch_id_t id : resumed) {
+    auto found = s->watchers.find(id);
+    if (found == s->watchers.end()) continue;  // canceled meanwhile
+    found->second.paused = false;
+    store.watch_resume(id);
+  }
+  pump();
 }
 
 }  // namespace ringkv::server

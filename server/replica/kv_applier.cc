@@ -61,8 +61,7 @@ apply_result kv_applier::apply(const decoded_payload& payload, raft::Index index
     case proposal_kind::lease_ask: result = apply_lease_ask(payload.message); break;
     case proposal_kind::lease_answer: result = apply_lease_answer(payload.message); break;
   }
-  while (store_.compaction_pending()) store_.compaction_step();
-  return result;
+  return result;  // a compaction's memory is released in steps by the replica's compaction_stepper
 }
 
 storage::mvcc::MvccStore::Snapshotter kv_applier::begin_snapshot(std::string& out) const {

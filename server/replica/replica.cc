@@ -11,6 +11,7 @@
 #include "net/peer/peer_transport.h"
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
+#include "runtime/when_all.h"
 #include "runtime/log.h"
 #include "server/common/server_metrics.h"
 #include "server/replica/membership_join.h"
@@ -128,9 +129,12 @@ replica::replica(const server_config& config, member_identity identity, storage:
       .set(1);
 }
 
-runtime::task<void> replica::run() {
+runtime::task<void> replica::run() { co_await runtime::when_all(run_driver(), compaction_.run()); }
+
+runtime::task<void> replica::run_driver() {
   co_await driver_.run();
   stopping_ = true;
+  compaction_.stop();
 }
 
 void replica::stop() {
@@ -157,7 +161,9 @@ void replica::list_members(etcdserverpb::ResponseHeader* header,
 
 apply_result replica::apply_entry(const decoded_payload& payload, raft::Index index, raft::Term term) {
   if (uint8_t(payload.kind) == membership_payload_kind) return apply_member_change(payload, term);
-  return applier_.apply(payload, index, term);
+  apply_result result = applier_.apply(payload, index, term);
+  if (store_.compaction_unfinished()) compaction_.wake();
+  return result;
 }
 
 void replica::skip_undecodable_entry(raft::Index index) {
@@ -278,6 +284,7 @@ bool replica::restore_state(std::string_view data, raft::Index index) {
   if (!unwrapped.valid) return false;
   if (events_ != nullptr) events_->state_replacing();
   if (!applier_.restore(unwrapped.state, index)) return false;
+  if (store_.compaction_unfinished()) compaction_.wake();  // a restored state may hide history to release
   if (unwrapped.members) {
     members_ = std::move(*unwrapped.members);
   } else {  // a snapshot from before membership records: the initial members

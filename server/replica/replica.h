@@ -18,6 +18,7 @@
 #include "etcd/rpc.pb.h"
 #include "runtime/timer.h"
 #include "server/common/config.h"
+#include "server/replica/compaction_stepper.h"
 #include "server/replica/kv_applier.h"
 #include "server/replica/member_identity.h"
 #include "server/replica/membership.h"
@@ -63,7 +64,7 @@ class replica final : private replicated_state {
 
   // Set once, before run(); `events` outlives the replica.
   void set_events(replica_events& events) { events_ = &events; }
-  runtime::task<void> run();  // the raft driver's loop, until stop()
+  runtime::task<void> run();  // the raft driver's loop (and the compaction steps), until stop()
   void stop();
   bool stopping() const { return stopping_; }
   bool leaving() const { return leaving_; }  // removed from the cluster: the process stops soon
@@ -72,6 +73,8 @@ class replica final : private replicated_state {
   const member_identity& identity() const { return identity_; }
   mvcc::MvccStore& store() { return store_; }
   const mvcc::MvccStore& store() const { return store_; }
+  // Returns once the applied compactions released their memory (Compact with physical=true).
+  runtime::task<void> compaction_finished() { return compaction_.finished(); }
   kv_applier& applier() { return applier_; }
   const kv_applier& applier() const { return applier_; }
   const membership& members() const { return members_; }
@@ -116,6 +119,7 @@ class replica final : private replicated_state {
   snapshot_stepper begin_snapshot(std::string& out) override;
   bool restore_snapshot(raft::Index index, std::string_view data) override;
 
+  runtime::task<void> run_driver();
   apply_result apply_member_change(const decoded_payload& payload, raft::Term term);
   apply_result apply_member_ask(std::string_view message, raft::Term term);
   // Snapshot bytes (membership section + applier state) into the applier and members_.
@@ -130,6 +134,7 @@ class replica final : private replicated_state {
   wal_log_storage log_storage_;  // the raft driver's: WAL records and snapshot files
   mvcc::MvccStore store_;
   kv_applier applier_;
+  compaction_stepper compaction_{store_};
   membership members_;
   raft_driver driver_;
   replica_events* events_ = nullptr;

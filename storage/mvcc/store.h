@@ -6,7 +6,8 @@
 //   before proposing   validate_put / validate_delete_range / validate_txn / validate_range (etcd's
 //                      gRPC-level checks: empty key, ignore_* with value/lease, too many ops, duplicates)
 //   apply each entry   put / delete_range / txn / compact / lease_grant / lease_revoke / lease_checkpoint
-//   between entries    while (compaction_pending()) compaction_step();   (each step is bounded)
+//   between entries    compaction_step() while compaction_pending()   (each step is bounded; the
+//                      server runs one per loop turn, other work in between)
 //   after a batch      for (id : take_ready_watchers()) watch_poll(id, max_events) -> send events
 //                      (drain ready watchers before applying a Compaction entry, as etcd's synced
 //                      watchers would already have received those events)
@@ -81,6 +82,8 @@ class MvccStore {
   // ---- compaction: compact() takes effect at once for reads; the memory is released in steps ----
   Result<CompactionResponse> compact(revision_t rev);
   bool compaction_pending() const { return compaction_pending_ && snapshots_in_progress_ == 0; }
+  // Steps remain, whether or not a snapshot in progress holds them now.
+  bool compaction_unfinished() const { return compaction_pending_; }
   void compaction_step();
 
   // ---- leases ----
@@ -102,12 +105,18 @@ class MvccStore {
   Result<WatchPollResult> watch_poll(watch_id_t id, size_t max_events);
   // The same poll without copies: each event goes to `visit` as views into the store, valid during
   // the call only (the result's `events` stays empty). The server encodes straight from them.
-  Result<WatchPollResult> watch_poll_views(watch_id_t id, size_t max_events,
+  // The poll ends early once the events handed out carry `max_bytes` of keys and values (at least one
+  // event goes out), so a caller can bound what one poll adds to a stream's output.
+  Result<WatchPollResult> watch_poll_views(watch_id_t id, size_t max_events, size_t max_bytes,
                                            const std::function<void(const EventView&)>& visit);
   std::vector<watch_id_t> take_ready_watchers();
   // The caller took this watcher from take_ready_watchers() but did not poll it (its stream was full):
-  // its events still wait. Until its next poll it is neither caught up nor moved on by compact().
+  // its events still wait. Until its next poll it is neither caught up nor moved on by compact(), and
+  // writes no longer look at it (it keeps only its position: a stalled watcher costs writers nothing).
   void watch_hold(watch_id_t id);
+  // A held watcher may go on (its stream drained): it is listed ready, and its next poll catches it up
+  // from the history at its position (or answers compacted). No effect on a watcher not held.
+  void watch_resume(watch_id_t id);
   size_t watcher_count() const { return watchers_.size(); }
   // True when the watcher has been handed every event up to the current revision: it is not on the
   // ready list (etcd's "synced"); false for unknown ids. Progress notifications go only to these.
@@ -255,7 +264,7 @@ class MvccStore {
     uint32_t next_sub = 0;
     bool single_key;
     bool listed_ready = false;
-    bool held = false;  // see watch_hold(); cleared by a poll
+    bool held = false;  // see watch_hold(); cleared by a poll. Held: off key_watchers_/range_watchers_
   };
 
   // reads
@@ -300,6 +309,9 @@ class MvccStore {
   // The event for version v as views, or nullopt when the watcher's filters drop it.
   std::optional<EventView> event_view(const Watcher& w, const KeyEntry& e, const Version& v) const;
   void mark_ready(watch_id_t id, Watcher& w);
+  // Writes see a watcher through key_watchers_ / range_watchers_ only while it is not held.
+  void watch_listen(watch_id_t id, const Watcher& w);
+  void watch_unlisten(watch_id_t id, const Watcher& w);
   void advance_caught_up_watchers();
 
   // snapshot

@@ -4,8 +4,11 @@
 // watchers); watch_poll then reads events from the cursor on, bounded per call: single-key watchers
 // from the key's own versions, range watchers from the revision-ordered history log. A watcher behind
 // is therefore served incrementally from history, and one whose cursor fell below the compaction
-// point gets etcd's compacted answer.
+// point gets etcd's compacted answer. A held watcher (its stream is full) is off the lists writes look
+// at: it keeps only its cursor until watch_resume().
 #include <algorithm>
+#include <cassert>
+#include <cstdint>
 
 #include "storage/mvcc/store.h"
 
@@ -38,15 +41,30 @@ void MvccStore::notify_watchers(key_id_t id) {
   }
 }
 
+void MvccStore::watch_listen(watch_id_t id, const Watcher& w) {
+  if (w.single_key) {
+    key_watchers_[w.req.key].push_back(id);
+  } else {
+    range_watchers_.push_back(id);
+  }
+}
+
+void MvccStore::watch_unlisten(watch_id_t id, const Watcher& w) {
+  if (w.single_key) {
+    auto kit = key_watchers_.find(w.req.key);
+    assert(kit != key_watchers_.end());
+    std::erase(kit->second, id);
+    if (kit->second.empty()) key_watchers_.erase(kit);
+  } else {
+    std::erase(range_watchers_, id);
+  }
+}
+
 watch_id_t MvccStore::watch_create(const WatchCreateRequest& r) {
   watch_id_t id = next_watch_id_++;
   Watcher w{r, r.start_revision > 0 ? r.start_revision : current_rev_ + 1, 0, r.range_end.empty()};
   auto& stored = watchers_.emplace(id, std::move(w)).first->second;
-  if (stored.single_key) {
-    key_watchers_[r.key].push_back(id);
-  } else {
-    range_watchers_.push_back(id);
-  }
+  watch_listen(id, stored);
   if (stored.next_main <= current_rev_ || stored.next_main < compact_rev_) mark_ready(id, stored);
   return id;
 }
@@ -55,13 +73,7 @@ Errc MvccStore::watch_cancel(watch_id_t id) {
   auto it = watchers_.find(id);
   if (it == watchers_.end()) return Errc::watch_not_found;
   const Watcher& w = it->second;
-  if (w.single_key) {
-    auto kit = key_watchers_.find(w.req.key);
-    std::erase(kit->second, id);
-    if (kit->second.empty()) key_watchers_.erase(kit);
-  } else {
-    std::erase(range_watchers_, id);
-  }
+  if (!w.held) watch_unlisten(id, w);
   if (w.listed_ready) std::erase(ready_, id);
   watchers_.erase(it);
   return Errc::ok;
@@ -78,7 +90,14 @@ bool MvccStore::watch_caught_up(watch_id_t id) const {
 
 void MvccStore::watch_hold(watch_id_t id) {
   auto it = watchers_.find(id);
-  if (it != watchers_.end()) it->second.held = true;
+  if (it == watchers_.end() || it->second.held) return;
+  it->second.held = true;
+  watch_unlisten(id, it->second);
+}
+
+void MvccStore::watch_resume(watch_id_t id) {
+  auto it = watchers_.find(id);
+  if (it != watchers_.end() && it->second.held) mark_ready(id, it->second);
 }
 
 void MvccStore::advance_caught_up_watchers() {
@@ -121,23 +140,30 @@ std::optional<EventView> MvccStore::event_view(const Watcher& w, const KeyEntry&
 
 Result<WatchPollResult> MvccStore::watch_poll(watch_id_t id, size_t max_events) {
   std::vector<Event> events;
-  auto polled = watch_poll_views(id, max_events, [&](const EventView& ev) { events.push_back(ev.to_owned()); });
+  auto polled = watch_poll_views(id, max_events, SIZE_MAX, [&](const EventView& ev) { events.push_back(ev.to_owned()); });
   if (polled.ok()) polled->events = std::move(events);
   return polled;
 }
 
-Result<WatchPollResult> MvccStore::watch_poll_views(watch_id_t id, size_t max_events,
+Result<WatchPollResult> MvccStore::watch_poll_views(watch_id_t id, size_t max_events, size_t max_bytes,
                                                     const std::function<void(const EventView&)>& visit) {
   auto it = watchers_.find(id);
   if (it == watchers_.end()) return Errc::watch_not_found;
   Watcher& w = it->second;
-  w.held = false;
+  if (w.held) {
+    w.held = false;
+    watch_listen(id, w);
+  }
   WatchPollResult out;
   size_t emitted = 0;
+  size_t emitted_bytes = 0;
+  auto full = [&] { return emitted >= max_events || emitted_bytes >= max_bytes; };
   auto emit = [&](const KeyEntry& e, const Version& v) {
     if (auto ev = event_view(w, e, v)) {
       visit(*ev);
       ++emitted;
+      emitted_bytes += ev->kv.key.size() + ev->kv.value.size();
+      if (ev->prev_kv) emitted_bytes += ev->prev_kv->key.size() + ev->prev_kv->value.size();
     }
   };
   if (w.next_main < compact_rev_) {
@@ -158,7 +184,7 @@ Result<WatchPollResult> MvccStore::watch_poll_views(watch_id_t id, size_t max_ev
         return v.before(x.next_main, x.next_sub);
       });
       for (auto v = first; v != vs.end(); ++v) {
-        if (emitted >= max_events) {
+        if (full()) {
           out.more = true;
           break;
         }
@@ -172,7 +198,7 @@ Result<WatchPollResult> MvccStore::watch_poll_views(watch_id_t id, size_t max_ev
     });
     uint32_t scanned = 0;
     for (auto l = first; l != log_.end(); ++l) {
-      if (emitted >= max_events || scanned >= config_.watch_scan_entries_limit) {
+      if (full() || scanned >= config_.watch_scan_entries_limit) {
         out.more = true;
         break;
       }

@@ -180,6 +180,67 @@ TEST(MvccWatch, CompactionCancelsOnlyWatchersThatMissEvents) {
   EXPECT_EQ(r->compact_revision, 13);
 }
 
+TEST(MvccWatch, HeldWatcherCostsWritesNothingAndResumesFromItsPosition) {
+  // A watcher whose stream is full is held: writes no longer list it (it keeps only its cursor);
+  // resumed, its next polls catch it up from the history, every event once and in order.
+  MvccStore s;
+  watch_id_t all = s.watch_create(watch_req("a", std::string(1, '\0')));
+  watch_id_t one = s.watch_create(watch_req("k"));
+  put(s, "k", "0");  // rev 2
+  std::vector<watch_id_t> ready = s.take_ready_watchers();
+  std::sort(ready.begin(), ready.end());
+  EXPECT_EQ(ready, (std::vector<watch_id_t>{all, one}));
+  s.watch_hold(all);
+  s.watch_hold(one);
+  for (int i = 1; i <= 5; ++i) put(s, "k", std::to_string(i));  // revs 3..7
+  EXPECT_TRUE(s.take_ready_watchers().empty());  // held watchers are not listed by writes
+  EXPECT_FALSE(s.watch_caught_up(all));
+  EXPECT_FALSE(s.watch_caught_up(one));
+  s.watch_resume(all);
+  s.watch_resume(one);
+  s.watch_resume(one);  // twice: still listed once
+  ready = s.take_ready_watchers();
+  std::sort(ready.begin(), ready.end());
+  EXPECT_EQ(ready, (std::vector<watch_id_t>{all, one}));
+  for (watch_id_t id : {all, one}) {
+    std::vector<Event> events = drain(s, id, 4);
+    ASSERT_EQ(events.size(), 6u);
+    for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].kv.mod_revision, revision_t(2 + i));
+  }
+  put(s, "k", "6");  // polled again: writes list them again
+  ready = s.take_ready_watchers();
+  EXPECT_EQ(ready.size(), 2u);
+  s.watch_resume(all);  // not held: nothing
+  EXPECT_TRUE(s.take_ready_watchers().empty());
+  s.watch_hold(one);
+  EXPECT_EQ(s.watch_cancel(one), Errc::ok);  // a held watcher cancels cleanly
+  put(s, "k", "7");
+  EXPECT_EQ(s.take_ready_watchers(), std::vector<watch_id_t>{all});
+}
+
+TEST(MvccWatch, PollStopsAtItsByteBudget) {
+  MvccStore s;
+  watch_id_t range = s.watch_create(watch_req("a", "z"));
+  watch_id_t key = s.watch_create(watch_req("k"));
+  const std::string value(99, 'v');  // an event carries 1 + 99 key and value bytes
+  for (int i = 0; i < 10; ++i) put(s, "k", value);
+  for (watch_id_t id : {range, key}) {
+    size_t seen = 0;
+    auto count = [&seen](const EventView&) { ++seen; };
+    Result<WatchPollResult> r = s.watch_poll_views(id, 100, 250, count);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(seen, 3u);  // 100, 200, then 300 >= 250: stop
+    EXPECT_TRUE(r->more);
+    seen = 0;
+    r = s.watch_poll_views(id, 100, 1, count);  // always at least one event
+    EXPECT_EQ(seen, 1u);
+    seen = 0;
+    r = s.watch_poll_views(id, 100, 100000, count);
+    EXPECT_EQ(seen, 6u);
+    EXPECT_FALSE(r->more);
+  }
+}
+
 TEST(MvccWatch, FutureStartWaitsForThatRevision) {
   MvccStore s;
   watch_id_t w = s.watch_create(watch_req("k", "", 4));

@@ -1,12 +1,9 @@
 """tests/server/watch_gateway_test.py - Watch fragment and progress_notify, and the JSON gateway's
 streaming endpoints (/v3/watch, /v3/lease/keepalive, /v3/maintenance/snapshot), against the real binary.
 
-Watch requests use stubs generated at test time by protoc from proto/etcd (Debian's python3-etcd3 stubs
-predate the `fragment` field) and grpcio's generic stream API. Each server is stopped by PID.
-
-The stubs are the package `ringkv_test_stubs.etcd`, never a top-level `etcd`: Debian's python3-etcd (the
-v2 client Patroni installs) owns `etcd` in dist-packages, and a regular package there beats protoc's
-directory without __init__.py even when that directory comes first on sys.path.
+Watch requests use stubs generated at test time by protoc from proto/etcd (etcd_stubs.py: Debian's
+python3-etcd3 stubs predate the `fragment` field) and grpcio's generic stream API. Each server is stopped
+by PID.
 """
 import base64
 import json
@@ -27,55 +24,9 @@ from ringkv_process import RingkvServer  # noqa: E402
 
 import grpc  # noqa: E402
 
-PROTO_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "proto")
-STUBS_PACKAGE = "ringkv_test_stubs"  # a top-level name no installed package takes
-STUBS_DIR = tempfile.mkdtemp(prefix="ringkv-watch-stubs-", dir="/tmp")
+from etcd_stubs import load_rpc_stubs  # noqa: E402
 
-
-def generate_stubs(work_dir):
-    """protoc's python output for proto/etcd/{rpc,kv,auth}.proto as the package STUBS_PACKAGE.etcd, in
-    <work_dir>/python (returned; the only directory that goes on sys.path).
-
-    protoc names a generated import after the .proto import path (`import "etcd/kv.proto"` in rpc.proto
-    becomes `from etcd import kv_pb2`), so the .proto files are copied to <work_dir>/proto/STUBS_PACKAGE/etcd/
-    with their `etcd/` imports rewritten to `STUBS_PACKAGE/etcd/`: every generated import is then
-    `from STUBS_PACKAGE.etcd import ...`. __init__.py files make both levels regular packages."""
-    names = ("rpc.proto", "kv.proto", "auth.proto")
-    source_root = os.path.join(work_dir, "proto")
-    out_dir = os.path.join(work_dir, "python")
-    os.makedirs(out_dir)
-    os.makedirs(os.path.join(source_root, STUBS_PACKAGE, "etcd"))
-    for name in names:
-        with open(os.path.join(PROTO_ROOT, "etcd", name)) as f:
-            text = f.read()
-        text = re.sub(r'^(\s*import\s+(?:public\s+|weak\s+)?")etcd/', r"\g<1>%s/etcd/" % STUBS_PACKAGE, text,
-                      flags=re.M)
-        leftover = re.findall(r'^\s*import\s+(?:public\s+|weak\s+)?"(?!%s/)[^"]*"' % STUBS_PACKAGE, text, flags=re.M)
-        assert not leftover, "%s: import outside %s/ would generate a shadowable module: %s" % (
-            name, STUBS_PACKAGE, leftover)
-        with open(os.path.join(source_root, STUBS_PACKAGE, "etcd", name), "w") as f:
-            f.write(text)
-    subprocess.run(["protoc", "-I", source_root, "--python_out", out_dir] +
-                   ["%s/etcd/%s" % (STUBS_PACKAGE, name) for name in names], check=True)
-    for package_dir in (os.path.join(out_dir, STUBS_PACKAGE), os.path.join(out_dir, STUBS_PACKAGE, "etcd")):
-        open(os.path.join(package_dir, "__init__.py"), "a").close()
-    return out_dir
-
-
-try:
-    STUBS_PYTHON_DIR = generate_stubs(STUBS_DIR)
-    sys.path.insert(0, STUBS_PYTHON_DIR)
-    from ringkv_test_stubs.etcd import rpc_pb2  # noqa: E402
-
-    # The stubs and everything they import come from STUBS_PYTHON_DIR, and no top-level `etcd` was imported.
-    for _module in ("ringkv_test_stubs.etcd.rpc_pb2", "ringkv_test_stubs.etcd.kv_pb2",
-                    "ringkv_test_stubs.etcd.auth_pb2"):
-        _file = os.path.realpath(sys.modules[_module].__file__)
-        assert _file.startswith(os.path.realpath(STUBS_PYTHON_DIR) + os.sep), (_module, _file)
-    assert "etcd" not in sys.modules, sys.modules["etcd"]
-except BaseException:
-    shutil.rmtree(STUBS_DIR, ignore_errors=True)
-    raise
+rpc_pb2, STUBS_DIR = load_rpc_stubs("ringkv-watch-stubs-")
 
 PROGRESS_INTERVAL_S = 0.5
 VALUE_BYTES = 300 * 1024  # 8 of these exceed --max-request-bytes (1.5 MiB) but fit gRPC's 4 MiB
