@@ -12,7 +12,7 @@ bool auto_compaction_enabled(const server_config& config) {
   return config.compaction_period().count() > 0 || config.compaction_revisions() > 0;
 }
 
-runtime::task<void> run_auto_compactor(replica& member) {
+runtime::task<void> run_auto_compactor(replica& member, runtime::cancel_token* stop) {
   const server_config& config = member.config();
   const mvcc::MvccStore& store = member.store();
   const int64_t keep_revisions = config.compaction_revisions();
@@ -22,7 +22,7 @@ runtime::task<void> run_auto_compactor(replica& member) {
   std::deque<int64_t> samples;  // revisions seen at each interval, oldest first (periodic mode)
   const size_t samples_per_period = 10;
   while (!member.stopping()) {
-    int slept = co_await runtime::sleep_for(interval);
+    int slept = co_await runtime::sleep_for(interval, stop);
     if (slept != 0 || member.stopping()) break;
     if (!member.driver().is_leader()) continue;
     int64_t target = 0;

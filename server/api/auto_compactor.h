@@ -5,6 +5,7 @@
 //                  compacting to the revision seen one period ago.
 #pragma once
 
+#include "runtime/cancel.h"
 #include "runtime/task.h"
 #include "server/replica/replica.h"
 
@@ -12,6 +13,7 @@ namespace ringkv::server {
 
 // True when the configuration asks for automatic compaction.
 bool auto_compaction_enabled(const server_config& config);
-runtime::task<void> run_auto_compactor(replica& member);
+// Until the member stops or `stop` is cancelled (its wait between checks can be minutes long).
+runtime::task<void> run_auto_compactor(replica& member, runtime::cancel_token* stop);
 
 }  // namespace ringkv::server

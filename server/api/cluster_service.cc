@@ -291,8 +291,9 @@ runtime::task<void> cluster_service::publish_self() {
   const std::vector<std::string> client_urls = urls_of(config.advertise_client_urls);
   while (!member_.stopping() && !member_.leaving()) {
     const member_record* self = member_.members().find(self_id);
-    if (self && self->name == config.name && self->client_urls == client_urls) break;  // already known
-    if (self && member_.driver().leader() != raft::kNoNode) {
+    const bool has_leader = member_.driver().leader() != raft::kNoNode;  // (etcd_server's ready: both)
+    if (self && has_leader && self->name == config.name && self->client_urls == client_urls) break;  // known
+    if (self && has_leader) {
       member_record attributes = make_member(self_id, urls_of(config.initial_advertise_peer_urls), config.name);
       attributes.client_urls = client_urls;
       member_change publish{member_op::publish, attributes};  // named (g++ 12 coroutine pitfall)

@@ -28,7 +28,8 @@ class cluster_service {
  public:
   explicit cluster_service(replica& member) : member_(member) {}
   void register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry);
-  // etcd's publish: name and client URLs, once a leader exists (until done or the member stops).
+  // etcd's publish: name and client URLs, once a leader exists (until done or the member stops). Returns
+  // once this member's record is current and a leader is known (etcd_server's ready), or when stopping.
   runtime::task<void> publish_self();
   // This member leads and another asked it (replica_events::member_asked): answers in the background.
   void member_asked(member_op op, member_ask ask);

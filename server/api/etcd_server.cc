@@ -33,8 +33,8 @@ void etcd_server::register_services(net::grpc::service_registry& registry) {
 runtime::task<void> etcd_server::run() {
   // Background work that uses the member joins the gate; run() returns once all of it has ended.
   bool started = background_.spawn(lease_.housekeeping());
-  started = started && background_.spawn(cluster_.publish_self());
-  if (auto_compaction_enabled(replica_.config())) started = started && background_.spawn(run_auto_compactor(replica_));
+  started = started && background_.spawn(publish_then_ready());
+  if (auto_compaction_enabled(replica_.config())) started = started && background_.spawn(run_auto_compactor(replica_, stop_background_.token()));
   assert(started && "the gate closes only below");
   co_await replica_.run();
   apply_waiters_.wake_all(etcd_errors::stopped());
@@ -42,7 +42,22 @@ runtime::task<void> etcd_server::run() {
   co_await background_.close();
 }
 
-void etcd_server::stop() { replica_.stop(); }
+void etcd_server::stop() {
+  replica_.stop();
+  stop_background_.cancel();  // waits that are long (auto compaction's) end now, not at their deadline
+  ready_changed_.notify_all();
+}
+
+runtime::task<void> etcd_server::publish_then_ready() {
+  co_await cluster_.publish_self();  // returns once published with a leader known, or when stopping
+  ready_ = !replica_.stopping() && !replica_.leaving();
+  ready_changed_.notify_all();
+}
+
+runtime::task<bool> etcd_server::wait_ready() {
+  co_await ready_changed_.wait_until([this] { return ready_ || replica_.stopping() || replica_.leaving(); });
+  co_return ready_;
+}
 
 bool etcd_server::healthy() const {
   return replica_.driver().leader() != raft::kNoNode && !replica_.applier().nospace_alarm();

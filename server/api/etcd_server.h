@@ -14,6 +14,8 @@
 #include <string_view>
 
 #include "net/grpc/service_registry.h"
+#include "runtime/cancel.h"
+#include "runtime/condition.h"
 #include "runtime/gate.h"
 #include "runtime/task.h"
 #include "server/api/apply_waiters.h"
@@ -48,6 +50,9 @@ class etcd_server final : private replica_events {
   // compaction, Snapshot streams), until stop().
   runtime::task<void> run();
   void stop();
+  // etcd's ReadyNotify: true once a leader is known and this member published itself through raft (it
+  // serves: a write can commit); false when the member stops first. For systemd's READY=1.
+  runtime::task<bool> wait_ready();
 
   // For the HTTP endpoints: the JSON gateway calls the same unary methods as gRPC.
   bool healthy() const;
@@ -59,6 +64,7 @@ class etcd_server final : private replica_events {
   void entries_applied() override;  // watchers poll, waiters on the store wake
   void member_asked(member_op op, member_ask ask) override;
   void state_replacing() override;  // Maintenance.Snapshot streams in progress end with an error
+  runtime::task<void> publish_then_ready();  // cluster_service::publish_self, then ready_
 
   replica replica_;
   learner_refusal learner_refusal_{replica_.is_learner()};
@@ -66,6 +72,9 @@ class etcd_server final : private replica_events {
   apply_waiters apply_waiters_;  // woken after every applied batch (lock and election recipes)
   // Lease housekeeping, publish, auto compaction and Maintenance.Snapshot streams: run() waits for them.
   runtime::gate background_;
+  runtime::cancel_source stop_background_;  // cancelled by stop()
+  bool ready_ = false;                // set once by publish_then_ready()
+  runtime::condition ready_changed_;  // notified when ready_ is set and when the member stops
 
   kv_service kv_{replica_};
   lease_service lease_{replica_};

@@ -1,5 +1,6 @@
-// server/common/config.cc — flag/environment parsing and validation for server_config. One table lists every
-// flag (name, default, help, setter); --help, ETCD_* lookup and parsing are all driven by it.
+// server/common/config.cc — flag/environment/config-file parsing and validation for server_config. One
+// table lists every flag (name, default, help, setter, support): the built flags are here, etcd's
+// others in etcd_flags_unbuilt.cc; --help, ETCD_* lookup, the config file and parsing are all driven by it.
 #include "server/common/config.h"
 
 #include <algorithm>
@@ -10,20 +11,16 @@
 #include <thread>
 
 #include "runtime/flag_tokens.h"
+#include "server/common/config_file.h"
+#include "server/common/flag_spec.h"
+#include "server/common/go_values.h"
 
 extern char** environ;
 
 namespace ringkv::server {
 namespace {
 
-using setter = std::function<std::string(server_config&, const std::string&)>;  // returns error or ""
-
-struct flag_spec {
-  const char* name;
-  const char* default_value;  // shown in --help and applied before flags/env
-  const char* help;
-  setter set;
-};
+using setter = flag_setter;
 
 template <typename Int>
 std::string parse_int(const std::string& text, Int& out, Int min_value) {
@@ -35,33 +32,17 @@ std::string parse_int(const std::string& text, Int& out, Int min_value) {
   return "";
 }
 
-// Go-style duration ("1h", "30m", "1h30m", "90s", "500ms"); a bare integer means `bare_unit`.
+// A Go duration (go_values.h), or, as etcd's --auto-compaction-retention, a bare integer in `bare_unit`.
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text,
                                                         std::chrono::milliseconds bare_unit) {
-  if (text.empty()) return std::nullopt;
-  if (std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(uint8_t(c)); })) {
+  if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(uint8_t(c)); })) {
     int64_t count = 0;
     if (!parse_int<int64_t>(text, count, 0).empty()) return std::nullopt;
     return bare_unit * count;
   }
-  std::chrono::milliseconds total{0};
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t digits_end = i;
-    while (digits_end < text.size() && std::isdigit(uint8_t(text[digits_end]))) ++digits_end;
-    if (digits_end == i) return std::nullopt;
-    int64_t count = std::stoll(text.substr(i, digits_end - i));
-    size_t unit_end = digits_end;
-    while (unit_end < text.size() && std::isalpha(uint8_t(text[unit_end]))) ++unit_end;
-    std::string unit = text.substr(digits_end, unit_end - digits_end);
-    if (unit == "h") total += std::chrono::hours(count);
-    else if (unit == "m") total += std::chrono::minutes(count);
-    else if (unit == "s") total += std::chrono::seconds(count);
-    else if (unit == "ms") total += std::chrono::milliseconds(count);
-    else return std::nullopt;
-    i = unit_end;
-  }
-  return total;
+  auto duration = parse_go_duration(text);
+  if (!duration) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*duration);
 }
 
 std::vector<std::string> split(const std::string& text, char separator) {
@@ -154,14 +135,25 @@ std::string set_initial_cluster(server_config& config, const std::string& text) 
   return "";
 }
 
-// The TLS flags (tls_flags.h) follow the table's own.
-std::vector<flag_spec> with_tls_flags(std::vector<flag_spec> table) {
-  for (const auto& flag : tls_flag_table()) table.push_back({flag.name, flag.default_value, flag.help, flag.set});
-  return table;
+// --log-outputs / --log-output: one destination (log.h writes every line to one descriptor).
+std::string set_log_outputs(server_config& config, const std::string& text) {
+  std::vector<std::string> outputs;
+  for (const auto& part : split(text, ','))
+    if (!part.empty() && std::find(outputs.begin(), outputs.end(), part) == outputs.end()) outputs.push_back(part);
+  if (outputs.empty()) return "needs one output";
+  if (outputs.size() > 1)
+    return "ringkv writes its log to one output; got " + std::to_string(outputs.size()) + " ('" + text + "')";
+  const std::string& output = outputs[0];
+  if (output == "systemd/journal")
+    return "the journald output is not built; use 'stderr': under systemd, stderr reaches the journal";
+  if (output == "default" || output == "stderr") config.log_output = {log_destination::kind::standard_error, ""};
+  else if (output == "stdout") config.log_output = {log_destination::kind::standard_output, ""};
+  else config.log_output = {log_destination::kind::file, output};
+  return "";
 }
 
-const std::vector<flag_spec>& flag_table() {
-  static const std::vector<flag_spec> table = with_tls_flags({
+std::vector<flag_spec> built_flag_specs() {
+  return {
       {"name", "default", "Human-readable name for this member.",
        [](server_config& c, const std::string& v) -> std::string {
          if (v.empty()) return "must not be empty";
@@ -228,24 +220,46 @@ const std::vector<flag_spec>& flag_table() {
        milliseconds_field(&server_config::election_timeout)},
       {"experimental-watch-progress-notify-interval", "10m", "Duration of periodical watch progress notification.",
        [](server_config& c, const std::string& v) -> std::string {
-         auto interval = parse_duration(v, std::chrono::milliseconds(0));  // a bare number has no unit: refused
-         if (!interval || interval->count() <= 0) return "must be a positive duration (e.g. 10m, 500ms), got '" + v + "'";
-         c.watch_progress_notify_interval = *interval;
+         auto interval = parse_go_duration(v);
+         if (!interval || *interval < std::chrono::milliseconds(1))
+           return "must be a duration of at least 1ms (e.g. 10m, 500ms), got '" + v + "'";
+         c.watch_progress_notify_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*interval);
          return "";
-       }},
+       },
+       value_kind::duration},
       {"experimental-wal-sync-delay", "0ms",
        "Testing only: wait this long after every WAL fdatasync before acknowledging, to act as a slow disk.",
        [](server_config& c, const std::string& v) -> std::string {
-         auto delay = parse_duration(v, std::chrono::milliseconds(0));
+         auto delay = parse_go_duration(v);
          if (!delay || delay->count() < 0) return "must be a duration (e.g. 0ms, 800ms), got '" + v + "'";
-         c.wal_sync_delay = *delay;
+         c.wal_sync_delay = std::chrono::duration_cast<std::chrono::milliseconds>(*delay);
          return "";
-       }},
+       },
+       value_kind::duration},
       {"log-level", "info", "Configures log level. Only supports debug, info, warn, error, panic, or fatal.",
        [](server_config& c, const std::string& v) -> std::string {
          auto level = parse_log_level(v);
          if (!level) return "must be one of debug, info, warn, error, panic, fatal; got '" + v + "'";
          c.level = *level;
+         return "";
+       }},
+      {"debug", "false", "Enable debug-level logging (as --log-level=debug; etcd deprecates it in v3.5).",
+       [](server_config& c, const std::string& v) -> std::string {
+         auto debug = parse_go_bool(v);
+         if (!debug) return "invalid boolean '" + v + "' (true or false)";
+         if (*debug) c.level = log_level::debug;
+         return "";
+       },
+       value_kind::boolean},
+      {"log-outputs", "default",
+       "Where the log goes: 'default' or 'stderr' (under systemd: the journal), 'stdout', or a file path. One "
+       "output ('systemd/journal' is not built).",
+       set_log_outputs, value_kind::list},
+      {"log-output", "default", "Deprecated: use --log-outputs.", set_log_outputs, value_kind::list},
+      {"config-file", "", "Path to etcd's YAML configuration file. When given, the other command-line flags and "
+       "ETCD_* environment variables are ignored (as in etcd).",
+       [](server_config& c, const std::string& v) -> std::string {
+         c.config_file = v;
          return "";
        }},
       {"shards", "0", "Number of shards (threads, one io_uring each); 0 means one per online core.",
@@ -263,7 +277,22 @@ const std::vector<flag_spec>& flag_table() {
          c.io_backend = *backend;
          return "";
        }},
-  });
+  };
+}
+
+// Built flags first (table order is application order: a later flag may depend on an earlier one).
+const std::vector<flag_spec>& flag_table() {
+  static const std::vector<flag_spec> table = [] {
+    std::vector<flag_spec> all = built_flag_specs();
+    // The flags ringkv does not build (etcd_flags_unbuilt.cc), then the client-port TLS flags
+    // (tls_flags.h) - its peer-TLS rows are in the unbuilt table already, which speaks for them.
+    for (auto& flag : unbuilt_flag_specs()) all.push_back(std::move(flag));
+    for (const auto& flag : tls_flag_table()) {
+      const bool listed = std::any_of(all.begin(), all.end(), [&](const flag_spec& f) { return std::string_view(f.name) == flag.name; });
+      if (!listed) all.push_back({flag.name, flag.default_value, flag.help, flag.set, flag.boolean ? value_kind::boolean : value_kind::text});
+    }
+    return all;
+  }();
   return table;
 }
 
@@ -308,6 +337,77 @@ std::string finish(server_config& config, const std::set<std::string>& given) {
   return check_tls_flags(config);
 }
 
+// One flag's value and where it came from: "--name", "ETCD_NAME" or "config file key 'name'".
+struct given_value {
+  std::string value;
+  std::string origin;
+};
+using given_values = std::map<std::string, given_value>;  // flag name -> value
+
+// Sets one given flag; a flag that is not built refuses (error), one without effect adds a warning.
+bool apply(const flag_spec& flag, const given_value& given, server_config& config, config_parse_result& result) {
+  if (auto error = flag.set(config, given.value); !error.empty()) {
+    result.error = "invalid value for " + given.origin + ": " + error;
+    return false;
+  }
+  if (flag.support == flag_support::built || is_inert(flag, given.value)) return true;
+  const std::string what = given.origin + "='" + given.value + "'";
+  if (flag.support == flag_support::not_built) {
+    result.error = what + " is not built in ringkv: " + flag.why;
+    return false;
+  }
+  result.warnings.push_back(what + " has no effect in ringkv: " + flag.why);
+  return true;
+}
+
+// ETCD_* variables, under the command line's flags (a shadowed one is named in a warning).
+bool values_from_environment(const environment& env, given_values& values, config_parse_result& result) {
+  for (const auto& [key, value] : env) {
+    if (key.rfind("ETCD_", 0) != 0) continue;
+    const flag_spec* match = nullptr;
+    for (const auto& flag : flag_table())
+      if (env_name(flag.name) == key) match = &flag;
+    if (!match) {
+      result.warnings.push_back("unrecognized environment variable " + key + "=" + value);
+    } else if (values.count(match->name)) {
+      result.warnings.push_back("conflicting environment variable " + key +
+                                " is shadowed by corresponding command-line flag --" + match->name);
+    } else {
+      values[match->name] = {value, key};
+    }
+  }
+  return true;
+}
+
+// etcd's rule: a config file replaces every other flag and ETCD_* variable; ringkv names what it ignores.
+bool values_from_config_file(const std::string& path, const environment& env, given_values& values,
+                             config_parse_result& result) {
+  config_file_entries file = read_config_file(path, [](std::string_view name) -> std::optional<value_kind> {
+    const flag_spec* flag = find_flag(name);
+    if (!flag || name == "config-file") return std::nullopt;
+    return flag->kind;
+  });
+  if (!file.error.empty()) {
+    result.error = "cannot use config file '" + path + "': " + file.error;
+    return false;
+  }
+  std::vector<std::string> ignored;
+  for (const auto& [name, given] : values)
+    if (name != "config-file") ignored.push_back(given.origin);
+  for (const auto& [key, value] : env)
+    if (key.rfind("ETCD_", 0) == 0 && key != "ETCD_CONFIG_FILE") ignored.push_back(key);
+  if (!ignored.empty()) {
+    std::string names;
+    for (const auto& name : ignored) names += (names.empty() ? "" : ", ") + name;
+    result.warnings.push_back("loaded server configuration from '" + path +
+                              "': other command-line flags and environment variables are ignored (" + names + ")");
+  }
+  result.warnings.insert(result.warnings.end(), file.warnings.begin(), file.warnings.end());
+  values.clear();
+  for (auto& [name, value] : file.values) values[name] = {value, "config file key '" + name + "'"};
+  return true;
+}
+
 }  // namespace
 
 int64_t server_config::effective_quota_bytes() const {
@@ -330,22 +430,14 @@ int64_t server_config::compaction_revisions() const {
 config_parse_result parse_config(const std::vector<std::string>& args, const environment& env) {
   config_parse_result result;
   server_config config;
-  std::set<std::string> given;
-  auto apply = [&](const flag_spec& flag, const std::string& value, const std::string& origin) {
-    if (auto error = flag.set(config, value); !error.empty()) {
-      result.error = "invalid value for " + origin + ": " + error;
-      return false;
-    }
-    given.insert(flag.name);
-    return true;
-  };
   for (const auto& flag : flag_table())  // defaults first (placeholders are filled in by finish())
     if (flag.default_value[0] != '$') flag.set(config, flag.default_value);
 
-  std::map<std::string, std::string> from_flags;
   auto arity = [](std::string_view name) {
-    if (name == "h" || name == "help" || name == "version" || is_boolean_tls_flag(name)) return runtime::flag_arity::boolean;
-    return find_flag(name) ? runtime::flag_arity::takes_value : runtime::flag_arity::undefined;
+    if (name == "h" || name == "help" || name == "version") return runtime::flag_arity::boolean;
+    const flag_spec* flag = find_flag(name);
+    if (!flag) return runtime::flag_arity::undefined;
+    return flag->kind == value_kind::boolean ? runtime::flag_arity::boolean : runtime::flag_arity::takes_value;
   };
   const runtime::flag_tokens tokens =
       tokenize_flags(std::span(args).subspan(std::min<size_t>(1, args.size())), arity, runtime::flag_dialect::go_flag);
@@ -354,32 +446,29 @@ config_parse_result parse_config(const std::vector<std::string>& args, const env
     if (token.name == "version") { result.show_version = true; return result; }
   }
   if (!tokens.ok()) { result.error = tokens.error; return result; }
+  given_values values;
   for (const auto& token : tokens.tokens) {
     if (token.positional()) {
       result.error = "unexpected argument '" + *token.value + "' (flags look like --name value)";
       return result;
     }
-    from_flags[token.name] = token.value.value_or("");
+    values[token.name] = {token.value.value_or("true"), "--" + token.name};  // a bare flag is a boolean's true
   }
-  for (const auto& [key, value] : env) {
-    if (key.rfind("ETCD_", 0) != 0) continue;
-    bool known = false;
-    for (const auto& flag : flag_table()) {
-      if (env_name(flag.name) != key) continue;
-      known = true;
-      if (from_flags.count(flag.name)) {
-        result.warnings.push_back("conflicting environment variable " + key +
-                                  " is shadowed by corresponding command-line flag --" + flag.name);
-      } else if (!apply(flag, value, key)) {
-        return result;
-      }
-    }
-    if (!known) result.warnings.push_back("unrecognized environment variable " + key + "=" + value);
+  std::string config_file = values.count("config-file") ? values["config-file"].value : "";
+  if (config_file.empty() && env.count("ETCD_CONFIG_FILE")) config_file = env.at("ETCD_CONFIG_FILE");
+  if (!config_file.empty()) {
+    if (!values_from_config_file(config_file, env, values, result)) return result;
+  } else if (!values_from_environment(env, values, result)) {
+    return result;
   }
+  std::set<std::string> given;
   for (const auto& flag : flag_table()) {  // table order: a later flag may depend on an earlier one
-    auto it = from_flags.find(flag.name);
-    if (it != from_flags.end() && !apply(flag, it->second, "--" + it->first)) return result;
+    auto it = values.find(flag.name);
+    if (it == values.end()) continue;
+    if (!apply(flag, it->second, config, result)) return result;
+    given.insert(flag.name);
   }
+  config.config_file = config_file;
   if (auto error = finish(config, given); !error.empty()) {
     result.error = error;
     return result;
@@ -403,17 +492,26 @@ std::string config_help_text() {
       "Usage:\n\n  ringkv [flags]\n    Start a ringkv server (etcd v3 API).\n\n"
       "  ringkv --version\n    Show the version of ringkv.\n\n"
       "  ringkv -h | --help\n    Show this help.\n\n"
+      "  ringkv --config-file FILE\n    Read the settings from etcd's YAML configuration file (keys are the flag "
+      "names);\n    the other command-line flags and environment variables are then ignored, as in etcd.\n\n"
+      "  ringkv snapshot status|restore ...\n    Inspect a snapshot file, or make a data dir from one.\n\n"
       "Every flag can also be set by an environment variable: --data-dir is ETCD_DATA_DIR.\n"
-      "Command-line flags take precedence over environment variables.\n\nFlags:\n";
+      "Command-line flags take precedence over environment variables. Booleans: --flag, --flag=true|false.\n"
+      "Durations are Go's: 300ms, 1.5h, 1h2m3s.\n\nFlags:\n";
+  std::string ignored;
   for (const auto& flag : flag_table()) {
-    text += "  --";
-    text += flag.name;
-    text += " '";
-    text += flag.default_value;
-    text += "'\n    ";
-    text += flag.help;
-    text += "\n";
+    if (!*flag.help) {  // etcd's ignored flags: listed together below
+      ignored += (ignored.empty() ? "  --" : ", --") + std::string(flag.name);
+      continue;
+    }
+    text += "  --" + std::string(flag.name) + " '" + flag.default_value + "'\n    " + flag.help + "\n";
+    if (flag.support == flag_support::no_effect) text += "    [no effect in ringkv: " + std::string(flag.why) + "]\n";
+    if (flag.support == flag_support::not_built && *flag.inert_values)
+      text += "    [not built in ringkv, only '" + std::string(flag.inert_values) + "' is accepted: " + flag.why + "]\n";
+    else if (flag.support == flag_support::not_built)
+      text += "    [not built in ringkv, refused when set: " + std::string(flag.why) + "]\n";
   }
+  text += "\nAccepted and ignored, as etcd 3.4 does:\n" + ignored + "\n";
   return text;
 }
 

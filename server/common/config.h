@@ -1,7 +1,11 @@
 // server/common/config.h — the node's configuration: every tunable in one validated struct, parsed from
 // etcd-named command-line flags (`--name`, `--data-dir`, ...) and ETCD_* environment variables
-// (flags win over the environment, as in etcd). Defaults are etcd 3.4's, except that a bare
-// `localhost` in a URL binds 127.0.0.1 and the data dir is "${name}.ringkv".
+// (flags win over the environment, as in etcd), or from etcd's YAML config file (`--config-file` or
+// ETCD_CONFIG_FILE: then, as in etcd, the other flags and variables are ignored, with a warning).
+// Every etcd 3.4 flag is known: built, accepted with a warning saying why it has no effect, or refused
+// as not built (server/common/flag_spec.h). Values are read as Go reads them (go_values.h). Defaults
+// are etcd 3.4's, except that a bare `localhost` in a URL binds 127.0.0.1 and the data dir is
+// "${name}.ringkv".
 #pragma once
 
 #include <chrono>
@@ -35,6 +39,14 @@ struct url_endpoint {
 std::optional<net::endpoint> bind_endpoint(const url_endpoint& url);
 
 enum class cluster_state { new_cluster, existing_cluster };
+
+// --log-outputs: where the log lines go. One output: 'default' and 'stderr' (under systemd, stderr
+// reaches the journal), 'stdout', or a file path (appended to, created 0640).
+struct log_destination {
+  enum class kind { standard_error, standard_output, file };
+  kind to = kind::standard_error;
+  std::string path;  // kind::file only
+};
 enum class compaction_mode { periodic, revision };
 
 struct server_config {
@@ -61,6 +73,8 @@ struct server_config {
   std::chrono::milliseconds watch_progress_notify_interval{std::chrono::minutes(10)};
   std::chrono::milliseconds wal_sync_delay{0};  // testing only: a slow disk (--experimental-wal-sync-delay)
   log_level level = log_level::info;
+  log_destination log_output;
+  std::string config_file;  // the YAML file the settings came from; empty when from flags/ETCD_*
   unsigned shards = 0;  // 0 means one per online core
   // --io-backend: auto (io_uring, epoll when io_uring is refused; RINGKV_IO_BACKEND may choose), uring, epoll.
   runtime::io_backend io_backend = runtime::io_backend::automatic;

@@ -1,8 +1,11 @@
 // server/process/main.cc — the `ringkv` executable: parses flags/ETCD_* variables, opens the data dir and its
 // WAL (replaying it: every acknowledged write comes back), serves etcd's v3 API on the client URLs, and
 // shuts down cleanly on SIGTERM/SIGINT (connections ended, node stopped, WAL closed after its last sync).
+// Under systemd (Type=notify) it reports READY=1, WATCHDOG=1 and STOPPING=1 (systemd_lifecycle.h).
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -20,7 +23,10 @@
 #include "server/process/cluster_bootstrap.h"
 #include "server/process/data_dir_guard.h"
 #include "server/process/descriptor_limit.h"
+#include "server/process/ringkv_version.h"
 #include "server/process/snapshot_command.h"
+#include "server/process/systemd_lifecycle.h"
+#include "server/process/systemd_notify.h"
 #include "server/common/config.h"
 #include "server/api/etcd_server.h"
 #include "server/replica/raft_payload.h"
@@ -55,7 +61,7 @@ void log_starting(const server_config& config) {
     for (const auto& url : peer_urls) initial_cluster += (initial_cluster.empty() ? "" : ",") + name + "=" + url;
   const bool periodic = config.auto_compaction_mode == compaction_mode::periodic;
   log::info("starting an etcd server",
-            {{"ringkv-version", ringkv_version}, {"etcd-api-version", "3.4"},
+            {{"ringkv-version", ringkv_version}, {"git-sha", ringkv_git_revision}, {"etcd-api-version", "3.4"},
              {"shards", uint64_t(config.shards == 0 ? runtime::shard_count() : config.shards)},
              {"io-backend", runtime::to_string(runtime::active_io_backend())},
              {"name", config.name}, {"data-dir", config.data_dir},
@@ -81,7 +87,23 @@ void log_starting(const server_config& config) {
              {"log-level", log::to_string(config.level)}});
 }
 
-runtime::task<int> serve(const server_config& config) {
+// --log-outputs: stderr (the default) stays; stdout or a file (appended to) becomes the log's descriptor.
+bool open_log_output(const log_destination& output) {
+  switch (output.to) {
+    case log_destination::kind::standard_error: return true;
+    case log_destination::kind::standard_output: log::set_output_fd(1); return true;
+    case log_destination::kind::file: break;
+  }
+  int fd = ::open(output.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    log::error("cannot open the log output", {{"log-outputs", output.path}, {"error", std::strerror(errno)}});
+    return false;
+  }
+  log::set_output_fd(fd);  // open for the life of the process
+  return true;
+}
+
+runtime::task<int> serve(const server_config& config, const systemd_notifier& systemd) {
   log_starting(config);
   // Nothing in the data dir is created, changed or removed before it is known to be ringkv's.
   if (!make_dir(config.data_dir) || !claim_data_dir(config.data_dir)) co_return 1;
@@ -175,6 +197,9 @@ runtime::task<int> serve(const server_config& config) {
   runtime::task_group group;
   group.spawn(server.run());
   group.spawn(ports.serve());
+  runtime::cancel_source watchdog_stop;
+  if (systemd.enabled()) group.spawn(notify_ready_when_serving(systemd, server));
+  if (auto interval = systemd.watchdog_ping_interval()) group.spawn(feed_watchdog(systemd, *interval, watchdog_stop.token()));
   std::vector<std::string> urls;
   for (const auto& url : config.listen_client_urls) urls.push_back(url.url);
   log::info("serving etcd v3 gRPC (KV, Watch, Lease, Cluster, Maintenance, Lock, Election) and HTTP /health /version /metrics /v3 JSON gateway",
@@ -183,6 +208,8 @@ runtime::task<int> serve(const server_config& config) {
 
   co_await runtime::wait_for_stop();
   log::info("received stop request; shutting down", {{"open-connections", uint64_t(ports.open_connections())}});
+  systemd.notify("STOPPING=1");
+  watchdog_stop.cancel();
   co_await ports.close();
   server.stop();
   co_await group.wait();
@@ -205,9 +232,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (parsed.show_version) {
-    std::printf("ringkv Version: %s\netcd API Version: %s\n", ringkv_version, "3.4");
+    std::printf("ringkv Version: %s\nGit SHA: %s\netcd API Version: %s\n", ringkv_version, ringkv_git_revision,
+                "3.4");
     return 0;
   }
+  if (parsed.config && !open_log_output(parsed.config->log_output)) return 1;
   for (const auto& warning : parsed.warnings) log::warn(warning);
   if (!parsed.config) {
     log::error("error verifying flags", {{"error", parsed.error}, {"help", "see 'ringkv --help'"}});
@@ -216,11 +245,13 @@ int main(int argc, char** argv) {
   const server_config config = *parsed.config;
   log::set_level(config.level);
   raise_descriptor_limit();
+  if (!config.config_file.empty()) log::info("loaded server configuration", {{"path", config.config_file}});
+  const systemd_notifier systemd = systemd_notifier::from_environment(environment_from_process());
   runtime::reactor_config reactor;
   reactor.shards = config.shards;  // shard 0: the raft group; every shard: client connections
   reactor.backend = config.io_backend;
   try {
-    return runtime::run(reactor, [&config]() { return serve(config); });
+    return runtime::run(reactor, [&config, &systemd]() { return serve(config, systemd); });
   } catch (const std::exception& error) {
     log::error("cannot start the runtime", {{"error", error.what()}});
     return 1;

@@ -1,7 +1,14 @@
-// tests/server/config_test.cc — flag and ETCD_* parsing, etcd's defaults, and validation errors.
+// tests/server/config_test.cc — flag, ETCD_* and config-file parsing, etcd's defaults, Go's value syntax,
+// every etcd 3.4 flag known (built, no effect with a warning, or refused as not built), validation errors.
 #include "server/common/config.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "server/common/go_values.h"
 
 namespace ringkv::server {
 namespace {
@@ -97,12 +104,12 @@ TEST(Config, Errors) {
        "TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme"},
       {{"--listen-client-urls", "ftp://127.0.0.1:2379"}, "unsupported scheme 'ftp'"},
       {{"--cipher-suites", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,FOO"}, "unexpected TLS cipher suite \"FOO\""},
-      {{"--peer-cert-file", "p.crt"}, "--peer-cert-file=p.crt: peer TLS is not supported yet"},
-      {{"--peer-auto-tls"}, "--peer-auto-tls=true: peer TLS is not supported yet"},
-      {{"--peer-client-cert-auth=true"}, "peer TLS is not supported yet"},
-      {{"--peer-cert-allowed-cn", "n1"}, "peer TLS is not supported yet"},
+      {{"--peer-cert-file", "p.crt"}, "--peer-cert-file='p.crt' is not built in ringkv: TLS on the peer port"},
+      {{"--peer-auto-tls"}, "--peer-auto-tls='true' is not built in ringkv: TLS on the peer port"},
+      {{"--peer-client-cert-auth=true"}, "is not built in ringkv: TLS on the peer port"},
+      {{"--peer-cert-allowed-cn", "n1"}, "is not built in ringkv: TLS on the peer port"},
       {{"--listen-peer-urls", "https://127.0.0.1:2380"}, "--listen-peer-urls https://127.0.0.1:2380: peer TLS"},
-      {{"--client-cert-allowed-hostname", "h"}, "not supported yet"},
+      {{"--client-cert-allowed-hostname", "h"}, "client certificate hostname checks are not built"},
       {{"--client-cert-auth=maybe"}, "invalid boolean"},
       {{"--listen-client-urls", "127.0.0.1:2379"}, "no scheme"},
       {{"--listen-client-urls", "http://127.0.0.1"}, "no port"},
@@ -188,6 +195,274 @@ TEST(Config, HelpAndVersion) {
                            "--auto-compaction-mode", "--auto-compaction-retention", "--heartbeat-interval",
                            "--election-timeout", "--log-level", "--shards"})
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
+}
+
+TEST(GoValues, Booleans) {
+  for (const char* yes : {"1", "t", "T", "TRUE", "true", "True"}) EXPECT_EQ(parse_go_bool(yes), true) << yes;
+  for (const char* no : {"0", "f", "F", "FALSE", "false", "False"}) EXPECT_EQ(parse_go_bool(no), false) << no;
+  for (const char* bad : {"", "yes", "on", "tRuE", "2", " true"}) EXPECT_FALSE(parse_go_bool(bad)) << bad;
+}
+
+TEST(GoValues, Durations) {
+  using namespace std::chrono;
+  EXPECT_EQ(parse_go_duration("0"), nanoseconds(0));
+  EXPECT_EQ(parse_go_duration("1.5h"), minutes(90));
+  EXPECT_EQ(parse_go_duration("300ms"), milliseconds(300));
+  EXPECT_EQ(parse_go_duration("10us"), microseconds(10));
+  EXPECT_EQ(parse_go_duration("10\xC2\xB5s"), microseconds(10));
+  EXPECT_EQ(parse_go_duration("10\xCE\xBCs"), microseconds(10));
+  EXPECT_EQ(parse_go_duration("1h2m3s"), hours(1) + minutes(2) + seconds(3));
+  EXPECT_EQ(parse_go_duration("-1.5s"), milliseconds(-1500));
+  EXPECT_EQ(parse_go_duration("+5ns"), nanoseconds(5));
+  EXPECT_EQ(parse_go_duration(".5s"), milliseconds(500));
+  EXPECT_EQ(parse_go_duration("1.s"), seconds(1));
+  EXPECT_EQ(parse_go_duration("1.0000000001s"), seconds(1));  // below 1 ns: dropped, as Go
+  EXPECT_EQ(parse_go_duration("2562047h"), hours(2562047));
+  EXPECT_EQ(parse_go_duration("-9223372036854775808ns"), nanoseconds(INT64_MIN));
+  for (const char* bad : {"", "5", "1x", "h", ".s", "1.5", "1h 2m", "1hh", "-", "9223372036854775808ns",
+                          "2562048h", "1e3s"})
+    EXPECT_FALSE(parse_go_duration(bad)) << bad;
+}
+
+TEST(Config, BooleanFlagsInGoForms) {
+  EXPECT_EQ(parse({"--debug"}).config->level, log_level::debug);
+  EXPECT_EQ(parse({"--debug=true"}).config->level, log_level::debug);
+  EXPECT_EQ(parse({"-debug=1"}).config->level, log_level::debug);
+  EXPECT_EQ(parse({"--debug=false"}).config->level, log_level::info);
+  EXPECT_EQ(parse({}, {{"ETCD_DEBUG", "True"}}).config->level, log_level::debug);
+  // debug wins over --log-level, whatever the order (table order, as etcd).
+  EXPECT_EQ(parse({"--debug", "--log-level", "warn"}).config->level, log_level::debug);
+  auto space_separated = parse({"--debug", "false"});  // Go: a boolean takes no separate value
+  EXPECT_FALSE(space_separated.config);
+  EXPECT_NE(space_separated.error.find("unexpected argument 'false'"), std::string::npos) << space_separated.error;
+  auto bad = parse({"--strict-reconfig-check=maybe"});
+  EXPECT_FALSE(bad.config);
+  EXPECT_NE(bad.error.find("invalid boolean"), std::string::npos) << bad.error;
+}
+
+TEST(Config, GoDurationsInFlags) {
+  EXPECT_EQ(parse({"--experimental-watch-progress-notify-interval", "1.5s"}).config->watch_progress_notify_interval,
+            std::chrono::milliseconds(1500));
+  EXPECT_EQ(parse({"--experimental-wal-sync-delay", "1500us"}).config->wal_sync_delay, std::chrono::milliseconds(1));
+  EXPECT_EQ(parse({"--auto-compaction-retention", "1.5h"}).config->compaction_period().count(), 5400);
+  EXPECT_EQ(parse({"--auto-compaction-retention", "1h2m3s"}).config->compaction_period().count(), 3723);
+  EXPECT_FALSE(parse({"--experimental-watch-progress-notify-interval", "10"}).config);  // no unit
+  EXPECT_FALSE(parse({"--grpc-keepalive-interval", "2 hours"}).config);
+}
+
+TEST(Config, NoEffectFlagsWarnAndSayWhy) {
+  auto result = parse({"--max-wals", "10", "--grpc-keepalive-interval=1h", "--pre-vote=false", "--logger=capnslog",
+                       "--peer-heartbeat-interval=100"});
+  ASSERT_TRUE(result.config) << result.error;
+  ASSERT_EQ(result.warnings.size(), 5u);
+  EXPECT_NE(result.warnings[0].find("--max-wals='10' has no effect in ringkv: ringkv releases WAL segments"),
+            std::string::npos) << result.warnings[0];
+  std::string all;
+  for (const auto& warning : result.warnings) all += warning + "\n";
+  EXPECT_NE(all.find("--pre-vote='false' has no effect in ringkv: ringkv's raft always runs the PreVote"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("--logger='capnslog'"), std::string::npos) << all;
+  EXPECT_NE(all.find("--peer-heartbeat-interval='100' has no effect"), std::string::npos) << all;
+}
+
+TEST(Config, InertValuesAreQuiet) {
+  auto result = parse({"--pre-vote", "--strict-reconfig-check=True", "--enable-v2=false", "--logger", "zap",
+                       "--cors=*", "--host-whitelist=", "--experimental-corrupt-check-time=0s", "--proxy", "off",
+                       "--wal-dir=", "--unsafe-no-fsync=0", "--enable-grpc-gateway", "--metrics", "basic"});
+  ASSERT_TRUE(result.config) << result.error;
+  EXPECT_TRUE(result.warnings.empty()) << result.warnings[0];
+  auto env = parse({}, {{"ETCD_WAL_DIR", ""}, {"ETCD_DISCOVERY", ""}, {"ETCD_ENABLE_V2", "false"}});
+  ASSERT_TRUE(env.config) << env.error;
+  EXPECT_TRUE(env.warnings.empty());
+}
+
+TEST(Config, NotBuiltFlagsRefuseTheStart) {
+  struct refused {
+    std::vector<std::string> flags;
+    environment env;
+    std::string expected;
+  };
+  std::vector<refused> cases = {
+      {{"--peer-cert-file", "/etc/p.pem"}, {}, "--peer-cert-file='/etc/p.pem' is not built in ringkv: TLS on the peer"},
+      {{"--peer-auto-tls"}, {}, "--peer-auto-tls='true' is not built"},
+      {{"--auth-token", "jwt"}, {}, "authentication"},
+      {{"--auth-token", "simple"}, {}, "authentication"},
+      {{"--bcrypt-cost", "10"}, {}, "authentication"},
+      {{"--discovery", "https://discovery.etcd.io/abc"}, {}, "discovery service"},
+      {{"--discovery-srv", "example.com"}, {}, "DNS SRV"},
+      {{"--enable-v2"}, {}, "v2 API"},
+      {{}, {{"ETCD_ENABLE_V2", "true"}}, "ETCD_ENABLE_V2='true' is not built"},
+      {{"--wal-dir", "/fast/wal"}, {}, "dedicated WAL directory"},
+      {{"--force-new-cluster"}, {}, "snapshot restore"},
+      {{"--proxy", "on"}, {}, "v2 proxy"},
+      {{"--listen-metrics-urls", "http://127.0.0.1:2381"}, {}, "metrics listener"},
+      {{"--cors", "https://example.com"}, {}, "CORS"},
+      {{"--experimental-enable-lease-checkpoint"}, {}, "lease checkpoints"},
+      {{"--experimental-initial-corrupt-check=true"}, {}, "corruption check"},
+      {{"--log-outputs", "systemd/journal"}, {}, "journald output is not built"},
+      {{"--log-outputs", "stderr,/tmp/x.log"}, {}, "one output"},
+  };
+  for (const auto& c : cases) {
+    auto result = parse(c.flags, c.env);
+    EXPECT_FALSE(result.config) << c.expected;
+    EXPECT_NE(result.error.find(c.expected), std::string::npos) << c.expected << " -> " << result.error;
+  }
+}
+
+// Every flag etcd 3.4.23 defines (etcdmain/config.go), client TLS ones aside (their own configuration).
+TEST(Config, EveryEtcd34FlagIsKnown) {
+  const std::vector<std::string> etcd_flags = {
+      "name", "data-dir", "wal-dir", "snapshot-count", "heartbeat-interval", "election-timeout",
+      "initial-election-tick-advance", "listen-peer-urls", "listen-client-urls", "max-snapshots", "max-wals",
+      "quota-backend-bytes", "backend-batch-interval", "backend-batch-limit", "max-txn-ops", "max-request-bytes",
+      "max-concurrent-streams", "grpc-keepalive-min-time", "grpc-keepalive-interval", "grpc-keepalive-timeout",
+      "initial-advertise-peer-urls", "initial-cluster", "initial-cluster-state", "initial-cluster-token",
+      "advertise-client-urls", "discovery", "discovery-fallback", "discovery-proxy", "discovery-srv",
+      "discovery-srv-name", "strict-reconfig-check", "pre-vote", "auto-compaction-retention",
+      "auto-compaction-mode", "enable-v2", "client-cert-allowed-hostname", "peer-cert-file", "peer-key-file",
+      "peer-client-cert-auth", "peer-trusted-ca-file", "peer-cert-allowed-cn", "peer-cert-allowed-hostname",
+      "peer-auto-tls", "peer-crl-file", "cors", "host-whitelist", "auth-token", "bcrypt-cost", "auth-token-ttl",
+      "enable-pprof", "metrics", "listen-metrics-urls", "logger", "log-outputs", "log-output", "log-level", "debug",
+      "log-package-levels", "proxy", "proxy-failure-wait", "proxy-refresh-interval", "proxy-dial-timeout",
+      "proxy-write-timeout", "proxy-read-timeout", "experimental-initial-corrupt-check",
+      "experimental-corrupt-check-time", "experimental-enable-v2v3", "experimental-backend-bbolt-freelist-type",
+      "experimental-enable-lease-checkpoint", "experimental-enable-lease-checkpoint-persist",
+      "experimental-compaction-batch-limit", "experimental-watch-progress-notify-interval",
+      "experimental-warning-apply-duration", "experimental-peer-skip-client-san-verification", "unsafe-no-fsync",
+      "force-new-cluster", "enable-grpc-gateway", "config-file", "cluster-active-size", "cluster-remove-delay",
+      "cluster-sync-interval", "config", "force", "max-result-buffer", "max-retry-attempts",
+      "peer-heartbeat-interval", "peer-election-timeout", "retry-interval", "snapshot", "v", "vv"};
+  const std::string help = config_help_text();
+  for (const auto& flag : etcd_flags) {
+    auto result = parse({"--" + flag + "=x"});  // a bad value, but never "not defined"
+    EXPECT_EQ(result.error.find("not defined"), std::string::npos) << flag << ": " << result.error;
+    const bool listed = help.find("--" + flag + " ") != std::string::npos ||
+                        help.find("--" + flag + ",") != std::string::npos ||
+                        help.find("--" + flag + "\n") != std::string::npos;
+    EXPECT_TRUE(listed) << flag << " is not in --help";
+  }
+}
+
+class ConfigFile : public ::testing::Test {
+ protected:
+  std::string path_ = "/tmp/ringkv-config-test-" + std::to_string(::getpid()) + ".yml";
+  void write(const std::string& text) { std::ofstream(path_) << text; }
+  void TearDown() override { std::remove(path_.c_str()); }
+};
+
+TEST_F(ConfigFile, EtcdSampleShapeIsRead) {
+  write(R"(# as etcd's etcd.conf.yml.sample
+name: 'infra1'
+data-dir: /var/lib/ringkv
+wal-dir:
+snapshot-count: 10000
+heartbeat-interval: 100
+election-timeout: 1000
+quota-backend-bytes: 0
+listen-peer-urls: http://10.0.0.1:2380
+listen-client-urls: http://10.0.0.1:2379,http://127.0.0.1:2379
+max-snapshots: 5
+cors:
+initial-advertise-peer-urls: http://10.0.0.1:2380
+advertise-client-urls: http://10.0.0.1:2379
+discovery:
+discovery-fallback: 'proxy'
+initial-cluster: infra1=http://10.0.0.1:2380,infra2=http://10.0.0.2:2380,infra3=http://10.0.0.3:2380
+initial-cluster-token: 'etcd-cluster-1'
+initial-cluster-state: 'existing'
+strict-reconfig-check: yes
+enable-v2: false
+proxy: 'off'
+client-transport-security:
+  cert-file:
+  key-file:
+peer-transport-security:
+  client-cert-auth: false
+  auto-tls: false
+debug: true
+logger: zap
+log-outputs: [stdout]
+auto-compaction-mode: periodic
+auto-compaction-retention: "1"
+experimental-watch-progress-notify-interval: 1500000000
+)");
+  auto result = parse({"--config-file", path_});
+  ASSERT_TRUE(result.config) << result.error;
+  const server_config& c = *result.config;
+  EXPECT_EQ(c.config_file, path_);
+  EXPECT_EQ(c.name, "infra1");
+  EXPECT_EQ(c.data_dir, "/var/lib/ringkv");
+  EXPECT_EQ(c.snapshot_count, 10000u);
+  ASSERT_EQ(c.listen_client_urls.size(), 2u);
+  EXPECT_EQ(c.listen_client_urls[1].bind_address, "127.0.0.1");
+  EXPECT_EQ(c.initial_cluster.size(), 3u);
+  EXPECT_EQ(c.initial_cluster_token, "etcd-cluster-1");
+  EXPECT_EQ(c.initial_cluster_state, cluster_state::existing_cluster);
+  EXPECT_EQ(c.level, log_level::debug);
+  EXPECT_EQ(c.log_output.to, log_destination::kind::standard_output);
+  EXPECT_EQ(c.compaction_period().count(), 3600);
+  EXPECT_EQ(c.watch_progress_notify_interval, std::chrono::milliseconds(1500));  // nanoseconds, as etcd's file
+  ASSERT_EQ(result.warnings.size(), 1u);  // max-snapshots: 5, given
+  EXPECT_NE(result.warnings[0].find("config file key 'max-snapshots'='5' has no effect"), std::string::npos)
+      << result.warnings[0];
+}
+
+TEST_F(ConfigFile, FlagsAndEnvironmentAreIgnoredWithAWarning) {
+  write("name: from-file\nsnapshot-count: 7\nunknown-key: 1\n");
+  auto result = parse({"--config-file", path_, "--name", "from-flag"},
+                      {{"ETCD_SNAPSHOT_COUNT", "9"}, {"ETCD_SHARDS", "2"}, {"PATH", "/bin"}});
+  ASSERT_TRUE(result.config) << result.error;
+  EXPECT_EQ(result.config->name, "from-file");
+  EXPECT_EQ(result.config->snapshot_count, 7u);
+  ASSERT_EQ(result.warnings.size(), 2u);
+  EXPECT_NE(result.warnings[0].find("ignored (--name, ETCD_SHARDS, ETCD_SNAPSHOT_COUNT)"), std::string::npos)
+      << result.warnings[0];
+  EXPECT_NE(result.warnings[1].find("unknown key 'unknown-key'"), std::string::npos) << result.warnings[1];
+}
+
+TEST_F(ConfigFile, NamedByTheEnvironment) {
+  write("name: env-file\n");
+  auto result = parse({}, {{"ETCD_CONFIG_FILE", path_}});
+  ASSERT_TRUE(result.config) << result.error;
+  EXPECT_EQ(result.config->name, "env-file");
+  EXPECT_TRUE(result.warnings.empty());
+}
+
+TEST_F(ConfigFile, Errors) {
+  struct bad_file {
+    std::string text;
+    std::string expected;
+  };
+  std::vector<bad_file> cases = {
+      {"name: [unclosed\n", "not valid YAML"},
+      {"- just\n- a list\n", "top level must be a map"},
+      {"name:\n  nested: map\n", "key 'name': must be a plain value"},
+      {"enable-v2: true\n", "config file key 'enable-v2'='true' is not built"},
+      {"pre-vote: maybe\n", "key 'pre-vote': invalid boolean"},
+      {"snapshot-count: lots\n", "config file key 'snapshot-count'"},
+      {"peer-transport-security:\n  cert-file: /p.pem\n", "config file key 'peer-cert-file'='/p.pem' is not built"},
+      {"client-transport-security: 5\n", "must be a map"},
+  };
+  for (const auto& c : cases) {
+    write(c.text);
+    auto result = parse({"--config-file", path_});
+    EXPECT_FALSE(result.config) << c.text;
+    EXPECT_NE(result.error.find(c.expected), std::string::npos) << c.text << " -> " << result.error;
+  }
+  auto missing = parse({"--config-file", "/nonexistent/ringkv.yml"});
+  EXPECT_FALSE(missing.config);
+  EXPECT_NE(missing.error.find("cannot use config file '/nonexistent/ringkv.yml': cannot open"), std::string::npos)
+      << missing.error;
+}
+
+TEST(Config, LogOutputs) {
+  EXPECT_EQ(parse({}).config->log_output.to, log_destination::kind::standard_error);
+  EXPECT_EQ(parse({"--log-outputs", "default"}).config->log_output.to, log_destination::kind::standard_error);
+  EXPECT_EQ(parse({"--log-outputs", "stdout"}).config->log_output.to, log_destination::kind::standard_output);
+  auto file = parse({"--log-outputs=/var/log/ringkv.log"});
+  EXPECT_EQ(file.config->log_output.to, log_destination::kind::file);
+  EXPECT_EQ(file.config->log_output.path, "/var/log/ringkv.log");
+  EXPECT_EQ(parse({"--log-output", "stdout,stdout"}).config->log_output.to, log_destination::kind::standard_output);
 }
 
 }  // namespace

@@ -398,8 +398,8 @@ class StartupErrors(WithPki):
             (["--cert-file", p("server.crt"), "--key-file", p("server.key"), "--trusted-ca-file", "/nonexistent.ca"],
              "open /nonexistent.ca: no such file or directory"),
             (["--auto-tls", "--cipher-suites", "FOO"], 'unexpected TLS cipher suite \\"FOO\\"'),
-            (["--auto-tls", "--peer-cert-file", p("server.crt")], "peer TLS is not supported yet"),
-            (["--auto-tls", "--peer-auto-tls"], "peer TLS is not supported yet"),
+            (["--auto-tls", "--peer-cert-file", p("server.crt")], "is not built in ringkv: TLS on the peer port"),
+            (["--auto-tls", "--peer-auto-tls"], "is not built in ringkv: TLS on the peer port"),
             (["--auto-tls", "--listen-peer-urls", "https://127.0.0.1:1"], "peer TLS is not supported yet"),
         ]
         for args, message in cases:
