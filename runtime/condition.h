@@ -13,6 +13,7 @@
 #include <cstddef>
 
 #include "runtime/task.h"
+#include "runtime/timer.h"
 
 namespace ringkv::runtime {
 
@@ -50,6 +51,18 @@ class condition {
   template <typename Pred>
   task<void> wait_until(Pred pred) {
     while (!pred()) co_await wait();
+  }
+
+  // The same, giving up once `deadline` passes (an alarm wakes the waiters then); returns pred() at the end.
+  template <typename Pred>
+  task<bool> wait_until(Pred pred, clock::time_point deadline) {
+    bool expired = false;
+    const alarm give_up(deadline, [&] {
+      expired = true;
+      notify_all();
+    });
+    while (!pred() && !expired) co_await wait();
+    co_return pred();
   }
 
   void notify_one();  // schedules the longest-waiting waiter, if any

@@ -404,13 +404,7 @@ size_t live_relay_ends() { return this_shard_outbox.live_ends; }
 runtime::task<bool> wait_for_no_relay_ends(std::chrono::milliseconds limit) {
   if (this_shard_outbox.live_ends == 0) co_return true;
   outbox& box = this_shard_outbox;
-  bool expired = false;
-  const runtime::alarm give_up(runtime::clock::now() + limit, [&] {
-    expired = true;
-    box.ends_changed.notify_all();
-  });
-  co_await box.ends_changed.wait_until([&] { return box.live_ends == 0 || expired; });
-  co_return box.live_ends == 0;
+  co_return co_await box.ends_changed.wait_until([&] { return box.live_ends == 0; }, runtime::clock::now() + limit);
 }
 
 }  // namespace ringkv::net::grpc

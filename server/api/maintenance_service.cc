@@ -106,12 +106,8 @@ runtime::task<unary_outcome> maintenance_service::move_leader(const etcdserverpb
 runtime::task<rpc_status> maintenance_service::wait_for_leader(uint64_t target) {
   const server_config& config = member_.config();
   raft_driver& driver = member_.driver();
-  bool expired = false;
-  const runtime::alarm give_up(runtime::clock::now() + 2 * config.election_timeout + config.heartbeat_interval, [&] {
-    expired = true;
-    driver.soft_state_changed().notify_all();
-  });
-  co_await driver.soft_state_changed().wait_until([&] { return driver.leader() == target || expired || member_.stopping(); });
+  co_await driver.soft_state_changed().wait_until([&] { return driver.leader() == target || member_.stopping(); },
+                                                  runtime::clock::now() + 2 * config.election_timeout + config.heartbeat_interval);
   if (driver.leader() == target) co_return rpc_status{};
   co_return member_.stopping() ? etcd_errors::stopped() : etcd_errors::timeout();
 }
