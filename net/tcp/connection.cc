@@ -166,14 +166,18 @@ runtime::task<int> connection::fill(size_t min_bytes) {
   assert(state_);
   state& s = *state_;
   if (min_bytes > s.limits.read_buffer_bytes) co_return -EMSGSIZE;
-  if (s.codec) co_return co_await fill_decoded(min_bytes);
   pending_op op(s);
   reader_slot reader(s);
   while (s.input.readable().size() < std::max<size_t>(min_bytes, 1)) {
     if (s.closing) co_return -ECANCELED;
     std::span<std::byte> space = s.input.writable();
     assert(!space.empty());
-    const int got = co_await io::recv(s.fd, space.data(), space.size(), s.cancel.token());
+    int got = 0;
+    if (s.codec) {
+      got = co_await read_decoded(space);
+    } else {
+      got = co_await io::recv(s.fd, space.data(), space.size(), s.cancel.token());
+    }
     if (got <= 0) co_return got;
     s.input.commit(static_cast<size_t>(got));
   }
@@ -237,21 +241,14 @@ void connection::set_codec(std::unique_ptr<stream_codec> codec) {
 
 bool connection::has_codec() const { return state_ && state_->codec; }
 
-// Decoded reads: plain bytes come out of the codec; when it needs more, one recv of socket bytes goes
-// in. Wire bytes the codec produced while decoding (a TLS key update reply) leave before the next recv.
-runtime::task<int> connection::fill_decoded(size_t min_bytes) {
+// Decoded reads: plain bytes out of the codec into `space` (their count; 0: the peer closed; <0 an
+// error); when it needs more, one recv of socket bytes goes in. Wire bytes the codec produced while
+// decoding (a TLS key update reply) leave before the next recv.
+runtime::task<int> connection::read_decoded(std::span<std::byte> space) {
   state& s = *state_;
-  pending_op op(s);
-  reader_slot reader(s);
-  while (s.input.readable().size() < std::max<size_t>(min_bytes, 1)) {
-    if (s.closing) co_return -ECANCELED;
-    std::span<std::byte> space = s.input.writable();
-    assert(!space.empty());
+  while (true) {
     const int plain = s.codec->decode(space);
-    if (plain > 0) {
-      s.input.commit(static_cast<size_t>(plain));
-      continue;
-    }
+    if (plain > 0) co_return plain;
     if (plain == stream_codec::peer_closed) co_return 0;
     if (plain != stream_codec::need_wire) co_return -EPROTO;
     std::string produced;
@@ -265,7 +262,6 @@ runtime::task<int> connection::fill_decoded(size_t min_bytes) {
     if (got <= 0) co_return got;
     if (!s.codec->take_wire({s.wire_input.get(), static_cast<size_t>(got)})) co_return -EPROTO;
   }
-  co_return static_cast<int>(s.input.readable().size());
 }
 
 // Encoded writes: encoding and queueing the wire bytes happen in one synchronous step (send_all

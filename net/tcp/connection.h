@@ -104,8 +104,8 @@ class connection {
   // send_all through the codec: encodes, then sends the wire bytes; returns the plain byte count.
   runtime::task<int> send_encoded(std::span<const std::span<const std::byte>> pieces,
                                   std::span<const std::byte> single);
-  // fill() through the codec.
-  runtime::task<int> fill_decoded(size_t min_bytes);
+  // One read of fill()'s through the codec: plain bytes into `space` (see connection.cc).
+  runtime::task<int> read_decoded(std::span<std::byte> space);
 
   std::unique_ptr<state> state_;
 };
