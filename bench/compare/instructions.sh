@@ -18,7 +18,7 @@ valgrind --tool=callgrind --callgrind-out-file="$OUT.cg" --dump-instr=no "$B/rin
   --initial-cluster "m0=http://127.0.0.1:$((PORT + 1))" --shards "$SHARDS" > "$D/log" 2>&1 &
 P=$!
 trap 'kill -9 $P 2>/dev/null || true; rm -rf "$D"' EXIT
-for _ in $(seq 120); do etcdctl --endpoints="127.0.0.1:$PORT" endpoint health >/dev/null 2>&1 && break; sleep 0.5; done
+for _ in $(seq 600); do etcdctl --endpoints="127.0.0.1:$PORT" endpoint health >/dev/null 2>&1 && break; sleep 0.5; done
 bench() { "$B/ringkv-bench" --endpoints="127.0.0.1:$PORT" --conns="$CONNS" --clients="$CLIENTS" "$@" >/dev/null; }
 bench put --total=20000 --key-size=8 --val-size=256 --sequential-keys --key-space-size=100000
 bench txn-put --total=10000 --key-size=8 --val-size=256 --key-space-size=100000
