@@ -127,6 +127,16 @@ runtime::task<bool> send(connection& conn, std::string_view bytes) {
   co_return co_await conn.write(std::as_bytes(std::span(bytes.data(), bytes.size()))) >= 0;
 }
 
+// A connection that sent the HTTP/2 preface and an empty SETTINGS, and nothing else.
+runtime::task<connection> dial_h2(port_under_test& port) {
+  connection conn = co_await dial(port);
+  std::string hello(http2_preface);
+  hello.append(empty_settings_frame);
+  const bool sent = co_await send(conn, hello);
+  EXPECT_TRUE(sent);
+  co_return conn;
+}
+
 // Everything the server sends until it closes (nullopt if it has not closed within `limit`: the
 // socket is then shut down here to end the read).
 runtime::task<std::optional<std::string>> read_until_closed(connection& conn, std::chrono::nanoseconds limit = wait_limit) {
@@ -490,11 +500,7 @@ TEST(ClientConnection, UnansweredKeepalivePingClosesTheConnection) {
     port.config.grpc.keepalive_interval = 100ms;
     port.config.grpc.keepalive_timeout = 100ms;
     auto client = [&]() -> runtime::task<void> {
-      connection conn = co_await dial(port);
-      std::string hello(http2_preface);
-      hello.append(empty_settings_frame);
-      const bool sent = co_await send(conn, hello);
-      EXPECT_TRUE(sent);
+      connection conn = co_await dial_h2(port);
       const auto started = runtime::clock::now();
       const auto reply = co_await read_until_closed(conn);
       EXPECT_TRUE(reply.has_value());
@@ -519,11 +525,7 @@ TEST(ClientConnection, CloseClientConnectionsEndsEveryKind) {
     port_under_test port;
     auto client = [&]() -> runtime::task<void> {
       connection silent = co_await dial(port);
-      connection h2 = co_await dial(port);
-      std::string hello(http2_preface);
-      hello.append(empty_settings_frame);
-      const bool h2_sent = co_await send(h2, hello);
-      EXPECT_TRUE(h2_sent);
+      connection h2 = co_await dial_h2(port);
       connection streaming = co_await dial(port);
       const bool streaming_sent = co_await send(streaming, endless_request);
       EXPECT_TRUE(streaming_sent);
