@@ -457,12 +457,14 @@ TEST(ClientConnection, ASilentConnectionIsClosedAtThePrefaceDeadline) {
 
 constexpr std::string_view not_found_request = "GET /nope HTTP/1.1\r\nHost: test\r\n\r\n";
 
-// HTTP/1.1 keep-alive: headers trickling in are cut at http_header_timeout, an idle connection at
-// http_idle_timeout (each after a first request answered, so the preface deadline is past).
-TEST(ClientConnection, Http1HeaderAndIdleDeadlinesCloseTheConnection) {
+// HTTP/1.1 keep-alive: headers trickling in are cut at http_header_timeout, a body at
+// http_body_timeout, an idle connection at http_idle_timeout (each after a first request answered, so
+// the preface deadline is past).
+TEST(ClientConnection, Http1HeaderBodyAndIdleDeadlinesCloseTheConnection) {
   run_on_runtime([]() -> runtime::task<int> {
     port_under_test port;
     port.config.http_header_timeout = 150ms;
+    port.config.http_body_timeout = 250ms;
     port.config.http_idle_timeout = 400ms;
     auto client = [&]() -> runtime::task<void> {
       connection slow = co_await dial(port);
@@ -474,8 +476,20 @@ TEST(ClientConnection, Http1HeaderAndIdleDeadlinesCloseTheConnection) {
       auto reply = co_await read_until_closed(slow);
       EXPECT_TRUE(reply.has_value() && reply->find("404 Not Found") != std::string::npos);
       EXPECT_GE(runtime::clock::now() - started, 120ms);
-      EXPECT_LT(runtime::clock::now() - started, 380ms);  // the header deadline, not the idle one
+      EXPECT_LT(runtime::clock::now() - started, 2s);  // not the 5 s of read_until_closed: a deadline fired
       co_await slow.close();
+
+      connection trickling_body = co_await dial(port);
+      std::string with_body(not_found_request);
+      with_body += "POST /nope HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc";  // 7 body bytes never come
+      const bool body_sent = co_await send(trickling_body, with_body);
+      EXPECT_TRUE(body_sent);
+      started = runtime::clock::now();
+      reply = co_await read_until_closed(trickling_body);
+      EXPECT_TRUE(reply.has_value() && reply->find("404 Not Found") != std::string::npos);
+      EXPECT_GE(runtime::clock::now() - started, 200ms);  // the body deadline (250 ms), not the header one
+      EXPECT_LT(runtime::clock::now() - started, 2s);
+      co_await trickling_body.close();
 
       connection idle = co_await dial(port);
       const bool idle_sent = co_await send(idle, not_found_request);
