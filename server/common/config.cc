@@ -122,6 +122,16 @@ setter milliseconds_field(std::chrono::milliseconds server_config::*field) {
   };
 }
 
+// A Go duration ("5s", "2h", "1m30s"); 0 is allowed (etcd then uses grpc-go's default).
+setter go_duration_field(std::chrono::milliseconds server_config::*field) {
+  return [field](server_config& config, const std::string& text) -> std::string {
+    auto duration = parse_go_duration(text);
+    if (!duration || duration->count() < 0) return "must be a duration (e.g. 5s, 2h), got '" + text + "'";
+    config.*field = std::chrono::duration_cast<std::chrono::milliseconds>(*duration);
+    return "";
+  };
+}
+
 std::string set_initial_cluster(server_config& config, const std::string& text) {
   std::map<std::string, std::vector<std::string>> members;
   for (const auto& part : split(text, ',')) {
@@ -201,6 +211,14 @@ std::vector<flag_spec> built_flag_specs() {
        int_field<uint64_t>(&server_config::max_txn_ops, 1)},
       {"max-concurrent-streams", "4294967295", "Maximum concurrent streams that each client can open.",
        int_field<uint64_t>(&server_config::max_concurrent_streams, 1)},
+      {"grpc-keepalive-min-time", "5s", "Minimum duration interval that a client should wait before pinging server.",
+       go_duration_field(&server_config::grpc_keepalive_min_time), value_kind::duration},
+      {"grpc-keepalive-interval", "2h",
+       "Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).",
+       go_duration_field(&server_config::grpc_keepalive_interval), value_kind::duration},
+      {"grpc-keepalive-timeout", "20s",
+       "Additional duration of wait before closing a non-responsive connection (0 to disable).",
+       go_duration_field(&server_config::grpc_keepalive_timeout), value_kind::duration},
       {"auto-compaction-mode", "periodic",
        "Interpret 'auto-compaction-retention' as 'periodic' (duration, hours if no unit) or 'revision'.",
        [](server_config& c, const std::string& v) -> std::string {

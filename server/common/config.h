@@ -64,6 +64,11 @@ struct server_config {
   uint64_t max_request_bytes = 1572864;
   uint64_t max_txn_ops = 128;
   uint64_t max_concurrent_streams = 4294967295ULL;
+  // gRPC keepalive, as etcd 3.4 hands them to grpc-go: min-time 0 means grpc-go's default policy (5 min);
+  // interval or timeout 0 means grpc-go's defaults for both (2h, 20s).
+  std::chrono::milliseconds grpc_keepalive_min_time{5'000};
+  std::chrono::milliseconds grpc_keepalive_interval{std::chrono::hours(2)};
+  std::chrono::milliseconds grpc_keepalive_timeout{20'000};
   compaction_mode auto_compaction_mode = compaction_mode::periodic;
   std::string auto_compaction_retention = "0";
   std::chrono::milliseconds heartbeat_interval{100};

@@ -68,8 +68,6 @@ flag_spec ignored(const char* name) {
 constexpr const char* no_bbolt =
     "ringkv has no bbolt backend: the key space lives in memory, made durable by the WAL (fdatasync before "
     "every acknowledgement) and snapshots";
-constexpr const char* no_keepalive =
-    "ringkv sends no HTTP/2 keepalive pings and enforces no ping interval (nghttp2 answers clients' pings)";
 constexpr const char* no_peer_tls =
     "TLS on the peer port is not built yet (peers speak plain TCP: keep the peer URLs on a private network)";
 constexpr const char* no_auth = "authentication (users, roles, tokens) is not built yet";
@@ -123,15 +121,6 @@ std::vector<flag_spec> unbuilt_flag_specs() {
                 no_bbolt),
       no_effect("backend-batch-limit", "0", "Maximum operations before commit the backend transaction.", integer,
                 no_bbolt),
-      no_effect("grpc-keepalive-min-time", "5s",
-                "Minimum duration interval that a client should wait before pinging server.", duration,
-                no_keepalive),
-      no_effect("grpc-keepalive-interval", "2h",
-                "Frequency duration of server-to-client ping to check if a connection is alive.", duration,
-                no_keepalive),
-      no_effect("grpc-keepalive-timeout", "20s",
-                "Additional duration of wait before closing a non-responsive connection.", duration,
-                no_keepalive),
       // Clustering
       not_built("discovery", "", "Discovery URL used to bootstrap the cluster.", text, no_discovery, ""),
       no_effect("discovery-fallback", "proxy", "Expected behavior ('exit' or 'proxy') when discovery services fails.",

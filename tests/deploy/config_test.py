@@ -200,7 +200,7 @@ ETCD_STRICT_RECONFIG_CHECK=1
 ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL=1.5s
 ETCD_AUTO_COMPACTION_RETENTION=1h30m
 # DAEMON_ARGS as the unit passes them: ExecStart=... --data-dir /var/lib/ringkv $DAEMON_ARGS
-DAEMON_ARGS="--debug --grpc-keepalive-min-time=10s"
+DAEMON_ARGS="--debug --max-snapshots=10"
 """ % {"dir": self.dir, "client": client, "peer": peer})
         file_env = read_environment_file(default_file)
         env = base_environment()
@@ -218,7 +218,7 @@ DAEMON_ARGS="--debug --grpc-keepalive-min-time=10s"
                       "flag --data-dir", messages)
         self.assertTrue(any("ETCD_INITIAL_ELECTION_TICK_ADVANCE='false' has no effect in ringkv" in m
                             for m in messages), messages)
-        self.assertTrue(any("--grpc-keepalive-min-time='10s' has no effect" in m for m in messages), messages)
+        self.assertTrue(any("--max-snapshots='10' has no effect" in m for m in messages), messages)
         self.assertFalse(any("PRE_VOTE" in m or "STRICT_RECONFIG" in m for m in messages), messages)
         self.assertIn("debug", [line["level"] for line in lines], "--debug from DAEMON_ARGS")
         starting = next(line for line in lines if line["msg"] == "starting an etcd server")

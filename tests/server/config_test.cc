@@ -250,8 +250,24 @@ TEST(Config, GoDurationsInFlags) {
   EXPECT_FALSE(parse({"--grpc-keepalive-interval", "2 hours"}).config);
 }
 
+TEST(Config, GrpcKeepaliveFlagsAreBuiltWithEtcdsDefaults) {
+  const auto defaults = parse({});
+  ASSERT_TRUE(defaults.config) << defaults.error;
+  EXPECT_EQ(defaults.config->grpc_keepalive_min_time, std::chrono::seconds(5));
+  EXPECT_EQ(defaults.config->grpc_keepalive_interval, std::chrono::hours(2));
+  EXPECT_EQ(defaults.config->grpc_keepalive_timeout, std::chrono::seconds(20));
+  auto set = parse({"--grpc-keepalive-min-time=500ms", "--grpc-keepalive-interval", "1m30s",
+                    "--grpc-keepalive-timeout=0"});
+  ASSERT_TRUE(set.config) << set.error;
+  EXPECT_TRUE(set.warnings.empty());
+  EXPECT_EQ(set.config->grpc_keepalive_min_time, std::chrono::milliseconds(500));
+  EXPECT_EQ(set.config->grpc_keepalive_interval, std::chrono::seconds(90));
+  EXPECT_EQ(set.config->grpc_keepalive_timeout, std::chrono::milliseconds(0));
+  EXPECT_FALSE(parse({"--grpc-keepalive-timeout=-1s"}).config);
+}
+
 TEST(Config, NoEffectFlagsWarnAndSayWhy) {
-  auto result = parse({"--max-wals", "10", "--grpc-keepalive-interval=1h", "--pre-vote=false", "--logger=capnslog",
+  auto result = parse({"--max-wals", "10", "--backend-batch-limit=10", "--pre-vote=false", "--logger=capnslog",
                        "--peer-heartbeat-interval=100"});
   ASSERT_TRUE(result.config) << result.error;
   ASSERT_EQ(result.warnings.size(), 5u);
