@@ -15,7 +15,6 @@ PID; the namespace and its /etc/netns folder are removed.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -23,11 +22,12 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from child_process import Process  # noqa: E402
 from ringkv_process import RINGKV  # noqa: E402
 
 DOMAIN = "ringkv.test"
 START_TIMEOUT_S = 40
-STOP_TIMEOUT_S = 15
 # In the namespace every address and port is ours: member N of a cluster listens on 127.0.0.<base+N>.
 CLUSTERS = {"": 10, "blue": 20}
 
@@ -64,28 +64,6 @@ class Namespace:
     def delete(self):
         subprocess.run(["ip", "netns", "delete", self.name], capture_output=True)
         shutil.rmtree(self.etc, ignore_errors=True)
-
-
-class Process:
-    def __init__(self, name, args, workdir):
-        self.log_path = os.path.join(workdir, name + ".log")
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def text(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
 
 
 class DiscoverySrv(unittest.TestCase):

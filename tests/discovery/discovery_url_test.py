@@ -17,7 +17,6 @@ Every process is stopped by PID; data dirs are removed.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,11 +25,12 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from child_process import Process  # noqa: E402
 from ringkv_process import RINGKV, free_port  # noqa: E402
 
 DISCOVERY_SERVER = "/usr/bin/discovery.etcd.io"  # Debian's etcd-discovery
 START_TIMEOUT_S = 40
-STOP_TIMEOUT_S = 15
 
 
 def http_get(url, timeout=5):
@@ -48,31 +48,6 @@ def wait_until(predicate, timeout_s, what):
             pass
         time.sleep(0.1)
     raise AssertionError("timed out waiting for " + what)
-
-
-class Process:
-    """One child process with its log file; stopped by PID."""
-
-    def __init__(self, name, args, workdir):
-        self.name = name
-        self.log_path = os.path.join(workdir, name + ".log")
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def text(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
 
 
 class Member:
