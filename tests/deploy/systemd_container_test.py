@@ -81,8 +81,9 @@ class SystemdUnit(unittest.TestCase):
                 f.write(CONTAINERFILE)
             podman("build", "--runtime", "runc", "--ulimit", "nofile=16384:16384", "--ulimit", "nproc=4096:4096",
                    "-t", IMAGE, "-f", os.path.join(cls.context, "Containerfile"), cls.context, timeout=900)
+            # This machine lets a container have at most nofile 20000 (and runc needs nproc set with it).
             podman("run", "-d", "--name", CONTAINER, "--runtime", "runc", "--systemd=always",
-                   "--ulimit", "nofile=16384:16384", IMAGE)
+                   "--ulimit", "nofile=16384:16384", "--ulimit", "nproc=4096:4096", IMAGE)
         except BaseException:
             cls.tearDownClass()
             raise
