@@ -30,3 +30,21 @@ class Process:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+class ProcessGroup:
+    """The processes a test class started in `workdir`; stop_all() stops them by PID, newest first."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.processes = []
+
+    def spawn(self, name, args):
+        process = Process(name, args, self.workdir)
+        self.processes.append(process)
+        return process
+
+    def stop_all(self):
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes = []

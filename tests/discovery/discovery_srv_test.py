@@ -23,7 +23,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from child_process import Process  # noqa: E402
+from child_process import ProcessGroup  # noqa: E402
 from ringkv_process import RINGKV  # noqa: E402
 
 DOMAIN = "ringkv.test"
@@ -74,7 +74,7 @@ class DiscoverySrv(unittest.TestCase):
             raise unittest.SkipTest(reason)
         cls.dir = tempfile.mkdtemp(prefix="ringkv-srv-", dir="/tmp")
         cls.ns = Namespace("ringkv-srv-%d" % os.getpid())
-        cls.processes = []
+        cls.group = ProcessGroup(cls.dir)
         try:
             records = []
             for suffix, base in CLUSTERS.items():
@@ -85,7 +85,7 @@ class DiscoverySrv(unittest.TestCase):
                                 "--srv-host=%s,%s,2380,0,10" % (service, host)]
             # A member of no cluster's records, for the refusal.
             records.append("--host-record=stray.%s,127.0.0.99" % DOMAIN)
-            cls.dnsmasq = cls.spawn("dnsmasq", cls.ns.command(
+            cls.dnsmasq = cls.group.spawn("dnsmasq", cls.ns.command(
                 ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
                  "--user=root", "--listen-address=127.0.0.1", "--bind-interfaces", "--port=53",
                  "--pid-file=", "--log-queries", "--log-facility=-"] + records))
@@ -99,15 +99,8 @@ class DiscoverySrv(unittest.TestCase):
             raise
 
     @classmethod
-    def spawn(cls, name, args):
-        process = Process(name, args, cls.dir)
-        cls.processes.append(process)
-        return process
-
-    @classmethod
     def tearDownClass(cls):
-        for process in reversed(cls.processes):
-            process.stop()
+        cls.group.stop_all()
         cls.ns.delete()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
@@ -135,7 +128,7 @@ class DiscoverySrv(unittest.TestCase):
         members = []
         for n in (1, 2, 3):
             name = "m%d%s" % (n, suffix)
-            members.append((self.spawn(name, self.ns.command(self.member_args(name, "127.0.0.%d" % (base + n), extra))),
+            members.append((self.group.spawn(name, self.ns.command(self.member_args(name, "127.0.0.%d" % (base + n), extra))),
                             "127.0.0.%d" % (base + n)))
         for process, address in members:
             deadline = time.time() + START_TIMEOUT_S
@@ -151,7 +144,7 @@ class DiscoverySrv(unittest.TestCase):
         deadline = time.time() + 20  # each member publishes its name once it has a leader
         while True:
             listed = json.loads(self.etcdctl(members[2][1], "member", "list", "-w", "json"))["members"]
-            if sorted(m.get("name", "") for m in listed) == expected or time.time() > deadline:
+            if sorted(m.get("name", "") for m in listed if m.get("clientURLs")) == expected or time.time() > deadline:
                 break
             time.sleep(0.2)
         self.assertEqual(sorted(m.get("name", "") for m in listed), expected)
@@ -168,12 +161,12 @@ class DiscoverySrv(unittest.TestCase):
         self.form_cluster("blue")
 
     def test_a_member_in_no_record_and_a_domain_without_records_refuse_to_start(self):
-        stray = self.spawn("stray", self.ns.command(self.member_args("stray", "127.0.0.99")))
+        stray = self.group.spawn("stray", self.ns.command(self.member_args("stray", "127.0.0.99")))
         self.assertEqual(stray.proc.wait(30), 1, stray.text())
         self.assertIn('cannot find local etcd member \\"stray\\" in SRV records', stray.text())
         args = self.member_args("nodomain", "127.0.0.98")
         args[args.index(DOMAIN)] = "nothing." + DOMAIN
-        nothing = self.spawn("nodomain", self.ns.command(args))
+        nothing = self.group.spawn("nodomain", self.ns.command(args))
         self.assertEqual(nothing.proc.wait(30), 1, nothing.text())
         self.assertIn("error querying DNS SRV records for _etcd-server ", nothing.text())
 

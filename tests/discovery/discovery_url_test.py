@@ -26,7 +26,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from child_process import Process  # noqa: E402
+from child_process import Process, ProcessGroup  # noqa: E402
 from ringkv_process import RINGKV, free_port  # noqa: E402
 
 DISCOVERY_SERVER = "/usr/bin/discovery.etcd.io"  # Debian's etcd-discovery
@@ -94,11 +94,11 @@ class DiscoveryUrl(unittest.TestCase):
             if not tool or not os.path.exists(tool):
                 raise unittest.SkipTest("needs etcd-discovery, etcd-server and tinyproxy (scripts/deps.sh)")
         cls.dir = tempfile.mkdtemp(prefix="ringkv-discovery-", dir="/tmp")
-        cls.processes = []
+        cls.group = ProcessGroup(cls.dir)
         # The discovery service's store: etcd 3.4 with the v2 API.
         etcd_client, etcd_peer = free_port(), free_port()
         cls.etcd_url = "http://127.0.0.1:%d" % etcd_client
-        cls.spawn("etcd", ["etcd", "--enable-v2", "--name", "store", "--data-dir", os.path.join(cls.dir, "store"),
+        cls.group.spawn("etcd", ["etcd", "--enable-v2", "--name", "store", "--data-dir", os.path.join(cls.dir, "store"),
                            "--listen-client-urls", cls.etcd_url, "--advertise-client-urls", cls.etcd_url,
                            "--listen-peer-urls", "http://127.0.0.1:%d" % etcd_peer,
                            "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % etcd_peer,
@@ -106,7 +106,7 @@ class DiscoveryUrl(unittest.TestCase):
         wait_until(lambda: json.loads(http_get(cls.etcd_url + "/health"))["health"] == "true", 30, "etcd")
         service_port = free_port()
         cls.service = "http://127.0.0.1:%d" % service_port
-        cls.spawn("discovery", [DISCOVERY_SERVER, "--addr", "127.0.0.1:%d" % service_port, "--etcd", cls.etcd_url,
+        cls.group.spawn("discovery", [DISCOVERY_SERVER, "--addr", "127.0.0.1:%d" % service_port, "--etcd", cls.etcd_url,
                                 "--host", cls.service])
         wait_until(lambda: http_get(cls.service + "/health") is not None, 30, "etcd-discovery")
         # An HTTP proxy for --discovery-proxy.
@@ -115,19 +115,12 @@ class DiscoveryUrl(unittest.TestCase):
         with open(conf, "w") as f:
             f.write("Port %d\nListen 127.0.0.1\nAllow 127.0.0.1\nTimeout 600\nMaxClients 20\nLogLevel Info\n"
                     "LogFile \"%s\"\n" % (cls.proxy_port, os.path.join(cls.dir, "tinyproxy-own.log")))
-        cls.spawn("tinyproxy", ["tinyproxy", "-d", "-c", conf])
+        cls.group.spawn("tinyproxy", ["tinyproxy", "-d", "-c", conf])
         wait_until(lambda: os.path.exists(os.path.join(cls.dir, "tinyproxy-own.log")), 10, "tinyproxy")
 
     @classmethod
-    def spawn(cls, name, args):
-        process = Process(name, args, cls.dir)
-        cls.processes.append(process)
-        return process
-
-    @classmethod
     def tearDownClass(cls):
-        for process in reversed(cls.processes):
-            process.stop()
+        cls.group.stop_all()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def new_token(self, size):
@@ -166,9 +159,10 @@ class DiscoveryUrl(unittest.TestCase):
         members[0].etcdctl("put", "discovered", "yes")
         for member in members:
             self.assertEqual(member.etcdctl("get", "discovered", "--print-value-only").strip(), "yes")
-        def names():  # each member publishes its name (and client URLs) once it has a leader
-            return sorted(m.get("name", "") for m in json.loads(members[1].etcdctl("member", "list", "-w", "json"))["members"])
-        wait_until(lambda: names() == ["m1", "m2", "m3"], 20, "every member published")
+        def published():  # each member publishes its name and client URLs once it has a leader
+            listed = json.loads(members[1].etcdctl("member", "list", "-w", "json"))["members"]
+            return sorted(m.get("name", "") for m in listed if m.get("clientURLs"))
+        wait_until(lambda: published() == ["m1", "m2", "m3"], 20, "every member published")
         listed = json.loads(members[1].etcdctl("member", "list", "-w", "json"))["members"]
         for m in listed:
             member = next(x for x in members if x.name == m["name"])
