@@ -1,7 +1,11 @@
 // server/bootstrap/blocking_http.cc — see blocking_http.h.
 #include "server/bootstrap/blocking_http.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,6 +34,25 @@ struct socket_fd {
     if (fd >= 0) ::close(fd);
   }
 };
+
+// An OpenSSL client session on a connected socket; freed with it.
+struct tls_session {
+  SSL_CTX* context = nullptr;
+  SSL* ssl = nullptr;
+  ~tls_session() {
+    if (ssl) SSL_free(ssl);
+    if (context) SSL_CTX_free(context);
+  }
+};
+
+std::string openssl_error() {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "connection closed";
+  char text[256];
+  ERR_error_string_n(code, text, sizeof text);
+  return text;
+}
 
 // Milliseconds left until `deadline`, at least 0 (poll's timeout argument).
 int ms_until(clock::time_point deadline) {
@@ -90,9 +113,137 @@ int connect_to(const http_url& where, std::chrono::milliseconds timeout, std::st
   return -1;
 }
 
+// One TLS call's outcome on the non-blocking socket: 1 done, 0 retry after waiting, -1 failed (*error).
+int tls_step(SSL* ssl, int rc, int fd, clock::time_point deadline, bool* timed_out, std::string* error) {
+  if (rc > 0) return 1;
+  const int reason = SSL_get_error(ssl, rc);
+  if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE) {
+    const int ready = wait_for(fd, reason == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+    if (ready == 1) return 0;
+    *timed_out = ready == 0;
+    *error = ready == 0 ? "timed out" : std::string("waiting failed: ") + std::strerror(-ready);
+    return -1;
+  }
+  *error = openssl_error();
+  return -1;
+}
+
+// TLS over the connected socket, the peer checked as Go's client checks it (system CAs, name or IP).
+bool start_tls(int fd, const http_url& url, clock::time_point deadline, tls_session& tls, bool* timed_out,
+               std::string* error) {
+  tls.context = SSL_CTX_new(TLS_client_method());
+  if (!tls.context) {
+    *error = "TLS: " + openssl_error();
+    return false;
+  }
+  SSL_CTX_set_min_proto_version(tls.context, TLS1_2_VERSION);
+  SSL_CTX_set_default_verify_paths(tls.context);  // honours SSL_CERT_FILE / SSL_CERT_DIR
+  SSL_CTX_set_verify(tls.context, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_options(tls.context, SSL_OP_IGNORE_UNEXPECTED_EOF);  // a close without close_notify ends the body
+  tls.ssl = SSL_new(tls.context);
+  if (!tls.ssl || SSL_set_fd(tls.ssl, fd) != 1) {
+    *error = "TLS: " + openssl_error();
+    return false;
+  }
+  unsigned char address[sizeof(in6_addr)];
+  const bool literal = ::inet_pton(AF_INET, url.host.c_str(), address) == 1 ||
+                       ::inet_pton(AF_INET6, url.host.c_str(), address) == 1;
+  if (literal) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls.ssl), url.host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(tls.ssl, url.host.c_str());
+    SSL_set1_host(tls.ssl, url.host.c_str());
+  }
+  for (;;) {
+    std::string problem;
+    const int step = tls_step(tls.ssl, SSL_connect(tls.ssl), fd, deadline, timed_out, &problem);
+    if (step == 1) return true;
+    if (step == 0) continue;
+    const long verified = SSL_get_verify_result(tls.ssl);
+    if (verified != X509_V_OK) problem = std::string("certificate: ") + X509_verify_cert_error_string(verified);
+    *error = "TLS handshake with " + url.authority() + " failed: " + problem;
+    return false;
+  }
+}
+
+// Sends all of `data` (through TLS when `ssl`); false and *error on failure or at the deadline.
+bool send_all(int fd, SSL* ssl, std::string_view data, clock::time_point deadline, bool* timed_out,
+              std::string* error) {
+  for (size_t sent = 0; sent < data.size();) {
+    if (ssl) {
+      size_t written = 0;
+      const int rc = SSL_write_ex(ssl, data.data() + sent, data.size() - sent, &written);
+      const int step = tls_step(ssl, rc, fd, deadline, timed_out, error);
+      if (step < 0) return false;
+      sent += step == 1 ? written : 0;
+      continue;
+    }
+    ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += size_t(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      const int ready = wait_for(fd, POLLOUT, deadline);
+      if (ready == 1) continue;
+      *timed_out = ready == 0;
+      *error = ready == 0 ? "timed out" : std::string("waiting failed: ") + std::strerror(-ready);
+      return false;
+    }
+    *error = std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+// Reads until the peer closes (or, with `until_head`, until the end of the header block), at most
+// http_response_bytes_max bytes. false and *error on failure or at the deadline.
+bool receive(int fd, SSL* ssl, clock::time_point deadline, bool until_head, std::string& in, bool* timed_out,
+             std::string* error) {
+  char buffer[16384];
+  for (;;) {
+    if (until_head && in.find("\r\n\r\n") != std::string::npos) return true;
+    if (in.size() > http_response_bytes_max) {
+      *error = "the answer is larger than " + std::to_string(http_response_bytes_max) + " bytes";
+      return false;
+    }
+    const size_t want = until_head ? 1 : sizeof buffer;  // a tunnel's answer: not a byte of TLS after it
+    if (ssl) {
+      size_t got = 0;
+      const int rc = SSL_read_ex(ssl, buffer, want, &got);
+      if (rc <= 0 && SSL_get_error(ssl, rc) == SSL_ERROR_ZERO_RETURN) return true;
+      const int step = tls_step(ssl, rc, fd, deadline, timed_out, error);
+      if (step < 0) {
+        if (error->empty() || *error == "connection closed") return true;  // closed without close_notify
+        return false;
+      }
+      in.append(buffer, step == 1 ? got : 0);
+      continue;
+    }
+    ssize_t n = ::recv(fd, buffer, want, 0);
+    if (n > 0) {
+      in.append(buffer, size_t(n));
+      continue;
+    }
+    if (n == 0) return true;  // the server closed: the whole answer is in
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      const int ready = wait_for(fd, POLLIN, deadline);
+      if (ready == 1) continue;
+      *timed_out = ready == 0;
+      *error = ready == 0 ? "timed out" : std::string("waiting failed: ") + std::strerror(-ready);
+      return false;
+    }
+    *error = std::strerror(errno);
+    return false;
+  }
+}
+
 std::string request_text(const http_request& request) {
-  // Through a proxy the target is the absolute URL (RFC 9112 3.2.2), as Go's Transport sends it.
-  std::string text = request.method + " " + (request.proxy ? request.url.text() : request.url.target) +
+  // Through a proxy the http target is the absolute URL (RFC 9112 3.2.2), as Go's Transport sends it.
+  const bool absolute = request.proxy && !request.url.tls;
+  std::string text = request.method + " " + (absolute ? request.url.text() : request.url.target) +
                      " HTTP/1.1\r\nHost: " + request.url.authority() +
                      "\r\nUser-Agent: ringkv-discovery\r\nAccept: application/json\r\nConnection: close\r\n";
   if (!request.body.empty() || request.method == "PUT" || request.method == "POST")
@@ -126,22 +277,26 @@ std::string http_url::authority() const {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::string http_url::text() const { return "http://" + authority() + target; }
+std::string http_url::text() const { return (tls ? "https://" : "http://") + authority() + target; }
 
 std::optional<http_url> parse_http_url(std::string_view text, std::string* error) {
-  constexpr std::string_view scheme = "http://";
   auto fail = [&](const std::string& why) {
     *error = "URL '" + std::string(text) + "' " + why;
     return std::nullopt;
   };
-  if (text.substr(0, scheme.size()) != scheme) {
-    if (text.substr(0, 8) == "https://") return fail("uses https, which ringkv's discovery client does not speak");
-    return fail("is not http://host[:port][/path]");
+  http_url url;
+  std::string_view rest;
+  if (text.substr(0, 7) == "http://") {
+    rest = text.substr(7);
+  } else if (text.substr(0, 8) == "https://") {
+    rest = text.substr(8);
+    url.tls = true;
+    url.port = 443;
+  } else {
+    return fail("is not http(s)://host[:port][/path]");
   }
-  std::string_view rest = text.substr(scheme.size());
   const size_t target_start = std::min(rest.find('/'), rest.find('?'));
   std::string_view authority = rest.substr(0, target_start);
-  http_url url;
   if (target_start != std::string_view::npos) {
     url.target = std::string(rest.substr(target_start));
     if (url.target[0] == '?') url.target = "/" + url.target;
@@ -226,50 +381,30 @@ http_outcome send_http_request(const http_request& request) {
   socket_fd sock{connect_to(peer, request.connect_timeout, &outcome.error)};
   if (sock.fd < 0) return outcome;
   const auto deadline = clock::now() + request.response_timeout;
-  const std::string out = request_text(request);
-  for (size_t sent = 0; sent < out.size();) {
-    ssize_t n = ::send(sock.fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += size_t(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (int rc = wait_for(sock.fd, POLLOUT, deadline); rc == 1) continue;
-      else outcome.timed_out = rc == 0;
-      outcome.error = "sending to " + peer.authority() + " timed out";
+  std::string problem;
+  auto failed = [&](const std::string& step) {
+    outcome.error = step + " " + peer.authority() + (outcome.timed_out ? " timed out" : " failed: " + problem);
+    return outcome;
+  };
+  if (request.url.tls && request.proxy) {  // a tunnel through the proxy, then TLS inside it
+    const std::string connect = "CONNECT " + request.url.authority() + " HTTP/1.1\r\nHost: " +
+                                request.url.authority() + "\r\n\r\n";
+    std::string answer;
+    if (!send_all(sock.fd, nullptr, connect, deadline, &outcome.timed_out, &problem)) return failed("CONNECT through");
+    if (!receive(sock.fd, nullptr, deadline, true, answer, &outcome.timed_out, &problem)) return failed("CONNECT through");
+    if (answer.size() < 12 || answer.compare(0, 7, "HTTP/1.") != 0 || answer.compare(9, 3, "200") != 0) {
+      outcome.error = "the proxy " + peer.authority() + " refused CONNECT " + request.url.authority() + ": " +
+                      answer.substr(0, answer.find("\r\n"));
       return outcome;
     }
-    outcome.error = "sending to " + peer.authority() + " failed: " + std::strerror(errno);
-    return outcome;
   }
+  tls_session tls;
+  if (request.url.tls && !start_tls(sock.fd, request.url, deadline, tls, &outcome.timed_out, &outcome.error))
+    return outcome;
+  if (!send_all(sock.fd, tls.ssl, request_text(request), deadline, &outcome.timed_out, &problem))
+    return failed("sending to");
   std::string in;
-  char buffer[16384];
-  for (;;) {
-    ssize_t n = ::recv(sock.fd, buffer, sizeof buffer, 0);
-    if (n > 0) {
-      in.append(buffer, size_t(n));
-      if (in.size() > http_response_bytes_max) {
-        outcome.error = "the answer from " + peer.authority() + " is larger than " +
-                        std::to_string(http_response_bytes_max) + " bytes";
-        return outcome;
-      }
-      continue;
-    }
-    if (n == 0) break;  // the server closed: the whole answer is in
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      int rc = wait_for(sock.fd, POLLIN, deadline);
-      if (rc == 1) continue;
-      outcome.timed_out = rc == 0;
-      outcome.error = rc == 0 ? "no whole answer from " + peer.authority() + " within " +
-                                    std::to_string(request.response_timeout.count()) + " ms"
-                              : std::string("waiting for the answer failed: ") + std::strerror(-rc);
-      return outcome;
-    }
-    outcome.error = "reading the answer from " + peer.authority() + " failed: " + std::strerror(errno);
-    return outcome;
-  }
+  if (!receive(sock.fd, tls.ssl, deadline, false, in, &outcome.timed_out, &problem)) return failed("reading from");
   std::string error;
   outcome.response = parse_http_response(in, &error);
   if (!outcome.response) outcome.error = "bad answer from " + peer.authority() + ": " + error;

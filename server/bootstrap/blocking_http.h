@@ -1,8 +1,10 @@
 // server/bootstrap/blocking_http.h — a small blocking HTTP/1.1 client for start-up, used by the discovery
 // protocol (discovery_v2.h) before the runtime's reactors run: one request per connection
 // ("Connection: close"), every step bounded (connect, then the whole response by one deadline), the
-// response bounded in size. Plain http only; an HTTP proxy (--discovery-proxy) gets the absolute-form
-// request target, as Go's http.Transport sends it. Names resolve through getaddrinfo.
+// response bounded in size. http, or https through OpenSSL on the same socket (the peer's certificate
+// checked against the system's CAs - SSL_CERT_FILE / SSL_CERT_DIR as Go's client reads them - and its
+// name or IP address). An HTTP proxy (--discovery-proxy) gets the absolute-form request target for http,
+// as Go's http.Transport sends it, and a CONNECT tunnel for https. Names resolve through getaddrinfo.
 #pragma once
 
 #include <chrono>
@@ -17,15 +19,16 @@ namespace ringkv::server {
 
 inline constexpr size_t http_response_bytes_max = size_t{4} << 20;  // a discovery answer is a few KiB
 
-// http://host[:port][/path][?query]
+// http(s)://host[:port][/path][?query]
 struct http_url {
+  bool tls = false;  // https
   std::string host;  // a name, an IPv4 address, or an IPv6 address without its brackets
-  uint16_t port = 80;
+  uint16_t port = 80;  // 443 for https
   std::string target = "/";  // path and query, at least "/"
   std::string authority() const;  // "host:port" / "[v6]:port" (the Host header and the proxy's form)
-  std::string text() const;       // "http://" + authority() + target
+  std::string text() const;       // "http(s)://" + authority() + target
 };
-// nullopt and *error (names the URL) when it is not http://host[:port]...
+// nullopt and *error (names the URL) when it is not http(s)://host[:port]...
 std::optional<http_url> parse_http_url(std::string_view text, std::string* error);
 
 struct http_request {

@@ -16,7 +16,7 @@
 // without talking. A failure to reach the service (no connection, no answer in time, HTTP 500/503) is
 // retried after 2^n seconds (n = retries so far, at most 8), without end, as etcd does; the protocol's
 // own answers (no size key, a bad size, duplicate id, full cluster) end the start.
-// Plain blocking sockets (blocking_http.h): it runs in main() before the runtime starts.
+// Blocking sockets, http or https (blocking_http.h): it runs in main() before the runtime starts.
 #pragma once
 
 #include <chrono>
@@ -45,7 +45,7 @@ enum class discovery_error {
 const char* discovery_error_text(discovery_error error);
 
 struct discovery_settings {
-  std::string url;    // --discovery: http://host[:port]/path-of-the-token
+  std::string url;    // --discovery: http(s)://host[:port]/path-of-the-token
   std::string proxy;  // --discovery-proxy: "" or an HTTP proxy (http://host:port or host:port)
   uint64_t member_id = 0;  // registered as <url>/<lower-case hex>
   std::string self;        // the registered value: "name=peerurl,..." (sorted pairs, etcd's URLsMap.String)

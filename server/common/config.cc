@@ -190,12 +190,10 @@ std::vector<flag_spec> built_flag_specs() {
          else return "must be 'new' or 'existing', got '" + v + "'";
          return "";
        }},
-      {"discovery", "", "Discovery URL used to bootstrap the cluster (etcd's v2 discovery protocol; http:// only).",
+      {"discovery", "", "Discovery URL used to bootstrap the cluster (etcd's v2 discovery protocol).",
        [](server_config& c, const std::string& v) -> std::string {
-         if (!v.empty() && v.rfind("https://", 0) == 0)
-           return "https discovery URLs are not built (ringkv's discovery client speaks plain http); use an "
-                  "http:// discovery service, e.g. etcd-discovery in front of etcd --enable-v2";
-         if (!v.empty() && v.rfind("http://", 0) != 0) return "'" + v + "' is not an http:// URL";
+         if (!v.empty() && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
+           return "'" + v + "' is not an http:// or https:// URL";
          c.discovery_url = v;
          return "";
        }},

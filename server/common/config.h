@@ -80,7 +80,7 @@ struct server_config {
   runtime::io_backend io_backend = runtime::io_backend::automatic;
   // Bootstrapping through a discovery service or DNS SRV instead of --initial-cluster
   // (server/bootstrap/initial_cluster.h); at most one of the three is given.
-  std::string discovery_url;             // --discovery: http://host:port/<token path> (etcd's v2 protocol)
+  std::string discovery_url;             // --discovery: http(s)://host:port/<token path> (etcd's v2 protocol)
   std::string discovery_proxy;           // --discovery-proxy: an HTTP proxy for the discovery service
   bool discovery_fallback_proxy = true;  // --discovery-fallback proxy (etcd's default) | exit: both exit here
   std::string discovery_srv;             // --discovery-srv: the DNS domain of the SRV records

@@ -9,11 +9,11 @@ STOP_TIMEOUT_S = 15
 
 
 class Process:
-    def __init__(self, name, args, workdir):
+    def __init__(self, name, args, workdir, env=None):
         self.name = name
         self.log_path = os.path.join(workdir, name + ".log")
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     def text(self):
         with open(self.log_path, "rb") as f:

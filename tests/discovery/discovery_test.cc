@@ -39,8 +39,11 @@ TEST(BlockingHttp, ParsesUrls) {
   ASSERT_TRUE(url) << error;
   EXPECT_EQ(url->port, 80);
   EXPECT_EQ(url->text(), "http://discovery.example:80/");
-  EXPECT_FALSE(parse_http_url("https://discovery.etcd.io/abc", &error));
-  EXPECT_NE(error.find("https"), std::string::npos);
+  url = parse_http_url("https://discovery.etcd.io/abc", &error);
+  ASSERT_TRUE(url) << error;
+  EXPECT_TRUE(url->tls);
+  EXPECT_EQ(url->port, 443);
+  EXPECT_EQ(url->text(), "https://discovery.etcd.io:443/abc");
   EXPECT_FALSE(parse_http_url("http://:80/", &error));
   EXPECT_FALSE(parse_http_url("http://h:99999/", &error));
   EXPECT_FALSE(parse_http_url("ftp://h/", &error));

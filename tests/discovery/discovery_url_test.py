@@ -11,12 +11,16 @@ What a user relies on:
 - a 4th member with the same URL gets "discovery: cluster is full" and exits 1, with the default
   --discovery-fallback (proxy: etcd 3.4's v2 proxy, not built, said so in the log) and with exit;
 - a restarted member does not run discovery again (its data dir holds a member) and keeps its data;
-- a token whose size key is missing fails with "discovery: size key not found".
+- a token whose size key is missing fails with "discovery: size key not found";
+- an https:// discovery URL (etcd 3.4 serving the v2 keys API itself over TLS, its certificate trusted
+  through SSL_CERT_FILE as Go's client trusts it) forms a cluster too; without the CA the member logs the
+  certificate error and retries.
 Every process is stopped by PID; data dirs are removed.
 """
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -51,8 +55,9 @@ def wait_until(predicate, timeout_s, what):
 
 
 class Member:
-    def __init__(self, name, workdir, discovery_url, extra=()):
+    def __init__(self, name, workdir, discovery_url, extra=(), env=None):
         self.name = name
+        self.env = env
         self.client_port, self.peer_port = free_port(), free_port()
         self.data_dir = os.path.join(workdir, name + ".data")
         self.workdir = workdir
@@ -71,7 +76,7 @@ class Member:
         return "http://127.0.0.1:%d" % self.peer_port
 
     def start(self):
-        self.process = Process(self.name, self.args, self.workdir)
+        self.process = Process(self.name, self.args, self.workdir, self.env)
         return self
 
     def healthy(self):
@@ -128,8 +133,9 @@ class DiscoveryUrl(unittest.TestCase):
         self.assertTrue(url.startswith(self.service + "/"), url)
         return url
 
-    def start_members(self, url, count, extra_for=None):
-        members = [Member("m%d" % (i + 1), self.dir, url, (extra_for or {}).get(i, ())) for i in range(count)]
+    def start_members(self, url, count, extra_for=None, env=None, prefix="m"):
+        members = [Member("%s%d" % (prefix, i + 1), self.dir, url, (extra_for or {}).get(i, ()), env)
+                   for i in range(count)]
         for member in members:
             member.start()
         self.addCleanup(self.stop_members, members)
@@ -196,6 +202,43 @@ class DiscoveryUrl(unittest.TestCase):
         self.assertIn("discovery token is ignored since cluster already initialized", members[1].process.text())
         self.assertEqual(members[1].etcdctl("get", "discovered", "--print-value-only").strip(), "yes")
         self.assertEqual(len(json.loads(members[1].etcdctl("member", "list", "-w", "json"))["members"]), 3)
+
+    def test_https_discovery_url(self):
+        cert, key = os.path.join(self.dir, "cert.pem"), os.path.join(self.dir, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=discovery test",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+        tls_port, tls_peer = free_port(), free_port()
+        store = "https://127.0.0.1:%d" % tls_port
+        self.group.spawn("tls-store", [
+            "etcd", "--enable-v2", "--name", "tls", "--data-dir", os.path.join(self.dir, "tls-store"),
+            "--cert-file", cert, "--key-file", key, "--listen-client-urls", store, "--advertise-client-urls", store,
+            "--listen-peer-urls", "http://127.0.0.1:%d" % tls_peer,
+            "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % tls_peer,
+            "--initial-cluster", "tls=http://127.0.0.1:%d" % tls_peer])
+        context = ssl.create_default_context(cafile=cert)
+        url = store + "/v2/keys/discovery/tls-token"
+
+        def make_token():
+            request = urllib.request.Request(url + "/_config/size", data=b"value=3", method="PUT")
+            with urllib.request.urlopen(request, timeout=5, context=context) as response:
+                return response.status in (200, 201)
+        wait_until(make_token, 30, "etcd over TLS")
+        # Without the CA the certificate is refused (and retried, as etcd retries), nothing registered.
+        untrusted = Member("untrusted", self.dir, url).start()
+        self.addCleanup(self.stop_members, [untrusted])
+        wait_until(lambda: "failed: certificate: self-signed certificate" in untrusted.process.text(), 20, "the certificate refused")
+        untrusted.process.stop()
+        proxy = ("--discovery-proxy", "http://127.0.0.1:%d" % self.proxy_port)  # https: a CONNECT tunnel
+        members = self.start_members(url, 3, {1: proxy}, env=dict(os.environ, SSL_CERT_FILE=cert), prefix="t")
+        for member in members:
+            wait_until(member.healthy, START_TIMEOUT_S, member.name + " healthy")
+        members[0].etcdctl("put", "over", "tls")
+        self.assertEqual(members[2].etcdctl("get", "over", "--print-value-only").strip(), "tls")
+        listed = json.loads(members[1].etcdctl("member", "list", "-w", "json"))["members"]
+        self.assertEqual(len(listed), 3)
+        with open(os.path.join(self.dir, "tinyproxy-own.log")) as f:
+            self.assertIn("CONNECT 127.0.0.1:%d" % tls_port, f.read())
 
     def test_a_token_without_size_fails(self):
         token_url = self.service + "/" + "0123456789abcdef0123456789abcdef"

@@ -288,7 +288,7 @@ TEST(Config, NotBuiltFlagsRefuseTheStart) {
       {{"--auth-token", "jwt"}, {}, "authentication"},
       {{"--auth-token", "simple"}, {}, "authentication"},
       {{"--bcrypt-cost", "10"}, {}, "authentication"},
-      {{"--discovery", "https://discovery.etcd.io/abc"}, {}, "https discovery URLs are not built"},
+      {{"--discovery", "discovery.etcd.io/abc"}, {}, "is not an http:// or https:// URL"},
       {{"--discovery", "http://127.0.0.1:8087/abc", "--discovery-srv", "example.com"}, {},
        "multiple discovery or bootstrap flags are set"},
       {{"--discovery-srv", "example.com", "--initial-cluster", "default=http://localhost:2380"}, {},
