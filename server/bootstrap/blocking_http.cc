@@ -113,16 +113,21 @@ int connect_to(const http_url& where, std::chrono::milliseconds timeout, std::st
   return -1;
 }
 
+// wait_for's result as the I/O helpers report it: true when ready; otherwise *timed_out and *error are set.
+bool ready_or_report(int ready, bool* timed_out, std::string* error) {
+  if (ready == 1) return true;
+  *timed_out = ready == 0;
+  *error = ready == 0 ? "timed out" : std::string("waiting failed: ") + std::strerror(-ready);
+  return false;
+}
+
 // One TLS call's outcome on the non-blocking socket: 1 done, 0 retry after waiting, -1 failed (*error).
 int tls_step(SSL* ssl, int rc, int fd, clock::time_point deadline, bool* timed_out, std::string* error) {
   if (rc > 0) return 1;
   const int reason = SSL_get_error(ssl, rc);
   if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE) {
     const int ready = wait_for(fd, reason == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
-    if (ready == 1) return 0;
-    *timed_out = ready == 0;
-    *error = ready == 0 ? "timed out" : std::string("waiting failed: ") + std::strerror(-ready);
-    return -1;
+    return ready_or_report(ready, timed_out, error) ? 0 : -1;
   }
   *error = openssl_error();
   return -1;
@@ -185,10 +190,7 @@ bool send_all(int fd, SSL* ssl, std::string_view data, clock::time_point deadlin
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      const int ready = wait_for(fd, POLLOUT, deadline);
-      if (ready == 1) continue;
-      *timed_out = ready == 0;
-      *error = ready == 0 ? "timed out" : std::string("waiting failed: ") + std::strerror(-ready);
+      if (ready_or_report(wait_for(fd, POLLOUT, deadline), timed_out, error)) continue;
       return false;
     }
     *error = std::strerror(errno);
@@ -229,10 +231,7 @@ bool receive(int fd, SSL* ssl, clock::time_point deadline, bool until_head, std:
     if (n == 0) return true;  // the server closed: the whole answer is in
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      const int ready = wait_for(fd, POLLIN, deadline);
-      if (ready == 1) continue;
-      *timed_out = ready == 0;
-      *error = ready == 0 ? "timed out" : std::string("waiting failed: ") + std::strerror(-ready);
+      if (ready_or_report(wait_for(fd, POLLIN, deadline), timed_out, error)) continue;
       return false;
     }
     *error = std::strerror(errno);
