@@ -200,6 +200,36 @@ std::vector<flag_spec> built_flag_specs() {
          else return "must be 'new' or 'existing', got '" + v + "'";
          return "";
        }},
+      {"discovery", "", "Discovery URL used to bootstrap the cluster (etcd's v2 discovery protocol).",
+       [](server_config& c, const std::string& v) -> std::string {
+         if (!v.empty() && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
+           return "'" + v + "' is not an http:// or https:// URL";
+         c.discovery_url = v;
+         return "";
+       }},
+      {"discovery-fallback", "proxy",
+       "Expected behavior ('exit' or 'proxy') when discovery services fails. ringkv has no v2 proxy: "
+       "with a full discovery cluster both exit.",
+       [](server_config& c, const std::string& v) -> std::string {
+         if (v != "exit" && v != "proxy") return "must be 'exit' or 'proxy', got '" + v + "'";
+         c.discovery_fallback_proxy = v == "proxy";
+         return "";
+       }},
+      {"discovery-proxy", "", "HTTP proxy to use for traffic to discovery service.",
+       [](server_config& c, const std::string& v) -> std::string {
+         c.discovery_proxy = v;
+         return "";
+       }},
+      {"discovery-srv", "", "DNS srv domain used to bootstrap the cluster.",
+       [](server_config& c, const std::string& v) -> std::string {
+         c.discovery_srv = v;
+         return "";
+       }},
+      {"discovery-srv-name", "", "Suffix to the dns srv name queried when bootstrapping.",
+       [](server_config& c, const std::string& v) -> std::string {
+         c.discovery_srv_name = v;
+         return "";
+       }},
       {"snapshot-count", "100000", "Number of committed transactions to trigger a snapshot to disk (ringkv: at least, and at least as many entry bytes as the last snapshot).",
        int_field<uint64_t>(&server_config::snapshot_count, 1)},
       {"quota-backend-bytes", "0",
@@ -329,6 +359,9 @@ std::string env_name(std::string_view flag) {
 // Cross-flag checks and derived defaults, run once every flag has been applied.
 std::string finish(server_config& config, const std::set<std::string>& given) {
   if (!given.count("data-dir")) config.data_dir = config.name + ".ringkv";
+  if (int(!config.discovery_url.empty()) + int(!config.initial_cluster.empty()) + int(!config.discovery_srv.empty()) > 1)
+    return "multiple discovery or bootstrap flags are set. Choose one of \"initial-cluster\", \"discovery\" or "
+           "\"discovery-srv\"";
   if (!given.count("initial-cluster")) {
     for (const auto& url : config.initial_advertise_peer_urls)
       config.initial_cluster[config.name].push_back(url.url);

@@ -83,6 +83,13 @@ struct server_config {
   unsigned shards = 0;  // 0 means one per online core
   // --io-backend: auto (io_uring, epoll when io_uring is refused; RINGKV_IO_BACKEND may choose), uring, epoll.
   runtime::io_backend io_backend = runtime::io_backend::automatic;
+  // Bootstrapping through a discovery service or DNS SRV instead of --initial-cluster
+  // (server/bootstrap/initial_cluster.h); at most one of the three is given.
+  std::string discovery_url;             // --discovery: http(s)://host:port/<token path> (etcd's v2 protocol)
+  std::string discovery_proxy;           // --discovery-proxy: an HTTP proxy for the discovery service
+  bool discovery_fallback_proxy = true;  // --discovery-fallback proxy (etcd's default) | exit: both exit here
+  std::string discovery_srv;             // --discovery-srv: the DNS domain of the SRV records
+  std::string discovery_srv_name;        // --discovery-srv-name: suffix of the SRV service name
   client_tls_config client_tls;  // --cert-file, --key-file, ... (tls_flags.h)
   peer_tls_flags peer_tls;       // --peer-* TLS flags: refused at start, peer TLS is not built
 

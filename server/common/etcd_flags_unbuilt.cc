@@ -71,9 +71,6 @@ constexpr const char* no_bbolt =
 constexpr const char* no_peer_tls =
     "TLS on the peer port is not built yet (peers speak plain TCP: keep the peer URLs on a private network)";
 constexpr const char* no_auth = "authentication (users, roles, tokens) is not built yet";
-constexpr const char* no_discovery =
-    "bootstrapping through a discovery service or DNS SRV is not built; list the members with "
-    "--initial-cluster";
 constexpr const char* no_v2_proxy = "used only by etcd's v2 proxy, which ringkv does not build";
 
 }  // namespace
@@ -122,14 +119,6 @@ std::vector<flag_spec> unbuilt_flag_specs() {
       no_effect("backend-batch-limit", "0", "Maximum operations before commit the backend transaction.", integer,
                 no_bbolt),
       // Clustering
-      not_built("discovery", "", "Discovery URL used to bootstrap the cluster.", text, no_discovery, ""),
-      no_effect("discovery-fallback", "proxy", "Expected behavior ('exit' or 'proxy') when discovery services fails.",
-                text, no_discovery, "exit|proxy", "exit|proxy"),
-      not_built("discovery-proxy", "", "HTTP proxy to use for traffic to discovery service.", text, no_discovery,
-                ""),
-      not_built("discovery-srv", "", "DNS srv domain used to bootstrap the cluster.", text, no_discovery, ""),
-      not_built("discovery-srv-name", "", "Suffix to the dns srv name queried when bootstrapping.", text,
-                no_discovery, ""),
       no_effect("strict-reconfig-check", "true", "Reject reconfiguration requests that would cause quorum loss.",
                 boolean, "ringkv always rejects reconfigurations that would lose quorum", "true"),
       no_effect("pre-vote", "false", "Enable to run an additional Raft election phase.", boolean,
