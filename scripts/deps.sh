@@ -15,6 +15,8 @@ packages=(
   # tests/discovery: a real v2 discovery service (discovery.etcd.io's server, over etcd --enable-v2), an HTTP
   # proxy for --discovery-proxy, and a DNS server for SRV records (dnsmasq-base: the binary, no service).
   etcd-discovery tinyproxy-bin dnsmasq-base
+  # tests/fuzz: libFuzzer targets built with Debian's clang (the fuzzer runtime is in libclang-rt-14-dev).
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
