@@ -514,7 +514,7 @@ plot """ + ", ".join(f'"put_latency.dat" using {columns[s]}:xtic(1) title "{titl
 def write_report(out_dir, args, info, topology_results, plots, elapsed, matrix):
     table, notes = markdown_table(topology_results)
     lines = [f"# ringkv vs etcd 3.4 — {datetime.date.today().isoformat()}", "",
-             f"Command: `bench/compare/compare.py{' --quick' if args.quick else ''}` "
+             f"Command: `bench/compare/compare.py{' --quick' if args.quick else ''}{' --tls' if getattr(args, 'tls', False) else ''}` "
              f"({'quick' if args.quick else 'default'} matrix, {elapsed / 60:.1f} minutes). "
              "Same load generator (ringkv-bench), same machine, same run; servers started in turn with "
              "the same flags, data dirs on the same disk, fsync on. Ratio = ringkv / etcd throughput; "

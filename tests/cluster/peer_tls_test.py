@@ -18,11 +18,9 @@ Every process is stopped by PID; the certificates and data dirs are removed.
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -34,20 +32,15 @@ sys.path.insert(0, os.path.join(HERE, "..", "server"))
 import ringkv_process  # noqa: E402
 from cluster_test import ELECTION_MS, HEARTBEAT_MS, Cluster, Member, kill_leader_under_writes  # noqa: E402
 from membership_test import wait_for, wait_reconfig_ready  # noqa: E402
-from ringkv_process import free_port  # noqa: E402
-from tls_test import CLIENT_EXT, SERVER_EXT, make_ca, make_key_and_csr, sign  # noqa: E402
+from ringkv_process import free_port, log_entries  # noqa: E402
+from tls_test import WithPki, make_base_pki, make_key_and_csr, sign  # noqa: E402
 
 MEMBER_EXT = "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n"
 ALLOWED_CN = "member"
 
 
 def make_cluster_pki():
-    pki = tempfile.mkdtemp(prefix="ringkv-peer-tls-", dir="/tmp")
-    make_ca(pki, "ca", "/CN=ringkv-peer-test-ca")
-    make_key_and_csr(pki, "server", "/CN=ringkv-server")
-    sign(pki, "server", "ca", SERVER_EXT)
-    make_key_and_csr(pki, "client", "/CN=root")
-    sign(pki, "client", "ca", CLIENT_EXT)
+    pki = make_base_pki("ringkv-peer-tls-", "/CN=ringkv-peer-test-ca")
     make_key_and_csr(pki, "member", "/CN=" + ALLOWED_CN)
     sign(pki, "member", "ca", MEMBER_EXT)
     make_key_and_csr(pki, "intruder", "/CN=intruder")  # the same CA, another CN
@@ -112,15 +105,7 @@ class TlsMember(Member):
                             cert_key=self.path("client.key"), cert_cert=self.path("client.crt"), timeout=timeout)
 
     def log_entries(self, message):
-        entries = []
-        for line in self.log_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("msg") == message:
-                entries.append(entry)
-        return entries
+        return log_entries(self.log_text(), message)
 
 
 def leader_among(members, timeout_s=20):
@@ -137,14 +122,8 @@ def leader_among(members, timeout_s=20):
     return None, None
 
 
-class PeerTls(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.pki = make_cluster_pki()
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.pki, ignore_errors=True)
+class PeerTls(WithPki):
+    make_pki = staticmethod(make_cluster_pki)
 
     def cluster(self, peer_certs=("member", "member", "member")):
         certs = list(peer_certs)

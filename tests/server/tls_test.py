@@ -20,7 +20,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ringkv_process import RINGKV, free_port  # noqa: E402
+from ringkv_process import RINGKV, free_port, log_entries  # noqa: E402
 
 START_TIMEOUT_S = 15
 HANDSHAKE_TIMEOUT_S = 10  # net/tls/tls_handshake.h: handshake_limits::timeout
@@ -78,13 +78,20 @@ SERVER_EXT = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=server
 CLIENT_EXT = "extendedKeyUsage=clientAuth\n"
 
 
-def make_pki():
-    pki = tempfile.mkdtemp(prefix="ringkv-tls-", dir="/tmp")
-    make_ca(pki, "ca", "/CN=ringkv-test-ca")
+def make_base_pki(prefix, ca_subject):
+    """A new directory with a CA (ca.*), a server certificate for 127.0.0.1 (server.*) and a client
+    certificate with CN=root (client.*)."""
+    pki = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    make_ca(pki, "ca", ca_subject)
     make_key_and_csr(pki, "server", "/CN=ringkv-server")
     sign(pki, "server", "ca", SERVER_EXT)
     make_key_and_csr(pki, "client", "/CN=root")
     sign(pki, "client", "ca", CLIENT_EXT)
+    return pki
+
+
+def make_pki():
+    pki = make_base_pki("ringkv-tls-", "/CN=ringkv-test-ca")
     make_key_and_csr(pki, "named-client", "/CN=root")
     sign(pki, "named-client", "ca", "subjectAltName=DNS:client.example\n" + CLIENT_EXT)
     make_key_and_csr(pki, "rotated", "/CN=ringkv-server-rotated")
@@ -148,15 +155,7 @@ class Server:
             return f.read().decode(errors="replace")
 
     def log_lines(self, message):
-        lines = []
-        for line in self.log_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("msg") == message:
-                lines.append(entry)
-        return lines
+        return log_entries(self.log_text(), message)
 
     def stop(self):
         if self.proc is not None:
@@ -190,11 +189,12 @@ def b64(text):
 
 
 class WithPki(unittest.TestCase):
-    """Certificates made once per test class, removed after it."""
+    """Certificates made once per test class (by its make_pki), removed after it."""
+    make_pki = staticmethod(make_pki)
 
     @classmethod
     def setUpClass(cls):
-        cls.pki = make_pki()
+        cls.pki = cls.make_pki()
 
     @classmethod
     def tearDownClass(cls):
