@@ -12,12 +12,16 @@ What a user relies on:
   term, and it never receives the cluster's data;
 - a plaintext connection to a TLS peer port is refused (no byte of it is taken as a frame) and logged;
 - `member add` with an https peer URL, then the new member started with --initial-cluster-state
-  existing asks the others for the member list over TLS, joins and catches up.
+  existing asks the others for the member list over TLS, joins and catches up;
+- a member's peer certificate files replaced while it runs: a new connection to its peer port gets the
+  new certificate (openssl s_client), and the cluster goes on serving;
+- --peer-auto-tls: self-signed peer certificates, not verified (as etcd), and the cluster forms.
 Every process is stopped by PID; the certificates and data dirs are removed.
 """
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,16 +49,19 @@ def make_cluster_pki():
     sign(pki, "member", "ca", MEMBER_EXT)
     make_key_and_csr(pki, "intruder", "/CN=intruder")  # the same CA, another CN
     sign(pki, "intruder", "ca", MEMBER_EXT)
+    make_key_and_csr(pki, "member-renewed", "/CN=" + ALLOWED_CN)  # what a rotation puts in place
+    sign(pki, "member-renewed", "ca", MEMBER_EXT)
     return pki
 
 
 class TlsMember(Member):
     """A member on https client and peer URLs; `peer_cert` names its peer key pair in the PKI."""
 
-    def __init__(self, name, token, extra_args=(), pki=None, peer_cert="member"):
+    def __init__(self, name, token, extra_args=(), pki=None, peer_cert="member", peer_auto_tls=False):
         super().__init__(name, token, extra_args)
         self.pki = pki
         self.peer_cert = peer_cert
+        self.peer_auto_tls = peer_auto_tls  # --peer-auto-tls instead of the peer key pair and CA
         self.state = "new"
 
     def path(self, name):
@@ -70,8 +77,11 @@ class TlsMember(Member):
 
     def tls_flags(self):
         p = self.path
-        return ["--cert-file", p("server.crt"), "--key-file", p("server.key"), "--trusted-ca-file", p("ca.crt"),
-                "--client-cert-auth",
+        client = ["--cert-file", p("server.crt"), "--key-file", p("server.key"), "--trusted-ca-file", p("ca.crt"),
+                  "--client-cert-auth"]
+        if self.peer_auto_tls:
+            return client + ["--peer-auto-tls"]
+        return client + [
                 "--peer-cert-file", p(self.peer_cert + ".crt"), "--peer-key-file", p(self.peer_cert + ".key"),
                 "--peer-trusted-ca-file", p("ca.crt"), "--peer-client-cert-auth",
                 "--peer-cert-allowed-cn", ALLOWED_CN]
@@ -125,12 +135,13 @@ def leader_among(members, timeout_s=20):
 class PeerTls(WithPki):
     make_pki = staticmethod(make_cluster_pki)
 
-    def cluster(self, peer_certs=("member", "member", "member")):
+    def cluster(self, peer_certs=("member", "member", "member"), peer_auto_tls=False):
         certs = list(peer_certs)
         pki = self.pki
 
         def member(name, token, extra_args):
-            return TlsMember(name, token, extra_args, pki=pki, peer_cert=certs[int(name[1:]) - 1])
+            return TlsMember(name, token, extra_args, pki=pki, peer_cert=certs[int(name[1:]) - 1],
+                             peer_auto_tls=peer_auto_tls)
 
         cluster = Cluster(size=len(certs), member=member)
         self.addCleanup(cluster.cleanup)
@@ -220,6 +231,52 @@ class PeerTls(WithPki):
         self.assertTrue(n4.log_entries("joining the running cluster"), n4.log_text()[-2000:])
         leader.etcdctl("put", "after-join", "everywhere")
         self.assertEqual(n4.etcdctl("get", "after-join", "--print-value-only").stdout.strip(), "everywhere")
+
+    def served_peer_certificate(self, member):
+        """subject and serial of the certificate a new connection to `member`'s peer port gets."""
+        p = member.path
+        shown = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % member.peer_port,
+                                "-CAfile", p("ca.crt"), "-cert", p("member.crt"), "-key", p("member.key")],
+                               input="", capture_output=True, text=True, timeout=15)
+        return subprocess.run(["openssl", "x509", "-noout", "-subject", "-serial"], input=shown.stdout,
+                              capture_output=True, text=True, timeout=15).stdout.strip()
+
+    def certificate_of(self, path):
+        return subprocess.run(["openssl", "x509", "-noout", "-subject", "-serial", "-in", path],
+                              capture_output=True, text=True, check=True, timeout=15).stdout.strip()
+
+    def test_peer_certificate_rotation_without_restart(self):
+        # n1's peer key pair lives in its own files, replaced while the cluster runs.
+        for suffix in ("crt", "key"):
+            shutil.copy(self.path("member." + suffix), self.path("n1-peer." + suffix))
+        cluster = self.cluster(peer_certs=("n1-peer", "member", "member"))
+        self.assertIsNotNone(cluster.agreed_leader())
+        n1 = cluster.members[0]
+        self.assertEqual(self.served_peer_certificate(n1), self.certificate_of(self.path("member.crt")))
+        for suffix in ("key", "crt"):  # renamed into place, key first
+            shutil.copy(self.path("member-renewed." + suffix), self.path("n1-new." + suffix))
+            os.rename(self.path("n1-new." + suffix), self.path("n1-peer." + suffix))
+        renewed = self.certificate_of(self.path("member-renewed.crt"))
+        time.sleep(1.3)  # checked at most once per second, at a new handshake
+        wait_for(lambda: self.served_peer_certificate(n1) == renewed, 10, "n1's peer port serving the new certificate")
+        self.assertTrue(n1.log_entries("TLS files changed; new connections use the new certificate"))
+        # The members' connections go on (old ones keep their session, new ones get the new certificate).
+        n1.etcdctl("put", "after-peer-rotation", "ok")
+        for m in cluster.members:
+            self.assertEqual(m.etcdctl("get", "after-peer-rotation", "--print-value-only").stdout.strip(), "ok")
+        self.assertIsNotNone(cluster.agreed_leader())
+
+    def test_peer_auto_tls_cluster(self):
+        cluster = self.cluster(peer_auto_tls=True)
+        leader = cluster.agreed_leader()
+        self.assertIsNotNone(leader, "no leader with --peer-auto-tls; logs:\n" +
+                             "\n".join(m.log_text()[-3000:] for m in cluster.members))
+        for m in cluster.members:
+            started = m.log_entries("starting with peer TLS")
+            self.assertTrue(started and started[0]["peer-auto-tls"], m.name)
+        leader.etcdctl("put", "auto", "tls")
+        for m in cluster.members:
+            self.assertEqual(m.etcdctl("get", "auto", "--print-value-only").stdout.strip(), "tls", m.name)
 
 
 if __name__ == "__main__":
