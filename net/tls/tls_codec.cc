@@ -67,6 +67,11 @@ tls_codec::handshake_step tls_codec::handshake() {
 
 std::string tls_codec::client_common_name() const { return common_name_of(SSL_get0_peer_certificate(ssl_)); }
 
+std::string tls_codec::check_client_san(const std::string& remote_ip) const {
+  if (!context_->checks_client_san()) return "";
+  return tls::check_client_san(SSL_get0_peer_certificate(ssl_), remote_ip);
+}
+
 std::string tls_codec::negotiated_protocol() const {
   const unsigned char* name = nullptr;
   unsigned int length = 0;

@@ -38,6 +38,8 @@ class tls_codec final : public net::stream_codec {
   // After the handshake: the other side's certificate's subject CN (empty without one) and the ALPN choice.
   std::string client_common_name() const;
   std::string negotiated_protocol() const;
+  // After the handshake, on an accepting side that checks it: check_client_san's verdict.
+  std::string check_client_san(const std::string& remote_ip) const;
 
   // net::stream_codec
   bool take_wire(std::span<const std::byte> wire) override;

@@ -153,6 +153,26 @@ bool is_ip_address(const std::string& host) {
 
 std::string common_name_of(X509* cert) { return cert == nullptr ? std::string() : subject_common_name(cert); }
 
+std::string check_client_san(X509* cert, const std::string& remote_ip) {
+  if (cert == nullptr) return "";
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  std::string listed;
+  bool has_dns = false;
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS) has_dns = true;
+    if (name->type != GEN_IPADD) continue;
+    const ASN1_OCTET_STRING* bytes = name->d.iPAddress;
+    char text[INET6_ADDRSTRLEN] = {};
+    const int family = ASN1_STRING_length(bytes) == 4 ? AF_INET : AF_INET6;
+    if (inet_ntop(family, ASN1_STRING_get0_data(bytes), text, sizeof text) == nullptr) continue;
+    listed += (listed.empty() ? "" : ", ") + std::string(text);
+  }
+  GENERAL_NAMES_free(names);
+  if (listed.empty() || has_dns || X509_check_ip_asc(cert, remote_ip.c_str(), 0) == 1) return "";
+  return "x509: certificate is valid for " + listed + ", not " + remote_ip;
+}
+
 bool set_expected_host(SSL* ssl, const std::string& host) {
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   if (is_ip_address(host)) return X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
@@ -175,6 +195,7 @@ std::shared_ptr<const tls_context> tls_context::make(const tls_settings& setting
   SSL_CTX_set_app_data(ctx, context.get());  // verify_identity finds the context through it
   context->dialing_ = settings.dialing;
   context->skip_server_verify_ = settings.skip_server_verify;
+  context->check_client_san_ = settings.check_client_san && !settings.dialing;
   context->allowed_cn_ = settings.allowed_cn;
   context->allowed_hostname_ = settings.allowed_hostname;
   if (error = load_key_pair(ctx, settings); !error.empty()) return nullptr;

@@ -46,6 +46,9 @@ struct tls_settings {
   std::string allowed_hostname;  // ... or be valid for this host name / IP address
   bool dialing = false;          // the connecting side (peer connections this member opens)
   bool skip_server_verify = false;  // dialing with auto TLS: etcd's InsecureSkipVerify for self-signed peers
+  // Accepting peers (etcd 3.4's checkSAN): a client certificate with IP SANs must list the connecting
+  // address, unless it also has DNS SANs (etcd resolves those; ringkv does not, and lets them pass).
+  bool check_client_san = false;
 
   bool requires_client_cert() const { return !dialing && (client_cert_auth || !trusted_ca_file.empty()); }
 };
@@ -62,6 +65,7 @@ class tls_context {
   bool requires_client_cert() const { return requires_client_cert_; }
   bool dialing() const { return dialing_; }
   bool verifies_server() const { return dialing_ && !skip_server_verify_; }
+  bool checks_client_san() const { return check_client_san_; }
   // etcd's error when allowed_cn / allowed_hostname refused the other side's certificate.
   const char* identity_refusal() const;
 
@@ -76,6 +80,7 @@ class tls_context {
   bool requires_client_cert_ = false;
   bool dialing_ = false;
   bool skip_server_verify_ = false;
+  bool check_client_san_ = false;
   std::string allowed_cn_;
   std::string allowed_hostname_;
   std::vector<unsigned char> alpn_wire_;  // length-prefixed protocol names, the server's order
@@ -85,6 +90,9 @@ class tls_context {
 bool is_ip_address(const std::string& host);
 // The subject CN of a certificate ("" without one, or for null).
 std::string common_name_of(x509_st* cert);
+// etcd's checkSAN for an accepted peer: "" when `cert` may connect from `remote_ip`, else Go's words
+// ("x509: certificate is valid for 10.0.0.2, not 10.0.0.9").
+std::string check_client_san(x509_st* cert, const std::string& remote_ip);
 // A dialing session verifies that the listener's certificate is valid for `host` (IP SANs for an
 // address, DNS SANs for a name, which is also sent as SNI). False when OpenSSL refused the setting.
 bool set_expected_host(ssl_st* ssl, const std::string& host);

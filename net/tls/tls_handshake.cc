@@ -77,6 +77,16 @@ runtime::task<void> run_steps(connection& conn, tls_codec& session, const runtim
 
 namespace {
 
+// The other end's IP address as text ("" when unknown).
+std::string remote_ip(const connection& conn) {
+  const std::string address = remote_address(conn);  // "1.2.3.4:port" or "[::1]:port"
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return "";
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return host;
+}
+
 // Runs the handshake's steps within limits.timeout and installs the session when they succeed.
 runtime::task<handshake_outcome> run_handshake(connection& conn, std::unique_ptr<tls_codec> session,
                                                const handshake_limits& limits) {
@@ -88,6 +98,11 @@ runtime::task<handshake_outcome> run_handshake(connection& conn, std::unique_ptr
     co_await run_steps(conn, *session, deadline, outcome);
   }  // disarmed here
   if (!outcome.ok) co_return outcome;
+  if (std::string refused = session->check_client_san(remote_ip(conn)); !refused.empty()) {
+    outcome.ok = false;
+    outcome.error = std::move(refused);
+    co_return outcome;
+  }
   outcome.client_common_name = session->client_common_name();
   outcome.protocol = session->negotiated_protocol();
   conn.set_codec(std::move(session));

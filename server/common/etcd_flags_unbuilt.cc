@@ -70,9 +70,6 @@ constexpr const char* no_bbolt =
     "every acknowledgement) and snapshots";
 constexpr const char* no_keepalive =
     "ringkv sends no HTTP/2 keepalive pings and enforces no ping interval (nghttp2 answers clients' pings)";
-constexpr const char* no_peer_san =
-    "ringkv does not match a peer client certificate's SANs against the connecting address (it checks the "
-    "chain, --peer-cert-allowed-cn and --peer-cert-allowed-hostname)";
 constexpr const char* no_auth = "authentication (users, roles, tokens) is not built yet";
 constexpr const char* no_discovery =
     "bootstrapping through a discovery service or DNS SRV is not built; list the members with "
@@ -151,9 +148,6 @@ std::vector<flag_spec> unbuilt_flag_specs() {
       not_built("experimental-enable-v2v3", "", "Serve v2 requests through the v3 backend under a given prefix.",
                 text, "the etcd v2 API is not built: ringkv serves the v3 API only"),
       // Security (the TLS flags belong to the TLS configuration)
-      no_effect("experimental-peer-skip-client-san-verification", "false",
-                "Skip verification of SAN field in client certificate for peer connections.", boolean, no_peer_san,
-                "true"),
       not_built("cors", "*", "Comma-separated whitelist of origins for CORS (empty or * means allow all).", list,
                 "ringkv has no per-origin CORS filter: only '*' (allow all) is built", "|*"),
       not_built("host-whitelist", "*",

@@ -56,6 +56,7 @@ std::optional<net::peer::peer_tls_setup> make_peer_tls(const server_config& conf
     accepting.trusted_ca_file = flags.trusted_ca_file;
     accepting.crl_file = flags.crl_file;
     accepting.client_cert_auth = flags.client_cert_auth;
+    accepting.check_client_san = !flags.skip_client_san_verification;
     setup.accepting.context = net::tls::tls_context::make(accepting, error);
     if (!setup.accepting.context) return std::nullopt;
   } else if (!config.listen_peer_urls.empty() && flags.has_key_pair()) {

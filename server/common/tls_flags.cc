@@ -99,6 +99,9 @@ const std::vector<tls_flag_spec>& tls_flag_table() {
                 "Peer TLS using self-generated certificates if --peer-key-file and --peer-cert-file are not provided.",
                 &peer_tls_config::auto_tls),
       path_flag("peer-crl-file", "Path to the peer certificate revocation list file.", &peer_tls_config::crl_file),
+      bool_flag("experimental-peer-skip-client-san-verification",
+                "Skip verification of SAN field in client certificate for peer connections.",
+                &peer_tls_config::skip_client_san_verification),
       {"cipher-suites", "",
        "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be "
        "auto-populated by OpenSSL).",

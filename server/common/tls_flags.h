@@ -41,6 +41,7 @@ struct peer_tls_config {
   bool auto_tls = false;
   std::string allowed_cn;        // --peer-cert-allowed-cn
   std::string allowed_hostname;  // --peer-cert-allowed-hostname
+  bool skip_client_san_verification = false;  // --experimental-peer-skip-client-san-verification
 
   bool has_key_pair() const { return !cert_file.empty() || !key_file.empty(); }
   std::string info() const;  // etcd's "peerTLS" info string, as client_tls_config::info

@@ -9,7 +9,8 @@ What a user relies on:
   acknowledged write is on every member (cluster_test.py's kill_leader_under_writes, over TLS);
 - a member whose peer certificate (same CA) has a CN other than --peer-cert-allowed-cn cannot join:
   the others log "rejected connection ... CommonName authentication failed", keep one leader and its
-  term, and it never receives the cluster's data;
+  term, and it never receives the cluster's data; the same for a certificate whose IP SANs do not list
+  the address it connects from (etcd 3.4's checkSAN);
 - a plaintext connection to a TLS peer port is refused (no byte of it is taken as a frame) and logged;
 - `member add` with an https peer URL, then the new member started with --initial-cluster-state
   existing asks the others for the member list over TLS, joins and catches up;
@@ -49,6 +50,8 @@ def make_cluster_pki():
     sign(pki, "member", "ca", MEMBER_EXT)
     make_key_and_csr(pki, "intruder", "/CN=intruder")  # the same CA, another CN
     sign(pki, "intruder", "ca", MEMBER_EXT)
+    make_key_and_csr(pki, "elsewhere", "/CN=" + ALLOWED_CN)  # the right CN, for another address
+    sign(pki, "elsewhere", "ca", "subjectAltName=IP:127.0.0.9\nextendedKeyUsage=serverAuth,clientAuth\n")
     make_key_and_csr(pki, "member-renewed", "/CN=" + ALLOWED_CN)  # what a rotation puts in place
     sign(pki, "member-renewed", "ca", MEMBER_EXT)
     return pki
@@ -164,8 +167,10 @@ class PeerTls(WithPki):
             self.assertEqual(m.etcdctl("get", "over", "--print-value-only").stdout.strip(), "tls", m.name)
         kill_leader_under_writes(self, cluster)
 
-    def test_member_with_a_certificate_cn_not_allowed_cannot_join(self):
-        cluster = self.cluster(peer_certs=("member", "member", "intruder"))
+    def check_refused_member(self, peer_cert, refusal):
+        """n3 with `peer_cert` cannot join: n1 and n2 log `refusal` in "rejected connection", keep their
+        leader and term, and n3 never receives their data."""
+        cluster = self.cluster(peer_certs=("member", "member", peer_cert))
         good, intruder = cluster.members[:2], cluster.members[2]
         leader_id, term = leader_among(good)
         self.assertIsNotNone(leader_id, "n1 and n2 elected no leader; logs:\n" +
@@ -174,10 +179,9 @@ class PeerTls(WithPki):
         deadline = time.time() + 10
         refusals = []
         while time.time() < deadline and not refusals:
-            refusals = [e for m in good for e in m.log_entries("rejected connection")
-                        if "CommonName authentication failed" in e.get("error", "")]
+            refusals = [e for m in good for e in m.log_entries("rejected connection") if refusal in e.get("error", "")]
             time.sleep(0.2)
-        self.assertTrue(refusals, "no 'rejected connection' for the intruder's CN")
+        self.assertTrue(refusals, "no 'rejected connection' with %r" % refusal)
         time.sleep(3 * ELECTION_MS / 1000)  # the intruder keeps trying: the leader and its term stay
         self.assertEqual(leader_among(good, timeout_s=5), (leader_id, term))
         self.assertTrue(intruder.alive())
@@ -186,6 +190,12 @@ class PeerTls(WithPki):
         status = intruder.status()
         self.assertTrue(status is None or status.get("leader", 0) in (0, status["header"]["member_id"]),
                         "the intruder follows the cluster's leader: %s" % status)
+
+    def test_member_with_a_certificate_cn_not_allowed_cannot_join(self):
+        self.check_refused_member("intruder", "CommonName authentication failed")
+
+    def test_member_certificate_for_another_address_is_refused_as_etcd_checks_san(self):
+        self.check_refused_member("elsewhere", "x509: certificate is valid for 127.0.0.9, not 127.0.0.1")
 
     def test_plaintext_connection_to_a_tls_peer_port_is_refused(self):
         cluster = self.cluster()
