@@ -12,6 +12,9 @@ packages=(
   # it is here so the python tests always run next to it and never name a module it could shadow.
   python3-etcd
   iproute2 nftables procps curl gnuplot-nox
+  # tests/discovery: a real v2 discovery service (discovery.etcd.io's server, over etcd --enable-v2), an HTTP
+  # proxy for --discovery-proxy, and a DNS server for SRV records (dnsmasq-base: the binary, no service).
+  etcd-discovery tinyproxy-bin dnsmasq-base
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -12,6 +12,7 @@
 
 #include <cassert>
 #include <coroutine>
+#include <optional>
 #include <span>
 
 namespace ringkv::net::grpc {
@@ -51,6 +52,11 @@ struct h2_driver {
   // only by HTTP/2 flow control never pause reading, or the client's WINDOW_UPDATE would not be read.
   bool write_in_flight = false;
   bool stopping = false;  // shutdown: both loops end (the socket is shut down too)
+  // The session's timers (keepalive, unfinished requests): one alarm at next_deadline(); when it fires
+  // the writer runs session.on_timer() and writes what that queued.
+  std::optional<runtime::alarm> session_timer;
+  runtime::clock::time_point session_timer_at = runtime::clock::time_point::max();
+  bool session_timer_fired = false;
 
   h2_driver(connection& c, const client_port_services& services, const client_port_config& config,
             preface_watchdog& dog, const transport_identity& identity)
@@ -62,6 +68,18 @@ struct h2_driver {
     session.set_output_ready_notifier([](void* self) { static_cast<h2_driver*>(self)->writer_wakeup.notify(); },
                                       this);
     session.set_client_cert_cn(identity.client_cert_cn);
+  }
+
+  // Arms the alarm for the session's next deadline unless one at or before it is armed already (a
+  // later deadline than the armed one only makes it fire early, and on_timer() then re-arms).
+  void arm_session_timer() {
+    const runtime::clock::time_point due = session.next_deadline();
+    if (session_timer && !session_timer->expired() && session_timer_at <= due) return;
+    session_timer_at = due;
+    session_timer.emplace(due, [this] {
+      session_timer_fired = true;
+      writer_wakeup.notify();
+    });
   }
 
   void stop() {
@@ -86,6 +104,7 @@ struct h2_driver {
       const session_verdict verdict = session.feed(as_bytes(bytes));
       conn.consume(bytes.size());
       if (session.preface_received()) watchdog.disarm();
+      arm_session_timer();
       writer_wakeup.notify();
       if (verdict != session_verdict::open) break;
     }
@@ -97,6 +116,11 @@ struct h2_driver {
     while (!stopping) {
       co_await writer_wakeup;
       if (stopping) break;
+      if (session_timer_fired) {
+        session_timer_fired = false;
+        if (session.on_timer(runtime::clock::now()) == session_verdict::closed) break;
+        arm_session_timer();
+      }
       session_verdict verdict = session.produce_output();
       while (session.has_output()) {
         const auto out = session.pending_output();
@@ -126,7 +150,9 @@ runtime::task<void> serve_http2(connection& conn, const client_port_services& se
                                 live_member& member, const transport_identity& identity) {
   h2_driver driver(conn, services, config, watchdog, identity);
   member.stop = [&driver] { driver.stop(); };
+  driver.arm_session_timer();
   co_await runtime::when_all(driver.read_loop(), driver.write_loop());
+  driver.session_timer.reset();
   member.stop = nullptr;
 }
 
@@ -189,18 +215,41 @@ runtime::task<void> serve_http_stream(connection& conn, const http_stream_produc
 // The driver's own answers (no handler, or a request the parser refused), as Go's http.Error writes them.
 constexpr std::string_view plain_text = "text/plain; charset=utf-8";
 
+// What a keep-alive HTTP/1.1 connection is waiting for, each phase with its own deadline (the first
+// request is under the preface watchdog instead).
+enum class http1_phase : uint8_t { first_request, idle, headers, body, answering };
+
 runtime::task<void> serve_http1(connection& conn, const client_port_services& services,
-                                const client_port_config& config, preface_watchdog& watchdog) {
+                                const client_port_config& config, preface_watchdog& watchdog,
+                                live_member& member) {
   std::string received;
   std::string out;
   http1::request request;
+  http1::parse_progress progress;
+  http1_phase phase = http1_phase::first_request;
+  std::optional<runtime::alarm> phase_deadline;  // stops the connection as shutdown does
+  const auto enter = [&](http1_phase next) {
+    if (next == phase) return;
+    phase = next;
+    const std::chrono::milliseconds limit = next == http1_phase::idle      ? config.http_idle_timeout
+                                            : next == http1_phase::headers ? config.http_header_timeout
+                                                                           : config.http_body_timeout;
+    if (next == http1_phase::answering) {
+      phase_deadline.reset();
+    } else {
+      phase_deadline.emplace(runtime::clock::now() + limit, [&member] { stop_member(member); });
+    }
+  };
   bool continue_sent = false;  // for the request being received
   while (true) {
     const auto bytes = conn.readable();
     received.append(as_text(bytes));
     conn.consume(bytes.size());
-    const http1::parse_result parsed = http1::parse_request(received, config.http, request);
+    const http1::parse_result parsed = http1::parse_request(received, config.http, request, progress);
     if (parsed.state == http1::parse_status::incomplete) {
+      if (phase != http1_phase::first_request) {
+        enter(received.empty() ? http1_phase::idle : parsed.headers_complete ? http1_phase::body : http1_phase::headers);
+      }
       if (parsed.expects_continue && !continue_sent) {
         continue_sent = true;
         const int written = co_await conn.write(std::as_bytes(std::span(http1::continue_response)));
@@ -211,6 +260,7 @@ runtime::task<void> serve_http1(connection& conn, const client_port_services& se
       continue;
     }
     watchdog.disarm();
+    enter(http1_phase::answering);
     out.clear();
     bool keep_alive = request.keep_alive;
     if (parsed.state == http1::parse_status::error) {
@@ -231,6 +281,7 @@ runtime::task<void> serve_http1(connection& conn, const client_port_services& se
     const int written = co_await conn.write(std::as_bytes(std::span(out)));
     if (written < 0 || !keep_alive) break;
     received.erase(0, parsed.consumed_bytes);
+    progress = {};
     continue_sent = false;
   }
   co_await conn.flush();
@@ -248,7 +299,7 @@ runtime::task<void> detect_and_serve(connection& conn, const client_port_service
   if (protocol == wire_protocol::http2) {
     co_await serve_http2(conn, services, config, watchdog, member, identity);
   } else if (protocol == wire_protocol::http1) {
-    co_await serve_http1(conn, services, config, watchdog);
+    co_await serve_http1(conn, services, config, watchdog, member);
   }
   watchdog.disarm();
   co_await conn.close();

@@ -26,8 +26,9 @@
 // writes plain bytes, so this one driver serves plaintext and TLS connections alike.
 //
 // Defences, each closing only the offending connection: the preface deadline (the HTTP/2 preface and
-// SETTINGS, or the first complete HTTP/1.1 request), the session's own (grpc_server_session.h), the
-// HTTP/1.1 parser's limits (http1.h), and a read pause while replies queued on streams exceed
+// SETTINGS, or the first complete HTTP/1.1 request), the session's own (grpc_server_session.h; its
+// timers - keepalive, unfinished requests - run on one alarm here), the HTTP/1.1 parser's limits
+// (http1.h) and phase deadlines (header, body, idle keep-alive), and a read pause while replies queued on streams exceed
 // queued_reply_bytes_read_limit and a socket write is waiting (a client that does not read). Replies
 // held back only by HTTP/2 flow control do not pause reading: the client's WINDOW_UPDATE must be read.
 #pragma once
@@ -99,6 +100,13 @@ struct client_port_config {
   std::chrono::milliseconds preface_timeout{10'000};
   // Reading pauses while replies queued on streams exceed this (a client that does not read).
   size_t queued_reply_bytes_read_limit = 64 * 1024 * 1024;
+  // HTTP/1.1 after the first request (which the preface_timeout bounds): a request's headers must be
+  // complete within http_header_timeout of its first byte, its body within http_body_timeout of its
+  // headers, and a keep-alive connection waiting for its next request is closed after
+  // http_idle_timeout. Each closes the connection.
+  std::chrono::milliseconds http_header_timeout{10'000};
+  std::chrono::milliseconds http_body_timeout{30'000};
+  std::chrono::milliseconds http_idle_timeout{60'000};
 };
 
 // Optional observers for the server's metrics; each runs on the connection's shard.

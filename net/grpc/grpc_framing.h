@@ -1,6 +1,8 @@
 // gRPC message framing over HTTP/2 DATA: the 5-byte prefix (compressed flag, u32 big-endian length),
 // a deframer that cuts a stream's DATA bytes into messages without copying when a message lies
 // inside one chunk, and the per-stream outbound byte queue the HTTP/2 data provider drains.
+// The deframer never reserves a message's declared length before its bytes arrive: a client that
+// declares 2 MiB and sends 5 bytes costs the server 5 bytes, not 2 MiB.
 #pragma once
 
 #include <algorithm>
@@ -48,8 +50,21 @@ class message_deframer {
 
   size_t declared_bytes() const { return declared_bytes_; }
   bool mid_message() const { return !partial_.empty(); }
+  // Memory held for a message split across chunks: it grows with the bytes that arrived (at most
+  // doubling), never to the declared length ahead of them.
+  size_t buffered_capacity() const { return partial_.capacity(); }
+  // Drops a partly received message and its memory (the call was answered with an error).
+  void discard() { std::string().swap(partial_); }
 
  private:
+  // Makes room for `bytes` in partial_: at least double the capacity (so appends stay amortized), but
+  // asks for no more than the message's own length.
+  void grow_for(size_t bytes) {
+    if (bytes <= partial_.capacity()) return;
+    const size_t frame_bytes = message_prefix_bytes + declared_bytes_;
+    partial_.reserve(std::max(bytes, std::min(frame_bytes, 2 * partial_.capacity())));
+  }
+
   // Reads the prefix at `p` (5 bytes); returns ok and sets declared_bytes_ or the failure.
   outcome read_prefix(const char* p);
 
@@ -70,7 +85,7 @@ message_deframer::outcome message_deframer::feed(std::string_view chunk, OnMessa
         chunk.remove_prefix(frame_bytes);
         continue;
       }
-      partial_.reserve(frame_bytes);
+      grow_for(chunk.size());
       partial_.assign(chunk);
       return outcome::ok;
     }
@@ -81,10 +96,10 @@ message_deframer::outcome message_deframer::feed(std::string_view chunk, OnMessa
       chunk.remove_prefix(take);
       if (partial_.size() < message_prefix_bytes) return outcome::ok;
       if (auto result = read_prefix(partial_.data()); result != outcome::ok) return result;
-      partial_.reserve(message_prefix_bytes + declared_bytes_);
     }
     const size_t want = message_prefix_bytes + declared_bytes_ - partial_.size();
     const size_t take = std::min(want, chunk.size());
+    grow_for(partial_.size() + take);
     partial_.append(chunk.substr(0, take));
     chunk.remove_prefix(take);
     if (take == want) {

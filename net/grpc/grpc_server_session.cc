@@ -4,6 +4,7 @@
 #include <array>
 #include <cassert>
 #include <cstring>
+#include <string>
 
 namespace ringkv::net::grpc {
 
@@ -87,6 +88,10 @@ bool server_call::finish(const status& result) {
 grpc_server_session::grpc_server_session(const service_registry& registry,
                                          const server_limits& limits)
     : h2_session_base(limits.output_batch_bytes_limit), registry_(registry), limits_(limits) {
+  now_ = std::chrono::steady_clock::now();
+  keepalive_due_ = now_ + limits_.keepalive_interval;
+  last_client_ping_ = time_point::min();
+  allocator_.set_live_bytes_limit(limits_.connection_memory_bytes_limit);
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_session_callbacks_new(&callbacks);
   install_output_callbacks(callbacks);
@@ -150,6 +155,8 @@ grpc_server_session::~grpc_server_session() {
 
 session_verdict grpc_server_session::feed(std::span<const uint8_t> bytes) {
   in_feed_ = true;
+  now_ = std::chrono::steady_clock::now();
+  if (!bytes.empty()) read_since_keepalive_ = true;
   const ssize_t result = nghttp2_session_mem_recv(session_, bytes.data(), bytes.size());
   dispatch_events();
   keep_borrowed_requests();
@@ -166,6 +173,7 @@ void grpc_server_session::keep_borrowed_requests() {
     std::string owned(message_prefix_bytes, '\0');
     owned.append(request.borrowed);
     request = inbound_message{{}, std::move(owned), true};
+    recharge(*call);
   }
   borrowed_requests_.clear();
 }
@@ -182,11 +190,107 @@ void grpc_server_session::link(server_call& call) {
 }
 
 void grpc_server_session::unlink(server_call& call) {
+  stop_awaiting(call);
+  assert(calls_bytes_ >= call.memory_charge_);
+  calls_bytes_ -= call.memory_charge_;
+  call.memory_charge_ = 0;
   if (call.live_prev_ != nullptr) call.live_prev_->live_next_ = call.live_next_;
   if (call.live_next_ != nullptr) call.live_next_->live_prev_ = call.live_prev_;
   if (live_head_ == &call) live_head_ = call.live_next_;
   call.live_prev_ = call.live_next_ = nullptr;
   --open_calls_;
+}
+
+void grpc_server_session::recharge(server_call& call) {
+  if (call.closed_ || call.output_ != this) return;  // unlinked: no longer counted
+  const size_t charge = sizeof(server_call) + call.metadata_.capacity() + call.unknown_path_.capacity() +
+                        call.deframer_.buffered_capacity() + (call.request_.is_owned ? call.request_.owned.capacity() : 0);
+  calls_bytes_ = calls_bytes_ - call.memory_charge_ + charge;
+  call.memory_charge_ = charge;
+}
+
+void grpc_server_session::await_request_end(server_call& call) {
+  assert(!call.awaiting_request_end_);
+  call.awaiting_request_end_ = true;
+  call.request_deadline_ = now_ + limits_.request_end_timeout;
+  call.awaiting_prev_ = awaiting_tail_;
+  call.awaiting_next_ = nullptr;
+  if (awaiting_tail_ != nullptr) awaiting_tail_->awaiting_next_ = &call;
+  else awaiting_head_ = &call;
+  awaiting_tail_ = &call;
+}
+
+void grpc_server_session::stop_awaiting(server_call& call) {
+  if (!call.awaiting_request_end_) return;
+  call.awaiting_request_end_ = false;
+  if (call.awaiting_prev_ != nullptr) call.awaiting_prev_->awaiting_next_ = call.awaiting_next_;
+  else awaiting_head_ = call.awaiting_next_;
+  if (call.awaiting_next_ != nullptr) call.awaiting_next_->awaiting_prev_ = call.awaiting_prev_;
+  else awaiting_tail_ = call.awaiting_prev_;
+  call.awaiting_prev_ = call.awaiting_next_ = nullptr;
+}
+
+// ---- timers: keepalive and unfinished requests --------------------------------------------------
+
+grpc_server_session::time_point grpc_server_session::next_deadline() const {
+  if (awaiting_head_ != nullptr && awaiting_head_->request_deadline_ < keepalive_due_) {
+    return awaiting_head_->request_deadline_;
+  }
+  return keepalive_due_;
+}
+
+session_verdict grpc_server_session::on_timer(time_point now) {
+  if (now >= keepalive_due_) {
+    if (read_since_keepalive_) {
+      read_since_keepalive_ = false;
+      keepalive_ping_out_ = false;
+      keepalive_due_ = now + limits_.keepalive_interval;
+    } else if (keepalive_ping_out_) {
+      drop_connection("keepalive ping not answered");  // as grpc-go: closed without a GOAWAY
+      return session_verdict::closed;
+    } else {
+      nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
+      keepalive_ping_out_ = true;
+      keepalive_due_ = now + limits_.keepalive_timeout;
+      request_flush();
+    }
+  }
+  expire_requests(now);
+  return current_verdict();
+}
+
+void grpc_server_session::expire_requests(time_point now) {
+  while (awaiting_head_ != nullptr && awaiting_head_->request_deadline_ <= now) {
+    server_call& call = *awaiting_head_;
+    stop_awaiting(call);
+    ++requests_timed_out_;
+    if (!call.headers_complete_) {
+      // The header block never ended: nothing else may come on this connection until it does.
+      fail_connection(NGHTTP2_ENHANCE_YOUR_CALM, "request headers not finished in time");
+      return;
+    }
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, call.stream_id_, NGHTTP2_CANCEL);
+    request_flush();
+  }
+}
+
+// grpc-go's handlePing: a PING sooner than the policy allows after the previous one is a strike,
+// unless we sent HEADERS or DATA since (then the count starts over); too many strikes end the
+// connection with the GOAWAY grpc clients recognise.
+void grpc_server_session::on_ping(bool ack) {
+  if (ack) return;  // the answer to our keepalive PING: reading it was the activity
+  const time_point previous = last_client_ping_;
+  last_client_ping_ = now_;
+  if (reset_ping_strikes_) {
+    reset_ping_strikes_ = false;
+    ping_strikes_ = 0;
+    return;
+  }
+  const auto allowed = open_calls_ == 0 ? limits_.idle_ping_min_interval : limits_.ping_min_interval;
+  if (previous + allowed > now_) ++ping_strikes_;
+  if (ping_strikes_ == limits_.ping_strikes_max + 1) {  // once: the connection ends after this GOAWAY
+    fail_connection_with_debug_data(NGHTTP2_ENHANCE_YOUR_CALM, "too_many_pings", "got too many pings from the client");
+  }
 }
 
 void grpc_server_session::set_client_cert_cn(std::string_view common_name) {
@@ -202,12 +306,19 @@ int grpc_server_session::on_begin_headers(nghttp2_session*, const nghttp2_frame*
                                           void* user_data) {
   auto* self = static_cast<grpc_server_session*>(user_data);
   if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  if (self->held_bytes() + sizeof(server_call) > self->limits_.connection_memory_bytes_limit) {
+    // No call object: the rest of this stream's frames are ignored, and the client may retry.
+    nghttp2_submit_rst_stream(self->session_, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+    return 0;
+  }
   auto* call = new server_call(self, frame->hd.stream_id,
                                self->limits_.receive_message_bytes_max());
   ++call->refs_;  // the session's reference, dropped when the stream closes
   call->metadata_ = self->identity_metadata_;
   call->connection_key_ = self->connection_key_;
   self->link(*call);
+  self->recharge(*call);
+  self->await_request_end(*call);  // a streaming method leaves the list once routed
   nghttp2_session_set_stream_user_data(self->session_, frame->hd.stream_id, call);
   return 0;
 }
@@ -238,6 +349,7 @@ int grpc_server_session::on_header(nghttp2_session*, const nghttp2_frame* frame,
   } else if (name.front() != ':' && !is_transport_header(name)) {
     call->metadata_.append(name).push_back('\0');
     call->metadata_.append(value).push_back('\0');
+    self->recharge(*call);
   }
   return 0;
 }
@@ -249,6 +361,9 @@ int grpc_server_session::on_frame_recv(nghttp2_session*, const nghttp2_frame* fr
     case NGHTTP2_SETTINGS:
       if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) self->preface_received_ = true;
       return 0;
+    case NGHTTP2_PING:
+      self->on_ping((frame->hd.flags & NGHTTP2_FLAG_ACK) != 0);
+      return 0;
     case NGHTTP2_HEADERS:
     case NGHTTP2_DATA:
       break;
@@ -258,6 +373,7 @@ int grpc_server_session::on_frame_recv(nghttp2_session*, const nghttp2_frame* fr
   server_call* call = self->call_of(frame->hd.stream_id);
   if (call == nullptr) return 0;
   if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+    call->headers_complete_ = true;
     self->route(*call);
   }
   if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) self->on_request_complete(*call);
@@ -287,8 +403,11 @@ int grpc_server_session::on_data_chunk_recv(nghttp2_session*, uint8_t, int32_t s
       if (!call->request_.is_owned) self->borrowed_requests_.emplace_back(call);
     }
   });
+  self->recharge(*call);
   if (outcome != message_deframer::outcome::ok) {
     self->on_deframe_failure(*call, outcome);
+  } else if (self->held_bytes() > self->limits_.connection_memory_bytes_limit) {
+    self->on_memory_exceeded(*call);
   } else if (extra_request) {
     call->discard_input_ = true;
     call->finish({status_code::internal, "grpc: received more than one request message for " +
@@ -300,6 +419,8 @@ int grpc_server_session::on_data_chunk_recv(nghttp2_session*, uint8_t, int32_t s
 int grpc_server_session::on_frame_send(nghttp2_session*, const nghttp2_frame* frame,
                                        void* user_data) {
   auto* self = static_cast<grpc_server_session*>(user_data);
+  if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) self->reset_ping_strikes_ = true;
+  if (frame->hd.type == NGHTTP2_GOAWAY) self->goaway_sent();
   const bool ends_stream = (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
                            (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   // We answered before the client finished sending (an error, or a stream the server ended):
@@ -350,13 +471,27 @@ void grpc_server_session::route(server_call& call) {
   }
   count_started(call);
   if (call.method_->on_stream) {
+    stop_awaiting(call);  // a stream may stay open as long as the client likes (Watch)
     events_.push_back({call_ref(&call), event_kind::stream_open, {}});
   }
+}
+
+void grpc_server_session::on_memory_exceeded(server_call& call) {
+  call.discard_input_ = true;
+  call.deframer_.discard();
+  call.request_ = {};
+  recharge(call);
+  call.finish({status_code::resource_exhausted,
+               "grpc: the connection holds too many partly received requests (limit " +
+                   std::to_string(limits_.connection_memory_bytes_limit) + " bytes)"});
+  if (call.method_->on_stream) events_.push_back({call_ref(&call), event_kind::cancel, {}});
 }
 
 void grpc_server_session::on_deframe_failure(server_call& call,
                                              message_deframer::outcome outcome) {
   call.discard_input_ = true;
+  call.deframer_.discard();
+  recharge(call);
   const bool too_large = outcome == message_deframer::outcome::too_large;
   call.finish(too_large ? message_too_large_status(call.deframer_.declared_bytes(),
                                                    limits_.receive_message_bytes_max())
@@ -367,6 +502,7 @@ void grpc_server_session::on_deframe_failure(server_call& call,
 }
 
 void grpc_server_session::on_request_complete(server_call& call) {
+  stop_awaiting(call);
   if (call.discard_input_ || call.finished_ || call.method_ == nullptr) return;
   if (call.deframer_.mid_message()) {
     call.discard_input_ = true;
@@ -393,6 +529,7 @@ void grpc_server_session::dispatch_events() {
       case event_kind::request:
         if (call.alive()) call.method_->on_request(event.call, call.request_.bytes());
         call.request_ = {};  // (has_request_ stays: a second message is still an error)
+        recharge(call);
         break;
       case event_kind::stream_open:
         if (call.alive()) call.method_->on_stream(event.call);

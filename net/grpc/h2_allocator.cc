@@ -2,6 +2,7 @@
 // size class (or, for large blocks, its size) so free/realloc know where it belongs.
 #include "net/grpc/h2_allocator.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstdlib>
 #include <cstring>
@@ -38,15 +39,18 @@ h2_allocator::~h2_allocator() {
 void* h2_allocator::allocate(size_t bytes) {
   size_t size_class = 0;
   while (size_class < class_bytes.size() && class_bytes[size_class] < bytes) ++size_class;
+  const size_t usable = size_class < class_bytes.size() ? class_bytes[size_class] : bytes;
+  if (usable > live_bytes_limit_ - std::min(live_bytes_, live_bytes_limit_)) return nullptr;  // NGHTTP2_ERR_NOMEM
   if (size_class < class_bytes.size() && free_[size_class] != nullptr) {
     free_block* block = free_[size_class];
     free_[size_class] = block->next;
     --free_count_[size_class];
+    live_bytes_ += usable;
     return block;
   }
-  const size_t usable = size_class < class_bytes.size() ? class_bytes[size_class] : bytes;
   void* raw = std::malloc(header_bytes + usable);
   if (raw == nullptr) return nullptr;  // nghttp2 reports NGHTTP2_ERR_NOMEM
+  live_bytes_ += usable;
   auto* header = static_cast<block_header*>(raw);
   header->size_class = size_class;
   header->bytes = usable;
@@ -57,6 +61,8 @@ void h2_allocator::release(void* block) {
   if (block == nullptr) return;
   block_header* header = header_of(block);
   const size_t size_class = header->size_class;
+  assert(live_bytes_ >= header->bytes);
+  live_bytes_ -= header->bytes;
   if (size_class < class_bytes.size() && free_count_[size_class] < free_blocks_per_class_limit) {
     auto* entry = static_cast<free_block*>(block);
     entry->next = free_[size_class];

@@ -40,6 +40,7 @@ bool h2_session_base::wants_io() const {
 
 session_verdict h2_session_base::current_verdict() const {
   if (fatal_) return session_verdict::closed;
+  if (goaway_out_) return has_output() ? session_verdict::closing : session_verdict::closed;
   if (nghttp2_session_want_read(session_) != 0 || nghttp2_session_want_write(session_) != 0) {
     return session_verdict::open;
   }
@@ -73,6 +74,20 @@ void h2_session_base::fail_connection(uint32_t error_code, std::string reason) {
   if (close_reason_.empty()) close_reason_ = std::move(reason);
   nghttp2_session_terminate_session(session_, error_code);
   request_flush();
+}
+
+void h2_session_base::fail_connection_with_debug_data(uint32_t error_code, std::string_view debug_data,
+                                                      std::string reason) {
+  if (close_reason_.empty()) close_reason_ = std::move(reason);
+  nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(session_), error_code,
+                        reinterpret_cast<const uint8_t*>(debug_data.data()), debug_data.size());
+  closing_after_goaway_ = true;
+  request_flush();
+}
+
+void h2_session_base::drop_connection(std::string reason) {
+  if (close_reason_.empty()) close_reason_ = std::move(reason);
+  fatal_ = true;
 }
 
 void h2_session_base::install_output_callbacks(nghttp2_session_callbacks* callbacks) {

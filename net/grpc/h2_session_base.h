@@ -97,6 +97,12 @@ class h2_session_base {
   void request_flush();
   // Terminates the session with a GOAWAY carrying `error_code`; the connection closes once it is out.
   void fail_connection(uint32_t error_code, std::string reason);
+  // The same with GOAWAY debug data (grpc-go's "too_many_pings", which its clients act on). The
+  // subclass calls goaway_sent() from its on_frame_send callback.
+  void fail_connection_with_debug_data(uint32_t error_code, std::string_view debug_data, std::string reason);
+  void goaway_sent() { goaway_out_ = closing_after_goaway_; }
+  // The connection ends now, nothing more is written (e.g. a keepalive PING left unanswered).
+  void drop_connection(std::string reason);
   // Result of nghttp2_session_mem_recv: translates fatal errors into a verdict.
   session_verdict verdict_after_recv(ssize_t recv_result);
   session_verdict current_verdict() const;
@@ -124,6 +130,8 @@ class h2_session_base {
   void (*notify_)(void*) = nullptr;
   void* notify_context_ = nullptr;
   bool fatal_ = false;
+  bool closing_after_goaway_ = false;  // fail_connection_with_debug_data: close once the GOAWAY is out
+  bool goaway_out_ = false;
 };
 
 }  // namespace ringkv::net::grpc

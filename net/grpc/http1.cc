@@ -1,6 +1,7 @@
 // HTTP/1.1 request parsing and response writing for the client port.
 #include "net/grpc/http1.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace ringkv::net::http1 {
@@ -70,12 +71,95 @@ std::string_view request::header(std::string_view name) const {
   return {};
 }
 
+namespace {
+
+bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// Decodes the chunked body that starts at `body_start` in `buffer`, from where `progress` stopped.
+// Returns complete (consumed_bytes set), incomplete or an error.
+parse_result decode_chunked(std::string_view buffer, size_t body_start, const limits& limits,
+                            parse_progress& progress) {
+  using phase = parse_progress::chunk_phase;
+  constexpr size_t size_line_bytes_max = 4096;  // as Go's chunked reader
+  if (progress.wire_offset < body_start) progress.wire_offset = body_start;
+  size_t at = progress.wire_offset;
+  parse_result result;
+  while (progress.phase != phase::done) {
+    if (at - body_start > limits.max_chunked_wire_bytes()) return fail(413, "request body too large");
+    const std::string_view rest = buffer.substr(at);
+    if (progress.phase == phase::data) {
+      const size_t take = std::min(progress.chunk_left, rest.size());
+      progress.body.append(rest.substr(0, take));
+      at += take;
+      progress.chunk_left -= take;
+      if (progress.chunk_left > 0) break;
+      progress.phase = phase::data_end;
+      continue;
+    }
+    if (progress.phase == phase::data_end) {
+      if (rest.size() < 2) break;
+      if (rest.substr(0, 2) != "\r\n") return fail(400, "malformed chunked encoding");
+      at += 2;
+      progress.phase = phase::size_line;
+      continue;
+    }
+    const size_t line_end = rest.find("\r\n");
+    if (line_end == std::string_view::npos) {
+      if (rest.size() > size_line_bytes_max) return fail(400, "malformed chunked encoding");
+      break;
+    }
+    const std::string_view line = rest.substr(0, line_end);
+    at += line_end + 2;
+    if (progress.phase == phase::trailers) {
+      if (line.empty()) progress.phase = phase::done;  // trailer fields themselves are ignored
+      continue;
+    }
+    // size_line: hex digits, then optional whitespace and ";extension"s.
+    size_t digits = 0;
+    while (digits < line.size() && is_hex_digit(line[digits])) ++digits;
+    const std::string_view after = trim(line.substr(digits));
+    if (digits == 0 || digits > 16 || (!after.empty() && after.front() != ';')) {
+      return fail(400, "malformed chunked encoding");
+    }
+    size_t chunk_bytes = 0;
+    std::from_chars(line.data(), line.data() + digits, chunk_bytes, 16);
+    if (chunk_bytes > limits.max_body_bytes - progress.body.size()) return fail(413, "request body too large");
+    if (chunk_bytes == 0) {
+      progress.phase = phase::trailers;
+    } else {
+      progress.chunk_left = chunk_bytes;
+      progress.phase = phase::data;
+    }
+  }
+  progress.wire_offset = at;
+  if (progress.phase != phase::done) {
+    result.headers_complete = true;
+    return result;
+  }
+  result.state = parse_status::complete;
+  result.consumed_bytes = at;
+  return result;
+}
+
+}  // namespace
+
 parse_result parse_request(std::string_view buffer, const limits& limits, request& out) {
-  const size_t head_end = buffer.find("\r\n\r\n");
+  parse_progress progress;
+  return parse_request(buffer, limits, out, progress);
+}
+
+parse_result parse_request(std::string_view buffer, const limits& limits, request& out, parse_progress& progress) {
+  constexpr std::string_view head_terminator = "\r\n\r\n";
+  const size_t search_from = progress.head_searched >= head_terminator.size() - 1
+                                 ? progress.head_searched - (head_terminator.size() - 1)
+                                 : 0;
+  const size_t head_end = buffer.find(head_terminator, search_from);
   if (head_end == std::string_view::npos) {
+    progress.head_searched = buffer.size();
     if (buffer.size() > limits.max_header_bytes) return fail(431, "request headers too large");
     return {};
   }
+  progress.head_searched = head_end;
   if (head_end + 4 > limits.max_header_bytes) return fail(431, "request headers too large");
   std::string_view head = buffer.substr(0, head_end + 2);  // every line ends with CRLF
   out = request{};
@@ -87,6 +171,9 @@ parse_result parse_request(std::string_view buffer, const limits& limits, reques
   }
   head.remove_prefix(line_end + 2);
   size_t content_length = 0;
+  bool has_content_length = false;
+  size_t transfer_encodings = 0;
+  bool chunked = false;
   bool close = http10;
   bool expects_continue = false;
   while (!head.empty()) {
@@ -102,12 +189,19 @@ parse_result parse_request(std::string_view buffer, const limits& limits, reques
     const std::string_view value = trim(line.substr(colon + 1));
     out.headers.emplace_back(name, value);
     if (iequals(name, "content-length")) {
-      const auto [ptr, error] = std::from_chars(value.data(), value.data() + value.size(), content_length);
+      size_t length = 0;
+      const auto [ptr, error] = std::from_chars(value.data(), value.data() + value.size(), length);
       if (error != std::errc() || ptr != value.data() + value.size()) {
         return fail(400, "bad Content-Length");
       }
+      if (has_content_length && length != content_length) {
+        return fail(400, "message cannot contain multiple Content-Length headers");
+      }
+      has_content_length = true;
+      content_length = length;
     } else if (iequals(name, "transfer-encoding")) {
-      return fail(501, "chunked request bodies are not supported");
+      ++transfer_encodings;
+      chunked = iequals(value, "chunked");
     } else if (iequals(name, "expect")) {
       expects_continue = iequals(value, "100-continue");
     } else if (iequals(name, "connection")) {
@@ -115,11 +209,26 @@ parse_result parse_request(std::string_view buffer, const limits& limits, reques
       if (iequals(value, "keep-alive")) close = false;
     }
   }
+  if (transfer_encodings > 0 && !http10) {  // HTTP/1.0 has no Transfer-Encoding: ignored, as Go does
+    if (transfer_encodings > 1) return fail(501, "too many transfer encodings");
+    if (!chunked) return fail(501, "unsupported transfer encoding");
+    // Transfer-Encoding overrides Content-Length (RFC 9112 6.3).
+    out.keep_alive = !close;
+    parse_result decoded = decode_chunked(buffer, head_end + 4, limits, progress);
+    if (decoded.state == parse_status::complete) {
+      out.chunked_body = std::move(progress.body);
+      out.body = out.chunked_body;
+    } else if (decoded.state == parse_status::incomplete) {
+      decoded.expects_continue = expects_continue && progress.body.empty() && progress.wire_offset == head_end + 4;
+    }
+    return decoded;
+  }
   if (content_length > limits.max_body_bytes) return fail(413, "request body too large");
   const size_t total = head_end + 4 + content_length;
   if (buffer.size() < total) {
     parse_result waiting;
     waiting.expects_continue = expects_continue && !http10;
+    waiting.headers_complete = true;
     return waiting;
   }
   out.body = buffer.substr(head_end + 4, content_length);

@@ -2,8 +2,10 @@
 // (/v3/kv/range, ...). A request parser over a contiguous buffer (the connection accumulates bytes
 // until a request is complete, within named limits) and response writers into an output buffer
 // (whole responses, or chunked ones for streams).
-// Supports Content-Length bodies and keep-alive; chunked request bodies are refused (501), as no
-// etcd client sends them.
+// Supports Content-Length and chunked request bodies (both within limits::max_body_bytes, decoded)
+// and keep-alive. As Go's net/http (etcd's gateway): several Content-Length headers that disagree
+// are a 400, a Transfer-Encoding other than one "chunked" is a 501, and chunked overrides
+// Content-Length.
 #pragma once
 
 #include <cstddef>
@@ -17,8 +19,10 @@ namespace ringkv::net::http1 {
 
 struct limits {
   size_t max_header_bytes = 64 * 1024;       // request line + headers
-  size_t max_body_bytes = 2 * 1024 * 1024;   // like gRPC's receive limit (1.5 MiB + overhead)
+  size_t max_body_bytes = 2 * 1024 * 1024;   // decoded; the server sets it from --max-request-bytes
   size_t max_headers = 100;
+  // A chunked body's bytes on the wire (sizes, extensions, trailers included): twice the body limit.
+  size_t max_chunked_wire_bytes() const { return 2 * max_body_bytes + max_header_bytes; }
 };
 
 struct request {
@@ -28,6 +32,7 @@ struct request {
   std::string_view query;    // after '?', may be empty
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // names as sent
   std::string_view body;
+  std::string chunked_body;  // a chunked body, decoded (body views it): do not copy a request
   bool keep_alive = true;    // HTTP/1.1 default; "Connection: close" or HTTP/1.0 turn it off
 
   std::string_view header(std::string_view name) const;  // case-insensitive; empty if absent
@@ -43,11 +48,28 @@ struct parse_result {
   // When incomplete: the headers are in and asked for "Expect: 100-continue" (curl does for bodies
   // over 1 KiB): the server should answer "100 Continue" before the body comes.
   bool expects_continue = false;
+  bool headers_complete = false;  // when incomplete: the body is what is still missing
+};
+
+// The progress of one request arriving in pieces: parse_request is called again on the same grown
+// buffer and picks up where it stopped (the search for the end of the headers, a chunked body's
+// decoding), so a request trickling in costs time linear in its size. Reset it (= {}) before the
+// next request.
+struct parse_progress {
+  enum class chunk_phase : uint8_t { size_line, data, data_end, trailers, done };
+  size_t head_searched = 0;  // bytes already searched for the blank line ending the headers
+  chunk_phase phase = chunk_phase::size_line;
+  size_t wire_offset = 0;  // buffer offset up to which the chunked body is decoded (0: not started)
+  size_t chunk_left = 0;   // data bytes still to come in the current chunk
+  std::string body;        // the chunked body decoded so far (moved into the request once complete)
 };
 
 inline constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
-// Parses one request at the start of `buffer`. Views in `out` point into `buffer`.
+// Parses one request at the start of `buffer`. Views in `out` point into `buffer` (a chunked body:
+// into out.chunked_body).
+parse_result parse_request(std::string_view buffer, const limits& limits, request& out, parse_progress& progress);
+// The same from scratch (a request known to be whole, tests).
 parse_result parse_request(std::string_view buffer, const limits& limits, request& out);
 
 struct response {

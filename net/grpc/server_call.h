@@ -159,6 +159,13 @@ class server_call {
   uint64_t connection_key_ = 0;
   server_call* live_prev_ = nullptr;  // the session's list of open calls
   server_call* live_next_ = nullptr;
+  // Unary calls whose request has not ended yet (the session's awaiting list, oldest first).
+  bool awaiting_request_end_ = false;
+  bool headers_complete_ = false;  // the request's header block ended
+  std::chrono::steady_clock::time_point request_deadline_{};
+  server_call* awaiting_prev_ = nullptr;
+  server_call* awaiting_next_ = nullptr;
+  size_t memory_charge_ = 0;  // what this call counts in its session's held_bytes()
 };
 
 // Intrusive reference to a server_call.

@@ -122,6 +122,16 @@ setter milliseconds_field(std::chrono::milliseconds server_config::*field) {
   };
 }
 
+// A Go duration ("5s", "2h", "1m30s"); 0 is allowed (etcd then uses grpc-go's default).
+setter go_duration_field(std::chrono::milliseconds server_config::*field) {
+  return [field](server_config& config, const std::string& text) -> std::string {
+    auto duration = parse_go_duration(text);
+    if (!duration || duration->count() < 0) return "must be a duration (e.g. 5s, 2h), got '" + text + "'";
+    config.*field = std::chrono::duration_cast<std::chrono::milliseconds>(*duration);
+    return "";
+  };
+}
+
 std::string set_initial_cluster(server_config& config, const std::string& text) {
   std::map<std::string, std::vector<std::string>> members;
   for (const auto& part : split(text, ',')) {
@@ -190,6 +200,36 @@ std::vector<flag_spec> built_flag_specs() {
          else return "must be 'new' or 'existing', got '" + v + "'";
          return "";
        }},
+      {"discovery", "", "Discovery URL used to bootstrap the cluster (etcd's v2 discovery protocol).",
+       [](server_config& c, const std::string& v) -> std::string {
+         if (!v.empty() && v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0)
+           return "'" + v + "' is not an http:// or https:// URL";
+         c.discovery_url = v;
+         return "";
+       }},
+      {"discovery-fallback", "proxy",
+       "Expected behavior ('exit' or 'proxy') when discovery services fails. ringkv has no v2 proxy: "
+       "with a full discovery cluster both exit.",
+       [](server_config& c, const std::string& v) -> std::string {
+         if (v != "exit" && v != "proxy") return "must be 'exit' or 'proxy', got '" + v + "'";
+         c.discovery_fallback_proxy = v == "proxy";
+         return "";
+       }},
+      {"discovery-proxy", "", "HTTP proxy to use for traffic to discovery service.",
+       [](server_config& c, const std::string& v) -> std::string {
+         c.discovery_proxy = v;
+         return "";
+       }},
+      {"discovery-srv", "", "DNS srv domain used to bootstrap the cluster.",
+       [](server_config& c, const std::string& v) -> std::string {
+         c.discovery_srv = v;
+         return "";
+       }},
+      {"discovery-srv-name", "", "Suffix to the dns srv name queried when bootstrapping.",
+       [](server_config& c, const std::string& v) -> std::string {
+         c.discovery_srv_name = v;
+         return "";
+       }},
       {"snapshot-count", "100000", "Number of committed transactions to trigger a snapshot to disk (ringkv: at least, and at least as many entry bytes as the last snapshot).",
        int_field<uint64_t>(&server_config::snapshot_count, 1)},
       {"quota-backend-bytes", "0",
@@ -201,6 +241,14 @@ std::vector<flag_spec> built_flag_specs() {
        int_field<uint64_t>(&server_config::max_txn_ops, 1)},
       {"max-concurrent-streams", "4294967295", "Maximum concurrent streams that each client can open.",
        int_field<uint64_t>(&server_config::max_concurrent_streams, 1)},
+      {"grpc-keepalive-min-time", "5s", "Minimum duration interval that a client should wait before pinging server.",
+       go_duration_field(&server_config::grpc_keepalive_min_time), value_kind::duration},
+      {"grpc-keepalive-interval", "2h",
+       "Frequency duration of server-to-client ping to check if a connection is alive (0 to disable).",
+       go_duration_field(&server_config::grpc_keepalive_interval), value_kind::duration},
+      {"grpc-keepalive-timeout", "20s",
+       "Additional duration of wait before closing a non-responsive connection (0 to disable).",
+       go_duration_field(&server_config::grpc_keepalive_timeout), value_kind::duration},
       {"auto-compaction-mode", "periodic",
        "Interpret 'auto-compaction-retention' as 'periodic' (duration, hours if no unit) or 'revision'.",
        [](server_config& c, const std::string& v) -> std::string {
@@ -310,6 +358,9 @@ std::string env_name(std::string_view flag) {
 // Cross-flag checks and derived defaults, run once every flag has been applied.
 std::string finish(server_config& config, const std::set<std::string>& given) {
   if (!given.count("data-dir")) config.data_dir = config.name + ".ringkv";
+  if (int(!config.discovery_url.empty()) + int(!config.initial_cluster.empty()) + int(!config.discovery_srv.empty()) > 1)
+    return "multiple discovery or bootstrap flags are set. Choose one of \"initial-cluster\", \"discovery\" or "
+           "\"discovery-srv\"";
   if (!given.count("initial-cluster")) {
     for (const auto& url : config.initial_advertise_peer_urls)
       config.initial_cluster[config.name].push_back(url.url);

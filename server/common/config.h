@@ -64,6 +64,11 @@ struct server_config {
   uint64_t max_request_bytes = 1572864;
   uint64_t max_txn_ops = 128;
   uint64_t max_concurrent_streams = 4294967295ULL;
+  // gRPC keepalive, as etcd 3.4 hands them to grpc-go: min-time 0 means grpc-go's default policy (5 min);
+  // interval or timeout 0 means grpc-go's defaults for both (2h, 20s).
+  std::chrono::milliseconds grpc_keepalive_min_time{5'000};
+  std::chrono::milliseconds grpc_keepalive_interval{std::chrono::hours(2)};
+  std::chrono::milliseconds grpc_keepalive_timeout{20'000};
   compaction_mode auto_compaction_mode = compaction_mode::periodic;
   std::string auto_compaction_retention = "0";
   std::chrono::milliseconds heartbeat_interval{100};
@@ -78,6 +83,13 @@ struct server_config {
   unsigned shards = 0;  // 0 means one per online core
   // --io-backend: auto (io_uring, epoll when io_uring is refused; RINGKV_IO_BACKEND may choose), uring, epoll.
   runtime::io_backend io_backend = runtime::io_backend::automatic;
+  // Bootstrapping through a discovery service or DNS SRV instead of --initial-cluster
+  // (server/bootstrap/initial_cluster.h); at most one of the three is given.
+  std::string discovery_url;             // --discovery: http(s)://host:port/<token path> (etcd's v2 protocol)
+  std::string discovery_proxy;           // --discovery-proxy: an HTTP proxy for the discovery service
+  bool discovery_fallback_proxy = true;  // --discovery-fallback proxy (etcd's default) | exit: both exit here
+  std::string discovery_srv;             // --discovery-srv: the DNS domain of the SRV records
+  std::string discovery_srv_name;        // --discovery-srv-name: suffix of the SRV service name
   client_tls_config client_tls;  // --cert-file, --key-file, ... (tls_flags.h)
   peer_tls_config peer_tls;      // --peer-cert-file, --peer-key-file, ... (tls_flags.h)
 

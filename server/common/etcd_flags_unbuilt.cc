@@ -68,12 +68,7 @@ flag_spec ignored(const char* name) {
 constexpr const char* no_bbolt =
     "ringkv has no bbolt backend: the key space lives in memory, made durable by the WAL (fdatasync before "
     "every acknowledgement) and snapshots";
-constexpr const char* no_keepalive =
-    "ringkv sends no HTTP/2 keepalive pings and enforces no ping interval (nghttp2 answers clients' pings)";
 constexpr const char* no_auth = "authentication (users, roles, tokens) is not built yet";
-constexpr const char* no_discovery =
-    "bootstrapping through a discovery service or DNS SRV is not built; list the members with "
-    "--initial-cluster";
 constexpr const char* no_v2_proxy = "used only by etcd's v2 proxy, which ringkv does not build";
 
 }  // namespace
@@ -121,24 +116,7 @@ std::vector<flag_spec> unbuilt_flag_specs() {
                 no_bbolt),
       no_effect("backend-batch-limit", "0", "Maximum operations before commit the backend transaction.", integer,
                 no_bbolt),
-      no_effect("grpc-keepalive-min-time", "5s",
-                "Minimum duration interval that a client should wait before pinging server.", duration,
-                no_keepalive),
-      no_effect("grpc-keepalive-interval", "2h",
-                "Frequency duration of server-to-client ping to check if a connection is alive.", duration,
-                no_keepalive),
-      no_effect("grpc-keepalive-timeout", "20s",
-                "Additional duration of wait before closing a non-responsive connection.", duration,
-                no_keepalive),
       // Clustering
-      not_built("discovery", "", "Discovery URL used to bootstrap the cluster.", text, no_discovery, ""),
-      no_effect("discovery-fallback", "proxy", "Expected behavior ('exit' or 'proxy') when discovery services fails.",
-                text, no_discovery, "exit|proxy", "exit|proxy"),
-      not_built("discovery-proxy", "", "HTTP proxy to use for traffic to discovery service.", text, no_discovery,
-                ""),
-      not_built("discovery-srv", "", "DNS srv domain used to bootstrap the cluster.", text, no_discovery, ""),
-      not_built("discovery-srv-name", "", "Suffix to the dns srv name queried when bootstrapping.", text,
-                no_discovery, ""),
       no_effect("strict-reconfig-check", "true", "Reject reconfiguration requests that would cause quorum loss.",
                 boolean, "ringkv always rejects reconfigurations that would lose quorum", "true"),
       no_effect("pre-vote", "false", "Enable to run an additional Raft election phase.", boolean,

@@ -28,6 +28,18 @@ constexpr auto health_refresh_interval = std::chrono::milliseconds(10);
 // Shutdown: how long shard 0 waits for relayed calls to wind down after every connection ended.
 constexpr auto relay_wind_down_ms_max = std::chrono::milliseconds(2000);
 
+// etcd 3.4 (embed/etcd.go) gives grpc-go the keepalive flags only when set: min-time 0 leaves grpc-go's
+// default ping policy (5 min); interval or timeout 0 leaves grpc-go's defaults for both (2h, 20s).
+void apply_keepalive_flags(const server_config& config, net::grpc::server_limits& limits) {
+  using namespace std::chrono_literals;
+  limits.ping_min_interval = config.grpc_keepalive_min_time > 0ms ? config.grpc_keepalive_min_time
+                                                                  : std::chrono::milliseconds(std::chrono::minutes(5));
+  if (config.grpc_keepalive_interval > 0ms && config.grpc_keepalive_timeout > 0ms) {
+    limits.keepalive_interval = config.grpc_keepalive_interval;
+    limits.keepalive_timeout = config.grpc_keepalive_timeout;
+  }
+}
+
 }  // namespace
 
 struct shard_ports::shard_state {
@@ -85,6 +97,9 @@ runtime::task<bool> shard_ports::open() {
       port_config.grpc.max_request_bytes = config_.max_request_bytes;
       port_config.grpc.max_concurrent_streams =
           uint32_t(std::min<uint64_t>(config_.max_concurrent_streams, UINT32_MAX));
+      apply_keepalive_flags(config_, port_config.grpc);
+      // The JSON gateway's body carries the request base64-encoded inside JSON: twice the gRPC limit.
+      port_config.http.max_body_bytes = 2 * port_config.grpc.receive_message_bytes_max();
       if (shard == home_shard) {
         routes.registry = &registry_;
         routes.healthy = [this] { return server_.healthy(); };

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
 #include "runtime/when_all.h"
+#include "server/bootstrap/initial_cluster.h"
 #include "server/process/cluster_bootstrap.h"
 #include "server/process/data_dir_guard.h"
 #include "server/process/descriptor_limit.h"
@@ -104,7 +106,9 @@ bool open_log_output(const log_destination& output) {
   return true;
 }
 
-runtime::task<int> serve(const server_config& config, const systemd_notifier& systemd) {
+// `preset_identity`: the ids decided before start-up (DNS SRV: initial_cluster.h); otherwise the flags give them.
+runtime::task<int> serve(const server_config& config, const systemd_notifier& systemd,
+                        const std::optional<member_identity>& preset_identity) {
   log_starting(config);
   std::string peer_tls_error;  // files checked at start, as etcd does, even before the peers start
   const std::optional<net::peer::peer_tls_setup> peer_tls = make_peer_tls(config, peer_tls_error);
@@ -143,7 +147,7 @@ runtime::task<int> serve(const server_config& config, const systemd_notifier& sy
   std::optional<storage::wal::snapshot_store> snapshots;
   std::optional<storage::wal::loaded_snapshot> snapshot;
   std::unique_ptr<etcd_server> server_owner;
-  member_identity identity = derive_identity(config);
+  member_identity identity = preset_identity ? *preset_identity : derive_identity(config);
   bool fresh = recovered.entries.empty() && recovered.state.term == 0;
   if (auto problem = check_cluster_flags(config, identity, fresh); !problem.empty()) {
     log::error("invalid cluster flags", {{"error", problem}});
@@ -249,16 +253,23 @@ int main(int argc, char** argv) {
     log::error("error verifying flags", {{"error", parsed.error}, {"help", "see 'ringkv --help'"}});
     return 2;
   }
-  const server_config config = *parsed.config;
-  log::set_level(config.level);
+  log::set_level(parsed.config->level);
   raise_descriptor_limit();
+  // --discovery / --discovery-srv: the initial cluster is found before the runtime starts (blocking).
+  initial_cluster_plan plan = plan_initial_cluster(*parsed.config);
+  if (!plan.config) {
+    log::error("cannot bootstrap the cluster", {{"error", plan.error}});
+    return 1;
+  }
+  const server_config config = std::move(*plan.config);
+  const std::optional<member_identity> preset_identity = std::move(plan.identity);
   if (!config.config_file.empty()) log::info("loaded server configuration", {{"path", config.config_file}});
   const systemd_notifier systemd = systemd_notifier::from_environment(environment_from_process());
   runtime::reactor_config reactor;
   reactor.shards = config.shards;  // shard 0: the raft group; every shard: client connections
   reactor.backend = config.io_backend;
   try {
-    return runtime::run(reactor, [&config, &systemd]() { return serve(config, systemd); });
+    return runtime::run(reactor, [&config, &systemd, &preset_identity]() { return serve(config, systemd, preset_identity); });
   } catch (const std::exception& error) {
     log::error("cannot start the runtime", {{"error", error.what()}});
     return 1;

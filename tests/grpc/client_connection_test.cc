@@ -4,7 +4,8 @@
 // close_client_connections ending every kind of connection (undecided, HTTP/2, a stream in progress)
 // without polling, and the HTTP/2 read pause: a client that does not read its replies is not read
 // from, while replies held back only by HTTP/2 flow control never stop reading (the client's
-// WINDOW_UPDATE must get in). (The wire e2e test covers gRPC and HTTP/1.1 with real clients.)
+// WINDOW_UPDATE must get in); the HTTP/1.1 header and idle deadlines and the HTTP/2 keepalive timer.
+// (The wire e2e test covers gRPC and HTTP/1.1 with real clients.)
 #include "net/grpc/client_connection.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "net/grpc/grpc_client_session.h"
+#include "tests/grpc/raw_h2.h"
 #include "net/tcp/connect.h"
 #include "net/tcp/listener.h"
 #include "runtime/cancel.h"
@@ -123,6 +125,16 @@ runtime::task<connection> dial(port_under_test& port) {
 
 runtime::task<bool> send(connection& conn, std::string_view bytes) {
   co_return co_await conn.write(std::as_bytes(std::span(bytes.data(), bytes.size()))) >= 0;
+}
+
+// A connection that sent the HTTP/2 preface and an empty SETTINGS, and nothing else.
+runtime::task<connection> dial_h2(port_under_test& port) {
+  connection conn = co_await dial(port);
+  std::string hello(http2_preface);
+  hello.append(empty_settings_frame);
+  const bool sent = co_await send(conn, hello);
+  EXPECT_TRUE(sent);
+  co_return conn;
 }
 
 // Everything the server sends until it closes (nullopt if it has not closed within `limit`: the
@@ -441,16 +453,93 @@ TEST(ClientConnection, ASilentConnectionIsClosedAtThePrefaceDeadline) {
   });
 }
 
+// --- phase deadlines after the preface ---
+
+constexpr std::string_view not_found_request = "GET /nope HTTP/1.1\r\nHost: test\r\n\r\n";
+
+// HTTP/1.1 keep-alive: headers trickling in are cut at http_header_timeout, a body at
+// http_body_timeout, an idle connection at http_idle_timeout (each after a first request answered, so
+// the preface deadline is past).
+TEST(ClientConnection, Http1HeaderBodyAndIdleDeadlinesCloseTheConnection) {
+  run_on_runtime([]() -> runtime::task<int> {
+    port_under_test port;
+    port.config.http_header_timeout = 150ms;
+    port.config.http_body_timeout = 250ms;
+    port.config.http_idle_timeout = 400ms;
+    auto client = [&]() -> runtime::task<void> {
+      connection slow = co_await dial(port);
+      std::string bytes(not_found_request);
+      bytes += "GET /nope HTTP/1.1\r\nHo";  // the second request's headers never finish
+      const bool slow_sent = co_await send(slow, bytes);
+      EXPECT_TRUE(slow_sent);
+      auto started = runtime::clock::now();
+      auto reply = co_await read_until_closed(slow);
+      EXPECT_TRUE(reply.has_value() && reply->find("404 Not Found") != std::string::npos);
+      EXPECT_GE(runtime::clock::now() - started, 120ms);
+      EXPECT_LT(runtime::clock::now() - started, 2s);  // not the 5 s of read_until_closed: a deadline fired
+      co_await slow.close();
+
+      connection trickling_body = co_await dial(port);
+      std::string with_body(not_found_request);
+      with_body += "POST /nope HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc";  // 7 body bytes never come
+      const bool body_sent = co_await send(trickling_body, with_body);
+      EXPECT_TRUE(body_sent);
+      started = runtime::clock::now();
+      reply = co_await read_until_closed(trickling_body);
+      EXPECT_TRUE(reply.has_value() && reply->find("404 Not Found") != std::string::npos);
+      EXPECT_GE(runtime::clock::now() - started, 200ms);  // the body deadline (250 ms), not the header one
+      EXPECT_LT(runtime::clock::now() - started, 2s);
+      co_await trickling_body.close();
+
+      connection idle = co_await dial(port);
+      const bool idle_sent = co_await send(idle, not_found_request);
+      EXPECT_TRUE(idle_sent);
+      started = runtime::clock::now();
+      reply = co_await read_until_closed(idle);
+      EXPECT_TRUE(reply.has_value() && reply->find("404 Not Found") != std::string::npos);
+      EXPECT_GE(runtime::clock::now() - started, 350ms);
+      co_await idle.close();
+      co_await port.stop();
+    };
+    co_await runtime::when_all(port.serve(), client());
+    co_return 0;
+  });
+}
+
+// HTTP/2 keepalive through the driver's timer: an idle client is pinged after keepalive_interval, and
+// one that does not answer is dropped keepalive_timeout later.
+TEST(ClientConnection, UnansweredKeepalivePingClosesTheConnection) {
+  run_on_runtime([]() -> runtime::task<int> {
+    port_under_test port;
+    port.config.grpc.keepalive_interval = 100ms;
+    port.config.grpc.keepalive_timeout = 100ms;
+    auto client = [&]() -> runtime::task<void> {
+      connection conn = co_await dial_h2(port);
+      const auto started = runtime::clock::now();
+      const auto reply = co_await read_until_closed(conn);
+      EXPECT_TRUE(reply.has_value());
+      // The server's SETTINGS and its ACK of ours, one PING, then the close.
+      size_t pings = 0;
+      const std::string received = reply.value_or("");
+      for (const auto& f : parse_frames({reinterpret_cast<const uint8_t*>(received.data()), received.size()})) {
+        pings += f.type == kPing && (f.flags & kAck) == 0;
+      }
+      EXPECT_EQ(pings, 1u);
+      EXPECT_GE(runtime::clock::now() - started, 150ms);
+      co_await conn.close();
+      co_await port.stop();
+    };
+    co_await runtime::when_all(port.serve(), client());
+    co_return 0;
+  });
+}
+
 TEST(ClientConnection, CloseClientConnectionsEndsEveryKind) {
   run_on_runtime([]() -> runtime::task<int> {
     port_under_test port;
     auto client = [&]() -> runtime::task<void> {
       connection silent = co_await dial(port);
-      connection h2 = co_await dial(port);
-      std::string hello(http2_preface);
-      hello.append(empty_settings_frame);
-      const bool h2_sent = co_await send(h2, hello);
-      EXPECT_TRUE(h2_sent);
+      connection h2 = co_await dial_h2(port);
       connection streaming = co_await dial(port);
       const bool streaming_sent = co_await send(streaming, endless_request);
       EXPECT_TRUE(streaming_sent);

@@ -5,6 +5,7 @@
 #include "net/grpc/grpc_client_session.h"
 #include "net/grpc/grpc_server_session.h"
 #include "net/grpc/protocol_detect.h"
+#include "tests/grpc/raw_h2.h"
 #include "tests/grpc/session_pair.h"
 
 #include <gtest/gtest.h>
@@ -498,87 +499,7 @@ TEST(GrpcSession, ConnectionLossCancelsOpenCalls) {
 
 // ---- abuse defenses: each closes the offending connection ----------------------------------------
 
-// Raw HTTP/2 frame bytes.
-std::string frame(uint8_t type, uint8_t flags, uint32_t stream_id, std::string_view payload) {
-  std::string out;
-  const size_t length = payload.size();
-  out.push_back(static_cast<char>(length >> 16));
-  out.push_back(static_cast<char>(length >> 8));
-  out.push_back(static_cast<char>(length));
-  out.push_back(static_cast<char>(type));
-  out.push_back(static_cast<char>(flags));
-  out.push_back(static_cast<char>((stream_id >> 24) & 0x7f));
-  out.push_back(static_cast<char>(stream_id >> 16));
-  out.push_back(static_cast<char>(stream_id >> 8));
-  out.push_back(static_cast<char>(stream_id));
-  out.append(payload);
-  return out;
-}
-
-constexpr uint8_t kHeaders = 0x1, kRstStream = 0x3, kSettings = 0x4, kContinuation = 0x9;
-constexpr uint8_t kEndStream = 0x1, kEndHeaders = 0x4;
-
-std::string client_preface() {
-  return std::string(http2_client_preface) + frame(kSettings, 0, 0, "");
-}
-
-// HPACK: :method POST (static 3), :scheme http (6), :path / (4).
-const std::string kMinimalHeaderBlock = "\x83\x86\x84";
-
-session_verdict feed_string(grpc_server_session& server, std::string_view bytes) {
-  return server.feed({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
-}
-
-struct raw_frame {
-  uint8_t type;
-  uint8_t flags;
-  uint32_t stream_id;
-  std::string payload;
-};
-
-std::vector<raw_frame> parse_frames(std::span<const uint8_t> bytes) {
-  std::vector<raw_frame> frames;
-  size_t at = 0;
-  while (at + 9 <= bytes.size()) {
-    const size_t length = (size_t{bytes[at]} << 16) | (size_t{bytes[at + 1]} << 8) | bytes[at + 2];
-    const uint32_t id = (uint32_t{bytes[at + 5]} & 0x7f) << 24 | uint32_t{bytes[at + 6]} << 16 |
-                        uint32_t{bytes[at + 7]} << 8 | bytes[at + 8];
-    frames.push_back({bytes[at + 3], bytes[at + 4], id,
-                      std::string(reinterpret_cast<const char*>(bytes.data()) + at + 9, length)});
-    at += 9 + length;
-  }
-  return frames;
-}
-
-// HPACK block of a gRPC request for kWatch, encoded by nghttp2's own deflater.
-std::string watch_request_block() {
-  nghttp2_hd_deflater* deflater = nullptr;
-  nghttp2_hd_deflate_new(&deflater, 4096);
-  const auto field = [](std::string_view name, std::string_view value) {
-    return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                      reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                      value.size(), NGHTTP2_NV_FLAG_NONE};
-  };
-  nghttp2_nv fields[] = {field(":method", "POST"), field(":scheme", "http"),
-                         field(":authority", "127.0.0.1"), field(":path", kWatch),
-                         field("content-type", "application/grpc")};
-  uint8_t buffer[512];
-  const ssize_t length = nghttp2_hd_deflate_hd(deflater, buffer, sizeof(buffer), fields, 5);
-  nghttp2_hd_deflate_del(deflater);
-  EXPECT_GT(length, 0);
-  return std::string(reinterpret_cast<const char*>(buffer), static_cast<size_t>(length));
-}
-
-bool has_frame(std::span<const uint8_t> output, uint8_t type, uint32_t stream_id,
-               std::string_view payload_prefix) {
-  for (const auto& f : parse_frames(output)) {
-    if (f.type == type && f.stream_id == stream_id &&
-        std::string_view(f.payload).substr(0, payload_prefix.size()) == payload_prefix) {
-      return true;
-    }
-  }
-  return false;
-}
+std::string watch_request_block() { return request_block(kWatch); }
 
 // A server allowing two concurrent streams, fed three Watch streams at once.
 struct three_streams_for_two_slots {
@@ -612,7 +533,6 @@ TEST(GrpcSessionDefense, IgnoringAnAcknowledgedStreamLimitClosesTheConnection) {
   three_streams_for_two_slots test(true);
   EXPECT_EQ(test.held.size(), 2u);
   EXPECT_NE(test.produced, session_verdict::open);
-  constexpr uint8_t kGoaway = 0x7;
   EXPECT_TRUE(has_frame(test.server->pending_output(), kGoaway, 0, ""));
 }
 

@@ -1,5 +1,5 @@
-// HTTP/1.1 request parsing (complete, partial, pipelined, bad and oversized requests) and response
-// writing, as used for /health, /version, /metrics and the JSON gateway on the client port.
+// HTTP/1.1 request parsing (complete, partial, pipelined, bad and oversized requests; Content-Length
+// headers that disagree; chunked bodies decoded incrementally within limits) and response writing, as used for /health, /version, /metrics and the JSON gateway on the client port.
 #include "net/grpc/http1.h"
 
 #include <gtest/gtest.h>
@@ -72,7 +72,7 @@ TEST(Http1, RejectsBadAndOversizedRequests) {
   EXPECT_EQ(parse_request("POST /x HTTP/1.1\r\nContent-Length: 12x\r\n\r\n", limits{}, req)
                 .error_http_status,
             400);
-  EXPECT_EQ(parse_request("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", limits{}, req)
+  EXPECT_EQ(parse_request("POST /x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", limits{}, req)
                 .error_http_status,
             501);
   limits small;
@@ -85,6 +85,77 @@ TEST(Http1, RejectsBadAndOversizedRequests) {
             413);
   EXPECT_EQ(parse_request("GET /x HTTP/1.0\r\n\r\n", limits{}, req).state, parse_status::complete);
   EXPECT_FALSE(req.keep_alive);  // HTTP/1.0 closes by default
+}
+
+TEST(Http1, ContentLengthHeadersMustAgree) {
+  request req;
+  const auto differing = parse_request("POST /x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc",
+                                       limits{}, req);
+  EXPECT_EQ(differing.error_http_status, 400);
+  EXPECT_EQ(differing.error, "message cannot contain multiple Content-Length headers");
+  const std::string same = "POST /x HTTP/1.1\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\nabc";
+  ASSERT_EQ(parse_request(same, limits{}, req).state, parse_status::complete);  // as Go: equal values pass
+  EXPECT_EQ(req.body, "abc");
+}
+
+TEST(Http1, ChunkedBodyIsDecodedAsItArrives) {
+  const std::string raw =
+      "POST /v3/kv/put HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 999\r\n\r\n"
+      "7\r\n{\"key\":\r\nD;name=value\r\n\"Zm9v\",\"v\":1}\r\n0\r\nX-Trailer: t\r\n\r\n"
+      "GET /next HTTP/1.1\r\n\r\n";
+  const size_t first_request_bytes = raw.find("GET /next");
+  // Byte by byte through one progress (as the connection feeds it), then from scratch in one piece.
+  request req;
+  parse_progress progress;
+  for (size_t cut = 1; cut < first_request_bytes; ++cut) {
+    const auto partial = parse_request(std::string_view(raw).substr(0, cut), limits{}, req, progress);
+    ASSERT_EQ(partial.state, parse_status::incomplete) << cut;
+  }
+  auto result = parse_request(raw, limits{}, req, progress);
+  ASSERT_EQ(result.state, parse_status::complete);
+  EXPECT_EQ(result.consumed_bytes, first_request_bytes);
+  EXPECT_EQ(req.body, "{\"key\":\"Zm9v\",\"v\":1}");  // Transfer-Encoding overrides Content-Length
+  request whole;
+  result = parse_request(raw, limits{}, whole);
+  ASSERT_EQ(result.state, parse_status::complete);
+  EXPECT_EQ(result.consumed_bytes, first_request_bytes);
+}
+
+TEST(Http1, ChunkedBodiesWithinLimitsOnly) {
+  const std::string head = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  limits small;
+  small.max_body_bytes = 10;
+  request req;
+  EXPECT_EQ(parse_request(head + "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", small, req).state, parse_status::complete);
+  EXPECT_EQ(req.body, "helloworld");
+  EXPECT_EQ(parse_request(head + "5\r\nhello\r\n6\r\n", small, req).error_http_status, 413);  // decoded size
+  EXPECT_EQ(parse_request(head + "ffffffffffffffff\r\n", small, req).error_http_status, 413);
+  EXPECT_EQ(parse_request(head + "1ffffffffffffffff\r\n", small, req).error_http_status, 400);
+  EXPECT_EQ(parse_request(head + "zz\r\n", small, req).error_http_status, 400);
+  EXPECT_EQ(parse_request(head + "5\r\nhelloXX", small, req).error_http_status, 400);  // no CRLF after data
+  EXPECT_EQ(parse_request(head + std::string(5000, '1'), small, req).error_http_status, 400);  // endless size line
+  limits tight = small;  // chunk extensions pile up wire bytes, not body bytes: bounded too
+  tight.max_header_bytes = 1024;
+  std::string framing_only = head;
+  for (int i = 0; i < 9; ++i) framing_only += "1;" + std::string(200, 'x') + "\r\na\r\n";
+  EXPECT_EQ(parse_request(framing_only, tight, req).error_http_status, 413);
+  EXPECT_EQ(parse_request(head.substr(0, head.size() - 2) + "Transfer-Encoding: chunked\r\n\r\n", small, req).error_http_status,
+            501);  // two Transfer-Encoding headers
+  EXPECT_EQ(parse_request("POST /x HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", small, req).state,
+            parse_status::complete);  // HTTP/1.0 has no Transfer-Encoding: ignored, as Go does
+}
+
+TEST(Http1, HeadersTricklingInAreSearchedOnce) {
+  std::string raw = "GET /x HTTP/1.1\r\n";
+  for (int i = 0; i < 50; ++i) raw += "X-H" + std::to_string(i) + ": v\r\n";
+  raw += "\r\n";
+  request req;
+  parse_progress progress;
+  for (size_t cut = 1; cut < raw.size(); ++cut) {
+    ASSERT_EQ(parse_request(std::string_view(raw).substr(0, cut), limits{}, req, progress).state, parse_status::incomplete);
+    ASSERT_GE(progress.head_searched + 3, cut);
+  }
+  EXPECT_EQ(parse_request(raw, limits{}, req, progress).state, parse_status::complete);
 }
 
 TEST(Http1, WritesResponseWithLength) {

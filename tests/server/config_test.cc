@@ -270,8 +270,24 @@ TEST(Config, GoDurationsInFlags) {
   EXPECT_FALSE(parse({"--grpc-keepalive-interval", "2 hours"}).config);
 }
 
+TEST(Config, GrpcKeepaliveFlagsAreBuiltWithEtcdsDefaults) {
+  const auto defaults = parse({});
+  ASSERT_TRUE(defaults.config) << defaults.error;
+  EXPECT_EQ(defaults.config->grpc_keepalive_min_time, std::chrono::seconds(5));
+  EXPECT_EQ(defaults.config->grpc_keepalive_interval, std::chrono::hours(2));
+  EXPECT_EQ(defaults.config->grpc_keepalive_timeout, std::chrono::seconds(20));
+  auto set = parse({"--grpc-keepalive-min-time=500ms", "--grpc-keepalive-interval", "1m30s",
+                    "--grpc-keepalive-timeout=0"});
+  ASSERT_TRUE(set.config) << set.error;
+  EXPECT_TRUE(set.warnings.empty());
+  EXPECT_EQ(set.config->grpc_keepalive_min_time, std::chrono::milliseconds(500));
+  EXPECT_EQ(set.config->grpc_keepalive_interval, std::chrono::seconds(90));
+  EXPECT_EQ(set.config->grpc_keepalive_timeout, std::chrono::milliseconds(0));
+  EXPECT_FALSE(parse({"--grpc-keepalive-timeout=-1s"}).config);
+}
+
 TEST(Config, NoEffectFlagsWarnAndSayWhy) {
-  auto result = parse({"--max-wals", "10", "--grpc-keepalive-interval=1h", "--pre-vote=false", "--logger=capnslog",
+  auto result = parse({"--max-wals", "10", "--backend-batch-limit=10", "--pre-vote=false", "--logger=capnslog",
                        "--peer-heartbeat-interval=100"});
   ASSERT_TRUE(result.config) << result.error;
   ASSERT_EQ(result.warnings.size(), 5u);
@@ -306,8 +322,12 @@ TEST(Config, NotBuiltFlagsRefuseTheStart) {
       {{"--auth-token", "jwt"}, {}, "authentication"},
       {{"--auth-token", "simple"}, {}, "authentication"},
       {{"--bcrypt-cost", "10"}, {}, "authentication"},
-      {{"--discovery", "https://discovery.etcd.io/abc"}, {}, "discovery service"},
-      {{"--discovery-srv", "example.com"}, {}, "DNS SRV"},
+      {{"--discovery", "discovery.etcd.io/abc"}, {}, "is not an http:// or https:// URL"},
+      {{"--discovery", "http://127.0.0.1:8087/abc", "--discovery-srv", "example.com"}, {},
+       "multiple discovery or bootstrap flags are set"},
+      {{"--discovery-srv", "example.com", "--initial-cluster", "default=http://localhost:2380"}, {},
+       "Choose one of \"initial-cluster\", \"discovery\" or \"discovery-srv\""},
+      {{"--discovery-fallback", "retry"}, {}, "must be 'exit' or 'proxy'"},
       {{"--enable-v2"}, {}, "v2 API"},
       {{}, {{"ETCD_ENABLE_V2", "true"}}, "ETCD_ENABLE_V2='true' is not built"},
       {{"--wal-dir", "/fast/wal"}, {}, "dedicated WAL directory"},
