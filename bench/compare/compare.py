@@ -3,6 +3,7 @@
 
     bench/compare/compare.py            # default matrix, 1 and 3 members (<= 15 minutes)
     bench/compare/compare.py --quick    # short matrix, 1 member (<= 3 minutes)
+    bench/compare/compare.py --tls      # TLS rows: put 16x256 and range 8x64, both servers over TLS
 
 For each topology it starts etcd, then ringkv, with equal settings (data dirs under one directory on one
 disk, fsync on, the same loopback port layout), runs the same ringkv-bench workload matrix against each,
@@ -34,6 +35,7 @@ CLIENT_PORT_BASE = 23790   # member i: client port BASE + 10*i, peer port BASE +
 READY_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 15
 PUT_FLAGS = ["--key-size=8", "--val-size=256", "--sequential-keys", "--key-space-size=100000"]
+TLS_PKI = None  # --tls: the directory of make_tls_pki's files; every URL is then https
 
 
 def log(message):
@@ -64,6 +66,54 @@ def workload_matrix(quick):
         matrix.append(("lease-keepalive", 8, 64, ["lease-keepalive", d]))
         matrix.append(("mixed-4r1w", 8, 64, ["mixed", "--rw-ratio=4", d] + PUT_FLAGS))
     return matrix
+
+
+def tls_matrix(quick):
+    """--tls: the issue's TLS rows, named apart from the plaintext ones."""
+    rows = {("put", 16, 256), ("range-lin", 8, 64)}
+    return [(name + "-tls", conns, clients, args) for name, conns, clients, args in workload_matrix(quick)
+            if (name, conns, clients) in rows]
+
+
+def make_tls_pki():
+    """A CA, one certificate for 127.0.0.1 used by every server on both ports (serverAuth and clientAuth),
+    and a client certificate; the same files for etcd and ringkv."""
+    pki = tempfile.mkdtemp(prefix="ringkv-compare-tls-")
+
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=pki, check=True, capture_output=True, timeout=60)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=compare-ca")
+    for name, subject, ext in (("server", "/CN=member", "subjectAltName=IP:127.0.0.1\n"
+                                "extendedKeyUsage=serverAuth,clientAuth\n"),
+                               ("client", "/CN=root", "extendedKeyUsage=clientAuth\n")):
+        with open(os.path.join(pki, name + ".ext"), "w") as f:
+            f.write(ext)
+        openssl("req", "-new", *ec, "-keyout", name + ".key", "-out", name + ".csr", "-subj", subject)
+        openssl("x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", name + ".crt", "-days", "2", "-extfile", name + ".ext")
+    return pki
+
+
+def server_tls_flags():
+    if not TLS_PKI:
+        return []
+    p = lambda name: os.path.join(TLS_PKI, name)  # noqa: E731
+    return [f"--cert-file={p('server.crt')}", f"--key-file={p('server.key')}", f"--trusted-ca-file={p('ca.crt')}",
+            "--client-cert-auth", f"--peer-cert-file={p('server.crt')}", f"--peer-key-file={p('server.key')}",
+            f"--peer-trusted-ca-file={p('ca.crt')}", "--peer-client-cert-auth"]
+
+
+def client_tls_flags():
+    """etcdctl's and ringkv-bench's (the same names)."""
+    if not TLS_PKI:
+        return []
+    return [f"--cacert={os.path.join(TLS_PKI, 'ca.crt')}", f"--cert={os.path.join(TLS_PKI, 'client.crt')}",
+            f"--key={os.path.join(TLS_PKI, 'client.key')}"]
+
+
+def scheme():
+    return "https" if TLS_PKI else "http"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -143,18 +193,18 @@ def machine_info(data_root):
 # Servers: etcd and ringkv take the same flags (ringkv uses etcd's names).
 def cluster_flags(members, index, data_dir, snapshot_count):
     name = f"m{index}"
-    client = f"http://127.0.0.1:{CLIENT_PORT_BASE + 10 * index}"
-    peer = f"http://127.0.0.1:{CLIENT_PORT_BASE + 10 * index + 1}"
-    initial = ",".join(f"m{i}=http://127.0.0.1:{CLIENT_PORT_BASE + 10 * i + 1}" for i in range(members))
+    client = f"{scheme()}://127.0.0.1:{CLIENT_PORT_BASE + 10 * index}"
+    peer = f"{scheme()}://127.0.0.1:{CLIENT_PORT_BASE + 10 * index + 1}"
+    initial = ",".join(f"m{i}={scheme()}://127.0.0.1:{CLIENT_PORT_BASE + 10 * i + 1}" for i in range(members))
     return [f"--name={name}", f"--data-dir={data_dir}", f"--listen-client-urls={client}",
             f"--advertise-client-urls={client}", f"--listen-peer-urls={peer}",
             f"--initial-advertise-peer-urls={peer}", f"--initial-cluster={initial}",
             "--initial-cluster-state=new", "--initial-cluster-token=ringkv-compare",
-            "--quota-backend-bytes=8589934592", f"--snapshot-count={snapshot_count}"]
+            "--quota-backend-bytes=8589934592", f"--snapshot-count={snapshot_count}"] + server_tls_flags()
 
 
 def client_endpoints(members):
-    return ",".join(f"127.0.0.1:{CLIENT_PORT_BASE + 10 * i}" for i in range(members))
+    return ",".join(f"{scheme()}://127.0.0.1:{CLIENT_PORT_BASE + 10 * i}" for i in range(members))
 
 
 def port_free(port):
@@ -214,7 +264,8 @@ class server_cluster:
                     self.failure = f"{self.kind} exited with status {p.returncode} at start: {self.last_log_line(i)}"
                     return False
             health = subprocess.run(["etcdctl", f"--endpoints={client_endpoints(self.members)}",
-                                     "--dial-timeout=1s", "--command-timeout=2s", "endpoint", "health"],
+                                     "--dial-timeout=1s", "--command-timeout=2s"] + client_tls_flags() +
+                                    ["endpoint", "health"],
                                     capture_output=True, text=True, env=dict(os.environ, ETCDCTL_API="3"))
             if health.returncode == 0:
                 return self.verify_one_cluster()
@@ -230,8 +281,8 @@ class server_cluster:
         deadline = time.time() + READY_TIMEOUT_S
         seen = "no status"
         while time.time() < deadline:
-            status = subprocess.run(["etcdctl", f"--endpoints={client_endpoints(self.members)}", "--dial-timeout=1s",
-                                     "endpoint", "status", "-w", "json"], capture_output=True, text=True,
+            status = subprocess.run(["etcdctl", f"--endpoints={client_endpoints(self.members)}", "--dial-timeout=1s"] +
+                                    client_tls_flags() + ["endpoint", "status", "-w", "json"], capture_output=True, text=True,
                                     env=dict(os.environ, ETCDCTL_API="3"))
             try:
                 rows = json.loads(status.stdout)
@@ -274,7 +325,8 @@ def run_workload(members, conns, clients, args, timeout_s, server_pids):
     """ringkv-bench also reads the servers' CPU (utime+stime from /proc/<pid>/stat, every member) over
     the measured interval: server_cpu_us_per_request in its JSON."""
     command = [BENCH_BIN, f"--endpoints={client_endpoints(members)}", f"--conns={conns}",
-               f"--clients={clients}", "--json", "--server-pids=" + ",".join(str(p) for p in server_pids)] + args
+               f"--clients={clients}", "--json", "--server-pids=" + ",".join(str(p) for p in server_pids)] + \
+        client_tls_flags() + args
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired:
@@ -293,7 +345,7 @@ def run_workload(members, conns, clients, args, timeout_s, server_pids):
 
 
 def seed_range_key(members):
-    subprocess.run(["etcdctl", f"--endpoints={client_endpoints(members)}", "put", "foo", "x" * 256],
+    subprocess.run(["etcdctl", f"--endpoints={client_endpoints(members)}"] + client_tls_flags() + ["put", "foo", "x" * 256],
                    capture_output=True, env=dict(os.environ, ETCDCTL_API="3"), timeout=10)
 
 
@@ -462,7 +514,7 @@ plot """ + ", ".join(f'"put_latency.dat" using {columns[s]}:xtic(1) title "{titl
 def write_report(out_dir, args, info, topology_results, plots, elapsed, matrix):
     table, notes = markdown_table(topology_results)
     lines = [f"# ringkv vs etcd 3.4 — {datetime.date.today().isoformat()}", "",
-             f"Command: `bench/compare/compare.py{' --quick' if args.quick else ''}` "
+             f"Command: `bench/compare/compare.py{' --quick' if args.quick else ''}{' --tls' if getattr(args, 'tls', False) else ''}` "
              f"({'quick' if args.quick else 'default'} matrix, {elapsed / 60:.1f} minutes). "
              "Same load generator (ringkv-bench), same machine, same run; servers started in turn with "
              "the same flags, data dirs on the same disk, fsync on. Ratio = ringkv / etcd throughput; "
@@ -502,7 +554,7 @@ def render_again(out_dir, args):
 
 
 def main():
-    global BUILD, BENCH_BIN, RINGKV_BIN
+    global BUILD, BENCH_BIN, RINGKV_BIN, TLS_PKI
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short matrix, 1 member (<= 3 minutes)")
     parser.add_argument("--members", default=None, help="topologies, e.g. 1 or 1,3 (default: 1,3; quick: 1)")
@@ -516,6 +568,9 @@ def main():
     parser.add_argument("--ringkv-shards", default="auto",
                         help="ringkv --shards per member: auto = cores / members (at least 1), or a number; "
                              "etcd runs with its default GOMAXPROCS (all cores), its best setting here")
+    parser.add_argument("--tls", action="store_true",
+                        help="TLS rows only (put 16x256, range 8x64): both servers with the same certificates on "
+                             "the client and peer ports (made with the openssl CLI), clients with certificates")
     parser.add_argument("--render", default=None, metavar="DIR",
                         help="only rewrite DIR/README.md and plots from DIR/results.json (no servers run)")
     args = parser.parse_args()
@@ -533,9 +588,11 @@ def main():
     else:
         ringkv_missing = build()
     members_list = [int(m) for m in (args.members or ("1" if args.quick else "1,3")).split(",")]
-    matrix = [w for w in workload_matrix(args.quick) if not args.only or args.only in w[0]]
-    out_dir = args.out or os.path.join(REPO, "bench", "results",
-                                       datetime.date.today().isoformat() + ("-quick" if args.quick else ""))
+    matrix = [w for w in (tls_matrix if args.tls else workload_matrix)(args.quick) if not args.only or args.only in w[0]]
+    if args.tls:
+        TLS_PKI = make_tls_pki()
+    out_dir = args.out or os.path.join(REPO, "bench", "results", datetime.date.today().isoformat() +
+                                       ("-quick" if args.quick else "") + ("-tls" if args.tls else ""))
     os.makedirs(out_dir, exist_ok=True)
     data_root = tempfile.mkdtemp(prefix="ringkv-compare-", dir=args.data_root or "/tmp")
     log_dir = tempfile.mkdtemp(prefix="ringkv-compare-logs-")
@@ -554,6 +611,8 @@ def main():
             topology_results[members] = per_server
     finally:
         shutil.rmtree(data_root, ignore_errors=True)
+        if TLS_PKI:
+            shutil.rmtree(TLS_PKI, ignore_errors=True)
     plots = write_plots(topology_results, out_dir)
     write_report(out_dir, args, info, topology_results, plots, time.time() - started, matrix)
     log(f"results in {os.path.relpath(out_dir, REPO)} (server logs in {log_dir}); "

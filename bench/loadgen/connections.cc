@@ -6,10 +6,11 @@
 namespace ringkv::bench {
 namespace {
 
-runtime::task<std::vector<endpoint>> find_leader(const bench_options& options, std::string* error) {
+runtime::task<std::vector<endpoint>> find_leader(const bench_options& options,
+                                                 const std::shared_ptr<const net::tls::tls_context>& tls, std::string* error) {
   for (const endpoint& candidate : options.endpoints) {
     std::string connect_error;
-    auto client = co_await etcd_client::connect(candidate, options.dial_timeout, &connect_error);
+    auto client = co_await etcd_client::connect(candidate, options.dial_timeout, &connect_error, tls);
     if (!client) continue;
     const etcdserverpb::StatusRequest status_request;
     const etcdserverpb::MemberListRequest members_request;
@@ -35,16 +36,31 @@ runtime::task<std::vector<endpoint>> find_leader(const bench_options& options, s
 
 }  // namespace
 
+std::shared_ptr<const net::tls::tls_context> make_client_tls(const bench_options& options, std::string* error) {
+  if (!options.tls) return nullptr;
+  net::tls::tls_settings settings;
+  settings.dialing = true;
+  settings.alpn = {"h2"};  // gRPC
+  settings.trusted_ca_file = options.cacert;
+  settings.cert_file = options.cert;
+  settings.key_file = options.key;
+  auto context = net::tls::tls_context::make(settings, *error);
+  if (!context) *error = "TLS: " + *error;
+  return context;
+}
+
 runtime::task<connection_set> open_connections(const bench_options& options, uint32_t count) {
   connection_set set;
+  const std::shared_ptr<const net::tls::tls_context> tls = make_client_tls(options, &set.error);
+  if (options.tls && !tls) co_return set;
   std::vector<endpoint> targets = options.endpoints;
   if (options.target_leader) {
-    targets = co_await find_leader(options, &set.error);
+    targets = co_await find_leader(options, tls, &set.error);
     if (targets.empty()) co_return set;
   }
   for (uint32_t i = 0; i < count; ++i) {
     const endpoint& to = targets[i % targets.size()];
-    auto client = co_await etcd_client::connect(to, options.dial_timeout, &set.error);
+    auto client = co_await etcd_client::connect(to, options.dial_timeout, &set.error, tls);
     if (!client) {
       set.error = "dial error: " + to.host + ":" + std::to_string(to.port) + ": " + set.error;
       co_return set;

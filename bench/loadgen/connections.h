@@ -18,6 +18,10 @@ struct connection_set {
   std::string error;  // set when opening failed (clients then holds what did open, to be closed)
 };
 
+// The dialing TLS context for --cacert/--cert/--key or https endpoints (ALPN h2), null without TLS or
+// with *error set when a file does not load.
+std::shared_ptr<const net::tls::tls_context> make_client_tls(const bench_options& options, std::string* error);
+
 runtime::task<connection_set> open_connections(const bench_options& options, uint32_t count);
 runtime::task<void> close_connections(connection_set& set);
 

@@ -14,6 +14,7 @@
 
 #include "net/grpc/grpc_client_session.h"
 #include "net/tcp/connect.h"
+#include "net/tls/tls_handshake.h"
 #include "runtime/completion.h"
 #include "runtime/gate.h"
 #include "runtime/notifier.h"
@@ -190,7 +191,8 @@ etcd_client::~etcd_client() {
 }
 
 runtime::task<std::unique_ptr<etcd_client>> etcd_client::connect(const endpoint& to, std::chrono::nanoseconds timeout,
-                                                                 std::string* error) {
+                                                                 std::string* error,
+                                                                 std::shared_ptr<const net::tls::tls_context> tls) {
   auto address = net::endpoint::parse(to.host + ":" + std::to_string(to.port));
   if (!address) {
     *error = "not an IP address: " + to.host + " (names are not resolved)";
@@ -200,6 +202,16 @@ runtime::task<std::unique_ptr<etcd_client>> etcd_client::connect(const endpoint&
   if (!connected) {
     *error = connected.error_message();
     co_return nullptr;
+  }
+  if (tls) {
+    net::tls::handshake_limits limits;
+    limits.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    net::tls::handshake_outcome outcome = co_await net::tls::client_handshake(connected.value(), tls, limits, to.host);
+    if (!outcome.ok) {
+      *error = outcome.error;
+      co_await connected.value().close();
+      co_return nullptr;
+    }
   }
   auto state = std::make_unique<impl>(std::move(connected.value()));
   net::grpc::client_options session_options;

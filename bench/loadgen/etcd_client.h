@@ -16,6 +16,7 @@
 
 #include "bench/loadgen/grpc_status.h"
 #include "bench/loadgen/options.h"
+#include "net/tls/tls_context.h"
 #include "runtime/task.h"
 
 namespace ringkv::bench {
@@ -41,9 +42,11 @@ class etcd_client {
   static constexpr uint32_t concurrent_calls_limit = 1024;
   static constexpr uint32_t message_bytes_limit = 4 * 1024 * 1024;
 
-  // Connects (TCP + HTTP/2 preface and settings). On failure returns nullptr and sets *error.
+  // Connects (TCP, a TLS handshake when `tls` is a dialing context, then the HTTP/2 preface and
+  // settings). On failure returns nullptr and sets *error.
   static runtime::task<std::unique_ptr<etcd_client>> connect(const endpoint& to, std::chrono::nanoseconds timeout,
-                                                              std::string* error);
+                                                              std::string* error,
+                                                              std::shared_ptr<const net::tls::tls_context> tls = nullptr);
   ~etcd_client();
   etcd_client(const etcd_client&) = delete;
   etcd_client& operator=(const etcd_client&) = delete;

@@ -128,6 +128,15 @@ auto set_duration(std::chrono::nanoseconds bench_options::*field) {
   };
 }
 
+auto set_tls_file(std::string bench_options::*field) {
+  return [field](bench_options& o, const flag_value& v) -> std::string {
+    if (!v || v->empty()) return "expects a file path";
+    o.*field = *v;
+    o.tls = true;
+    return {};
+  };
+}
+
 auto set_rate(double bench_options::*field) {
   return [field](bench_options& o, const flag_value& v) -> std::string {
     return v && parse_double(*v, o.*field) ? std::string{} : "expects a non-negative number";
@@ -157,6 +166,7 @@ std::string set_endpoints(bench_options& o, const flag_value& v) {
   return for_each_listed(*v, [&o](const std::string& item) -> std::string {
     endpoint parsed;
     if (!parse_endpoint(item, parsed)) return "bad endpoint '" + item + "' (want host:port)";
+    if (item.starts_with("https://")) o.tls = true;
     o.endpoints.push_back(parsed);
     return {};
   });
@@ -188,7 +198,7 @@ const std::vector<flag_spec>& flag_table() {
   constexpr scope_mask keyed = put_like | watchers;
   constexpr scope_mask totals = all_workloads & ~bit(w::watch);
   constexpr scope_mask readers = bit(w::range) | bit(w::mixed) | bit(w::txn_mixed);
-  constexpr const char* no_tls = "TLS and auth are not supported by ringkv-bench yet";
+  constexpr const char* no_auth = "auth is not supported by ringkv-bench yet";
   static const std::vector<flag_spec> table = {
       {"endpoints", false, all_workloads, set_endpoints},
       {"conns", false, all_workloads, set_uint(&bench_options::conns, 1)},
@@ -202,10 +212,10 @@ const std::vector<flag_spec>& flag_table() {
       {"shards", false, all_workloads, set_uint(&bench_options::shards, 1)},
       {"server-pids", false, all_workloads, set_server_pids},
       {"sample", true, all_workloads, unsupported("--sample is not supported (use --json)")},
-      {"cert", false, all_workloads, unsupported(no_tls)},
-      {"key", false, all_workloads, unsupported(no_tls)},
-      {"cacert", false, all_workloads, unsupported(no_tls)},
-      {"user", false, all_workloads, unsupported(no_tls)},
+      {"cert", false, all_workloads, set_tls_file(&bench_options::cert)},
+      {"key", false, all_workloads, set_tls_file(&bench_options::key)},
+      {"cacert", false, all_workloads, set_tls_file(&bench_options::cacert)},
+      {"user", false, all_workloads, unsupported(no_auth)},
       {"total", false, totals, set_uint(&bench_options::total, 1)},
       {"key-size", false, keyed, set_uint(&bench_options::key_size, 1)},
       {"val-size", false, put_like | bit(w::watch_latency), set_uint(&bench_options::val_size, 0)},
@@ -305,6 +315,8 @@ std::string usage_text() {
          "  --clients=N                  concurrent clients over those connections (default 1)\n"
          "  --target-leader              connect only to the leader\n"
          "  --dial-timeout=D             connect timeout (default 5s)\n"
+         "  --cacert=F --cert=F --key=F  TLS: trusted CA, client certificate and key (https:// endpoints\n"
+         "                               use TLS too)\n"
          "  --precise                    print full floating point precision\n"
          "  --duration=D                 run for D instead of --total requests\n"
          "  --rate=R                     open loop: issue R requests/s, latency counted from schedule\n"
@@ -372,6 +384,7 @@ std::variant<bench_options, parse_error> parse_options(int argc, const char* con
     }
   }
   if (options.endpoints.empty()) return parse_error{"--endpoints: none given"};
+  if (options.cert.empty() != options.key.empty()) return parse_error{"--cert and --key must be given together"};
   if (varint_key_bytes(options.key_space_size - 1) > options.key_size) {
     return parse_error{"--key-size " + std::to_string(options.key_size) + " is too small for --key-space-size " +
                        std::to_string(options.key_space_size)};

@@ -30,6 +30,11 @@ struct bench_options {
   bool precise = false;  // print seconds with %g instead of %4.4f
   bool target_leader = false;
   std::chrono::nanoseconds dial_timeout{std::chrono::seconds(5)};
+  // TLS (etcd's --cacert/--cert/--key): used when one of them is given or an endpoint is https://.
+  std::string cacert;  // CAs the server certificate must chain to (empty: the system's)
+  std::string cert;    // client certificate and key, for servers that require one
+  std::string key;
+  bool tls = false;
 
   // Our own global flags.
   std::chrono::nanoseconds duration{0};  // > 0: run for this long instead of --total requests

@@ -75,4 +75,16 @@ std::optional<endpoint> endpoint_of_peer_url(std::string_view url) {
   return endpoint::parse(rest);
 }
 
+std::string tls_host_of_peer_url(std::string_view url) {
+  constexpr std::string_view https = "https://";
+  if (url.substr(0, https.size()) != https) return "";
+  std::string_view rest = url.substr(https.size());
+  rest = rest.substr(0, rest.find('/'));
+  if (!rest.empty() && rest.front() == '[') {
+    const size_t close = rest.find(']');
+    return close == std::string_view::npos ? "" : std::string(rest.substr(1, close - 1));
+  }
+  return std::string(rest.substr(0, rest.rfind(':')));
+}
+
 }  // namespace ringkv::net::peer

@@ -39,4 +39,8 @@ std::optional<std::vector<initial_member>> parse_initial_cluster(std::string_vie
 // nullopt if the URL is not scheme://address:port.
 std::optional<endpoint> endpoint_of_peer_url(std::string_view url);
 
+// The host of an https peer URL, as its listener's certificate must name it ("127.0.0.1", "::1",
+// "node1.example"); "" for any other URL (dialed without TLS).
+std::string tls_host_of_peer_url(std::string_view url);
+
 }  // namespace ringkv::net::peer

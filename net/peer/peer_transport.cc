@@ -11,6 +11,7 @@
 #include <array>
 #include <cassert>
 #include <deque>
+#include <string>
 #include <utility>
 
 #include "net/tcp/connect.h"
@@ -43,16 +44,22 @@ std::span<const std::byte> bytes_of(const raft::SharedBytes& b) {
 }  // namespace
 
 struct peer_transport::peer_link {
-  peer_link(raft::NodeId peer, endpoint where, bool message_lane) : id(peer), address(where), logs_activity(message_lane) {}
+  peer_link(raft::NodeId peer, endpoint where, std::string host, bool message_lane)
+      : id(peer), address(where), tls_host(std::move(host)), logs_activity(message_lane) {}
 
   raft::NodeId id;
   endpoint address;
+  std::string tls_host;  // non-empty: TLS, the listener's certificate verified for this host
+  std::string last_tls_error;  // the last handshake failure logged (logged again only when it changes)
   bool logs_activity;   // the message lane logs "peer became active/inactive" (etcd's lines); snapshots don't
   bool active = false;  // its last connect succeeded and nothing failed since (as logged)
   std::deque<queued_frame> queue;  // invariant: queue.size() <= queue_messages_limit
   size_t queued_bytes = 0;         // sum of queue[i].frame.size()
   std::vector<queued_frame> batch;                 // the frames of the write in progress
   std::vector<std::span<const std::byte>> pieces;  // their bytes, two pieces per frame
+  std::string joined;  // TLS: the pieces copied together, so a batch is sealed in 16 KiB records rather
+                       // than one record per piece (reused; at most one batch, or one frame of
+                       // stream_chunk_bytes)
   net::wait_list wake;             // the writer, waiting for frames (or stop / a broken connection)
   runtime::cancel_source cancel;   // cancels the reconnect backoff sleep
   bool stopping = false;
@@ -70,6 +77,13 @@ peer_transport::peer_transport(peer_transport_config config, peer_callbacks call
   assert(config_.limits.queue_messages_limit > 0 && config_.limits.batch_messages_max > 0);
   assert(config_.limits.stream_chunk_bytes > frame_lead_bytes);
   assert(config_.limits.inbound.read_buffer_bytes >= frame_lead_bytes);
+  if (config_.tls) {
+    if (config_.tls->accepting.context) {
+      accepting_tls_.emplace(config_.tls->accepting, "peer");
+      handshake_gate_.emplace(config_.tls->limits.concurrent_max);
+    }
+    if (config_.tls->dialing.context) dialing_tls_.emplace(config_.tls->dialing, "peer client");
+  }
 }
 
 peer_transport::~peer_transport() {
@@ -97,11 +111,12 @@ const endpoint& peer_transport::local() const {
 
 // ---- membership ----
 
-void peer_transport::add_peer(raft::NodeId peer, endpoint address) {
+void peer_transport::add_peer(raft::NodeId peer, endpoint address, std::string tls_host) {
   assert(peer != config_.local_id && peer != raft::kNoNode);
   if (stopping_) return;
   remove_peer(peer);
-  peer_lanes lanes{std::make_shared<peer_link>(peer, address, true), std::make_shared<peer_link>(peer, address, false)};
+  peer_lanes lanes{std::make_shared<peer_link>(peer, address, tls_host, true),
+                   std::make_shared<peer_link>(peer, address, tls_host, false)};
   coroutines_.spawn(run_peer(lanes.messages));
   coroutines_.spawn(run_peer(lanes.snapshots));
   peers_.emplace(peer, std::move(lanes));
@@ -226,20 +241,28 @@ runtime::task<void> peer_transport::run_peer(std::shared_ptr<peer_link> self) {
       continue;
     }
     result<connection> connected = co_await connect(link.address, limits.connect_timeout, limits.outbound);
+    std::string tls_failure;
     if (connected && !link.stopping) {
       ++stats_.connects;
       const unsigned unacked_ms = static_cast<unsigned>(limits.unacked_send_timeout.count());
       ::setsockopt(connected.value().fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &unacked_ms, sizeof unacked_ms);
-      const runtime::clock::time_point opened_at = runtime::clock::now();
-      note_activity(link, true, {});
-      co_await run_connection(link, connected.value());
-      if (runtime::clock::now() - opened_at >= connection_healthy_after) delay = limits.reconnect_delay_initial;
+      link.fd = connected.value().fd();  // stop_link shuts a handshake in progress down too
+      tls_failure = co_await secure_outbound(link, connected.value());
+      link.fd = -1;
+      if (tls_failure.empty() && !link.stopping) {
+        const runtime::clock::time_point opened_at = runtime::clock::now();
+        note_activity(link, true, {});
+        co_await run_connection(link, connected.value());
+        if (runtime::clock::now() - opened_at >= connection_healthy_after) delay = limits.reconnect_delay_initial;
+      }
     } else if (!connected) {
       ++stats_.connect_failures;
     }
     if (connected) co_await connected.value().close();
     if (link.stopping) break;
-    note_activity(link, false, connected ? "connection lost" : connected.error_message());
+    note_activity(link, false, !tls_failure.empty() ? std::string_view(tls_failure)
+                               : connected          ? std::string_view("connection lost")
+                                                    : connected.error_message());
     report_unreachable(link.id);
     co_await runtime::sleep_for(delay, link.cancel.token());
     delay = std::min(delay * 2, limits.reconnect_delay_max);
@@ -249,6 +272,29 @@ runtime::task<void> peer_transport::run_peer(std::shared_ptr<peer_link> self) {
   }
   link.queue.clear();
   link.queued_bytes = 0;
+}
+
+runtime::task<std::string> peer_transport::secure_outbound(peer_link& link, connection& conn) {
+  if (link.tls_host.empty()) co_return "";
+  std::string failure;
+  if (!dialing_tls_) {
+    failure = "the peer URL is https but this member has no peer TLS (--peer-cert-file/--peer-key-file or --peer-auto-tls)";
+  } else {
+    tls::handshake_outcome outcome =
+        co_await tls::client_handshake(conn, dialing_tls_->current(), config_.tls->limits, link.tls_host);
+    if (outcome.ok) {
+      link.last_tls_error.clear();
+      co_return "";
+    }
+    failure = std::move(outcome.error);
+  }
+  ++stats_.tls_dial_failures;
+  if (link.logs_activity && failure != link.last_tls_error) {
+    log::warn("cannot set up TLS with the peer", {log::hex_id("local-member-id", config_.local_id), log::hex_id("peer-id", link.id),
+                                                  {"peer-address", link.address.to_string()}, {"error", failure}});
+    link.last_tls_error = failure;
+  }
+  co_return failure;
 }
 
 void peer_transport::note_activity(peer_link& link, bool active, std::string_view error) {
@@ -340,6 +386,13 @@ runtime::task<int> peer_transport::write_batch(peer_link& link, connection& conn
     link.pieces.push_back(f.frame.lead);
     link.pieces.push_back(bytes_of(f.frame.message));
   }
+  if (!link.tls_host.empty()) {
+    link.joined.clear();
+    for (const auto piece : link.pieces) link.joined.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    const int written = co_await conn.write(std::as_bytes(std::span(link.joined)));
+    if (link.joined.capacity() > config_.limits.batch_bytes_limit) link.joined = std::string();  // not kept
+    co_return std::min(written, 0);
+  }
   const int written = co_await conn.writev(link.pieces);
   co_return std::min(written, 0);
 }
@@ -371,11 +424,27 @@ void peer_transport::count_fault(frame_fault fault) {
   }
 }
 
+runtime::task<bool> peer_transport::secure_inbound(connection& conn) {
+  if (!accepting_tls_) co_return true;
+  const std::string remote = tls::remote_address(conn);  // before a failed handshake shuts the socket down
+  tls::handshake_outcome outcome =
+      co_await tls::server_handshake(conn, accepting_tls_->current(), config_.tls->limits, *handshake_gate_);
+  if (outcome.ok) co_return true;
+  ++stats_.tls_rejected;
+  if (!stopping_) log::warn("rejected connection", {{"remote-addr", remote}, {"error", outcome.error}});
+  co_return false;
+}
+
 runtime::task<void> peer_transport::serve_inbound(connection conn) {
   if (!stopping_) {
     ++stats_.connections_accepted;
     const int fd = conn.fd();
     inbound_fds_.insert(fd);
+    if (!co_await secure_inbound(conn)) {
+      inbound_fds_.erase(fd);
+      co_await conn.close();
+      co_return;
+    }
     frame_header last_header;
     // A connection speaks for one member: the sender of its first frame. A frame in another member's
     // name on it (a forged acknowledgement, say) closes it.

@@ -31,6 +31,13 @@
 // stats(). So does a frame above the inbound read buffer that would take the memory held by frames being
 // received past inbound_large_frames_bytes_limit.
 //
+// TLS (optional, peer_tls_setup): an https listen URL gives every accepted connection a bounded server
+// handshake first (client certificate, CN / host name checks as the context says; a refused one is logged
+// as etcd's "rejected connection" and closed before a byte of it is read as a frame); a peer added with a
+// TLS host name (an https peer URL) is dialed with a client handshake that verifies the listener's
+// certificate for that host. The contexts are re-made when their files change (reloading_context.h):
+// new connections get the new certificate, open ones keep theirs.
+//
 // Order: non-snapshot messages to one peer leave in send() order over one connection (snapshots, in
 // send() order too, over the other); if that connection fails, the
 // frames in flight on it are lost (raft retransmits), never reordered.
@@ -52,6 +59,8 @@
 #include "net/tcp/connection.h"
 #include "net/tcp/endpoint.h"
 #include "net/tcp/listener.h"
+#include "net/tls/reloading_context.h"
+#include "net/tls/tls_handshake.h"
 #include "raft/node.h"
 #include "raft/types.h"
 #include "runtime/task.h"
@@ -82,11 +91,19 @@ struct peer_limits {
   frame_pace inbound_pace;  // a frame begun must arrive within grace + bytes at this least rate
 };
 
+// TLS between members. A null context leaves that side plaintext (an http listen URL; no https peers).
+struct peer_tls_setup {
+  tls::tls_material accepting;  // the listener's side of inbound connections
+  tls::tls_material dialing;    // the connecting side of outbound connections (settings.dialing set)
+  tls::handshake_limits limits;
+};
+
 struct peer_transport_config {
   uint64_t cluster_id = 0;
   raft::NodeId local_id = raft::kNoNode;
   endpoint listen = endpoint::loopback_v4(0);  // port 0: a free port (see local())
   peer_limits limits;
+  std::optional<peer_tls_setup> tls;  // unset: plaintext both ways
 };
 
 // Callbacks run on the transport's shard and must not throw.
@@ -124,6 +141,8 @@ struct peer_transport_stats {
   uint64_t inbound_io_errors = 0;
   uint64_t members_queries = 0;        // answered
   uint64_t removed_notices_sent = 0;
+  uint64_t tls_rejected = 0;           // inbound handshakes refused (certificate, CN, not TLS, timeout)
+  uint64_t tls_dial_failures = 0;      // outbound handshakes that failed
 };
 
 class peer_transport {
@@ -138,7 +157,8 @@ class peer_transport {
   const endpoint& local() const;
 
   // Starts (or re-targets) the outbound path to `peer`. A peer id equal to local_id is refused (asserted).
-  void add_peer(raft::NodeId peer, endpoint address);
+  // `tls_host` non-empty: dial with TLS and verify the certificate for that host (an https peer URL's).
+  void add_peer(raft::NodeId peer, endpoint address, std::string tls_host = {});
   // Stops sending to `peer`: its connection is closed and its queue dropped.
   void remove_peer(raft::NodeId peer);
   // `peer` left the cluster: remove_peer, and from now on its frames are rejected.
@@ -167,6 +187,10 @@ class peer_transport {
  private:
   frame_fault check_header(const frame_header& header) const;
   runtime::task<void> serve_inbound(connection conn);
+  // The accepting side's TLS handshake (when the listener is TLS). False: refused, logged, counted.
+  runtime::task<bool> secure_inbound(connection& conn);
+  // The dialing side's TLS handshake (when the link is TLS): "" or why it failed.
+  runtime::task<std::string> secure_outbound(peer_link& link, connection& conn);
   runtime::task<void> run_peer(std::shared_ptr<peer_link> link);
   // Logs the message lane's "peer became active" / "peer became inactive" (with why) on a change only.
   void note_activity(peer_link& link, bool active, std::string_view error);
@@ -198,6 +222,9 @@ class peer_transport {
   std::vector<raft::NodeId> snapshot_failures_unreported_;  // dropped snapshots not yet reported
   bool drop_report_scheduled_ = false;
   large_frame_budget large_frames_;
+  std::optional<tls::reloading_context> accepting_tls_;  // set: the listener is TLS
+  std::optional<tls::reloading_context> dialing_tls_;    // set: https peers can be dialed
+  std::optional<tls::handshake_gate> handshake_gate_;    // inbound handshakes in progress
   std::unordered_set<int> inbound_fds_;  // open inbound sockets, shut down by stop()
   runtime::task_group coroutines_;       // accept loop and every peer's writer
 };

@@ -1,6 +1,8 @@
 // net/tls/self_signed.cc — see self_signed.h.
 #include "net/tls/self_signed.h"
 
+#include "net/tls/tls_context.h"
+
 #include <arpa/inet.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -25,11 +27,6 @@ struct openssl_free {
 };
 template <typename T>
 using owned = std::unique_ptr<T, openssl_free>;
-
-bool is_ip_address(const std::string& host) {
-  unsigned char buffer[16];
-  return inet_pton(AF_INET, host.c_str(), buffer) == 1 || inet_pton(AF_INET6, host.c_str(), buffer) == 1;
-}
 
 std::string subject_alt_names(const std::vector<std::string>& hosts) {
   std::string names;

@@ -12,7 +12,8 @@
 
 namespace ringkv::net::tls {
 
-tls_codec::tls_codec(std::shared_ptr<const tls_context> context) : context_(std::move(context)) {
+tls_codec::tls_codec(std::shared_ptr<const tls_context> context, const std::string& server_host)
+    : context_(std::move(context)) {
   assert(context_);
   ssl_ = SSL_new(context_->native());
   wire_in_ = BIO_new(BIO_s_mem());
@@ -21,7 +22,13 @@ tls_codec::tls_codec(std::shared_ptr<const tls_context> context) : context_(std:
   // An empty memory BIO reports "retry" rather than end of file: SSL_read then says WANT_READ.
   BIO_set_mem_eof_return(wire_in_, -1);
   SSL_set_bio(ssl_, wire_in_, wire_out_);  // ssl_ owns both now
-  SSL_set_accept_state(ssl_);
+  if (!context_->dialing()) {
+    SSL_set_accept_state(ssl_);
+    return;
+  }
+  SSL_set_connect_state(ssl_);
+  if (context_->verifies_server() && !server_host.empty() && !set_expected_host(ssl_, server_host))
+    failure_ = "tls: cannot verify the server certificate for host " + server_host;
 }
 
 tls_codec::~tls_codec() { SSL_free(ssl_); }
@@ -30,8 +37,12 @@ void tls_codec::record_failure(int ssl_error) {
   if (failure_.empty()) {
     const long verdict = SSL_get_verify_result(ssl_);
     const unsigned long code = ERR_peek_last_error();
-    if (verdict != X509_V_OK) {
-      failure_ = std::string("tls: failed to verify client certificate: ") + X509_verify_cert_error_string(verdict);
+    if (verdict == X509_V_ERR_APPLICATION_VERIFICATION) {
+      failure_ = context_->identity_refusal();
+    } else if (verdict != X509_V_OK) {
+      failure_ = std::string(context_->dialing() ? "tls: failed to verify server certificate: "
+                                                 : "tls: failed to verify client certificate: ") +
+                 X509_verify_cert_error_string(verdict);
     } else if (code != 0 && ERR_reason_error_string(code) != nullptr) {
       failure_ = std::string("tls: ") + ERR_reason_error_string(code);
     } else if (ssl_error == SSL_ERROR_SYSCALL) {
@@ -44,6 +55,7 @@ void tls_codec::record_failure(int ssl_error) {
 }
 
 tls_codec::handshake_step tls_codec::handshake() {
+  if (!failure_.empty()) return handshake_step::failed;  // set up wrongly (constructor)
   ERR_clear_error();
   const int result = SSL_do_handshake(ssl_);
   if (result == 1) return handshake_step::done;
@@ -53,14 +65,11 @@ tls_codec::handshake_step tls_codec::handshake() {
   return handshake_step::failed;
 }
 
-std::string tls_codec::client_common_name() const {
-  X509* cert = SSL_get0_peer_certificate(ssl_);
-  if (cert == nullptr) return "";
-  X509_NAME* subject = X509_get_subject_name(cert);
-  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
-  if (index < 0) return "";
-  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)), size_t(ASN1_STRING_length(value)));
+std::string tls_codec::client_common_name() const { return common_name_of(SSL_get0_peer_certificate(ssl_)); }
+
+std::string tls_codec::check_client_san(const std::string& remote_ip) const {
+  if (!context_->checks_client_san()) return "";
+  return tls::check_client_san(SSL_get0_peer_certificate(ssl_), remote_ip);
 }
 
 std::string tls_codec::negotiated_protocol() const {

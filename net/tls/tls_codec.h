@@ -1,4 +1,4 @@
-// net/tls/tls_codec.h — one server-side TLS session as a net::stream_codec: OpenSSL with two memory
+// net/tls/tls_codec.h — one TLS session (accepting or dialing, as its context is) as a net::stream_codec: OpenSSL with two memory
 // BIOs, so OpenSSL never touches the socket. The runtime moves bytes between the socket and the BIOs
 // (io_uring or epoll); OpenSSL only encrypts, decrypts and runs the handshake state machine in memory,
 // so no OpenSSL call can block a reactor.
@@ -24,19 +24,22 @@ namespace ringkv::net::tls {
 
 class tls_codec final : public net::stream_codec {
  public:
-  explicit tls_codec(std::shared_ptr<const tls_context> context);
+  // `server_host`: for a dialing context that verifies, the host (IP or name) the certificate must be for.
+  explicit tls_codec(std::shared_ptr<const tls_context> context, const std::string& server_host = {});
   ~tls_codec() override;
   tls_codec(const tls_codec&) = delete;
   tls_codec& operator=(const tls_codec&) = delete;
 
   enum class handshake_step { done, need_wire, failed };
-  // Advances the server handshake with the wire bytes taken so far; drain_wire() then has its reply.
+  // Advances the handshake with the wire bytes taken so far; drain_wire() then has its reply.
   handshake_step handshake();
   // Why the handshake or a record failed (the certificate check's verdict when that was it).
   const std::string& failure() const { return failure_; }
-  // After the handshake: the client certificate's subject CN (empty without one) and the ALPN choice.
+  // After the handshake: the other side's certificate's subject CN (empty without one) and the ALPN choice.
   std::string client_common_name() const;
   std::string negotiated_protocol() const;
+  // After the handshake, on an accepting side that checks it: check_client_san's verdict.
+  std::string check_client_san(const std::string& remote_ip) const;
 
   // net::stream_codec
   bool take_wire(std::span<const std::byte> wire) override;

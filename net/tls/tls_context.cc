@@ -1,10 +1,12 @@
 // net/tls/tls_context.cc — see tls_context.h.
 #include "net/tls/tls_context.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <cctype>
 #include <cerrno>
@@ -39,7 +41,9 @@ std::string openssl_reason() {
 
 constexpr std::string_view key_mismatch = "tls: private key does not match public key";  // Go's words
 
-std::string load_key_pair(SSL_CTX* ctx, const server_tls_settings& settings) {
+std::string load_key_pair(SSL_CTX* ctx, const tls_settings& settings) {
+  if (settings.dialing && settings.cert_file.empty() && settings.key_file.empty() && settings.cert_pem.empty())
+    return "";  // a dialing side without a certificate of its own
   if (!settings.cert_file.empty()) {
     if (auto error = open_error(settings.cert_file); !error.empty()) return error;
     if (auto error = open_error(settings.key_file); !error.empty()) return error;
@@ -74,10 +78,12 @@ std::string load_key_pair(SSL_CTX* ctx, const server_tls_settings& settings) {
   return "";
 }
 
-std::string load_trusted_cas(SSL_CTX* ctx, const std::string& path) {
+// The CAs the other side's certificate must chain to; an accepting side also names them to clients.
+std::string load_trusted_cas(SSL_CTX* ctx, const std::string& path, bool dialing) {
   if (auto error = open_error(path); !error.empty()) return error;
   if (SSL_CTX_load_verify_locations(ctx, path.c_str(), nullptr) != 1)
     return "failed to load trusted CA certificates from " + path + ": " + openssl_reason();
+  if (dialing) return "";
   STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(path.c_str());
   if (names == nullptr) return "no CA certificate found in " + path;
   SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
@@ -124,11 +130,59 @@ std::vector<unsigned char> alpn_wire(const std::vector<std::string>& protocols) 
   return wire;
 }
 
+std::string subject_common_name(X509* cert) {
+  X509_NAME* subject = X509_get_subject_name(cert);
+  const int index = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+  if (index < 0) return "";
+  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)), size_t(ASN1_STRING_length(value)));
+}
+
+// Go's x509 VerifyHostname: an IP address against the IP SANs, a name against the DNS SANs (no CN).
+bool valid_for_host(X509* cert, const std::string& host) {
+  if (is_ip_address(host)) return X509_check_ip_asc(cert, host.c_str(), 0) == 1;
+  return X509_check_host(cert, host.data(), host.size(), X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, nullptr) == 1;
+}
+
 }  // namespace
 
-std::shared_ptr<const tls_context> tls_context::make(const server_tls_settings& settings, std::string& error) {
+bool is_ip_address(const std::string& host) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, host.c_str(), buffer) == 1 || inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+}
+
+std::string common_name_of(X509* cert) { return cert == nullptr ? std::string() : subject_common_name(cert); }
+
+std::string check_client_san(X509* cert, const std::string& remote_ip) {
+  if (cert == nullptr) return "";
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  std::string listed;
+  bool has_dns = false;
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS) has_dns = true;
+    if (name->type != GEN_IPADD) continue;
+    const ASN1_OCTET_STRING* bytes = name->d.iPAddress;
+    char text[INET6_ADDRSTRLEN] = {};
+    const int family = ASN1_STRING_length(bytes) == 4 ? AF_INET : AF_INET6;
+    if (inet_ntop(family, ASN1_STRING_get0_data(bytes), text, sizeof text) == nullptr) continue;
+    listed += (listed.empty() ? "" : ", ") + std::string(text);
+  }
+  GENERAL_NAMES_free(names);
+  if (listed.empty() || has_dns || X509_check_ip_asc(cert, remote_ip.c_str(), 0) == 1) return "";
+  return "x509: certificate is valid for " + listed + ", not " + remote_ip;
+}
+
+bool set_expected_host(SSL* ssl, const std::string& host) {
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (is_ip_address(host)) return X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
+  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+  return SSL_set1_host(ssl, host.c_str()) == 1 && SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;
+}
+
+std::shared_ptr<const tls_context> tls_context::make(const tls_settings& settings, std::string& error) {
   std::shared_ptr<tls_context> context(new tls_context());
-  context->ctx_ = SSL_CTX_new(TLS_server_method());
+  context->ctx_ = SSL_CTX_new(settings.dialing ? TLS_client_method() : TLS_server_method());
   SSL_CTX* ctx = context->ctx_;
   if (ctx == nullptr) {
     error = "cannot create a TLS context: " + openssl_reason();
@@ -137,12 +191,21 @@ std::shared_ptr<const tls_context> tls_context::make(const server_tls_settings& 
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);  // idle connections give their record buffers back
-  SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof session_id_context - 1);
+  if (!settings.dialing) SSL_CTX_set_session_id_context(ctx, session_id_context, sizeof session_id_context - 1);
+  SSL_CTX_set_app_data(ctx, context.get());  // verify_identity finds the context through it
+  context->dialing_ = settings.dialing;
+  context->skip_server_verify_ = settings.skip_server_verify;
+  context->check_client_san_ = settings.check_client_san && !settings.dialing;
+  context->allowed_cn_ = settings.allowed_cn;
+  context->allowed_hostname_ = settings.allowed_hostname;
   if (error = load_key_pair(ctx, settings); !error.empty()) return nullptr;
   if (!settings.trusted_ca_file.empty()) {
-    if (error = load_trusted_cas(ctx, settings.trusted_ca_file); !error.empty()) return nullptr;
+    if (error = load_trusted_cas(ctx, settings.trusted_ca_file, settings.dialing); !error.empty()) return nullptr;
+  } else if (settings.dialing && !settings.skip_server_verify && SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    error = "cannot load the system's CA certificates: " + openssl_reason();
+    return nullptr;
   }
-  if (!settings.crl_file.empty()) {
+  if (!settings.crl_file.empty() && !settings.dialing) {  // etcd checks the CRL where it accepts
     if (error = load_crl(ctx, settings.crl_file); !error.empty()) return nullptr;
   }
   if (!settings.cipher_suites.empty()) {
@@ -158,14 +221,41 @@ std::shared_ptr<const tls_context> tls_context::make(const server_tls_settings& 
     }
   }
   context->requires_client_cert_ = settings.requires_client_cert();
+  const bool checks_identity = !settings.allowed_cn.empty() || !settings.allowed_hostname.empty();
+  const auto verify_callback = checks_identity ? &tls_context::verify_identity : nullptr;
   if (context->requires_client_cert_)
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_callback);
+  else if (context->verifies_server())
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_callback);
   context->alpn_wire_ = alpn_wire(settings.alpn);
-  if (!context->alpn_wire_.empty()) SSL_CTX_set_alpn_select_cb(ctx, &tls_context::select_alpn, context.get());
+  if (!context->alpn_wire_.empty() && !settings.dialing)
+    SSL_CTX_set_alpn_select_cb(ctx, &tls_context::select_alpn, context.get());
+  if (!context->alpn_wire_.empty() && settings.dialing &&  // the offer; 0 is success here
+      SSL_CTX_set_alpn_protos(ctx, context->alpn_wire_.data(), unsigned(context->alpn_wire_.size())) != 0) {
+    error = "cannot offer ALPN protocols: " + openssl_reason();
+    return nullptr;
+  }
   return context;
 }
 
 tls_context::~tls_context() { SSL_CTX_free(ctx_); }
+
+const char* tls_context::identity_refusal() const {
+  return allowed_hostname_.empty() ? "CommonName authentication failed" : "HostnameAuthentication failed";
+}
+
+int tls_context::verify_identity(int preverify_ok, X509_STORE_CTX* store) {
+  if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(store) != 0) return preverify_ok;
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const auto* self = ssl != nullptr ? static_cast<const tls_context*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))) : nullptr;
+  X509* leaf = X509_STORE_CTX_get_current_cert(store);
+  if (self == nullptr || leaf == nullptr) return preverify_ok;
+  const bool allowed = !self->allowed_hostname_.empty() ? valid_for_host(leaf, self->allowed_hostname_)
+                                                        : subject_common_name(leaf) == self->allowed_cn_;
+  if (allowed) return 1;
+  X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION);
+  return 0;
+}
 
 // The first of our protocols the client offers; a client that offers none of them goes on without ALPN.
 int tls_context::select_alpn(SSL*, const unsigned char** out, unsigned char* out_length,

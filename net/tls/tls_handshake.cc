@@ -5,6 +5,7 @@
 
 #include <cassert>
 
+#include "net/tcp/endpoint.h"
 #include "net/tls/tls_codec.h"
 #include "runtime/timer.h"
 
@@ -74,16 +75,22 @@ runtime::task<void> run_steps(connection& conn, tls_codec& session, const runtim
 
 }  // namespace
 
-runtime::task<handshake_outcome> server_handshake(connection& conn, std::shared_ptr<const tls_context> context,
-                                                  const handshake_limits& limits, handshake_gate& gate) {
-  assert(!conn.has_codec());
+namespace {
+
+// The other end's IP address as text ("" when unknown).
+std::string remote_ip(const connection& conn) {
+  const std::string address = remote_address(conn);  // "1.2.3.4:port" or "[::1]:port"
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return "";
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+// Runs the handshake's steps within limits.timeout and installs the session when they succeed.
+runtime::task<handshake_outcome> run_handshake(connection& conn, std::unique_ptr<tls_codec> session,
+                                               const handshake_limits& limits) {
   handshake_outcome outcome;
-  if (!gate.try_enter()) {
-    outcome.error = "too many TLS handshakes in progress";
-    co_return outcome;
-  }
-  gate_pass pass(gate);
-  auto session = std::make_unique<tls_codec>(std::move(context));
   {
     runtime::alarm deadline(runtime::clock::now() + limits.timeout, [&conn] {
       if (conn.fd() >= 0) ::shutdown(conn.fd(), SHUT_RDWR);
@@ -91,10 +98,42 @@ runtime::task<handshake_outcome> server_handshake(connection& conn, std::shared_
     co_await run_steps(conn, *session, deadline, outcome);
   }  // disarmed here
   if (!outcome.ok) co_return outcome;
+  if (std::string refused = session->check_client_san(remote_ip(conn)); !refused.empty()) {
+    outcome.ok = false;
+    outcome.error = std::move(refused);
+    co_return outcome;
+  }
   outcome.client_common_name = session->client_common_name();
   outcome.protocol = session->negotiated_protocol();
   conn.set_codec(std::move(session));
   co_return outcome;
+}
+
+}  // namespace
+
+std::string remote_address(const connection& conn) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (conn.fd() < 0 || ::getpeername(conn.fd(), reinterpret_cast<sockaddr*>(&address), &length) != 0) return "";
+  return endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&address), length).to_string();
+}
+
+runtime::task<handshake_outcome> server_handshake(connection& conn, std::shared_ptr<const tls_context> context,
+                                                  const handshake_limits& limits, handshake_gate& gate) {
+  assert(!conn.has_codec() && !context->dialing());
+  if (!gate.try_enter()) {
+    handshake_outcome outcome;
+    outcome.error = "too many TLS handshakes in progress";
+    co_return outcome;
+  }
+  gate_pass pass(gate);
+  co_return co_await run_handshake(conn, std::make_unique<tls_codec>(std::move(context)), limits);
+}
+
+runtime::task<handshake_outcome> client_handshake(connection& conn, std::shared_ptr<const tls_context> context,
+                                                  const handshake_limits& limits, std::string server_host) {
+  assert(!conn.has_codec() && context->dialing());
+  co_return co_await run_handshake(conn, std::make_unique<tls_codec>(std::move(context), server_host), limits);
 }
 
 }  // namespace ringkv::net::tls

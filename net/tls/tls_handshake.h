@@ -1,5 +1,5 @@
-// net/tls/tls_handshake.h — the server side of a TLS handshake on an accepted connection, bounded in
-// time and in number, and the installation of the session under the connection (tls_codec as its
+// net/tls/tls_handshake.h — a TLS handshake on an accepted connection (server side, bounded in time and
+// in number) or on a dialed one (client side, for peer connections, bounded in time), and the installation of the session under the connection (tls_codec as its
 // stream_codec) so that its user then reads and writes plain bytes.
 //
 //   client                        server_handshake (raw connection)
@@ -50,7 +50,7 @@ class handshake_gate {
 struct handshake_outcome {
   bool ok = false;
   std::string error;               // why it failed (for the "rejected connection" log line)
-  std::string client_common_name;  // the verified client certificate's CN, empty without one
+  std::string client_common_name;  // the other side's verified certificate's CN, empty without one
   std::string protocol;            // the ALPN choice ("h2", "http/1.1") or empty
 };
 
@@ -58,5 +58,15 @@ struct handshake_outcome {
 // connection's codec. On failure the connection is left for the caller to close.
 runtime::task<handshake_outcome> server_handshake(connection& conn, std::shared_ptr<const tls_context> context,
                                                   const handshake_limits& limits, handshake_gate& gate);
+
+// The other end's address as "ip:port" ("" when unknown), for the "rejected connection" log line; read
+// it before a failed handshake shuts the socket down.
+std::string remote_address(const connection& conn);
+
+// The client side on a dialed connection (no codec yet) with a dialing context: verifies the
+// listener's certificate for `server_host` (unless the context skips verification) and installs the
+// session as the connection's codec. On failure the connection is left for the caller to close.
+runtime::task<handshake_outcome> client_handshake(connection& conn, std::shared_ptr<const tls_context> context,
+                                                  const handshake_limits& limits, std::string server_host);
 
 }  // namespace ringkv::net::tls

@@ -332,8 +332,7 @@ std::vector<flag_spec> built_flag_specs() {
 const std::vector<flag_spec>& flag_table() {
   static const std::vector<flag_spec> table = [] {
     std::vector<flag_spec> all = built_flag_specs();
-    // The flags ringkv does not build (etcd_flags_unbuilt.cc), then the client-port TLS flags
-    // (tls_flags.h) - its peer-TLS rows are in the unbuilt table already, which speaks for them.
+    // The flags ringkv does not build (etcd_flags_unbuilt.cc), then the TLS flags (tls_flags.h).
     for (auto& flag : unbuilt_flag_specs()) all.push_back(std::move(flag));
     for (const auto& flag : tls_flag_table()) {
       const bool listed = std::any_of(all.begin(), all.end(), [&](const flag_spec& f) { return std::string_view(f.name) == flag.name; });

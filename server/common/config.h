@@ -29,7 +29,7 @@ using log::parse_log_level;
 // advertising); `bind_address` is the numeric address to bind ("localhost" -> 127.0.0.1).
 struct url_endpoint {
   std::string url;           // as written, e.g. "http://localhost:2379"
-  std::string scheme;        // "http" or "https" (https: client URLs only, see tls_flags.h)
+  std::string scheme;        // "http" or "https" (tls_flags.h)
   std::string host;          // "localhost", "127.0.0.1", "::1"
   std::string bind_address;  // "127.0.0.1", "::1", "0.0.0.0"
   uint16_t port = 0;
@@ -91,7 +91,7 @@ struct server_config {
   std::string discovery_srv;             // --discovery-srv: the DNS domain of the SRV records
   std::string discovery_srv_name;        // --discovery-srv-name: suffix of the SRV service name
   client_tls_config client_tls;  // --cert-file, --key-file, ... (tls_flags.h)
-  peer_tls_flags peer_tls;       // --peer-* TLS flags: refused at start, peer TLS is not built
+  peer_tls_config peer_tls;      // --peer-cert-file, --peer-key-file, ... (tls_flags.h)
 
   int64_t effective_quota_bytes() const;  // 2 GiB when quota_backend_bytes == 0 (etcd's default)
   // Auto-compaction: retention as a duration (periodic) or a revision count (revision); 0 = off.

@@ -1,7 +1,7 @@
 // server/common/etcd_flags_unbuilt.cc — the rows of etcd 3.4's flags that ringkv does not build (see
 // flag_spec.h): each one either has no effect here, with the reason in the warning, or refuses the start
 // because what it asks for matters and is missing. Values that ask for what ringkv does anyway are inert.
-// Client-port TLS flags are not listed here: they belong to the TLS configuration.
+// TLS flags are not listed here: they belong to the TLS configuration (tls_flags.h).
 #include <charconv>
 #include <cstdint>
 
@@ -68,8 +68,6 @@ flag_spec ignored(const char* name) {
 constexpr const char* no_bbolt =
     "ringkv has no bbolt backend: the key space lives in memory, made durable by the WAL (fdatasync before "
     "every acknowledgement) and snapshots";
-constexpr const char* no_peer_tls =
-    "TLS on the peer port is not built yet (peers speak plain TCP: keep the peer URLs on a private network)";
 constexpr const char* no_auth = "authentication (users, roles, tokens) is not built yet";
 constexpr const char* no_v2_proxy = "used only by etcd's v2 proxy, which ringkv does not build";
 
@@ -127,24 +125,7 @@ std::vector<flag_spec> unbuilt_flag_specs() {
                 "the etcd v2 API is not built: ringkv serves the v3 API only", "false"),
       not_built("experimental-enable-v2v3", "", "Serve v2 requests through the v3 backend under a given prefix.",
                 text, "the etcd v2 API is not built: ringkv serves the v3 API only"),
-      // Security (the client port's TLS flags belong to the TLS configuration)
-      not_built("client-cert-allowed-hostname", "", "Allowed TLS hostname for client cert authentication.", text,
-                "client certificate hostname checks are not built"),
-      not_built("peer-cert-file", "", "Path to the peer server TLS cert file.", text, no_peer_tls),
-      not_built("peer-key-file", "", "Path to the peer server TLS key file.", text, no_peer_tls),
-      not_built("peer-client-cert-auth", "false", "Enable peer client cert authentication.", boolean, no_peer_tls,
-                "false"),
-      not_built("peer-trusted-ca-file", "", "Path to the peer server TLS trusted CA file.", text, no_peer_tls),
-      not_built("peer-cert-allowed-cn", "", "Required CN for client certs connecting to the peer endpoint.", text,
-                no_peer_tls),
-      not_built("peer-cert-allowed-hostname", "", "Allowed TLS hostname for inter peer authentication.", text,
-                no_peer_tls),
-      not_built("peer-auto-tls", "false", "Peer TLS using self-generated certificates.", boolean, no_peer_tls,
-                "false"),
-      not_built("peer-crl-file", "", "Path to the peer certificate revocation list file.", text, no_peer_tls),
-      not_built("experimental-peer-skip-client-san-verification", "false",
-                "Skip verification of SAN field in client certificate for peer connections.", boolean, no_peer_tls,
-                "false"),
+      // Security (the TLS flags belong to the TLS configuration)
       not_built("cors", "*", "Comma-separated whitelist of origins for CORS (empty or * means allow all).", list,
                 "ringkv has no per-origin CORS filter: only '*' (allow all) is built", "|*"),
       not_built("host-whitelist", "*",

@@ -1,6 +1,8 @@
 // server/common/tls_flags.cc — see tls_flags.h.
 #include "server/common/tls_flags.h"
 
+#include <type_traits>
+
 #include "net/tls/cipher_suites.h"
 #include "server/common/config.h"
 
@@ -18,27 +20,24 @@ std::string parse_bool(const std::string& text, bool& out) {
   return "";
 }
 
-tls_flag_spec path_flag(const char* name, const char* help, std::string client_tls_config::*field) {
+template <typename Side>
+constexpr Side server_config::*side_of() {
+  if constexpr (std::is_same_v<Side, client_tls_config>) return &server_config::client_tls;
+  else return &server_config::peer_tls;
+}
+
+template <typename Side>
+tls_flag_spec path_flag(const char* name, const char* help, std::string Side::*field) {
   return {name, "", help, false, [field](server_config& c, const std::string& v) -> std::string {
-            c.client_tls.*field = v;
+            (c.*side_of<Side>()).*field = v;
             return "";
           }};
 }
 
-tls_flag_spec bool_flag(const char* name, const char* help, bool client_tls_config::*field) {
+template <typename Side>
+tls_flag_spec bool_flag(const char* name, const char* help, bool Side::*field) {
   return {name, "false", help, true, [field](server_config& c, const std::string& v) {
-            return parse_bool(v, c.client_tls.*field);
-          }};
-}
-
-// A peer TLS flag: accepted by the parser, refused by check_tls_flags when set to anything but its default.
-tls_flag_spec peer_flag(const char* name, const char* default_value, const char* help, bool boolean) {
-  return {name, default_value, help, boolean, [name, default_value](server_config& c, const std::string& v) -> std::string {
-            auto& given = c.peer_tls.given;
-            std::erase_if(given, [name](const auto& entry) { return entry.first == name; });
-            const bool is_default = v == default_value || (std::string_view(default_value) == "false" && v == "0");
-            if (!is_default) given.emplace_back(name, v.empty() ? "true" : v);
-            return "";
+            return parse_bool(v, (c.*side_of<Side>()).*field);
           }};
 }
 
@@ -54,19 +53,26 @@ std::vector<std::string> split_commas(const std::string& text) {
   return parts;
 }
 
-constexpr std::string_view peer_not_built = "peer TLS is not supported yet (ringkv's peer port is plaintext only)";
+std::string tls_info(const std::string& cert, const std::string& key, const std::string& ca, bool client_cert_auth,
+                     const std::string& crl) {
+  return "cert = " + cert + ", key = " + key + ", trusted-ca = " + ca +
+         ", client-cert-auth = " + (client_cert_auth ? "true" : "false") + ", crl-file = " + crl;
+}
 
-std::string refuse_https_peer_urls(const std::vector<url_endpoint>& urls, std::string_view flag) {
-  for (const auto& url : urls)
-    if (url.scheme == "https") return "--" + std::string(flag) + " " + url.url + ": " + std::string(peer_not_built);
-  return "";
+// etcd's TLSInfo check: "KeyFile and CertFile must both be present[key: k, cert: c]".
+std::string key_pair_error(const std::string& cert, const std::string& key) {
+  if (cert.empty() == key.empty()) return "";
+  return "KeyFile and CertFile must both be present[key: " + key + ", cert: " + cert + "]";
 }
 
 }  // namespace
 
 std::string client_tls_config::info() const {
-  return "cert = " + cert_file + ", key = " + key_file + ", trusted-ca = " + trusted_ca_file +
-         ", client-cert-auth = " + (client_cert_auth ? "true" : "false") + ", crl-file = " + crl_file;
+  return tls_info(cert_file, key_file, trusted_ca_file, client_cert_auth, crl_file);
+}
+
+std::string peer_tls_config::info() const {
+  return tls_info(cert_file, key_file, trusted_ca_file, client_cert_auth, crl_file);
 }
 
 const std::vector<tls_flag_spec>& tls_flag_table() {
@@ -76,19 +82,26 @@ const std::vector<tls_flag_spec>& tls_flag_table() {
       bool_flag("client-cert-auth", "Enable client cert authentication.", &client_tls_config::client_cert_auth),
       path_flag("client-crl-file", "Path to the client certificate revocation list file.",
                 &client_tls_config::crl_file),
-      path_flag("client-cert-allowed-hostname", "Allowed TLS hostname for client cert authentication (not supported yet).",
+      path_flag("client-cert-allowed-hostname", "Allowed TLS hostname for client cert authentication.",
                 &client_tls_config::allowed_hostname),
       path_flag("trusted-ca-file", "Path to the client server TLS trusted CA cert file.",
                 &client_tls_config::trusted_ca_file),
       bool_flag("auto-tls", "Client TLS using generated certificates.", &client_tls_config::auto_tls),
-      peer_flag("peer-cert-file", "", "Path to the peer server TLS cert file (not supported yet).", false),
-      peer_flag("peer-key-file", "", "Path to the peer server TLS key file (not supported yet).", false),
-      peer_flag("peer-client-cert-auth", "false", "Enable peer client cert authentication (not supported yet).", true),
-      peer_flag("peer-trusted-ca-file", "", "Path to the peer server TLS trusted CA file (not supported yet).", false),
-      peer_flag("peer-cert-allowed-cn", "", "Required CN for client certs connecting to the peer endpoint (not supported yet).", false),
-      peer_flag("peer-cert-allowed-hostname", "", "Allowed TLS hostname for inter peer authentication (not supported yet).", false),
-      peer_flag("peer-auto-tls", "false", "Peer TLS using self-generated certificates (not supported yet).", true),
-      peer_flag("peer-crl-file", "", "Path to the peer certificate revocation list file (not supported yet).", false),
+      path_flag("peer-cert-file", "Path to the peer server TLS cert file.", &peer_tls_config::cert_file),
+      path_flag("peer-key-file", "Path to the peer server TLS key file.", &peer_tls_config::key_file),
+      bool_flag("peer-client-cert-auth", "Enable peer client cert authentication.", &peer_tls_config::client_cert_auth),
+      path_flag("peer-trusted-ca-file", "Path to the peer server TLS trusted CA file.", &peer_tls_config::trusted_ca_file),
+      path_flag("peer-cert-allowed-cn", "Required CN for client certs connecting to the peer endpoint.",
+                &peer_tls_config::allowed_cn),
+      path_flag("peer-cert-allowed-hostname", "Allowed TLS hostname for inter peer authentication.",
+                &peer_tls_config::allowed_hostname),
+      bool_flag("peer-auto-tls",
+                "Peer TLS using self-generated certificates if --peer-key-file and --peer-cert-file are not provided.",
+                &peer_tls_config::auto_tls),
+      path_flag("peer-crl-file", "Path to the peer certificate revocation list file.", &peer_tls_config::crl_file),
+      bool_flag("experimental-peer-skip-client-san-verification",
+                "Skip verification of SAN field in client certificate for peer connections.",
+                &peer_tls_config::skip_client_san_verification),
       {"cipher-suites", "",
        "Comma-separated list of supported TLS cipher suites between client/server and peers (empty will be "
        "auto-populated by OpenSSL).",
@@ -110,23 +123,22 @@ bool is_boolean_tls_flag(std::string_view name) {
 }
 
 std::string check_tls_flags(const server_config& config) {
-  if (!config.peer_tls.given.empty()) {
-    const auto& [name, value] = config.peer_tls.given.front();
-    return "--" + name + "=" + value + ": " + std::string(peer_not_built);
-  }
-  if (auto error = refuse_https_peer_urls(config.listen_peer_urls, "listen-peer-urls"); !error.empty()) return error;
-  if (auto error = refuse_https_peer_urls(config.initial_advertise_peer_urls, "initial-advertise-peer-urls");
-      !error.empty())
-    return error;
-  for (const auto& [member, urls] : config.initial_cluster)
-    for (const auto& url : urls)
-      if (url.rfind("https://", 0) == 0) return "--initial-cluster " + member + "=" + url + ": " + std::string(peer_not_built);
-  if (!config.client_tls.allowed_hostname.empty())
-    return "--client-cert-allowed-hostname: not supported yet";
+  // etcd builds its peer dialer's TLS configuration whatever the peer URLs' schemes, the client
+  // listeners' only for https URLs (http ones ignore the files with a warning).
+  const peer_tls_config& peer = config.peer_tls;
+  if (auto error = key_pair_error(peer.cert_file, peer.key_file); !error.empty()) return error;
   const client_tls_config& tls = config.client_tls;
   for (const auto& url : config.listen_client_urls) {
-    if (url.scheme != "https" || tls.has_key_pair() || tls.auto_tls) continue;
+    if (url.scheme != "https") continue;
+    if (auto error = key_pair_error(tls.cert_file, tls.key_file); !error.empty()) return error;
+    if (tls.has_key_pair() || tls.auto_tls) continue;
     return "TLS key/cert (--cert-file, --key-file) must be provided for client url " + url.url + " with HTTPS scheme";
+  }
+  for (const auto& url : config.listen_peer_urls) {
+    if (url.scheme != "https" || peer.has_key_pair() || peer.auto_tls) continue;
+    const bool v6 = url.bind_address.find(':') != std::string::npos;
+    return "cannot listen on TLS for " + (v6 ? "[" + url.bind_address + "]" : url.bind_address) + ":" +
+           std::to_string(url.port) + ": KeyFile and CertFile are not presented";
   }
   return "";
 }

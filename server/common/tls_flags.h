@@ -1,11 +1,8 @@
 // server/common/tls_flags.h — etcd 3.4's TLS flags (--cert-file, --key-file, --trusted-ca-file,
-// --client-cert-auth, --client-crl-file, --auto-tls, --cipher-suites, and the --peer-* ones), their
-// values in server_config, and the checks that need every flag (an https:// client URL needs a
-// certificate or --auto-tls, with etcd's message). config.cc adds these flags to its table.
-//
-// Built: TLS on the client port. Not built yet, and refused at start with "not supported yet" rather
-// than silently ignored: TLS on the peer port (every --peer-* TLS flag and https:// peer URLs) and
-// --client-cert-allowed-hostname.
+// --client-cert-auth, --client-crl-file, --auto-tls, --cipher-suites, --client-cert-allowed-hostname,
+// and the --peer-* ones), their values in server_config, and the checks that need every flag (an
+// https:// URL needs a certificate or auto TLS, a key file needs its certificate file, with etcd's
+// messages). config.cc adds these flags to its table.
 #pragma once
 
 #include <functional>
@@ -26,16 +23,28 @@ struct client_tls_config {
   bool client_cert_auth = false;
   bool auto_tls = false;  // a self-signed certificate made at start when no --cert-file/--key-file
   std::vector<std::string> cipher_suites;  // Go's names, checked against etcd's list
-  std::string allowed_hostname;           // --client-cert-allowed-hostname: refused (not built)
+  std::string allowed_hostname;           // --client-cert-allowed-hostname
 
   bool has_key_pair() const { return !cert_file.empty() || !key_file.empty(); }
   // etcd's "ClientTLS" info string: "cert = a.crt, key = a.key, trusted-ca = , client-cert-auth = false, crl-file = ".
   std::string info() const;
 };
 
-// The --peer-* TLS flags as given, only so that any of them can be refused (peer TLS is not built).
-struct peer_tls_flags {
-  std::vector<std::pair<std::string, std::string>> given;  // flag name -> value, non-default ones
+// --peer-cert-file, --peer-key-file, ...: TLS between members (server/common/peer_tls.h). The cipher
+// suites are --cipher-suites, shared with the client port as in etcd.
+struct peer_tls_config {
+  std::string cert_file;
+  std::string key_file;
+  std::string trusted_ca_file;  // as on the client port: given alone, it already requires client certificates
+  std::string crl_file;
+  bool client_cert_auth = false;
+  bool auto_tls = false;
+  std::string allowed_cn;        // --peer-cert-allowed-cn
+  std::string allowed_hostname;  // --peer-cert-allowed-hostname
+  bool skip_client_san_verification = false;  // --experimental-peer-skip-client-san-verification
+
+  bool has_key_pair() const { return !cert_file.empty() || !key_file.empty(); }
+  std::string info() const;  // etcd's "peerTLS" info string, as client_tls_config::info
 };
 
 struct tls_flag_spec {

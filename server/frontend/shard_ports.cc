@@ -84,7 +84,7 @@ runtime::task<bool> shard_ports::open() {
   if (any_https) {
     std::string error;
     client_tls_ = make_client_tls(config_, error);
-    if (!client_tls_) {
+    if (!client_tls_.context) {
       log::error("listener failed", {{"error", error}});
       co_return false;
     }
@@ -123,9 +123,8 @@ runtime::task<bool> shard_ports::open() {
       services.hooks.grpc_received_bytes = [](size_t bytes) { node_metrics().grpc_received_bytes.inc(bytes); };
       services.hooks.grpc_sent_bytes = [](size_t bytes) { node_metrics().grpc_sent_bytes.inc(bytes); };
       services.hooks.open_connections = [gauge = &client_connections_gauge(shard)](int delta) { gauge->add(delta); };
-      if (client_tls_) {
-        state->tls = std::make_unique<client_tls_port>();
-        state->tls->context = client_tls_;
+      if (client_tls_.context) {
+        state->tls = std::make_unique<client_tls_port>(client_tls_);
         state->tls_services = services;
         state->tls_services.transport = state->tls->transport();
       }

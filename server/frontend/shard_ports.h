@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "net/grpc/service_registry.h"
-#include "net/tls/tls_context.h"
+#include "net/tls/reloading_context.h"
 #include "runtime/task.h"
 #include "server/common/config.h"
 #include "server/api/etcd_server.h"
@@ -62,7 +62,7 @@ class shard_ports {
   const net::grpc::service_registry& registry_;
   const unsigned shard_count_;
   std::vector<std::unique_ptr<shard_state>> shards_;
-  std::shared_ptr<const net::tls::tls_context> client_tls_;  // set when a client URL is https
+  net::tls::tls_material client_tls_;  // context set when a client URL is https
   std::atomic<bool> healthy_{false};  // shard 0's healthy(), refreshed every health_refresh_interval
   bool closing_ = false;
 };

@@ -16,7 +16,8 @@ namespace ringkv::server {
 // member records), not from `identity`: a member that joined a running cluster has ids the flags do not
 // give. nullptr and logged when it cannot start.
 std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& config, const member_identity& identity,
-                                                       etcd_server& server) {
+                                                       etcd_server& server,
+                                                       const std::optional<net::peer::peer_tls_setup>& tls) {
   raft_driver& raft_node = server.member().driver();
   if (config.listen_peer_urls.empty()) {
     log::error("several members need --listen-peer-urls");
@@ -38,6 +39,7 @@ std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& conf
   peer_config.cluster_id = wiring.cluster_id;
   peer_config.local_id = raft_node.id();
   peer_config.listen = *listen;
+  peer_config.tls = tls;
   auto peers = std::make_unique<net::peer::peer_transport>(
       peer_config,
       net::peer::peer_callbacks{

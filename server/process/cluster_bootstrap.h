@@ -17,9 +17,10 @@ namespace ringkv::server {
 // The raft peer transport on the first --listen-peer-urls, wired to the node; its peers follow the
 // member records. Started at once with several initial members; a member started alone starts it when
 // another member is added (replica::start_peers_when_needed). nullptr (and logged) when it cannot
-// start.
+// start. `tls`: server/common/peer_tls.h's set-up, nullopt for plaintext peers.
 std::unique_ptr<net::peer::peer_transport> start_peers(const server_config& config, const member_identity& identity,
-                                                       etcd_server& server);
+                                                       etcd_server& server,
+                                                       const std::optional<net::peer::peer_tls_setup>& tls);
 
 // Empty when the cluster flags are consistent for this member; otherwise what is wrong.
 std::string check_cluster_flags(const server_config& config, const member_identity& identity, bool fresh);

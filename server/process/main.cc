@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "net/peer/peer_transport.h"
+#include "server/common/peer_tls.h"
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
@@ -109,6 +110,12 @@ bool open_log_output(const log_destination& output) {
 runtime::task<int> serve(const server_config& config, const systemd_notifier& systemd,
                         const std::optional<member_identity>& preset_identity) {
   log_starting(config);
+  std::string peer_tls_error;  // files checked at start, as etcd does, even before the peers start
+  const std::optional<net::peer::peer_tls_setup> peer_tls = make_peer_tls(config, peer_tls_error);
+  if (!peer_tls_error.empty()) {
+    log::error("cannot set up peer TLS", {{"error", peer_tls_error}});
+    co_return 1;
+  }
   // Nothing in the data dir is created, changed or removed before it is known to be ringkv's.
   if (!make_dir(config.data_dir) || !claim_data_dir(config.data_dir)) co_return 1;
   if (!make_dir(config.data_dir + "/member")) co_return 1;
@@ -181,7 +188,7 @@ runtime::task<int> serve(const server_config& config, const systemd_notifier& sy
   std::unique_ptr<net::peer::peer_transport> peers;
   bool peers_failed = false;
   if (identity.multi_member() || server.member().has_other_members()) {  // the latter: it grew, then restarted
-    peers = start_peers(config, identity, server);
+    peers = start_peers(config, identity, server, peer_tls);
     if (!peers) {
       co_await ports.close();
       co_await ports.finish();
@@ -190,8 +197,8 @@ runtime::task<int> serve(const server_config& config, const systemd_notifier& sy
       co_return 1;
     }
   } else {  // started alone: listen on the peer URL once `member add` grows the cluster (or it had grown)
-    server.member().start_peers_when_needed([&config, &identity, &server, &peers, &peers_failed] {
-      peers = start_peers(config, identity, server);
+    server.member().start_peers_when_needed([&config, &identity, &server, &peers, &peers_failed, &peer_tls] {
+      peers = start_peers(config, identity, server, peer_tls);
       if (peers) return;
       peers_failed = true;  // the new member could never be reached: stop, as etcd cannot start without it
       runtime::request_stop();

@@ -5,6 +5,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -17,6 +20,8 @@
 #include "etcd/rpc.pb.h"
 #include "net/peer/cluster_id.h"
 #include "net/peer/frame.h"
+#include "net/tls/tls_context.h"
+#include "server/common/peer_tls.h"
 #include "runtime/log.h"
 #include "storage/wal/data_dir.h"
 
@@ -106,10 +111,33 @@ bool wait_ready(int fd, short events, clock::time_point deadline) {
   }
 }
 
-bool send_all(int fd, std::string_view bytes, clock::time_point deadline) {
+// One blocking stream to the member asked: the socket, or a TLS session on it (an https peer URL).
+struct query_stream {
+  int fd = -1;
+  SSL* ssl = nullptr;
+};
+
+// For a TLS stream: waits for what OpenSSL asked for (`result` of an SSL call that returned <= 0).
+// False when the call failed for good or the deadline passed.
+bool wait_for_tls(const query_stream& s, int result, clock::time_point deadline) {
+  const int error = SSL_get_error(s.ssl, result);
+  if (error == SSL_ERROR_WANT_READ) return wait_ready(s.fd, POLLIN, deadline);
+  if (error == SSL_ERROR_WANT_WRITE) return wait_ready(s.fd, POLLOUT, deadline);
+  return false;
+}
+
+bool send_all(const query_stream& s, std::string_view bytes, clock::time_point deadline) {
   while (!bytes.empty()) {
-    if (!wait_ready(fd, POLLOUT, deadline)) return false;
-    ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (s.ssl != nullptr) {
+      size_t written = 0;
+      ERR_clear_error();  // SSL_get_error reads the thread's queue
+      const int result = SSL_write_ex(s.ssl, bytes.data(), bytes.size(), &written);
+      if (result == 1) bytes.remove_prefix(written);
+      else if (!wait_for_tls(s, result, deadline)) return false;
+      continue;
+    }
+    if (!wait_ready(s.fd, POLLOUT, deadline)) return false;
+    ssize_t n = ::send(s.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) return false;
     bytes.remove_prefix(size_t(n));
@@ -117,10 +145,22 @@ bool send_all(int fd, std::string_view bytes, clock::time_point deadline) {
   return true;
 }
 
-bool recv_exact(int fd, char* out, size_t bytes, clock::time_point deadline) {
+bool recv_exact(const query_stream& s, char* out, size_t bytes, clock::time_point deadline) {
   while (bytes > 0) {
-    if (!wait_ready(fd, POLLIN, deadline)) return false;
-    ssize_t n = ::recv(fd, out, bytes, 0);
+    if (s.ssl != nullptr) {
+      size_t read = 0;
+      ERR_clear_error();
+      const int result = SSL_read_ex(s.ssl, out, bytes, &read);
+      if (result == 1) {
+        out += read;
+        bytes -= read;
+      } else if (!wait_for_tls(s, result, deadline)) {
+        return false;
+      }
+      continue;
+    }
+    if (!wait_ready(s.fd, POLLIN, deadline)) return false;
+    ssize_t n = ::recv(s.fd, out, bytes, 0);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) return false;
     out += n;
@@ -129,15 +169,36 @@ bool recv_exact(int fd, char* out, size_t bytes, clock::time_point deadline) {
   return true;
 }
 
-std::optional<members_answer> ask(int fd, clock::time_point deadline, std::string* error) {
+// The client handshake on the connected socket: "" or why it failed.
+std::string tls_connect(query_stream& s, const net::tls::tls_context& context, const std::string& host,
+                        clock::time_point deadline) {
+  s.ssl = SSL_new(context.native());
+  if (s.ssl == nullptr || SSL_set_fd(s.ssl, s.fd) != 1) return "cannot create a TLS session";
+  if (context.verifies_server() && !net::tls::set_expected_host(s.ssl, host)) return "cannot verify host " + host;
+  SSL_set_connect_state(s.ssl);
+  while (true) {
+    ERR_clear_error();
+    const int result = SSL_connect(s.ssl);
+    if (result == 1) return "";
+    if (wait_for_tls(s, result, deadline)) continue;
+    const long verdict = SSL_get_verify_result(s.ssl);
+    if (verdict == X509_V_ERR_APPLICATION_VERIFICATION) return context.identity_refusal();
+    if (verdict != X509_V_OK) return std::string("tls: failed to verify server certificate: ") + X509_verify_cert_error_string(verdict);
+    const unsigned long code = ERR_peek_last_error();
+    const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+    return std::string("tls: handshake failed") + (reason != nullptr ? std::string(": ") + reason : std::string());
+  }
+}
+
+std::optional<members_answer> ask(const query_stream& stream, clock::time_point deadline, std::string* error) {
   net::peer::encoded_frame query = net::peer::make_frame({}, raft::SharedBytes{});
   std::string_view lead(reinterpret_cast<const char*>(query.lead.data()), query.lead.size());
-  if (!send_all(fd, lead, deadline)) {
+  if (!send_all(stream, lead, deadline)) {
     *error = "sending the members query failed";
     return std::nullopt;
   }
   std::array<std::byte, net::peer::frame_lead_bytes> head;
-  if (!recv_exact(fd, reinterpret_cast<char*>(head.data()), head.size(), deadline)) {
+  if (!recv_exact(stream, reinterpret_cast<char*>(head.data()), head.size(), deadline)) {
     *error = "no answer to the members query (not a ringkv member, or it does not know the cluster yet)";
     return std::nullopt;
   }
@@ -148,7 +209,7 @@ std::optional<members_answer> ask(int fd, clock::time_point deadline, std::strin
     return std::nullopt;
   }
   std::string body(prefix.body_bytes - net::peer::frame_header_bytes, '\0');
-  if (!recv_exact(fd, body.data(), body.size(), deadline)) {
+  if (!recv_exact(stream, body.data(), body.size(), deadline)) {
     *error = "members answer cut short";
     return std::nullopt;
   }
@@ -177,13 +238,20 @@ member_identity join_cluster(const server_config& config) {
   std::vector<std::string> others;
   for (const auto& [name, urls] : config.initial_cluster)
     if (name != config.name) others.insert(others.end(), urls.begin(), urls.end());
+  std::optional<net::peer::peer_tls_setup> tls;  // the dialing side of peer TLS, for https peer URLs
+  if (std::any_of(others.begin(), others.end(), [](const std::string& url) { return url.rfind("https://", 0) == 0; })) {
+    std::string tls_error;
+    tls = make_peer_tls(config, tls_error);
+    if (!tls_error.empty()) throw std::runtime_error("cannot set up peer TLS: " + tls_error);
+  }
+  const net::tls::tls_context* dialing = tls ? tls->dialing.context.get() : nullptr;
   const auto deadline = clock::now() + join_deadline;
   std::string last_error = "no other member in --initial-cluster";
   std::string not_added;  // a member answered without our record
   while (true) {
     for (const auto& url : others) {
       std::string error;
-      auto answer = query_members(url, join_query_timeout, &error);
+      auto answer = query_members(url, join_query_timeout, &error, dialing);
       if (!answer) {
         last_error = url + ": " + error;
         continue;
@@ -232,10 +300,15 @@ std::optional<net::endpoint> peer_endpoint(std::string_view peer_url) {
 }
 
 std::optional<members_answer> query_members(const std::string& peer_url, std::chrono::milliseconds timeout,
-                                            std::string* error) {
+                                            std::string* error, const net::tls::tls_context* tls) {
   auto where = peer_endpoint(peer_url);
   if (!where) {
     *error = "not an http://address:port URL";
+    return std::nullopt;
+  }
+  const std::string tls_host = net::peer::tls_host_of_peer_url(peer_url);
+  if (!tls_host.empty() && tls == nullptr) {
+    *error = "an https peer URL needs peer TLS (--peer-cert-file/--peer-key-file or --peer-auto-tls)";
     return std::nullopt;
   }
   int fd = ::socket(where->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -254,8 +327,15 @@ std::optional<members_answer> query_members(const std::string& peer_url, std::ch
     int so_error = 0;
     socklen_t len = sizeof so_error;
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
-    if (so_error != 0) *error = std::string("connect: ") + std::strerror(so_error);
-    else answer = ask(fd, deadline, error);
+    query_stream stream{fd, nullptr};
+    if (so_error != 0) {
+      *error = std::string("connect: ") + std::strerror(so_error);
+    } else if (std::string failed = tls_host.empty() ? "" : tls_connect(stream, *tls, tls_host, deadline); !failed.empty()) {
+      *error = failed;
+    } else {
+      answer = ask(stream, deadline, error);
+    }
+    if (stream.ssl != nullptr) SSL_free(stream.ssl);
   }
   ::close(fd);
   return answer;

@@ -16,7 +16,8 @@
 // existed derive the ids from the flags, as they always did, and get the file.
 //
 // This runs once at start-up, before anything is served, with plain blocking sockets and file calls
-// (the constructor that needs the ids cannot await); every wait is bounded.
+// (the constructor that needs the ids cannot await); every wait is bounded. An https peer URL is asked
+// over TLS (OpenSSL on the non-blocking socket, poll for what it wants), verified as peer connections are.
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,7 @@
 #include <string_view>
 
 #include "net/tcp/endpoint.h"
+#include "net/tls/tls_context.h"
 #include "server/common/config.h"
 #include "server/replica/member_identity.h"
 #include "storage/wal/data_dir.h"
@@ -60,7 +62,8 @@ struct members_answer {
   uint64_t answering_member = 0;
   std::string member_list;  // etcdserverpb.MemberListResponse
 };
+// An https peer URL is asked over TLS with `tls` (a dialing context: peer_tls.h), which must then be set.
 std::optional<members_answer> query_members(const std::string& peer_url, std::chrono::milliseconds timeout,
-                                            std::string* error);
+                                            std::string* error, const net::tls::tls_context* tls = nullptr);
 
 }  // namespace ringkv::server

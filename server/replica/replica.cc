@@ -8,6 +8,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "net/peer/cluster_id.h"
 #include "net/peer/peer_transport.h"
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
@@ -330,7 +331,7 @@ void replica::sync_peers() {
       log::warn("member peer URL is not http://address:port; not reachable", {log::hex_id("member-id", id), {"url", url}});
       continue;
     }
-    transport_->add_peer(id, *where);
+    transport_->add_peer(id, *where, net::peer::tls_host_of_peer_url(url));
   }
   transport_peers_ = std::move(wanted);
 }

@@ -48,6 +48,18 @@ TEST(Options, EtcdPutCommandLine) {
   EXPECT_EQ(o.key_space_size, 100000u);
 }
 
+TEST(Options, TlsFlagsAsEtcdsTool) {
+  auto o = parse_ok({"--cacert=ca.crt", "--cert=c.crt", "--key=c.key", "put"});
+  EXPECT_TRUE(o.tls);
+  EXPECT_EQ(o.cacert, "ca.crt");
+  EXPECT_EQ(o.cert, "c.crt");
+  EXPECT_EQ(o.key, "c.key");
+  auto https = parse_ok({"--endpoints=https://127.0.0.1:2379", "put"});
+  EXPECT_TRUE(https.tls);
+  EXPECT_EQ(https.endpoints[0].port, 2379);
+  EXPECT_FALSE(parse_ok({"put"}).tls);
+}
+
 TEST(Options, EtcdDefaults) {
   auto o = parse_ok({"put"});
   EXPECT_EQ(o.conns, 1u);
@@ -133,7 +145,8 @@ TEST(Options, BadInputGetsAClearError) {
   EXPECT_NE(parse_fail({"--clients=0", "put"}).find("at least 1"), std::string::npos);
   EXPECT_NE(parse_fail({"--endpoints=nohost", "put"}).find("bad endpoint"), std::string::npos);
   EXPECT_NE(parse_fail({"--endpoints=h:99999", "put"}).find("bad endpoint"), std::string::npos);
-  EXPECT_NE(parse_fail({"--cert=x.pem", "put"}).find("TLS"), std::string::npos);
+  EXPECT_NE(parse_fail({"--cert=x.pem", "put"}).find("--cert and --key must be given together"), std::string::npos);
+  EXPECT_NE(parse_fail({"--user=root:pw", "put"}).find("auth is not supported"), std::string::npos);
   EXPECT_NE(parse_fail({"put", "--key-size=1", "--key-space-size=100000"}).find("too small"), std::string::npos);
   EXPECT_NE(parse_fail({"put", "extra"}).find("unexpected argument"), std::string::npos);
   EXPECT_NE(parse_fail({"--rate=10", "watch"}).find("not a watch flag"), std::string::npos);  // --put-rate

@@ -85,6 +85,10 @@ class Member(RingkvServer):
     def member_id(self):
         return self.status()["header"]["member_id"]
 
+    def client(self, timeout):
+        """A python-etcd3 client of this member (a TLS member's adds its certificates)."""
+        return etcd3.client(host="127.0.0.1", port=self.client_port, timeout=timeout)
+
     def is_leader(self):
         """Whether this member's own Status names itself leader (None if it does not answer)."""
         status = self.status()
@@ -92,10 +96,11 @@ class Member(RingkvServer):
 
 
 class Cluster:
-    def __init__(self, size=3, extra_args=(), proxies=None):
-        """proxies: a peer_proxy.PeerProxies; each member's peer traffic then goes through it."""
+    def __init__(self, size=3, extra_args=(), proxies=None, member=Member):
+        """proxies: a peer_proxy.PeerProxies; each member's peer traffic then goes through it.
+        member: makes each member from (name, token, extra_args), e.g. a TLS member."""
         token = "ringkv-test-%d" % os.getpid()
-        self.members = [Member("n%d" % (i + 1), token, extra_args) for i in range(size)]
+        self.members = [member("n%d" % (i + 1), token, extra_args) for i in range(size)]
         initial = ",".join("%s=%s" % (m.name, m.peer_url) for m in self.members)
         for m in self.members:
             m.initial_cluster = initial
@@ -196,7 +201,7 @@ class WriteLoad:
         # A short client timeout: a write a follower forwarded to a dead leader is lost (as in etcd) and
         # retried on another member, as etcd clients do.
         members = self.cluster.members
-        clients = [etcd3.client(host="127.0.0.1", port=m.client_port, timeout=self.timeout_s) for m in members]
+        clients = [m.client(self.timeout_s) for m in members]
         i = 0
         target = worker
         while not self.stop_event.is_set():
@@ -217,7 +222,7 @@ class WriteLoad:
 def time_failover(cluster, old_leader, member_ids, since, limit_s=10):
     """Polls the survivors until one leads and acknowledges a write; returns when (or None)."""
     survivors = [m for m in cluster.members if m is not old_leader]
-    probes = {m.name: etcd3.client(host="127.0.0.1", port=m.client_port, timeout=0.5) for m in survivors}
+    probes = {m.name: m.client(0.5) for m in survivors}
     while time.time() < since + limit_s:
         for m in survivors:
             try:

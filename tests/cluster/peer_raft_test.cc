@@ -42,7 +42,7 @@ struct raft_member {
   explicit raft_member(raft::NodeId member_id)
       : id(member_id),
         node(raft_config(member_id), raft::PersistedState{}),
-        transport({test_cluster, member_id, endpoint::loopback_v4(0), fast_limits()},
+        transport({test_cluster, member_id, endpoint::loopback_v4(0), fast_limits(), std::nullopt},
                   {[this](raft::Message&& m) {
                      if (!down) node.step(std::move(m));
                    },

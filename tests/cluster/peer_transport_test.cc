@@ -118,7 +118,7 @@ struct member {
   explicit member(raft::NodeId id, uint64_t cluster = test_cluster, peer_limits limits = fast_limits(),
                   endpoint listen = endpoint::loopback_v4(0))
       : id(id),
-        transport({cluster, id, listen, limits},
+        transport({cluster, id, listen, limits, std::nullopt},
                   {[this](raft::Message&& m) {
                      ++received_count;
                      if (m.index != ++next_index_from[m.from]) ++out_of_order;

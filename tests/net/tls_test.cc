@@ -2,7 +2,10 @@
 // tls_codec installed under a net::connection on the runtime: 1 MiB echoed through the codec in order,
 // ALPN (gRPC's h2-only offer gets h2, curl's h2+http/1.1 gets http/1.1), the server certificate made
 // for --auto-tls verifying against 127.0.0.1, the handshake timeout, the per-shard handshake cap, and
-// etcd's cipher-suite names.
+// etcd's cipher-suite names. Both sides on the runtime (client_handshake against server_handshake, as
+// peers connect): the listener's certificate verified for the dialed address, mutual certificates,
+// --peer-cert-allowed-cn / --peer-cert-allowed-hostname on both sides, and a reloading_context that
+// picks up new certificate files.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,14 +16,19 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "net/tls/cipher_suites.h"
+#include "net/tls/reloading_context.h"
 #include "net/tls/self_signed.h"
 #include "net/tls/tls_context.h"
 #include "net/tls/tls_handshake.h"
+#include "runtime/when_all.h"
 #include "tests/net/tcp_test_support.h"
 
 namespace ringkv::net {
@@ -108,7 +116,7 @@ server_identity make_server_identity() {
   std::string error;
   auto pem = tls::make_self_signed({"127.0.0.1", "localhost"}, error);
   EXPECT_TRUE(pem) << error;
-  tls::server_tls_settings settings;
+  tls::tls_settings settings;
   settings.cert_pem = pem->cert_pem;
   settings.key_pem = pem->key_pem;
   auto context = tls::tls_context::make(settings, error);
@@ -214,7 +222,7 @@ TEST(Tls, HandshakesOverTheCapAreRefusedAtOnce) {
 
 TEST(Tls, ContextErrorsUseEtcdWording) {
   std::string error;
-  tls::server_tls_settings missing;
+  tls::tls_settings missing;
   missing.cert_file = "/nonexistent/server.crt";
   missing.key_file = "/nonexistent/server.key";
   EXPECT_FALSE(tls::tls_context::make(missing, error));
@@ -222,12 +230,12 @@ TEST(Tls, ContextErrorsUseEtcdWording) {
   auto first = tls::make_self_signed({"127.0.0.1"}, error);
   auto second = tls::make_self_signed({"127.0.0.1"}, error);
   ASSERT_TRUE(first && second);
-  tls::server_tls_settings mismatched;
+  tls::tls_settings mismatched;
   mismatched.cert_pem = first->cert_pem;
   mismatched.key_pem = second->key_pem;
   EXPECT_FALSE(tls::tls_context::make(mismatched, error));
   EXPECT_EQ(error, "tls: private key does not match public key");
-  tls::server_tls_settings bad_cipher;
+  tls::tls_settings bad_cipher;
   bad_cipher.cert_pem = first->cert_pem;
   bad_cipher.key_pem = first->key_pem;
   bad_cipher.cipher_suites = {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "NOPE"};
@@ -239,6 +247,175 @@ TEST(Tls, CipherSuiteNames) {
   EXPECT_EQ(tls::openssl_cipher_name("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384").value_or(""),
             "ECDHE-ECDSA-AES256-GCM-SHA384");
   EXPECT_FALSE(tls::openssl_cipher_name("TLS_AES_128_GCM_SHA256"));  // TLS 1.3: not etcd's to choose
+}
+
+// ---- both sides on the runtime (peer connections) ----
+
+// Self-signed key pairs written to a temporary directory (removed with it).
+class pem_dir {
+ public:
+  pem_dir() {
+    char name[] = "/tmp/ringkv-net-tls-XXXXXX";
+    dir_ = ::mkdtemp(name);
+  }
+  ~pem_dir() { std::filesystem::remove_all(dir_); }
+  pem_dir(const pem_dir&) = delete;
+  pem_dir& operator=(const pem_dir&) = delete;
+
+  // Writes a new self-signed pair for `hosts` as <name>.crt / <name>.key; returns it.
+  tls::pem_key_pair write(const std::string& name, const std::vector<std::string>& hosts) {
+    std::string error;
+    auto pair = tls::make_self_signed(hosts, error);
+    EXPECT_TRUE(pair) << error;
+    std::ofstream(path(name + ".crt")) << pair->cert_pem;
+    std::ofstream(path(name + ".key")) << pair->key_pem;
+    return *pair;
+  }
+  std::string path(const std::string& file) const { return dir_ + "/" + file; }
+
+ private:
+  std::string dir_;
+};
+
+tls::tls_settings files_settings(const pem_dir& dir, const std::string& name) {
+  tls::tls_settings settings;
+  settings.cert_file = dir.path(name + ".crt");
+  settings.key_file = dir.path(name + ".key");
+  settings.alpn.clear();
+  return settings;
+}
+
+struct mutual_outcome {
+  tls::handshake_outcome server;
+  tls::handshake_outcome client;
+};
+
+// A dialed connection's client handshake for `host` against the accepted one's server handshake.
+runtime::task<mutual_outcome> handshake_both(tls::tls_settings accepting, tls::tls_settings dialing, std::string host) {
+  std::string error;
+  auto server_context = tls::tls_context::make(accepting, error);
+  EXPECT_TRUE(server_context) << error;
+  dialing.dialing = true;
+  auto client_context = tls::tls_context::make(dialing, error);
+  EXPECT_TRUE(client_context) << error;
+  mutual_outcome outcome;
+  if (!server_context || !client_context) co_return outcome;
+  listener l = open_loopback_listener();
+  connected_pair p = co_await connect_pair(l);
+  tls::handshake_gate gate(4);
+  tls::handshake_limits limits;
+  limits.timeout = 5s;
+  auto [server, client] = co_await runtime::when_all(tls::server_handshake(p.server, server_context, limits, gate),
+                                                      tls::client_handshake(p.client, client_context, limits, host));
+  outcome.server = std::move(server);
+  outcome.client = std::move(client);
+  if (outcome.server.ok && outcome.client.ok) {  // a byte each way through both codecs
+    const std::byte ping[1] = {std::byte{42}};
+    EXPECT_EQ(co_await p.client.write(ping), 1);
+    EXPECT_GE(co_await p.server.fill(1), 1);
+    EXPECT_EQ(p.server.readable()[0], std::byte{42});
+  }
+  co_await close_all(p, l);
+  co_return outcome;
+}
+
+runtime::task<int> store_both(mutual_outcome& out, tls::tls_settings accepting, tls::tls_settings dialing, std::string host) {
+  out = co_await handshake_both(std::move(accepting), std::move(dialing), std::move(host));
+  co_return 0;
+}
+
+mutual_outcome run_both(const tls::tls_settings& accepting, const tls::tls_settings& dialing, const std::string& host) {
+  mutual_outcome outcome;
+  run_on_runtime([&] { return store_both(outcome, accepting, dialing, host); });
+  return outcome;
+}
+
+TEST(TlsPeers, DialerVerifiesTheListenerCertificateForTheDialedAddress) {
+  pem_dir dir;
+  dir.write("listener", {"127.0.0.1"});
+  tls::tls_settings dialing;
+  dialing.trusted_ca_file = dir.path("listener.crt");  // self-signed: its own trust anchor
+  const auto accepted = run_both(files_settings(dir, "listener"), dialing, "127.0.0.1");
+  EXPECT_TRUE(accepted.client.ok) << accepted.client.error;
+  EXPECT_TRUE(accepted.server.ok) << accepted.server.error;
+
+  const auto wrong_host = run_both(files_settings(dir, "listener"), dialing, "127.0.0.2");
+  EXPECT_FALSE(wrong_host.client.ok);
+  EXPECT_EQ(wrong_host.client.error, "tls: failed to verify server certificate: IP address mismatch");
+
+  dir.write("stranger", {"127.0.0.1"});
+  dialing.trusted_ca_file = dir.path("stranger.crt");
+  const auto untrusted = run_both(files_settings(dir, "listener"), dialing, "127.0.0.1");
+  EXPECT_FALSE(untrusted.client.ok);
+  EXPECT_NE(untrusted.client.error.find("tls: failed to verify server certificate"), std::string::npos)
+      << untrusted.client.error;
+
+  tls::tls_settings skipping;  // --peer-auto-tls: etcd's InsecureSkipVerify
+  skipping.skip_server_verify = true;
+  EXPECT_TRUE(run_both(files_settings(dir, "listener"), skipping, "127.0.0.2").client.ok);
+}
+
+TEST(TlsPeers, MutualCertificatesAndAllowedCommonNameOnBothSides) {
+  pem_dir dir;
+  dir.write("a", {"127.0.0.1"});
+  dir.write("b", {"127.0.0.1"});
+  // The self-signed certificates have no CN (organization "etcd" only), so an allowed CN refuses them.
+  tls::tls_settings accepting = files_settings(dir, "a");
+  accepting.trusted_ca_file = dir.path("b.crt");
+  accepting.client_cert_auth = true;
+  tls::tls_settings dialing = files_settings(dir, "b");
+  dialing.trusted_ca_file = dir.path("a.crt");
+  const auto mutual = run_both(accepting, dialing, "127.0.0.1");
+  EXPECT_TRUE(mutual.server.ok) << mutual.server.error;
+  EXPECT_TRUE(mutual.client.ok) << mutual.client.error;
+
+  tls::tls_settings no_client_cert;  // the listener requires one
+  no_client_cert.trusted_ca_file = dir.path("a.crt");
+  const auto missing = run_both(accepting, no_client_cert, "127.0.0.1");
+  EXPECT_FALSE(missing.server.ok);
+
+  tls::tls_settings cn_listener = accepting;
+  cn_listener.allowed_cn = "member";
+  const auto refused_by_listener = run_both(cn_listener, dialing, "127.0.0.1");
+  EXPECT_FALSE(refused_by_listener.server.ok);
+  EXPECT_EQ(refused_by_listener.server.error, "CommonName authentication failed");
+
+  tls::tls_settings cn_dialer = dialing;
+  cn_dialer.allowed_cn = "member";
+  const auto refused_by_dialer = run_both(accepting, cn_dialer, "127.0.0.1");
+  EXPECT_FALSE(refused_by_dialer.client.ok);
+  EXPECT_EQ(refused_by_dialer.client.error, "CommonName authentication failed");
+
+  tls::tls_settings hostname_listener = accepting;  // b's certificate is valid for 127.0.0.1 only
+  hostname_listener.allowed_hostname = "127.0.0.1";
+  EXPECT_TRUE(run_both(hostname_listener, dialing, "127.0.0.1").server.ok);
+  hostname_listener.allowed_hostname = "member.example";
+  const auto wrong_name = run_both(hostname_listener, dialing, "127.0.0.1");
+  EXPECT_FALSE(wrong_name.server.ok);
+  EXPECT_EQ(wrong_name.server.error, "HostnameAuthentication failed");
+}
+
+TEST(TlsPeers, ReloadingContextPicksUpNewFilesAndKeepsTheOldOnBadOnes) {
+  pem_dir dir;
+  dir.write("server", {"127.0.0.1"});
+  std::string error;
+  tls::tls_material material{files_settings(dir, "server"), nullptr};
+  material.context = tls::tls_context::make(material.settings, error);
+  ASSERT_TRUE(material.context) << error;
+  tls::reloading_context reloading(material, "test");
+  const auto first = reloading.current();
+  EXPECT_EQ(first, material.context);
+  dir.write("server", {"127.0.0.1"});  // rotated: a new key pair in the same files
+  EXPECT_EQ(reloading.current(), first);  // checked at most once per interval
+  std::this_thread::sleep_for(tls::reloading_context::check_interval + 100ms);
+  const auto second = reloading.current();
+  EXPECT_NE(second, first);
+  EXPECT_EQ(reloading.reloads(), 1u);
+
+  std::ofstream(dir.path("server.key")) << "not a key";  // a broken rotation keeps the last good context
+  std::this_thread::sleep_for(tls::reloading_context::check_interval + 100ms);
+  EXPECT_EQ(reloading.current(), second);
+  EXPECT_EQ(reloading.reloads(), 1u);
 }
 
 }  // namespace

@@ -104,12 +104,13 @@ TEST(Config, Errors) {
        "TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme"},
       {{"--listen-client-urls", "ftp://127.0.0.1:2379"}, "unsupported scheme 'ftp'"},
       {{"--cipher-suites", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,FOO"}, "unexpected TLS cipher suite \"FOO\""},
-      {{"--peer-cert-file", "p.crt"}, "--peer-cert-file='p.crt' is not built in ringkv: TLS on the peer port"},
-      {{"--peer-auto-tls"}, "--peer-auto-tls='true' is not built in ringkv: TLS on the peer port"},
-      {{"--peer-client-cert-auth=true"}, "is not built in ringkv: TLS on the peer port"},
-      {{"--peer-cert-allowed-cn", "n1"}, "is not built in ringkv: TLS on the peer port"},
-      {{"--listen-peer-urls", "https://127.0.0.1:2380"}, "--listen-peer-urls https://127.0.0.1:2380: peer TLS"},
-      {{"--client-cert-allowed-hostname", "h"}, "client certificate hostname checks are not built"},
+      {{"--peer-cert-file", "p.crt"}, "KeyFile and CertFile must both be present[key: , cert: p.crt]"},
+      {{"--peer-key-file", "p.key"}, "KeyFile and CertFile must both be present[key: p.key, cert: ]"},
+      {{"--listen-client-urls", "https://127.0.0.1:2379", "--key-file", "c.key"},
+       "KeyFile and CertFile must both be present[key: c.key, cert: ]"},
+      {{"--listen-peer-urls", "https://127.0.0.1:2380"},
+       "cannot listen on TLS for 127.0.0.1:2380: KeyFile and CertFile are not presented"},
+      {{"--peer-client-cert-auth=maybe"}, "invalid boolean"},
       {{"--client-cert-auth=maybe"}, "invalid boolean"},
       {{"--listen-client-urls", "127.0.0.1:2379"}, "no scheme"},
       {{"--listen-client-urls", "http://127.0.0.1"}, "no port"},
@@ -161,7 +162,26 @@ TEST(Config, ClientTlsFlags) {
   auto from_env = parse({"--listen-client-urls", "https://127.0.0.1:2379"}, {{"ETCD_AUTO_TLS", "true"}});
   ASSERT_TRUE(from_env.config) << from_env.error;
   EXPECT_TRUE(from_env.config->client_tls.auto_tls);
-  EXPECT_TRUE(parse({"--peer-auto-tls=false"}).config);  // the default, said explicitly, is not refused
+  EXPECT_TRUE(parse({"--peer-auto-tls=false"}).config);  // the default, said explicitly
+  // Peer TLS: the flags land in peer_tls; https peer URLs are accepted with a key pair or auto TLS.
+  auto peer = parse({"--listen-peer-urls", "https://127.0.0.1:2380", "--initial-advertise-peer-urls",
+                     "https://127.0.0.1:2380", "--peer-cert-file", "p.crt", "--peer-key-file", "p.key",
+                     "--peer-trusted-ca-file", "ca.crt", "--peer-client-cert-auth", "--peer-crl-file", "crl.pem",
+                     "--peer-cert-allowed-cn", "member", "--peer-cert-allowed-hostname", "m.example",
+                     "--client-cert-allowed-hostname", "c.example"});
+  ASSERT_TRUE(peer.config) << peer.error;
+  const peer_tls_config& p = peer.config->peer_tls;
+  EXPECT_EQ(p.cert_file, "p.crt");
+  EXPECT_EQ(p.key_file, "p.key");
+  EXPECT_EQ(p.trusted_ca_file, "ca.crt");
+  EXPECT_TRUE(p.client_cert_auth);
+  EXPECT_EQ(p.crl_file, "crl.pem");
+  EXPECT_EQ(p.allowed_cn, "member");
+  EXPECT_EQ(p.allowed_hostname, "m.example");
+  EXPECT_EQ(peer.config->client_tls.allowed_hostname, "c.example");
+  auto peer_auto = parse({"--listen-peer-urls", "https://127.0.0.1:2380", "--peer-auto-tls"});
+  ASSERT_TRUE(peer_auto.config) << peer_auto.error;
+  EXPECT_TRUE(peer_auto.config->peer_tls.auto_tls);
 }
 
 TEST(Config, IoBackendSetsTheRuntimeOption) {
@@ -299,8 +319,6 @@ TEST(Config, NotBuiltFlagsRefuseTheStart) {
     std::string expected;
   };
   std::vector<refused> cases = {
-      {{"--peer-cert-file", "/etc/p.pem"}, {}, "--peer-cert-file='/etc/p.pem' is not built in ringkv: TLS on the peer"},
-      {{"--peer-auto-tls"}, {}, "--peer-auto-tls='true' is not built"},
       {{"--auth-token", "jwt"}, {}, "authentication"},
       {{"--auth-token", "simple"}, {}, "authentication"},
       {{"--bcrypt-cost", "10"}, {}, "authentication"},
@@ -460,7 +478,7 @@ TEST_F(ConfigFile, Errors) {
       {"enable-v2: true\n", "config file key 'enable-v2'='true' is not built"},
       {"pre-vote: maybe\n", "key 'pre-vote': invalid boolean"},
       {"snapshot-count: lots\n", "config file key 'snapshot-count'"},
-      {"peer-transport-security:\n  cert-file: /p.pem\n", "config file key 'peer-cert-file'='/p.pem' is not built"},
+      {"peer-transport-security:\n  cert-file: /p.pem\n", "KeyFile and CertFile must both be present[key: , cert: /p.pem]"},
       {"client-transport-security: 5\n", "must be a map"},
   };
   for (const auto& c : cases) {

@@ -8,7 +8,6 @@ says "connection limit reached", and after a restart every acknowledged put is t
 Usage: descriptor_limit_test.py path/to/ringkv
 """
 import errno
-import json
 import os
 import socket
 import sys
@@ -16,7 +15,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ringkv_process import RINGKV, RingkvServer  # noqa: E402
+from ringkv_process import RINGKV, RingkvServer, log_entries  # noqa: E402
 
 import etcd3  # noqa: E402  (Debian's python3-etcd3)
 
@@ -52,15 +51,7 @@ class DescriptorLimit(unittest.TestCase):
         self.server.cleanup()
 
     def log_lines(self, msg):
-        lines = []
-        for line in self.server.log_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("msg") == msg:
-                lines.append(entry)
-        return lines
+        return log_entries(self.server.log_text(), msg)
 
     def test_connections_past_the_cap_are_closed_and_writes_go_on(self):
         cap = self.log_lines("client connection cap")

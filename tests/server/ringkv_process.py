@@ -22,6 +22,19 @@ START_TIMEOUT_S = 15
 STOP_TIMEOUT_S = 15
 
 
+def log_entries(log_text, message):
+    """The JSON log lines of `log_text` whose "msg" is `message`, as dicts (other lines are skipped)."""
+    entries = []
+    for line in log_text.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("msg") == message:
+            entries.append(entry)
+    return entries
+
+
 class RingkvServer:
     """One ringkv process on 127.0.0.1:<free port> with its own data dir (kept across restart())."""
 

@@ -2,8 +2,10 @@
 openssl CLI for this run: etcdctl (--cacert/--cert/--key) put/get/watch and python etcd3; client
 certificates required (--client-cert-auth, or a trusted CA alone as in etcd 3.4) and refused when
 missing, from another CA, expired or revoked by --client-crl-file; --auto-tls with --insecure-skip-tls-verify; curl --cacert against /health and the JSON gateway;
-http and https listeners side by side; the handshake timeout and the per-shard handshake cap; start-up
-errors for bad files and for peer TLS flags (not built)."""
+http and https listeners side by side; the handshake timeout and the per-shard handshake cap;
+--client-cert-allowed-hostname (a client certificate valid for that name or refused); certificate
+rotation without a restart (new connections get the new certificate, an open one keeps working);
+start-up errors for bad client and peer TLS files and flags, in etcd's words."""
 import base64
 import json
 import os
@@ -18,7 +20,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ringkv_process import RINGKV, free_port  # noqa: E402
+from ringkv_process import RINGKV, free_port, log_entries  # noqa: E402
 
 START_TIMEOUT_S = 15
 HANDSHAKE_TIMEOUT_S = 10  # net/tls/tls_handshake.h: handshake_limits::timeout
@@ -76,13 +78,24 @@ SERVER_EXT = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=server
 CLIENT_EXT = "extendedKeyUsage=clientAuth\n"
 
 
-def make_pki():
-    pki = tempfile.mkdtemp(prefix="ringkv-tls-", dir="/tmp")
-    make_ca(pki, "ca", "/CN=ringkv-test-ca")
+def make_base_pki(prefix, ca_subject):
+    """A new directory with a CA (ca.*), a server certificate for 127.0.0.1 (server.*) and a client
+    certificate with CN=root (client.*)."""
+    pki = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    make_ca(pki, "ca", ca_subject)
     make_key_and_csr(pki, "server", "/CN=ringkv-server")
     sign(pki, "server", "ca", SERVER_EXT)
     make_key_and_csr(pki, "client", "/CN=root")
     sign(pki, "client", "ca", CLIENT_EXT)
+    return pki
+
+
+def make_pki():
+    pki = make_base_pki("ringkv-tls-", "/CN=ringkv-test-ca")
+    make_key_and_csr(pki, "named-client", "/CN=root")
+    sign(pki, "named-client", "ca", "subjectAltName=DNS:client.example\n" + CLIENT_EXT)
+    make_key_and_csr(pki, "rotated", "/CN=ringkv-server-rotated")
+    sign(pki, "rotated", "ca", SERVER_EXT)
     make_ca(pki, "other-ca", "/CN=another-ca")
     make_key_and_csr(pki, "stranger", "/CN=root")
     sign(pki, "stranger", "other-ca", CLIENT_EXT)
@@ -142,15 +155,7 @@ class Server:
             return f.read().decode(errors="replace")
 
     def log_lines(self, message):
-        lines = []
-        for line in self.log_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("msg") == message:
-                lines.append(entry)
-        return lines
+        return log_entries(self.log_text(), message)
 
     def stop(self):
         if self.proc is not None:
@@ -184,11 +189,12 @@ def b64(text):
 
 
 class WithPki(unittest.TestCase):
-    """Certificates made once per test class, removed after it."""
+    """Certificates made once per test class (by its make_pki), removed after it."""
+    make_pki = staticmethod(make_pki)
 
     @classmethod
     def setUpClass(cls):
-        cls.pki = make_pki()
+        cls.pki = cls.make_pki()
 
     @classmethod
     def tearDownClass(cls):
@@ -346,6 +352,79 @@ class TlsTest(WithPki):
         self.assertIn("O = etcd", text)
         self.assertIn("IP Address:127.0.0.1", text)
 
+    def test_client_cert_allowed_hostname(self):
+        server = self.server(self.mutual_tls_args() + ["--client-cert-allowed-hostname", "client.example"])
+        server.start(health_args=["--cacert", self.path("ca.crt"), "--cert", self.path("named-client.crt"),
+                                  "--key", self.path("named-client.key")])
+        server.etcdctl("put", "named", "ok", tls=self.client_tls("named-client"))
+        refused = server.etcdctl("get", "named", tls=self.client_tls("client"), check=False)  # no such SAN
+        self.assertNotEqual(refused.returncode, 0)
+        rejected = [e for e in server.log_lines("rejected connection")
+                    if "HostnameAuthentication failed" in e.get("error", "")]
+        self.assertTrue(rejected, server.log_text()[-2000:])
+
+    def served_certificate(self, port):
+        """(subject, serial) of the certificate a new TLS connection to `port` gets, read by openssl s_client."""
+        shown = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-CAfile", self.path("ca.crt"),
+                                "-cert", self.path("client.crt"), "-key", self.path("client.key")],
+                               input="", capture_output=True, text=True, timeout=15)
+        parsed = subprocess.run(["openssl", "x509", "-noout", "-subject", "-serial"], input=shown.stdout,
+                                capture_output=True, text=True, timeout=15)
+        self.assertEqual(parsed.returncode, 0, shown.stdout + shown.stderr)
+        return parsed.stdout.strip()
+
+    def certificate_of(self, name):
+        out = subprocess.run(["openssl", "x509", "-noout", "-subject", "-serial", "-in", self.path(name + ".crt")],
+                             capture_output=True, text=True, check=True, timeout=15)
+        return out.stdout.strip()
+
+    def test_certificate_rotation_without_restart(self):
+        import ssl
+        live = tempfile.mkdtemp(prefix="ringkv-tls-rotate-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, live, True)
+        for suffix in ("crt", "key"):
+            shutil.copy(self.path("server." + suffix), os.path.join(live, "server." + suffix))
+        server = self.server(["--cert-file", os.path.join(live, "server.crt"), "--key-file", os.path.join(live, "server.key"),
+                              "--trusted-ca-file", self.path("ca.crt"), "--client-cert-auth"])
+        self.start_with_client_cert(server)
+        self.assertEqual(self.served_certificate(server.port), self.certificate_of("server"))
+
+        # A connection opened before the rotation (HTTP/1.1 keep-alive over TLS).
+        context = ssl.create_default_context(cafile=self.path("ca.crt"))
+        context.load_cert_chain(self.path("client.crt"), self.path("client.key"))
+        context.set_alpn_protocols(["http/1.1"])
+        old = context.wrap_socket(socket.create_connection(("127.0.0.1", server.port), timeout=10),
+                                  server_hostname="127.0.0.1")
+        self.addCleanup(old.close)
+        old_der = old.getpeercert(binary_form=True)
+
+        def health(conn):
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            got = b""
+            while b'"health":"true"' not in got:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+            return got
+
+        self.assertIn(b'"health":"true"', health(old))
+        # Rotate: new files renamed into place (a new inode each), as a certificate manager does.
+        for suffix in ("key", "crt"):
+            shutil.copy(self.path("rotated." + suffix), os.path.join(live, "new." + suffix))
+            os.rename(os.path.join(live, "new." + suffix), os.path.join(live, "server." + suffix))
+        time.sleep(1.3)  # the files are checked at most once per second, at a new handshake
+        deadline = time.time() + 10
+        served = self.served_certificate(server.port)
+        while served != self.certificate_of("rotated") and time.time() < deadline:
+            time.sleep(0.3)
+            served = self.served_certificate(server.port)
+        self.assertEqual(served, self.certificate_of("rotated"))
+        server.etcdctl("put", "after-rotation", "ok", tls=self.client_tls())  # etcdctl verifies the new one
+        self.assertIn(b'"health":"true"', health(old))  # the old connection still works...
+        self.assertEqual(old.getpeercert(binary_form=True), old_der)  # ...with its old certificate
+        self.assertTrue(server.log_lines("TLS files changed; new connections use the new certificate"))
+
     def test_handshake_timeout_and_cap(self):
         server = self.server(["--cert-file", self.path("server.crt"), "--key-file", self.path("server.key")],
                              extra_args=["--shards", "1"])
@@ -398,9 +477,16 @@ class StartupErrors(WithPki):
             (["--cert-file", p("server.crt"), "--key-file", p("server.key"), "--trusted-ca-file", "/nonexistent.ca"],
              "open /nonexistent.ca: no such file or directory"),
             (["--auto-tls", "--cipher-suites", "FOO"], 'unexpected TLS cipher suite \\"FOO\\"'),
-            (["--auto-tls", "--peer-cert-file", p("server.crt")], "is not built in ringkv: TLS on the peer port"),
-            (["--auto-tls", "--peer-auto-tls"], "is not built in ringkv: TLS on the peer port"),
-            (["--auto-tls", "--listen-peer-urls", "https://127.0.0.1:1"], "peer TLS is not supported yet"),
+            (["--auto-tls", "--peer-cert-file", p("server.crt")],
+             "KeyFile and CertFile must both be present[key: , cert: %s]" % p("server.crt")),
+            (["--auto-tls", "--listen-peer-urls", "https://127.0.0.1:1"],
+             "cannot listen on TLS for 127.0.0.1:1: KeyFile and CertFile are not presented"),
+            (["--auto-tls", "--peer-cert-file", "/nonexistent.crt", "--peer-key-file", "/nonexistent.key"],
+             "open /nonexistent.crt: no such file or directory"),
+            (["--auto-tls", "--peer-cert-file", p("server.crt"), "--peer-key-file", p("client.key")],
+             "tls: private key does not match public key"),
+            (["--auto-tls", "--peer-cert-file", p("server.crt"), "--peer-key-file", p("server.key"),
+              "--peer-trusted-ca-file", "/nonexistent.ca"], "open /nonexistent.ca: no such file or directory"),
         ]
         for args, message in cases:
             out = self.run_ringkv(*args)
