@@ -309,14 +309,21 @@ class server_cluster:
             if p.poll() is None:
                 os.kill(p.pid, signal.SIGTERM)
         for p in self.processes:
-            try:
-                p.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.kill(p.pid, signal.SIGKILL)
-                p.wait()
+            stop_by_pid(p)
         self.processes = []
         for i in range(self.members):
             shutil.rmtree(os.path.join(self.data_root, f"{self.kind}-{self.members}m-{i}"), ignore_errors=True)
+
+
+def stop_by_pid(process, timeout_s=STOP_TIMEOUT_S):
+    """SIGTERM (if it still runs), then SIGKILL once timeout_s passed; returns when the process is gone."""
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 # ---------------------------------------------------------------------------------------------------

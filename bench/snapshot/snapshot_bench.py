@@ -129,12 +129,7 @@ def measure(kind, keys, rate, seconds, root):
                 "put_p99_ms_during_save": round(during["latency_us"]["p99"] / 1000, 2),
                 "puts_ok_during_save": during["requests_ok"]}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        compare.stop_by_pid(proc)
 
 
 def table(rows):

@@ -76,12 +76,7 @@ def main():
             try:
                 rows[kind] = {mode: s_time(pki, port, mode, args.seconds) for mode in ("new", "reuse")}
             finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                compare.stop_by_pid(proc)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(pki, ignore_errors=True)
