@@ -57,9 +57,6 @@ struct peer_transport::peer_link {
   size_t queued_bytes = 0;         // sum of queue[i].frame.size()
   std::vector<queued_frame> batch;                 // the frames of the write in progress
   std::vector<std::span<const std::byte>> pieces;  // their bytes, two pieces per frame
-  std::string joined;  // TLS: the pieces copied together, so a batch is sealed in 16 KiB records rather
-                       // than one record per piece (reused; at most one batch, or one frame of
-                       // stream_chunk_bytes)
   net::wait_list wake;             // the writer, waiting for frames (or stop / a broken connection)
   runtime::cancel_source cancel;   // cancels the reconnect backoff sleep
   bool stopping = false;
@@ -386,13 +383,8 @@ runtime::task<int> peer_transport::write_batch(peer_link& link, connection& conn
     link.pieces.push_back(f.frame.lead);
     link.pieces.push_back(bytes_of(f.frame.message));
   }
-  if (!link.tls_host.empty()) {
-    link.joined.clear();
-    for (const auto piece : link.pieces) link.joined.append(reinterpret_cast<const char*>(piece.data()), piece.size());
-    const int written = co_await conn.write(std::as_bytes(std::span(link.joined)));
-    if (link.joined.capacity() > config_.limits.batch_bytes_limit) link.joined = std::string();  // not kept
-    co_return std::min(written, 0);
-  }
+  // Over TLS, the connection joins the pieces before sealing them (connection::send_encoded): one
+  // record per 16 KiB of the batch, not one per piece.
   const int written = co_await conn.writev(link.pieces);
   co_return std::min(written, 0);
 }
