@@ -63,6 +63,8 @@ class SharedBytes {
     return block_->bytes() + offset_;
   }
   const uint8_t* data() const { return block_ ? block_->bytes() + offset_ : nullptr; }
+  // Whether no other SharedBytes (copy or slice) shares this block.
+  bool sole_reference() const { return block_ != nullptr && block_->refs == 1; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   std::span<const uint8_t> span() const { return {data(), size_}; }

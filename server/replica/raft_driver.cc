@@ -7,6 +7,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "runtime/page_release.h"
 #include "runtime/reactor.h"
 #include "runtime/spawn.h"
 #include "runtime/timer.h"
@@ -179,6 +180,18 @@ runtime::task<raft::SharedBytes> copy_in_slices(std::string_view data) {
   co_return copy;
 }
 
+// The snapshot raft just replaced, once nothing else holds it (no message to a follower carries it):
+// its pages are given back a slice per loop turn instead of in one unmapping when it is freed.
+runtime::task<void> free_in_slices(std::shared_ptr<const raft::Snapshot> snapshot) {
+  co_await runtime::release_pages_in_slices(const_cast<uint8_t*>(snapshot->data.data()), snapshot->data.size());
+}
+
+void release_in_slices(std::shared_ptr<const raft::Snapshot> replaced) {
+  if (!replaced || replaced.use_count() != 1 || !replaced->data.sole_reference()) return;  // freed by its holder
+  if (replaced->data.size() < runtime::page_release_slice_bytes) return;                 // cheap to free at once
+  runtime::spawn(free_in_slices(std::move(replaced)));
+}
+
 }  // namespace
 
 void raft_driver::maybe_snapshot() {
@@ -221,6 +234,7 @@ runtime::task<void> raft_driver::take_snapshot(raft::Index index, raft::Term ter
   const auto save_time = clock::now() - serialize_start - serialize_time;
   raft::SharedBytes shared;  // raft keeps the snapshot for members that fall behind
   if (failure.empty()) shared = co_await copy_in_slices(*data);
+  co_await runtime::release_pages_in_slices(data->data(), data->capacity());  // freed below, unmapped now
   --persists_in_flight_;
   snapshot_in_flight_ = false;
   if (!failure.empty()) {
@@ -321,8 +335,10 @@ void raft_driver::turn() {
     expire_waiters();
   }
   if (compact_pending_) {  // the snapshot is durable: raft may drop the log it covers
+    std::shared_ptr<const raft::Snapshot> replaced = raft_.snapshot();
     raft_.compact(compact_pending_->first, std::move(compact_pending_->second));
     compact_pending_.reset();
+    release_in_slices(std::move(replaced));
   }
   propose_queued();
   start_read_round();

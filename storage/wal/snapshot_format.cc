@@ -32,13 +32,18 @@ std::optional<snapshot_id> parse_snapshot_file_name(std::string_view name) {
 
 std::array<std::byte, snapshot_header_bytes> encode_snapshot_header(snapshot_id id,
                                                                     std::span<const std::byte> payload) {
+  return encode_snapshot_header(id, payload.size(), XXH3_64bits(payload.data(), payload.size()));
+}
+
+std::array<std::byte, snapshot_header_bytes> encode_snapshot_header(snapshot_id id, uint64_t payload_bytes,
+                                                                    uint64_t payload_checksum) {
   std::array<std::byte, snapshot_header_bytes> h{};
   std::memcpy(h.data(), snapshot_file_magic.data(), 8);
   put_u32(h.data() + 8, snapshot_version);
   put_u64(h.data() + 16, id.term);
   put_u64(h.data() + 24, id.index);
-  put_u64(h.data() + 32, payload.size());
-  put_u64(h.data() + 40, XXH3_64bits(payload.data(), payload.size()));
+  put_u64(h.data() + 32, payload_bytes);
+  put_u64(h.data() + 40, payload_checksum);
   put_u64(h.data() + 56, XXH3_64bits(h.data(), 56));
   return h;
 }

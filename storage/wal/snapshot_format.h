@@ -38,6 +38,10 @@ std::optional<snapshot_id> parse_snapshot_file_name(std::string_view name);
 
 std::array<std::byte, snapshot_header_bytes> encode_snapshot_header(snapshot_id id,
                                                                     std::span<const std::byte> payload);
+// The same header for a payload whose size and XXH3_64bits checksum were computed elsewhere (a writer
+// that hashes its payload a slice at a time, so no one call hashes hundreds of megabytes).
+std::array<std::byte, snapshot_header_bytes> encode_snapshot_header(snapshot_id id, uint64_t payload_bytes,
+                                                                    uint64_t payload_checksum);
 
 // Checks a whole snapshot file's bytes against the id its name promises. Returns an empty string when
 // valid, else what is wrong.

@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
+#include <new>
+
+#include <xxhash.h>
 
 #include "runtime/io.h"
 #include "runtime/log.h"
@@ -79,20 +83,25 @@ runtime::task<void> snapshot_store::save(snapshot_id id, std::string_view data) 
   const std::string temp_path = join_path(config_.dir, temp);
   const std::string path = join_path(config_.dir, name);
   std::span<const std::byte> payload(reinterpret_cast<const std::byte*>(data.data()), data.size());
-  const auto header = encode_snapshot_header(id, payload);
 
   const int fd = co_await runtime::io::openat(dir_fd_, temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
   check_io(fd, "create " + temp_path);
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> hash(XXH3_createState(), &XXH3_freeState);
+  if (!hash || XXH3_64bits_reset(hash.get()) != XXH_OK) throw std::bad_alloc();
   int synced = 0;
   try {
-    co_await write_fully(fd, header.data(), header.size(), 0, temp_path);
-    // In slices, each made durable before the next: the disk never holds a long queue of snapshot
-    // data that the WAL's own writes and flushes would wait behind.
+    // In slices, each hashed and made durable before the next: no one loop turn hashes the whole
+    // state (about 90 ms for 328 MB here), and the disk never holds a long queue of snapshot data
+    // that the WAL's own writes and flushes would wait behind. The header, which carries the
+    // payload's checksum, goes last; the file is only renamed into place once all of it is synced.
     for (size_t at = 0; at < payload.size(); at += snapshot_write_slice_bytes) {
       const size_t slice = std::min(snapshot_write_slice_bytes, payload.size() - at);
-      co_await write_fully(fd, payload.data() + at, slice, header.size() + at, temp_path);
+      XXH3_64bits_update(hash.get(), payload.data() + at, slice);
+      co_await write_fully(fd, payload.data() + at, slice, snapshot_header_bytes + at, temp_path);
       check_io(co_await runtime::io::fdatasync(fd), "fdatasync " + temp_path);
     }
+    const auto header = encode_snapshot_header(id, payload.size(), XXH3_64bits_digest(hash.get()));
+    co_await write_fully(fd, header.data(), header.size(), 0, temp_path);
     synced = co_await runtime::io::fsync(fd);
   } catch (...) {
     synced = -EIO;
