@@ -3,12 +3,15 @@
 // or allocated on its own: one propose() batch or one received frame is one block, and every entry is a
 // slice of it. The count is NOT atomic: a block and all its slices belong to one thread (the raft shard);
 // to hand a payload to another shard, copy it (SharedBytes::copy_of).
+// A block may also adopt bytes it does not own (SharedBytes::adopt: a read-only mapping of a snapshot
+// file), released by a function of the owner's when the last reference goes.
 #pragma once
 
 #include <cassert>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <new>
 #include <span>
 #include <string_view>
@@ -44,7 +47,18 @@ class SharedBytes {
     assert(size <= UINT32_MAX);
     void* memory = ::operator new(sizeof(Block) + size);  // small blocks: the per-thread cache
     SharedBytes bytes;
-    bytes.block_ = new (memory) Block{1, static_cast<uint32_t>(size)};
+    Block* block = new (memory) Block{1, static_cast<uint32_t>(size), nullptr, nullptr};
+    block->base = reinterpret_cast<uint8_t*>(block + 1);
+    bytes.block_ = block;
+    bytes.size_ = static_cast<uint32_t>(size);
+    return bytes;
+  }
+  // `size` bytes at `data` that the caller owns and keeps unchanged until `release` runs, once, when
+  // the last reference (copy or slice) is gone. Never writable.
+  static SharedBytes adopt(const uint8_t* data, size_t size, std::function<void()> release) {
+    assert(size <= UINT32_MAX);
+    SharedBytes bytes;
+    bytes.block_ = new AdoptedBlock(data, static_cast<uint32_t>(size), std::move(release));
     bytes.size_ = static_cast<uint32_t>(size);
     return bytes;
   }
@@ -59,10 +73,10 @@ class SharedBytes {
 
   // Writable only while this is the sole reference (right after allocate()).
   uint8_t* mutable_data() {
-    assert(block_ != nullptr && block_->refs == 1);
-    return block_->bytes() + offset_;
+    assert(block_ != nullptr && block_->refs == 1 && block_->free_adopted == nullptr);
+    return block_->base + offset_;
   }
-  const uint8_t* data() const { return block_ ? block_->bytes() + offset_ : nullptr; }
+  const uint8_t* data() const { return block_ ? block_->base + offset_ : nullptr; }
   // Whether no other SharedBytes (copy or slice) shares this block.
   bool sole_reference() const { return block_ != nullptr && block_->refs == 1; }
   size_t size() const { return size_; }
@@ -88,11 +102,31 @@ class SharedBytes {
   struct Block {
     uint32_t refs;
     uint32_t capacity;
-    uint8_t* bytes() { return reinterpret_cast<uint8_t*>(this + 1); }
+    uint8_t* base;                        // the bytes: right after the block, or the adopted ones
+    void (*free_adopted)(Block* block);  // set for an AdoptedBlock: releases its bytes and itself
   };
+  struct AdoptedBlock : Block {
+    AdoptedBlock(const uint8_t* data, uint32_t size, std::function<void()> release)
+        : Block{1, size, const_cast<uint8_t*>(data), &free_adopted_block}, release_bytes(std::move(release)) {}
+    std::function<void()> release_bytes;
+  };
+  static void free_adopted_block(Block* block) {
+    auto* adopted = static_cast<AdoptedBlock*>(block);
+    std::function<void()> release = std::move(adopted->release_bytes);
+    delete adopted;
+    if (release) release();
+  }
+  // Out of line: g++ 12's -Wuse-after-free cannot follow the count through inlined copies of a block.
+  [[gnu::noinline]] static void free_block(Block* block) {
+    if (block->free_adopted != nullptr) {
+      block->free_adopted(block);
+    } else {
+      ::operator delete(block, sizeof(Block) + block->capacity);
+    }
+  }
   void release() {
-    if (block_ && --block_->refs == 0) ::operator delete(block_, sizeof(Block) + block_->capacity);
-    block_ = nullptr;
+    Block* block = std::exchange(block_, nullptr);
+    if (block != nullptr && --block->refs == 0) free_block(block);
   }
 
   Block* block_ = nullptr;

@@ -2,6 +2,7 @@
 """bench/snapshot/snapshot_bench.py - `etcdctl snapshot save` against ringkv and real etcd 3.4.
 
     bench/snapshot/snapshot_bench.py [--keys 1000000] [--out bench/results/<date>-snapshot]
+                                     [--servers ringkv,etcd] [--ringkv-bin PATH]
 
 For each server (one member, fsync on, data dir under /tmp): fill --keys keys (32 B keys, 256 B values)
 with ringkv-bench, then
@@ -36,8 +37,8 @@ def rss_kib(pid):
     return 0
 
 
-def start_server(kind, data_dir, client_port, peer_port):
-    binary = RINGKV_BIN if kind == "ringkv" else "etcd"
+def start_server(kind, data_dir, client_port, peer_port, ringkv_bin=RINGKV_BIN):
+    binary = ringkv_bin if kind == "ringkv" else "etcd"
     client, peer = "http://127.0.0.1:%d" % client_port, "http://127.0.0.1:%d" % peer_port
     args = [binary, "--name", "bench", "--data-dir", data_dir, "--listen-client-urls", client,
             "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
@@ -72,9 +73,10 @@ def puts(endpoint, pid, keys, rate, seconds):
                             "--key-space-size=%d" % keys], pid)
 
 
-def measure(kind, keys, rate, seconds, root):
+def measure(kind, keys, rate, seconds, root, ringkv_bin):
     data_dir = os.path.join(root, kind)
-    proc, endpoint = start_server(kind, data_dir, 24790 + (kind == "etcd") * 10, 24791 + (kind == "etcd") * 10)
+    proc, endpoint = start_server(kind, data_dir, 24790 + (kind == "etcd") * 10, 24791 + (kind == "etcd") * 10,
+                                  ringkv_bin)
     try:
         started = time.monotonic()
         bench(endpoint, ["--conns=4", "--clients=64", "put", "--total=%d" % keys, "--key-size=%d" % KEY_BYTES,
@@ -126,10 +128,14 @@ def measure(kind, keys, rate, seconds, root):
                 "save_s": round(result["save_s"], 2), "save_ok": result["save_ok"], "save_output": result["save_output"],
                 "file_mib": round(result["file_bytes"] / 2**20, 1), "status": result["status"],
                 "put_p99_ms_alone": round(alone["latency_us"]["p99"] / 1000, 2),
+                "put_max_ms_alone": round(alone["latency_us"].get("max", 0) / 1000, 2),
                 "put_p99_ms_during_save": round(during["latency_us"]["p99"] / 1000, 2),
                 "puts_ok_during_save": during["requests_ok"]}
     finally:
         compare.stop_by_pid(proc)
+        with open(data_dir + ".log", errors="replace") as log:  # the raft snapshots the fill and puts made
+            snapshots = [line.strip() for line in log if "saved snapshot" in line]
+        print("%s: %s" % (kind, "\n  ".join(snapshots[-3:])), file=sys.stderr)
 
 
 def table(rows):
@@ -148,12 +154,15 @@ def main():
     parser.add_argument("--keys", type=int, default=1000000)
     parser.add_argument("--put-rate", type=int, default=1000)
     parser.add_argument("--put-seconds", type=int, default=15)
+    parser.add_argument("--servers", default="ringkv,etcd", help="which servers to measure, in order")
+    parser.add_argument("--ringkv-bin", default=RINGKV_BIN, help="the ringkv binary (e.g. a build from before a change)")
     parser.add_argument("--out", default=os.path.join(compare.REPO, "bench", "results",
                                                       time.strftime("%Y-%m-%d") + "-snapshot"))
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix="ringkv-snapbench-", dir="/tmp")
     try:
-        rows = [measure(kind, args.keys, args.put_rate, args.put_seconds, root) for kind in ("ringkv", "etcd")]
+        rows = [measure(kind, args.keys, args.put_rate, args.put_seconds, root, args.ringkv_bin)
+                for kind in args.servers.split(",")]
     finally:
         shutil.rmtree(root, ignore_errors=True)
     os.makedirs(args.out, exist_ok=True)

@@ -16,6 +16,7 @@
 #include "server/replica/raft_state_log.h"
 #include "server/common/server_metrics.h"
 #include "server/replica/snapshot_policy.h"
+#include "server/replica/state_snapshot.h"
 
 namespace ringkv::server {
 
@@ -167,18 +168,8 @@ runtime::task<void> raft_driver::await_persisted(runtime::task<void> durable, ra
 
 namespace {
 
-constexpr size_t snapshot_copy_slice_bytes = 4 << 20;  // about a millisecond of memcpy per loop turn
+constexpr size_t snapshot_file_slice_bytes = 2 << 20;  // serialized bytes written (and fdatasync'd) at once
 constexpr size_t snapshot_bytes_limit = UINT32_MAX;     // raft::SharedBytes and snapshot messages
-
-// A large copy made a slice per loop turn, so it never stalls the raft shard.
-runtime::task<raft::SharedBytes> copy_in_slices(std::string_view data) {
-  raft::SharedBytes copy = raft::SharedBytes::allocate(data.size());
-  for (size_t at = 0; at < data.size(); at += snapshot_copy_slice_bytes) {
-    std::memcpy(copy.mutable_data() + at, data.data() + at, std::min(snapshot_copy_slice_bytes, data.size() - at));
-    co_await runtime::yield();
-  }
-  co_return copy;
-}
 
 // The snapshot raft just replaced, once nothing else holds it (no message to a follower carries it):
 // its pages are given back a slice per loop turn instead of in one unmapping when it is freed.
@@ -202,52 +193,71 @@ void raft_driver::maybe_snapshot() {
   if (!term) return;
   snapshot_in_flight_ = true;
   // Begun here, between applied entries, so the bytes are the state at applied_index_; the slices
-  // are written by take_snapshot with the loop's other work in between. Room for the state's growth
-  // since the last snapshot, so the buffer is rarely copied while it grows.
+  // are made and written to the file by take_snapshot with the loop's other work in between.
   auto data = std::make_unique<std::string>();
-  data->reserve(snapshot_bytes_ + applied_bytes_since_snapshot_ + applied_bytes_since_snapshot_ / 2 + 4096);
+  data->reserve(snapshot_file_slice_bytes + 2 * snapshot_slice_bytes);
   snapshot_stepper stepper = state_.begin_snapshot(*data);
   runtime::spawn(take_snapshot(applied_index_, *term, std::move(data), std::move(stepper)));
 }
 
+// Serializes the state a slice per loop turn into the snapshot file (2 MiB written and synced at a
+// time), then hands raft the saved file, mapped: the member never holds a second copy of its state.
 runtime::task<void> raft_driver::take_snapshot(raft::Index index, raft::Term term, std::unique_ptr<std::string> data,
                                         snapshot_stepper stepper) {
   ++persists_in_flight_;  // stop() waits for it like for a WAL write
   using clock = std::chrono::steady_clock;
-  const auto serialize_start = clock::now();
-  snapshot_step step = snapshot_step::more;
-  while (!stopping_ && (step = stepper()) == snapshot_step::more) co_await runtime::yield();
-  stepper = nullptr;  // ends the state machine's snapshot: its physical compaction may go on
-  const auto serialize_time = clock::now() - serialize_start;
+  const auto started = clock::now();
+  auto writing = clock::duration::zero();
   std::string failure;
-  if (step != snapshot_step::done) {
-    failure = stopping_ ? "the member is stopping" : "the state was replaced by the leader's snapshot";
-  } else if (data->size() > snapshot_bytes_limit) {
-    failure = "the state is larger than a raft snapshot can carry (4 GiB); lower --quota-backend-bytes or compact";
-  } else {
-    try {
-      co_await storage_.save_snapshot(index, term, *data);
-    } catch (const std::exception& error) {
-      failure = error.what();
+  std::optional<storage::wal::snapshot_mapping> saved;
+  uint64_t bytes = 0;
+  try {
+    storage::wal::snapshot_writer file = co_await storage_.begin_snapshot(index, term);
+    snapshot_step step = snapshot_step::more;
+    while (!stopping_ && (step = stepper()) == snapshot_step::more) {
+      if (data->size() < snapshot_file_slice_bytes) {
+        co_await runtime::yield();
+        continue;
+      }
+      const auto write_start = clock::now();
+      co_await file.append(*data);
+      data->clear();
+      writing += clock::now() - write_start;
     }
+    stepper = nullptr;  // ends the state machine's snapshot: its physical compaction may go on
+    if (step != snapshot_step::done) {
+      failure = stopping_ ? "the member is stopping" : "the state was replaced by the leader's snapshot";
+    } else if (file.payload_bytes() + data->size() > snapshot_bytes_limit) {
+      failure = "the state is larger than a raft snapshot can carry (4 GiB); lower --quota-backend-bytes or compact";
+    } else {
+      const auto write_start = clock::now();
+      co_await file.append(*data);
+      bytes = file.payload_bytes();
+      saved.emplace(co_await storage_.commit_snapshot(file));
+      writing += clock::now() - write_start;
+    }
+  } catch (const std::exception& error) {
+    failure = error.what();
   }
-  const auto save_time = clock::now() - serialize_start - serialize_time;
-  raft::SharedBytes shared;  // raft keeps the snapshot for members that fall behind
-  if (failure.empty()) shared = co_await copy_in_slices(*data);
-  co_await runtime::release_pages_in_slices(data->data(), data->capacity());  // freed below, unmapped now
+  stepper = nullptr;
+  data.reset();
   --persists_in_flight_;
   snapshot_in_flight_ = false;
   if (!failure.empty()) {
     log::warn("snapshot not taken; the WAL keeps every entry", {{"index", index}, {"error", failure}});
   } else {
     using ms = std::chrono::milliseconds;
-    log::info("saved snapshot", {{"index", index}, {"term", term}, {"bytes", uint64_t(data->size())},
-                                 {"serialize-ms", uint64_t(std::chrono::duration_cast<ms>(serialize_time).count())},
-                                 {"save-ms", uint64_t(std::chrono::duration_cast<ms>(save_time).count())}});
+    log::info("saved snapshot", {{"index", index}, {"term", term}, {"bytes", bytes},
+                                 {"total-ms", uint64_t(std::chrono::duration_cast<ms>(clock::now() - started).count())},
+                                 {"write-ms", uint64_t(std::chrono::duration_cast<ms>(writing).count())}});
     snapshot_index_ = index;
-    snapshot_bytes_ = data->size();
+    snapshot_bytes_ = bytes;
     applied_bytes_since_snapshot_ = 0;
-    compact_pending_.emplace(index, std::move(shared));
+    // raft keeps the snapshot for members that fall behind: the file's pages, not a copy in memory
+    auto file = std::make_shared<storage::wal::snapshot_mapping>(std::move(*saved));
+    const std::string_view payload = file->payload();
+    compact_pending_.emplace(index, raft::SharedBytes::adopt(reinterpret_cast<const uint8_t*>(payload.data()),
+                                                             payload.size(), [file] {}));
   }
   wake_.notify();
 }
@@ -263,14 +273,14 @@ bool raft_driver::install_snapshot(const raft::Snapshot& snapshot) {
   return true;
 }
 
-runtime::task<void> raft_driver::install_durably(raft::Index index, raft::Term term, std::string data,
+runtime::task<void> raft_driver::install_durably(raft::Index index, raft::Term term, raft::SharedBytes data,
                                           std::optional<raft::HardState> hard_state,
                                           std::vector<raft::Entry> entries) {
   struct clear_on_exit {
     bool& flag;
     ~clear_on_exit() { flag = false; }
   } installing{installing_snapshot_};
-  co_await storage_.save_snapshot(index, term, data);  // file, WAL marker, covered segments
+  co_await storage_.save_snapshot(index, term, data.view());  // file, WAL marker, covered segments
   co_await storage_.append(hard_state, entries);
 }
 
@@ -385,7 +395,7 @@ void raft_driver::handle_ready() {
         if (!install_snapshot(*rd.snapshot)) throw std::runtime_error("snapshot from the leader does not decode");
         installing_snapshot_ = true;  // later readies wait: their WAL writes must follow the marker
         durable = install_durably(rd.snapshot->meta.index, rd.snapshot->meta.term,
-                                  std::string(rd.snapshot->data.view()), hard_state,
+                                  rd.snapshot->data, hard_state,  // a reference, not a copy
                                   std::vector<raft::Entry>(rd.entries.begin(), rd.entries.end()));
       } else {
         durable = storage_.append(hard_state, rd.entries);  // queued in order, now

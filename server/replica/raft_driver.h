@@ -35,6 +35,8 @@
 #include "runtime/task.h"
 #include "server/common/errors.h"
 #include "server/replica/raft_payload.h"
+#include "storage/wal/snapshot_mapping.h"
+#include "storage/wal/snapshot_writer.h"
 #include "runtime/completion.h"
 #include "runtime/condition.h"
 #include "runtime/notifier.h"
@@ -94,6 +96,12 @@ class log_storage {
   // The snapshot file first, then the log's marker, then the log segments it covers are released.
   // `data` stays valid until the task completes.
   virtual runtime::task<void> save_snapshot(raft::Index index, raft::Term term, std::string_view data) = 0;
+  // The member's own snapshot, written while the state is serialized (never all of it in memory):
+  // begin_snapshot opens the file, the driver appends the state's bytes to the writer, and
+  // commit_snapshot does what save_snapshot does after the bytes, returning the saved file mapped
+  // (what raft keeps for followers that fall behind). A writer dropped uncommitted removes its file.
+  virtual runtime::task<storage::wal::snapshot_writer> begin_snapshot(raft::Index index, raft::Term term) = 0;
+  virtual runtime::task<storage::wal::snapshot_mapping> commit_snapshot(storage::wal::snapshot_writer& file) = 0;
 
  protected:
   ~log_storage() = default;
@@ -209,7 +217,7 @@ class raft_driver {
   void maybe_snapshot();
   runtime::task<void> take_snapshot(raft::Index index, raft::Term term, std::unique_ptr<std::string> data,
                                     snapshot_stepper stepper);
-  runtime::task<void> install_durably(raft::Index index, raft::Term term, std::string data,
+  runtime::task<void> install_durably(raft::Index index, raft::Term term, raft::SharedBytes data,
                                       std::optional<raft::HardState> hard_state, std::vector<raft::Entry> entries);
   bool installing_snapshot_ = false;  // a leader's snapshot is being made durable: no ready until then
   bool install_snapshot(const raft::Snapshot& snapshot);

@@ -77,8 +77,10 @@ raft::PersistedState persisted_from(const storage::wal::recovered_state& recover
   uint64_t snapshot_index = snapshot ? snapshot->id.index : 0;
   if (snapshot) {
     auto loaded = std::make_shared<raft::Snapshot>();
-    loaded->meta = raft::SnapshotMeta{snapshot->id.index, snapshot->id.term, snapshot_conf(snapshot->data, identity)};
-    loaded->data = raft::SharedBytes::copy_of(std::string_view(snapshot->data));
+    loaded->meta = raft::SnapshotMeta{snapshot->id.index, snapshot->id.term, snapshot_conf(snapshot->data(), identity)};
+    const std::string_view payload = snapshot->data();  // the file's pages, mapped: no copy in memory
+    loaded->data = raft::SharedBytes::adopt(reinterpret_cast<const uint8_t*>(payload.data()), payload.size(),
+                                            [file = snapshot->file] {});
     state.snapshot = std::move(loaded);
   }
   for (auto& e : storage::wal::entries_after(recovered.entries, snapshot_index)) {
@@ -107,7 +109,7 @@ replica::replica(const server_config& config, member_identity identity, storage:
             *this, log_storage_,
             raft_driver_limits{config.heartbeat_interval, std::chrono::milliseconds(5000) + 2 * config.election_timeout,
                         4096, 65536, config.snapshot_count}) {
-  if (snapshot && !restore_state(snapshot->data, snapshot->id.index))
+  if (snapshot && !restore_state(snapshot->data(), snapshot->id.index))
     throw std::runtime_error("snapshot " + storage::wal::snapshot_file_name(snapshot->id) + " does not decode");
   std::random_device random;  // ask answers replayed from an earlier run must match no waiter
   next_ask_nonce_ = uint64_t(random()) << 32 | random();

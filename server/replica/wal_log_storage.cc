@@ -31,4 +31,16 @@ runtime::task<void> wal_log_storage::save_snapshot(raft::Index index, raft::Term
   co_await wal_.release(index);
 }
 
+runtime::task<storage::wal::snapshot_writer> wal_log_storage::begin_snapshot(raft::Index index, raft::Term term) {
+  co_return co_await snapshots_.begin_save(storage::wal::snapshot_id{term, index});
+}
+
+runtime::task<storage::wal::snapshot_mapping> wal_log_storage::commit_snapshot(storage::wal::snapshot_writer& file) {
+  const storage::wal::snapshot_id id = file.id();
+  storage::wal::snapshot_mapping saved = co_await snapshots_.finish_save(file);
+  co_await wal_.append_snapshot_marker(storage::wal::snapshot_marker{id.index, id.term});
+  co_await wal_.release(id.index);
+  co_return saved;
+}
+
 }  // namespace ringkv::server

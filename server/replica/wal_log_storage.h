@@ -19,6 +19,8 @@ class wal_log_storage final : public log_storage {
   runtime::task<void> append(const std::optional<raft::HardState>& hard_state,
                              std::span<const raft::Entry> entries) override;
   runtime::task<void> save_snapshot(raft::Index index, raft::Term term, std::string_view data) override;
+  runtime::task<storage::wal::snapshot_writer> begin_snapshot(raft::Index index, raft::Term term) override;
+  runtime::task<storage::wal::snapshot_mapping> commit_snapshot(storage::wal::snapshot_writer& file) override;
 
  private:
   storage::wal::write_ahead_log& wal_;

@@ -84,6 +84,7 @@ MvccStore::Snapshotter::Snapshotter(const MvccStore& store, std::string& out)
     put_fixed<int64_t>(out, l.ttl_s);
     put_fixed<int64_t>(out, l.remaining_ttl_s);
   }
+  hash_new_bytes();  // the caller may take these bytes away before the first step
 }
 
 MvccStore::Snapshotter::Snapshotter(Snapshotter&& other) noexcept
@@ -103,13 +104,17 @@ MvccStore::Snapshotter::~Snapshotter() {
 }
 
 void MvccStore::Snapshotter::hash_new_bytes() {
-  assert(out_->size() >= hashed_to_);  // `out` is only appended to
+  assert(out_->size() >= hashed_to_);  // appended to since the last hashing (or emptied and reset)
   XXH3_64bits_update(static_cast<XXH3_state_t*>(hash_state_), out_->data() + hashed_to_, out_->size() - hashed_to_);
   hashed_to_ = out_->size();
 }
 
 MvccStore::SnapshotStep MvccStore::Snapshotter::step(size_t bytes_budget) {
   assert(store_ != nullptr && !finished_);
+  if (out_->size() < hashed_to_) {  // the caller took the bytes written so far (all of them)
+    assert(out_->empty());
+    hashed_to_ = 0;
+  }
   if (store_->snapshot_epoch_ != epoch_) {  // restore() replaced the state
     finished_ = true;
     --store_->snapshots_in_progress_;

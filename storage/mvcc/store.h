@@ -139,7 +139,9 @@ class MvccStore {
   // the state as of now (call it between entries); each step() appends the next keys to `out`. Writes
   // applied between steps are at later revisions and left out, so the bytes are exactly the state at
   // the beginning. While a snapshot is in progress the physical compaction waits (compaction_pending()
-  // is false) so every version it needs stays; restore() abandons it. `out` is only appended to.
+  // is false) so every version it needs stays; restore() abandons it. The snapshotter only appends to
+  // `out`; between steps the caller may take all of `out`'s bytes away (write them to a file and clear
+  // it), as every byte is in the checksum by the time the call that wrote it returns.
   enum class SnapshotStep { more, done, abandoned };
   class Snapshotter {
    public:

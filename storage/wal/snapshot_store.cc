@@ -7,9 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
-#include <new>
-
-#include <xxhash.h>
+#include <utility>
 
 #include "runtime/io.h"
 #include "runtime/log.h"
@@ -77,40 +75,53 @@ std::vector<snapshot_id> snapshot_store::list() const {
   return ids;
 }
 
-runtime::task<void> snapshot_store::save(snapshot_id id, std::string_view data) {
+runtime::task<snapshot_writer> snapshot_store::begin_save(snapshot_id id) {
   const std::string name = snapshot_file_name(id);
   const std::string temp = name + std::string(temp_suffix);
   const std::string temp_path = join_path(config_.dir, temp);
-  const std::string path = join_path(config_.dir, name);
-  std::span<const std::byte> payload(reinterpret_cast<const std::byte*>(data.data()), data.size());
-
-  const int fd = co_await runtime::io::openat(dir_fd_, temp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
+  // Read and write: the file is mapped once saved.
+  const int fd = co_await runtime::io::openat(dir_fd_, temp.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0600);
   check_io(fd, "create " + temp_path);
-  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> hash(XXH3_createState(), &XXH3_freeState);
-  if (!hash || XXH3_64bits_reset(hash.get()) != XXH_OK) throw std::bad_alloc();
+  co_return snapshot_writer(id, fd, temp_path, join_path(config_.dir, name));
+}
+
+runtime::task<snapshot_mapping> snapshot_store::finish_save(snapshot_writer& writer) {
+  if (writer.fd_ < 0) throw wal_error("snapshot " + writer.path_ + " was already finished");
+  const auto header = encode_snapshot_header(writer.id_, writer.payload_bytes(), writer.payload_checksum());
   int synced = 0;
   try {
-    // In slices, each hashed and made durable before the next: no one loop turn hashes the whole
-    // state (about 90 ms for 328 MB here), and the disk never holds a long queue of snapshot data
-    // that the WAL's own writes and flushes would wait behind. The header, which carries the
-    // payload's checksum, goes last; the file is only renamed into place once all of it is synced.
-    for (size_t at = 0; at < payload.size(); at += snapshot_write_slice_bytes) {
-      const size_t slice = std::min(snapshot_write_slice_bytes, payload.size() - at);
-      XXH3_64bits_update(hash.get(), payload.data() + at, slice);
-      co_await write_fully(fd, payload.data() + at, slice, snapshot_header_bytes + at, temp_path);
-      check_io(co_await runtime::io::fdatasync(fd), "fdatasync " + temp_path);
-    }
-    const auto header = encode_snapshot_header(id, payload.size(), XXH3_64bits_digest(hash.get()));
-    co_await write_fully(fd, header.data(), header.size(), 0, temp_path);
-    synced = co_await runtime::io::fsync(fd);
+    // The header, which carries the payload's checksum, goes last: the file is only renamed into
+    // place once all of it is synced, so a crash before leaves just the temp file.
+    co_await write_fully(writer.fd_, header.data(), header.size(), 0, writer.temp_path_);
+    synced = co_await runtime::io::fsync(writer.fd_);
   } catch (...) {
     synced = -EIO;
   }
+  check_io(synced, "write and fsync " + writer.temp_path_);  // on failure the writer removes the file
+  const int fd = std::exchange(writer.fd_, -1);
+  snapshot_mapping mapping;
+  try {
+    mapping = snapshot_mapping::map_file(fd, writer.temp_path_);
+  } catch (...) {
+    writer.fd_ = fd;
+    throw;
+  }
   co_await runtime::io::close(fd);
-  check_io(synced, "write and fsync " + temp_path);
-  check_io(co_await runtime::io::rename(temp_path.c_str(), path.c_str()), "rename " + temp_path);
+  if (const int renamed = co_await runtime::io::rename(writer.temp_path_.c_str(), writer.path_.c_str()); renamed < 0) {
+    ::unlink(writer.temp_path_.c_str());
+    check_io(renamed, "rename " + writer.temp_path_);
+  }
   co_await fsync_dir(dir_fd_, config_.dir);
   co_await prune();
+  co_return mapping;
+}
+
+runtime::task<void> snapshot_store::save(snapshot_id id, std::string_view data) {
+  snapshot_writer writer = co_await begin_save(id);
+  for (size_t at = 0; at < data.size(); at += snapshot_write_slice_bytes) {
+    co_await writer.append(data.substr(at, snapshot_write_slice_bytes));
+  }
+  co_await finish_save(writer);
 }
 
 runtime::task<void> snapshot_store::prune() {
@@ -140,24 +151,23 @@ runtime::task<std::optional<loaded_snapshot>> snapshot_store::load_newest() {
     const std::string path = join_path(config_.dir, name);
     const int fd = co_await runtime::io::openat(dir_fd_, name.c_str(), O_RDONLY | O_CLOEXEC, 0);
     check_io(fd, "open " + path);
-    std::string file;
-    uint64_t got = 0;
+    auto file = std::make_shared<snapshot_mapping>();
     try {
-      file.resize(file_size(fd, path));
-      got = co_await read_fully(fd, file.data(), file.size(), 0, path);
+      *file = snapshot_mapping::map_file(fd, path);
     } catch (...) {
       ::close(fd);
       throw;
     }
     co_await runtime::io::close(fd);
-    file.resize(got);
+    const std::string_view bytes = file->file();
     const std::string problem =
-        verify_snapshot_file(id, std::span(reinterpret_cast<const std::byte*>(file.data()), file.size()));
-    if (problem.empty()) co_return loaded_snapshot{id, file.substr(snapshot_header_bytes)};
-    if (!file.starts_with(snapshot_file_magic)) {  // not ringkv's: never renamed, the operator decides
+        verify_snapshot_file(id, std::span(reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()));
+    if (problem.empty()) co_return loaded_snapshot{id, std::move(file)};
+    if (!bytes.starts_with(snapshot_file_magic)) {  // not ringkv's: never renamed, the operator decides
       throw wal_error(path + " is not a ringkv snapshot (no " + std::string(snapshot_file_magic) +
                       " header); ringkv leaves it alone: move it out of " + config_.dir);
     }
+    file.reset();
 
     const std::string broken = path + std::string(broken_suffix);
     log::warn("snapshot file is damaged; moving it aside and trying the previous one",

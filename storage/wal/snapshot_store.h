@@ -5,6 +5,7 @@
 // name, and snapshots that start with the RKVSNAP1 magic; a file with another header is left alone.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@
 
 #include "runtime/task.h"
 #include "storage/wal/snapshot_format.h"
+#include "storage/wal/snapshot_mapping.h"
+#include "storage/wal/snapshot_writer.h"
 
 namespace ringkv::storage::wal {
 
@@ -22,7 +25,8 @@ struct snapshot_config {
 
 struct loaded_snapshot {
   snapshot_id id;
-  std::string data;
+  std::shared_ptr<const snapshot_mapping> file;  // shared: raft keeps the bytes as long as it needs them
+  std::string_view data() const { return file->payload(); }
 };
 
 class snapshot_store {
@@ -35,11 +39,18 @@ class snapshot_store {
   snapshot_store(const snapshot_store&) = delete;
   ~snapshot_store();
 
-  // Durably writes the snapshot (temp file, fsync, rename, directory fsync), then deletes all but the
-  // newest files_kept snapshots. Throws wal_error; a failed save leaves the previous snapshots intact.
+  // A snapshot written as it is made: begin_save creates the temp file, the writer appends the
+  // payload, finish_save writes the header, fsyncs, renames the file into place, fsyncs the directory,
+  // deletes all but the newest files_kept snapshots and returns the saved file mapped. Throw
+  // wal_error; a failed save leaves the previous snapshots intact (and no temp file behind).
+  runtime::task<snapshot_writer> begin_save(snapshot_id id);
+  runtime::task<snapshot_mapping> finish_save(snapshot_writer& writer);
+
+  // The whole snapshot at once, the same way.
   runtime::task<void> save(snapshot_id id, std::string_view data);
 
-  // The newest snapshot that verifies; damaged ones are renamed to "<name>.broken". nullopt if none.
+  // The newest snapshot that verifies, mapped; damaged ones are renamed to "<name>.broken". nullopt if
+  // none.
   runtime::task<std::optional<loaded_snapshot>> load_newest();
 
   // Snapshot ids on disk by name, newest (highest index, then term) first.

@@ -28,6 +28,27 @@ Message sample_append() {
   return m;
 }
 
+// Adopted bytes (a mapped snapshot file): readable through every copy and slice, released exactly
+// once, when the last of them goes.
+TEST(SharedBytes, AdoptedBytesAreReleasedOnceWithTheLastReference) {
+  static const uint8_t owned[] = {'s', 'n', 'a', 'p', 's', 'h', 'o', 't'};
+  int released = 0;
+  SharedBytes slice;
+  {
+    SharedBytes whole = SharedBytes::adopt(owned, sizeof owned, [&released] { ++released; });
+    EXPECT_EQ(whole.view(), "snapshot");
+    EXPECT_TRUE(whole.sole_reference());
+    slice = whole.slice(4, 4);
+    EXPECT_FALSE(whole.sole_reference());
+    SharedBytes copy = whole;
+  }
+  EXPECT_EQ(released, 0);
+  EXPECT_EQ(slice.view(), "shot");
+  EXPECT_EQ(slice.data(), owned + 4);  // no copy made
+  slice = SharedBytes();
+  EXPECT_EQ(released, 1);
+}
+
 TEST(Codec, AppendRoundTripsWithZeroCopyPayloads) {
   SharedBytes frame = encode_message(sample_append());
   std::string error;
