@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cassert>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -101,7 +102,9 @@ std::unique_ptr<journal_log_output> journal_log_output::open(const std::string& 
   const int dial_errno = errno;
   if (probe >= 0) ::close(probe);
   if (!reachable) {
-    error = "dial unixgram " + socket_path + ": connect: " + std::strerror(dial_errno);
+    std::string reason = std::strerror(dial_errno);  // Go spells errno texts in lower case, as etcd prints them
+    if (!reason.empty()) reason[0] = char(std::tolower(static_cast<unsigned char>(reason[0])));
+    error = "dial unixgram " + socket_path + ": connect: " + reason;
     ::close(fd);
     return nullptr;
   }

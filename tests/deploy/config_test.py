@@ -284,7 +284,7 @@ DAEMON_ARGS="--debug --max-snapshots=10"
                               "systemd/journal"], capture_output=True, text=True, timeout=10, env=base_environment())
         self.assertEqual(out.returncode, 1, out.stderr)  # as etcd 3.4: "error verifying flags", exit 1
         self.assertIn("can't find journal (dial unixgram /run/systemd/journal/socket: connect: "
-                      "No such file or directory)", out.stderr)
+                      "no such file or directory)", out.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.dir, "never")))
 
     def test_every_flag_of_the_installed_etcd_is_known(self):

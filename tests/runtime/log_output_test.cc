@@ -178,7 +178,7 @@ TEST(LogOutput, JournalEntryLargerThanADatagramGoesInASealedMemfd) {
 TEST(LogOutput, JournalThatCannotBeDialledIsRefusedAsEtcdDoes) {
   std::string error;
   EXPECT_FALSE(journal_log_output::open("/nonexistent/journal/socket", "ringkv", error));
-  EXPECT_EQ(error, "dial unixgram /nonexistent/journal/socket: connect: No such file or directory");
+  EXPECT_EQ(error, "dial unixgram /nonexistent/journal/socket: connect: no such file or directory");
 }
 
 TEST(LogWriter, StalledOutputNeitherBlocksNorGrowsTheLog) {
