@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <source_location>
 #include <thread>
@@ -113,6 +114,27 @@ void start_background_writer() {
   s.stopping = false;
   static const bool drain_registered = std::atexit([] { stop_background_writer(); }) == 0;
   (void)drain_registered;
+  // std::terminate (an exception escaping a task: runtime/run.cc logs it, then terminates) skips atexit:
+  // the queued lines, that one included, go out first.
+  static const std::terminate_handler previous_terminate = std::set_terminate([] {
+    drain_before_crash();
+    if (previous_terminate) previous_terminate();
+    std::abort();
+  });
+}
+
+void drain_before_crash() {
+  writer_state& s = state();
+  std::unique_lock lock(s.queue_mutex, std::try_to_lock);  // never wait on a lock at crash time
+  if (!lock.owns_lock() || !s.running) return;
+  s.stopping = true;
+  s.lines_queued.notify_one();
+  const bool drained = s.queue_drained.wait_for(lock, log_crash_drain_ms_max, [&] {
+    return s.queue.empty() && !s.writing && !s.dropped_unreported;
+  });
+  s.running = false;          // whatever this thread logs next is written by it
+  s.abandoned = !drained;
+  s.writer.detach();          // it ends by itself once drained; the process is going down
 }
 
 bool stop_background_writer(std::chrono::milliseconds drain_max) {

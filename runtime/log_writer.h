@@ -12,7 +12,8 @@
 //                    (full: dropped, counted)
 //
 // At exit (atexit, or stop_background_writer()) the queue is drained for at most log_drain_ms_max, then
-// logging is synchronous again. Lines still queued when the process crashes are lost.
+// logging is synchronous again; std::terminate drains it too (drain_before_crash). Lines still queued
+// when the process dies otherwise (abort from a failed assert, a signal) are lost.
 #pragma once
 
 #include <chrono>
@@ -41,6 +42,12 @@ void start_background_writer();  // idempotent; registers the drain at exit
 // Drains (bounded by `drain_max`) and joins the writer; logging is synchronous afterwards. Returns false
 // when the outputs did not take the queue in time (the writer thread is then left to the process's exit).
 bool stop_background_writer(std::chrono::milliseconds drain_max = log_drain_ms_max);
+
+// Before the process dies without atexit (std::terminate, which start_background_writer() hooks): lets
+// the writer take the queue for at most log_crash_drain_ms_max, without waiting on a lock. Logging is
+// synchronous afterwards.
+inline constexpr std::chrono::milliseconds log_crash_drain_ms_max{1'000};
+void drain_before_crash();
 
 uint64_t dropped_lines();  // since the process started
 

@@ -237,5 +237,18 @@ TEST(LogWriter, StopDrainsWhatIsQueued) {
   EXPECT_GT(text.find("synchronous again"), text.rfind(R"("msg":"queued")"));
 }
 
+// runtime/run.cc logs why a task failed, then calls std::terminate: that line must not stay in the queue.
+TEST(LogWriterDeathTest, TerminateWritesTheQueuedLinesFirst) {
+  EXPECT_DEATH(
+      {
+        set_output_fd(2);
+        start_background_writer();
+        for (int i = 0; i < 1000; ++i) info("before the crash", {{"i", i}});
+        log::error("exception escaped a detached task", {{"error", "last words"}});
+        std::terminate();
+      },
+      R"(\"i\":999\}(.|\n)*"msg":"exception escaped a detached task","error":"last words")");
+}
+
 }  // namespace
 }  // namespace ringkv::log
