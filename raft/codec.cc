@@ -2,6 +2,8 @@
 #include "raft/codec.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 
 #include "proto/fbs/raft_generated.h"
 
@@ -27,9 +29,15 @@ SharedBytes slice_of(const SharedBytes& frame, const flatbuffers::Vector<uint8_t
   return frame.slice(offset, bytes->size());
 }
 
+// Debian 12's flatbuffers (2.0.8) verifies a vector's 4-byte length prefix, not the alignment of its 8-byte
+// elements: a forged message can place them 4 bytes off (tests/fuzz/peer_frame_fuzz found it), so they are
+// copied as bytes, never read as uint64_t lvalues (a misaligned load is undefined behaviour).
 std::vector<NodeId> ids_of(const flatbuffers::Vector<uint64_t>* ids) {
+  static_assert(std::endian::native == std::endian::little, "flatbuffers stores little-endian ids");
   if (ids == nullptr) return {};
-  return {ids->begin(), ids->end()};
+  std::vector<NodeId> out(ids->size());
+  if (!out.empty()) std::memcpy(out.data(), ids->Data(), out.size() * sizeof(uint64_t));
+  return out;
 }
 
 bool sorted_unique(const std::vector<NodeId>& ids) {

@@ -1,7 +1,8 @@
-// runtime/log.cc — JSON-line formatting and the single-write output of runtime/log.h.
+// runtime/log.cc — JSON-line formatting of runtime/log.h; runtime/log_writer.cc writes the lines.
 #include "runtime/log.h"
 
 #include "runtime/json_text.h"
+#include "runtime/log_writer.h"
 
 #include <unistd.h>
 
@@ -16,7 +17,6 @@ namespace ringkv::log {
 namespace {
 
 std::atomic<log_level> current_level{log_level::info};
-std::atomic<int> output_fd{2};
 
 void append_timestamp(std::string& out) {
   auto now = std::chrono::system_clock::now();
@@ -95,7 +95,6 @@ std::string hex_id_text(uint64_t id) {
 
 void set_level(log_level level) { current_level.store(level, std::memory_order_relaxed); }
 log_level level() { return current_level.load(std::memory_order_relaxed); }
-void set_output_fd(int fd) { output_fd.store(fd, std::memory_order_relaxed); }
 
 void append_json_string(std::string& out, std::string_view text) { runtime::append_json_string(out, text); }
 
@@ -123,15 +122,9 @@ std::string format_line(log_level level, std::string_view msg, std::initializer_
 
 void write(log_level level, std::string_view msg, std::initializer_list<field> fields,
            const std::source_location& where) {
-  std::string line = format_line(level, msg, fields, where);
-  int fd = output_fd.load(std::memory_order_relaxed);
-  size_t written = 0;
-  while (written < line.size()) {  // one write(2) in practice; loop only for partial writes
-    ssize_t n = ::write(fd, line.data() + written, line.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // nowhere to log to: dropping the line is all we can do
-    written += size_t(n);
-  }
+  std::string_view file = short_file(where.file_name());
+  std::string_view caller_dir = file.substr(0, file.rfind('/') == std::string_view::npos ? 0 : file.rfind('/'));
+  detail::emit(level, caller_dir, format_line(level, msg, fields, where));
 }
 
 }  // namespace ringkv::log

@@ -1,8 +1,9 @@
 // runtime/log.h — the process's one logger: structured JSON lines, in etcd's (zap) shape:
 //   {"level":"info","ts":"2026-11-24T22:17:57.378Z","caller":"server/process/main.cc:42","msg":"...","key":value}
 // Every layer logs through it (runtime, storage, net, server): nothing else writes to stderr, so the
-// output is machine-readable line by line. One line is formatted in a local buffer and written with a
-// single write(2), so lines from different shard threads never interleave. Lines below the configured
+// output is machine-readable line by line. One line is formatted in a local buffer and handed to
+// runtime/log_writer.h, which writes it whole to every output (lines never interleave) - in the ringkv
+// process from a writer thread behind a bounded queue, so a slow output never blocks a shard. Lines below the configured
 // level cost one relaxed atomic load. Member/peer/leader ids go in hex as etcd prints them: hex_id().
 #pragma once
 
@@ -59,7 +60,9 @@ std::string hex_id_text(uint64_t id);
 
 void set_level(log_level level);
 log_level level();
-void set_output_fd(int fd);  // default 2 (stderr, as etcd)
+// One output, the descriptor `fd` (not closed by the logger); the default is 2 (stderr, as etcd).
+// Several outputs (files, journald) and the writer thread: runtime/log_writer.h.
+void set_output_fd(int fd);
 
 // Formats one line (without writing it); exposed for tests.
 std::string format_line(log_level level, std::string_view msg, std::initializer_list<field> fields,

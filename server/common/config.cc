@@ -145,20 +145,25 @@ std::string set_initial_cluster(server_config& config, const std::string& text) 
   return "";
 }
 
-// --log-outputs / --log-output: one destination (log.h writes every line to one descriptor).
+// --log-outputs / --log-output: etcd 3.4's rules with --logger=zap (embed/config_logging.go): 'default'
+// and 'systemd/journal' only alone; '/dev/null' among files discards every line (zap's MergeOutputPaths).
 std::string set_log_outputs(server_config& config, const std::string& text) {
   std::vector<std::string> outputs;
   for (const auto& part : split(text, ','))
     if (!part.empty() && std::find(outputs.begin(), outputs.end(), part) == outputs.end()) outputs.push_back(part);
   if (outputs.empty()) return "needs one output";
-  if (outputs.size() > 1)
-    return "ringkv writes its log to one output; got " + std::to_string(outputs.size()) + " ('" + text + "')";
-  const std::string& output = outputs[0];
-  if (output == "systemd/journal")
-    return "the journald output is not built; use 'stderr': under systemd, stderr reaches the journal";
-  if (output == "default" || output == "stderr") config.log_output = {log_destination::kind::standard_error, ""};
-  else if (output == "stdout") config.log_output = {log_destination::kind::standard_output, ""};
-  else config.log_output = {log_destination::kind::file, output};
+  const auto named = [&outputs](const char* name) { return std::find(outputs.begin(), outputs.end(), name) != outputs.end(); };
+  if (outputs.size() > 1 && named("default")) return "multi logoutput for \"default\" is not supported yet";
+  if (outputs.size() > 1 && named("systemd/journal"))
+    return "'systemd/journal' must be the only log output (as in etcd 3.4), got '" + text + "'";
+  if (named("/dev/null")) outputs = {"/dev/null"};
+  config.log_outputs.clear();
+  for (const auto& output : outputs) {
+    if (output == "default" || output == "stderr") config.log_outputs.push_back({log_destination::kind::standard_error, ""});
+    else if (output == "stdout") config.log_outputs.push_back({log_destination::kind::standard_output, ""});
+    else if (output == "systemd/journal") config.log_outputs.push_back({log_destination::kind::journal, ""});
+    else config.log_outputs.push_back({log_destination::kind::file, output});
+  }
   return "";
 }
 
@@ -300,8 +305,8 @@ std::vector<flag_spec> built_flag_specs() {
        },
        value_kind::boolean},
       {"log-outputs", "default",
-       "Where the log goes: 'default' or 'stderr' (under systemd: the journal), 'stdout', or a file path. One "
-       "output ('systemd/journal' is not built).",
+       "Comma-separated outputs: 'default' or 'stderr' (under systemd: the journal), 'stdout', file paths, or "
+       "'systemd/journal' alone (journald's native protocol).",
        set_log_outputs, value_kind::list},
       {"log-output", "default", "Deprecated: use --log-outputs.", set_log_outputs, value_kind::list},
       {"config-file", "", "Path to etcd's YAML configuration file. When given, the other command-line flags and "

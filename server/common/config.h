@@ -40,12 +40,15 @@ std::optional<net::endpoint> bind_endpoint(const url_endpoint& url);
 
 enum class cluster_state { new_cluster, existing_cluster };
 
-// --log-outputs: where the log lines go. One output: 'default' and 'stderr' (under systemd, stderr
-// reaches the journal), 'stdout', or a file path (appended to, created 0640).
+// --log-outputs: where the log lines go, as etcd 3.4 with --logger=zap: 'default' and 'stderr' (under
+// systemd, stderr reaches the journal), 'stdout', a file path (appended to, created 0640), or
+// 'systemd/journal' (journald's native protocol; alone, as etcd; start fails when journald cannot be
+// reached). Several outputs at once get every line; '/dev/null' among them discards every line (zap).
 struct log_destination {
-  enum class kind { standard_error, standard_output, file };
+  enum class kind { standard_error, standard_output, file, journal };
   kind to = kind::standard_error;
   std::string path;  // kind::file only
+  bool operator==(const log_destination&) const = default;
 };
 enum class compaction_mode { periodic, revision };
 
@@ -78,7 +81,7 @@ struct server_config {
   std::chrono::milliseconds watch_progress_notify_interval{std::chrono::minutes(10)};
   std::chrono::milliseconds wal_sync_delay{0};  // testing only: a slow disk (--experimental-wal-sync-delay)
   log_level level = log_level::info;
-  log_destination log_output;
+  std::vector<log_destination> log_outputs{log_destination{}};  // at least one; stderr by default
   std::string config_file;  // the YAML file the settings came from; empty when from flags/ETCD_*
   unsigned shards = 0;  // 0 means one per online core
   // --io-backend: auto (io_uring, epoll when io_uring is refused; RINGKV_IO_BACKEND may choose), uring, epoll.

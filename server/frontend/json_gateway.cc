@@ -13,7 +13,7 @@
 #include "etcd/v3election.pb.h"
 #include "etcd/v3lock.pb.h"
 #include "net/grpc/http1.h"
-#include "runtime/log.h"
+#include "runtime/json_text.h"
 
 namespace ringkv::server {
 namespace {
@@ -163,9 +163,9 @@ json_conversion response_to_json(std::string_view grpc_method, std::string_view 
 
 std::string error_json(const rpc_status& status) {
   std::string out = "{\"error\":";
-  log::append_json_string(out, status.message);
+  runtime::append_json_string(out, status.message);
   out += ",\"message\":";
-  log::append_json_string(out, status.message);
+  runtime::append_json_string(out, status.message);
   out += ",\"code\":" + std::to_string(int(status.code)) + "}";
   return out;
 }
@@ -182,9 +182,9 @@ std::string stream_error_line(const rpc_status& status) {
   int http_status = http_status_for(status.code);
   std::string out = "{\"error\":{\"grpc_code\":" + std::to_string(int(status.code)) +
                     ",\"http_code\":" + std::to_string(http_status) + ",\"message\":";
-  log::append_json_string(out, status.message);
+  runtime::append_json_string(out, status.message);
   out += ",\"http_status\":";
-  log::append_json_string(out, std::string(net::http1::reason_phrase(http_status)));
+  runtime::append_json_string(out, std::string(net::http1::reason_phrase(http_status)));
   out += "}}\n";
   return out;
 }

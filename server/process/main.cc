@@ -34,6 +34,7 @@
 #include "server/api/etcd_server.h"
 #include "server/replica/raft_payload.h"
 #include "runtime/log.h"
+#include "runtime/log_writer.h"
 #include "server/common/grpc_metrics.h"
 #include "server/common/server_metrics.h"
 #include "server/frontend/shard_ports.h"
@@ -90,19 +91,37 @@ void log_starting(const server_config& config) {
              {"log-level", log::to_string(config.level)}});
 }
 
-// --log-outputs: stderr (the default) stays; stdout or a file (appended to) becomes the log's descriptor.
-bool open_log_output(const log_destination& output) {
-  switch (output.to) {
-    case log_destination::kind::standard_error: return true;
-    case log_destination::kind::standard_output: log::set_output_fd(1); return true;
-    case log_destination::kind::file: break;
+// --log-outputs: every output opened (files appended to, journald dialled as etcd does), then the log
+// goes to all of them from runtime/log_writer.h's writer thread. False (logged to stderr) when one fails.
+bool open_log_outputs(const std::vector<log_destination>& destinations, const std::string& program) {
+  std::vector<std::unique_ptr<log::log_output>> outputs;
+  for (const auto& destination : destinations) {
+    switch (destination.to) {
+      case log_destination::kind::standard_error: outputs.push_back(std::make_unique<log::fd_log_output>(2, false)); break;
+      case log_destination::kind::standard_output: outputs.push_back(std::make_unique<log::fd_log_output>(1, false)); break;
+      case log_destination::kind::file: {
+        int fd = ::open(destination.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+        if (fd < 0) {
+          log::error("cannot open the log output", {{"log-outputs", destination.path}, {"error", std::strerror(errno)}});
+          return false;
+        }
+        outputs.push_back(std::make_unique<log::fd_log_output>(fd, true));  // open for the life of the process
+        break;
+      }
+      case log_destination::kind::journal: {
+        std::string error;
+        auto journal = log::journal_log_output::open(log::journal_socket_path, program, error);
+        if (!journal) {  // etcd 3.4: "error verifying flags, can't find journal (dial unixgram ...)", exit 1
+          log::error("error verifying flags", {{"error", "can't find journal (" + error + ")"}});
+          return false;
+        }
+        outputs.push_back(std::move(journal));
+        break;
+      }
+    }
   }
-  int fd = ::open(output.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    log::error("cannot open the log output", {{"log-outputs", output.path}, {"error", std::strerror(errno)}});
-    return false;
-  }
-  log::set_output_fd(fd);  // open for the life of the process
+  log::set_outputs(std::move(outputs));
+  log::start_background_writer();  // drained at exit
   return true;
 }
 
@@ -247,7 +266,8 @@ int main(int argc, char** argv) {
                 "3.4");
     return 0;
   }
-  if (parsed.config && !open_log_output(parsed.config->log_output)) return 1;
+  const std::string program = args[0].substr(args[0].rfind('/') + 1);  // etcd: filepath.Base(os.Args[0])
+  if (parsed.config && !open_log_outputs(parsed.config->log_outputs, program)) return 1;
   for (const auto& warning : parsed.warnings) log::warn(warning);
   if (!parsed.config) {
     log::error("error verifying flags", {{"error", parsed.error}, {"help", "see 'ringkv --help'"}});

@@ -245,11 +245,47 @@ DAEMON_ARGS="--debug --max-snapshots=10"
         self.assertIn("ETCD_ENABLE_V2='true' is not built in ringkv: the etcd v2 API",
                       self.refused([], {"ETCD_ENABLE_V2": "true"}))
         self.assertIn("--auth-token='jwt' is not built", self.refused(["--auth-token", "jwt"]))
-        self.assertIn("journald output is not built", self.refused(["--log-outputs", "systemd/journal"]))
+        self.assertIn('multi logoutput for \\"default\\" is not supported yet',  # etcd 3.4's words
+                      self.refused(["--log-outputs", "default,stderr"]))
+        self.assertIn("'systemd/journal' must be the only log output",
+                      self.refused(["--log-outputs", "systemd/journal,stderr"]))
         config = os.path.join(self.dir, "v2.yml")
         with open(config, "w") as f:
             f.write("enable-v2: true\n")
         self.assertIn("config file key 'enable-v2'='true' is not built", self.refused(["--config-file", config]))
+
+    def test_log_goes_to_every_output(self):
+        client, peer = free_port(), free_port()
+        first, second = os.path.join(self.dir, "first.log"), os.path.join(self.dir, "second.log")
+        self.start(["--name", "two-outputs", "--data-dir", os.path.join(self.dir, "data"),
+                    "--listen-client-urls", "http://127.0.0.1:%d" % client,
+                    "--advertise-client-urls", "http://127.0.0.1:%d" % client,
+                    "--listen-peer-urls", "http://127.0.0.1:%d" % peer,
+                    "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % peer,
+                    "--initial-cluster", "two-outputs=http://127.0.0.1:%d" % peer,
+                    "--log-outputs", "%s,stderr,%s" % (first, second)], base_environment())
+        self.wait_serving(client, self.stderr_text)
+        self.stop()  # the writer thread drains the queued lines at exit
+        with open(first) as f:
+            first_lines = f.read().splitlines()
+        with open(second) as f:
+            second_lines = f.read().splitlines()
+        stderr_lines = self.stderr_text().splitlines()
+        self.assertEqual(first_lines, second_lines)
+        self.assertEqual(first_lines, stderr_lines)
+        messages = [json.loads(line)["msg"] for line in first_lines]
+        self.assertIn("starting an etcd server", messages)
+        self.assertEqual(messages[-1], "stopped; WAL closed", "the last line reaches every output at exit")
+
+    def test_journal_output_needs_a_reachable_journald(self):
+        if os.path.exists("/run/systemd/journal/socket"):
+            self.skipTest("journald runs here (systemd_container_test covers the journal output)")
+        out = subprocess.run([RINGKV, "--data-dir", os.path.join(self.dir, "never"), "--log-outputs",
+                              "systemd/journal"], capture_output=True, text=True, timeout=10, env=base_environment())
+        self.assertEqual(out.returncode, 1, out.stderr)  # as etcd 3.4: "error verifying flags", exit 1
+        self.assertIn("can't find journal (dial unixgram /run/systemd/journal/socket: connect: "
+                      "no such file or directory)", out.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "never")))
 
     def test_every_flag_of_the_installed_etcd_is_known(self):
         etcd_help = subprocess.run(["etcd", "--help"], capture_output=True, text=True, timeout=10)

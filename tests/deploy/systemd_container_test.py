@@ -6,7 +6,10 @@ What a user relies on:
 - `systemctl start ringkv` returns once ringkv sent READY=1, and `systemctl status` shows the unit
   active (running) with ringkv's status text; the member answers /health on 127.0.0.1:2379;
 - it runs as the `ringkv` user made by systemd-sysusers, in StateDirectory /var/lib/ringkv;
-- `systemctl stop` ends it cleanly (exit 0, STOPPING=1 seen by systemd: the unit goes inactive, not failed).
+- `systemctl stop` ends it cleanly (exit 0, STOPPING=1 seen by systemd: the unit goes inactive, not failed);
+- with --log-outputs=systemd/journal (ETCD_LOG_OUTPUTS from a drop-in), journald receives structured
+  entries over its native protocol (_TRANSPORT=journal, not the unit's stderr stream): MESSAGE is the JSON
+  line, PRIORITY follows the level (info 6, warn 4), SYSLOG_IDENTIFIER=ringkv, PACKAGE the caller's folder.
 Skipped (exit 77) without podman, without the base image localhost/debian:bookworm (README, "Deploy",
 makes it with debootstrap) or for a sanitizer build (the image has no sanitizer runtime). The test image
 (localhost/ringkv-systemd-test) is rebuilt from this build each run (apt's layer is cached by podman);
@@ -28,6 +31,7 @@ BASE_IMAGE = "localhost/debian:bookworm"
 IMAGE = "localhost/ringkv-systemd-test:latest"
 CONTAINER = "ringkv-systemd-test-%d" % os.getpid()
 ACTIVE_TIMEOUT_S = 60
+DROP_IN = "/etc/systemd/system/ringkv.service.d"
 
 CONTAINERFILE = """\
 FROM %s
@@ -121,6 +125,47 @@ class SystemdUnit(unittest.TestCase):
         self.assertEqual(self.unit_property("ExecMainStatus"), "0")
         journal = in_container("journalctl", "-u", "ringkv", "--no-pager").stdout
         self.assertIn("stopped; WAL closed", journal)
+
+    def wait_active(self):
+        deadline = time.time() + ACTIVE_TIMEOUT_S
+        while in_container("systemctl", "is-active", "ringkv", check=False).stdout.strip() != "active":
+            if time.time() > deadline:
+                journal = in_container("journalctl", "-u", "ringkv", "--no-pager", check=False)
+                raise AssertionError("ringkv.service is not active:\n%s" % journal.stdout)
+            time.sleep(0.5)
+
+    def test_log_outputs_systemd_journal(self):
+        self.wait_active()  # systemd has booted (the bus answers) and started the unit as installed
+        # A drop-in sets the ETCD_* variables; --max-wals has no effect in ringkv: its warning is a warn entry.
+        in_container("bash", "-c", "mkdir -p %s && printf '[Service]\\nEnvironment=ETCD_LOG_OUTPUTS=systemd/journal "
+                     "ETCD_MAX_WALS=5\\n' > %s/journal.conf && systemctl daemon-reload" % (DROP_IN, DROP_IN))
+        try:
+            in_container("systemctl", "restart", "ringkv")
+            self.wait_active()
+            pid = self.unit_property("MainPID")
+            entries = [json.loads(line) for line in
+                       in_container("journalctl", "_PID=" + pid, "-o", "json", "--no-pager").stdout.splitlines()]
+            native = [e for e in entries if e.get("_TRANSPORT") == "journal"]
+            self.assertTrue(native, "no native-protocol entry from ringkv: %s" % entries[:5])
+            self.assertEqual([e for e in entries if e.get("_TRANSPORT") == "stdout"], [],
+                             "with systemd/journal alone, nothing goes to the unit's stderr stream")
+            by_msg = {json.loads(e["MESSAGE"])["msg"]: e for e in native}
+            starting = by_msg["starting an etcd server"]
+            self.assertEqual(starting["PRIORITY"], "6")
+            self.assertEqual(starting["SYSLOG_IDENTIFIER"], "ringkv")
+            self.assertEqual(starting["PACKAGE"], "server/process")
+            self.assertEqual(json.loads(starting["MESSAGE"])["level"], "info")
+            warned = [e for e in native if json.loads(e["MESSAGE"])["level"] == "warn"]
+            self.assertTrue(warned, "the --max-wals warning")
+            self.assertTrue(all(e["PRIORITY"] == "4" for e in warned))
+            warnings_only = in_container("journalctl", "_PID=" + pid, "-p", "warning", "-o", "json",
+                                         "--no-pager").stdout.splitlines()
+            self.assertEqual(sorted(json.loads(line)["MESSAGE"] for line in warnings_only),
+                             sorted(e["MESSAGE"] for e in warned), "journalctl -p warning: the warnings")
+        finally:
+            in_container("bash", "-c", "rm -r %s && systemctl daemon-reload" % DROP_IN)
+            in_container("systemctl", "restart", "ringkv")
+            self.wait_active()
 
 
 if __name__ == "__main__":

@@ -337,8 +337,8 @@ TEST(Config, NotBuiltFlagsRefuseTheStart) {
       {{"--cors", "https://example.com"}, {}, "CORS"},
       {{"--experimental-enable-lease-checkpoint"}, {}, "lease checkpoints"},
       {{"--experimental-initial-corrupt-check=true"}, {}, "corruption check"},
-      {{"--log-outputs", "systemd/journal"}, {}, "journald output is not built"},
-      {{"--log-outputs", "stderr,/tmp/x.log"}, {}, "one output"},
+      {{"--log-outputs", "systemd/journal,stderr"}, {}, "'systemd/journal' must be the only log output"},
+      {{"--log-outputs", "default,/tmp/x.log"}, {}, "multi logoutput for \"default\" is not supported yet"},
   };
   for (const auto& c : cases) {
     auto result = parse(c.flags, c.env);
@@ -437,7 +437,7 @@ experimental-watch-progress-notify-interval: 1500000000
   EXPECT_EQ(c.initial_cluster_token, "etcd-cluster-1");
   EXPECT_EQ(c.initial_cluster_state, cluster_state::existing_cluster);
   EXPECT_EQ(c.level, log_level::debug);
-  EXPECT_EQ(c.log_output.to, log_destination::kind::standard_output);
+  EXPECT_EQ(c.log_outputs, (std::vector<log_destination>{{log_destination::kind::standard_output, ""}}));
   EXPECT_EQ(c.compaction_period().count(), 3600);
   EXPECT_EQ(c.watch_progress_notify_interval, std::chrono::milliseconds(1500));  // nanoseconds, as etcd's file
   ASSERT_EQ(result.warnings.size(), 1u);  // max-snapshots: 5, given
@@ -494,13 +494,20 @@ TEST_F(ConfigFile, Errors) {
 }
 
 TEST(Config, LogOutputs) {
-  EXPECT_EQ(parse({}).config->log_output.to, log_destination::kind::standard_error);
-  EXPECT_EQ(parse({"--log-outputs", "default"}).config->log_output.to, log_destination::kind::standard_error);
-  EXPECT_EQ(parse({"--log-outputs", "stdout"}).config->log_output.to, log_destination::kind::standard_output);
-  auto file = parse({"--log-outputs=/var/log/ringkv.log"});
-  EXPECT_EQ(file.config->log_output.to, log_destination::kind::file);
-  EXPECT_EQ(file.config->log_output.path, "/var/log/ringkv.log");
-  EXPECT_EQ(parse({"--log-output", "stdout,stdout"}).config->log_output.to, log_destination::kind::standard_output);
+  using kind = log_destination::kind;
+  const auto outputs = [](std::vector<std::string> flags) { return parse(flags).config->log_outputs; };
+  using list = std::vector<log_destination>;
+  EXPECT_EQ(outputs({}), (list{{kind::standard_error, ""}}));
+  EXPECT_EQ(outputs({"--log-outputs", "default"}), (list{{kind::standard_error, ""}}));
+  EXPECT_EQ(outputs({"--log-outputs", "stdout"}), (list{{kind::standard_output, ""}}));
+  EXPECT_EQ(outputs({"--log-outputs=/var/log/ringkv.log"}), (list{{kind::file, "/var/log/ringkv.log"}}));
+  EXPECT_EQ(outputs({"--log-output", "stdout,stdout"}), (list{{kind::standard_output, ""}}));
+  // Several at once, as etcd 3.4 with --logger=zap: every line goes to each.
+  EXPECT_EQ(outputs({"--log-outputs", "stderr,/var/log/x.log,stdout"}),
+            (list{{kind::standard_error, ""}, {kind::file, "/var/log/x.log"}, {kind::standard_output, ""}}));
+  EXPECT_EQ(outputs({"--log-outputs", "systemd/journal"}), (list{{kind::journal, ""}}));
+  // zap: /dev/null among the outputs discards every line.
+  EXPECT_EQ(outputs({"--log-outputs", "stderr,/dev/null"}), (list{{kind::file, "/dev/null"}}));
 }
 
 }  // namespace
