@@ -15,6 +15,10 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
     : replica_(config, std::move(identity), wal, snapshots, std::move(recovered), std::move(snapshot)) {
   replica_.set_events(*this);
   pipeline_.add(learner_refusal_);
+  pipeline_.set_authenticator(auth_gate_);
+  watch_.set_watch_permission([this](std::string_view token, const etcdserverpb::WatchCreateRequest& create) {
+    return auth_gate_.watch_permitted(token, create);
+  });
   publish_db_size(replica_.store().size_bytes());  // the state recovered from the snapshot
 }
 
@@ -28,6 +32,7 @@ void etcd_server::register_services(net::grpc::service_registry& registry) {
   lock_.register_methods(pipeline_, registry);
   election_.register_methods(pipeline_, registry);
   watch_.register_methods(pipeline_, registry);
+  auth_.register_methods(pipeline_, registry);
 }
 
 runtime::task<void> etcd_server::run() {
@@ -63,8 +68,9 @@ bool etcd_server::healthy() const {
   return replica_.driver().leader() != raft::kNoNode && !replica_.applier().nospace_alarm();
 }
 
-runtime::task<unary_outcome> etcd_server::call_unary(std::string_view grpc_method, std::string bytes) {
-  co_return co_await pipeline_.call_unary(grpc_method, std::move(bytes));
+runtime::task<unary_outcome> etcd_server::call_unary(std::string_view grpc_method, std::string bytes,
+                                                     std::string token) {
+  co_return co_await pipeline_.call_unary(grpc_method, std::move(bytes), std::move(token));
 }
 
 void etcd_server::entries_applied() {
