@@ -1,0 +1,230 @@
+"""tests/compat/auth_test.py - users, roles and auth (issue 19) with the real etcdctl 3.4:
+
+- a permission matrix (users x roles x key ranges x operations) run against real etcd 3.4 and ringkv set up
+  the same way: every cell must be allowed or refused alike, with the same error text;
+- the user/role/auth commands' answers, also compared with etcd's;
+- auth enabled through one member of a three-member ringkv cluster applies on all three;
+- a restart keeps the auth state, also when it comes back from a raft snapshot.
+Every process is started on loopback ports and stopped by PID."""
+import os
+import re
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
+from ringkv_process import RingkvServer, free_port  # noqa: E402
+from cluster_test import Cluster  # noqa: E402
+
+BCRYPT_COST = "4"  # the smallest: both servers hash every password the test sets
+
+
+class Etcd(RingkvServer):
+    """Real etcd 3.4 on loopback ports: RingkvServer's start, etcdctl and stop by PID."""
+
+    def __init__(self):
+        super().__init__()
+        self.peer_url = "http://127.0.0.1:%d" % free_port()
+
+    def command(self, url):
+        return ["etcd", "--name", "default", "--data-dir", self.data_dir, "--bcrypt-cost", BCRYPT_COST,
+                "--listen-client-urls", url, "--advertise-client-urls", url,
+                "--listen-peer-urls", self.peer_url, "--initial-advertise-peer-urls", self.peer_url,
+                "--initial-cluster", "default=" + self.peer_url]
+
+    def cleanup(self):
+        self.stop()  # etcd re-raises SIGTERM after shutting down: no exit code to check
+        os.unlink(self.log_path)
+
+
+# (user, password, role, permission grant arguments after the role name)
+USERS = [
+    ("alice", "pa", "r_key", ["readwrite", "k1"]),
+    ("bob", "pb", "r_prefix", ["read", "p/", "--prefix"]),
+    ("carol", "pc", "r_from", ["write", "m", "--from-key"]),
+    ("erin", "pe", "r_range", ["readwrite", "a", "c"]),
+    ("dave", "pd", None, None),
+]
+
+# (name, etcdctl arguments, stdin)
+OPERATIONS = [
+    ("get k1", ["get", "k1"], None),
+    ("get k1 range", ["get", "k1", "k2"], None),
+    ("get p/x", ["get", "p/x"], None),
+    ("get p/ prefix", ["get", "p/", "--prefix"], None),
+    ("get p prefix", ["get", "p", "--prefix"], None),
+    ("get m from-key", ["get", "m", "--from-key"], None),
+    ("get z", ["get", "z"], None),
+    ("get b", ["get", "b"], None),
+    ("get a..c", ["get", "a", "c"], None),
+    ("get a..d", ["get", "a", "d"], None),
+    ("put k1", ["put", "k1", "v"], None),
+    ("put k1 prev-kv", ["put", "k1", "v", "--prev-kv"], None),
+    ("put p/x", ["put", "p/x", "v"], None),
+    ("put z", ["put", "z", "v"], None),
+    ("put m", ["put", "m", "v"], None),
+    ("put b", ["put", "b", "v"], None),
+    ("del k1", ["del", "k1"], None),
+    ("del p/ prefix", ["del", "p/", "--prefix"], None),
+    ("del m from-key", ["del", "m", "--from-key"], None),
+    ("del a..c", ["del", "a", "c"], None),
+    ("txn compare k1 put z", ["txn"], 'value("k1") = "v"\n\nput z w\n\nput k1 w\n\n'),
+    ("txn compare b put b", ["txn"], 'value("b") = "v"\n\nput b w\n\nget a c\n\n'),
+    ("txn compare p/x get p/", ["txn"], 'value("p/x") = "v"\n\nget p/x\n\n\n'),
+    ("user list", ["user", "list"], None),
+    ("role list", ["role", "list"], None),
+    ("user get self", ["user", "get", "{user}"], None),
+    ("user get root", ["user", "get", "root"], None),
+    ("role get r_key", ["role", "get", "r_key"], None),
+    ("role add", ["role", "add", "x_{user}"], None),
+    ("defrag", ["defrag"], None),
+    ("hashkv", ["endpoint", "hashkv"], None),
+    ("status", ["endpoint", "status"], None),
+    ("member list", ["member", "list"], None),
+    ("lease grant", ["lease", "grant", "100"], None),
+    ("alarm list", ["alarm", "list"], None),
+]
+
+
+def outcome(result):
+    """What a cell compares: allowed, or refused with its error text (the last line etcdctl prints, the
+    server's address left out)."""
+    if result.returncode == 0:
+        return "allowed"
+    lines = [line for line in result.stderr.splitlines() if line.strip() and '"level"' not in line]
+    return "refused: " + re.sub(r"127\.0\.0\.1:\d+", "<endpoint>", lines[-1] if lines else "exit %d" % result.returncode)
+
+
+def set_up_auth(server):
+    ctl = server.etcdctl
+    ctl("user", "add", "root:rootpw")
+    ctl("user", "grant-role", "root", "root")
+    for user, password, role, grant in USERS:
+        ctl("user", "add", "%s:%s" % (user, password))
+        if role:
+            ctl("role", "add", role)
+            ctl("role", "grant-permission", role, *grant)
+            ctl("user", "grant-role", user, role)
+    for key in ["k1", "p/x", "m", "z", "b"]:
+        ctl("put", key, "v")
+    ctl("auth", "enable")
+
+
+def matrix(server):
+    cells = {}
+    for user, password, _, _ in USERS + [("root", "rootpw", None, None)]:
+        for name, args, stdin in OPERATIONS:
+            args = [a.replace("{user}", user) for a in args]
+            result = server.etcdctl("--user", "%s:%s" % (user, password), *args, input=stdin, check=False)
+            cells[(user, name)] = outcome(result)
+    for name, args, stdin in OPERATIONS[:3] + OPERATIONS[10:11] + OPERATIONS[23:24] + OPERATIONS[29:31]:
+        args = [a.replace("{user}", "nobody") for a in args]
+        cells[("(no user)", name)] = outcome(server.etcdctl(*args, input=stdin, check=False))
+    cells[("alice", "bad password")] = outcome(server.etcdctl("--user", "alice:wrong", "get", "k1", check=False))
+    cells[("nobody", "unknown user")] = outcome(server.etcdctl("--user", "nobody:x", "get", "k1", check=False))
+    return cells
+
+
+class AuthAgainstEtcd(unittest.TestCase):
+    def test_management_commands_answer_as_etcd(self):
+        answers = {}
+        for label, server in (("etcd", Etcd()), ("ringkv", RingkvServer(["--bcrypt-cost", BCRYPT_COST]))):
+            server.start()
+            try:
+                ctl = lambda *a: outcome(server.etcdctl(*a, check=False))  # noqa: E731
+                root = ["--user", "root:rootpw"]
+                answers[label] = [
+                    ctl("auth", "enable"),  # no root user: refused
+                    ctl("user", "add", "root:rootpw"),
+                    ctl("user", "add", "root:rootpw"),
+                    ctl("user", "add", "np", "--no-password"),
+                    ctl("user", "grant-role", "np", "nope"),
+                    ctl("role", "add", "r"),
+                    ctl("role", "add", "r"),
+                    ctl("role", "grant-permission", "r", "read", "k"),
+                    ctl("role", "grant-permission", "r", "write", "k"),  # the same range: type replaced
+                    server.etcdctl("role", "get", "r").stdout,
+                    ctl("role", "revoke-permission", "r", "nokey"),
+                    ctl("user", "revoke-role", "np", "r"),
+                    ctl("user", "grant-role", "root", "root"),
+                    ctl("auth", "enable"),
+                    ctl("get", "k"),  # no user now
+                    ctl("--user", "np:", "get", "k"),  # a no-password user cannot authenticate
+                    ctl("user", "delete", "root", *root),
+                    ctl("user", "revoke-role", "root", "root", *root),
+                    ctl("role", "delete", "root", *root),
+                    ctl("user", "delete", "nobody", *root),
+                    ctl("role", "delete", "nope", *root),
+                    ctl("user", "passwd", "np", "--interactive=false", *root),
+                    server.etcdctl("user", "list", *root).stdout,
+                    server.etcdctl("role", "list", *root).stdout,
+                    ctl("auth", "disable", *root),
+                    ctl("get", "k"),
+                ]
+            finally:
+                server.cleanup()
+        self.assertEqual(answers["ringkv"], answers["etcd"])
+
+    def test_permission_matrix_matches_etcd(self):
+        results = {}
+        for label, server in (("etcd", Etcd()), ("ringkv", RingkvServer(["--bcrypt-cost", BCRYPT_COST]))):
+            server.start()
+            try:
+                set_up_auth(server)
+                results[label] = matrix(server)
+            finally:
+                server.cleanup()
+        differences = ["%s / %s: etcd %s, ringkv %s" % (cell[0], cell[1], results["etcd"][cell], results["ringkv"][cell])
+                       for cell in results["etcd"] if results["etcd"][cell] != results["ringkv"].get(cell)]
+        self.maxDiff = None
+        self.assertEqual(differences, [])
+        # The matrix refuses and allows something in every row (it tests the checks, not one answer).
+        self.assertIn("allowed", results["ringkv"].values())
+        self.assertIn("refused: Error: etcdserver: permission denied", results["ringkv"].values())
+
+
+class AuthOnRingkv(unittest.TestCase):
+    def test_restart_and_snapshot_keep_auth_state(self):
+        server = RingkvServer(["--bcrypt-cost", BCRYPT_COST, "--snapshot-count", "20"]).start()
+        try:
+            set_up_auth(server)
+            for i in range(60):  # past --snapshot-count a few times: the restart comes back from a snapshot
+                server.etcdctl("--user", "alice:pa", "put", "k1", str(i))
+            snap_dir = os.path.join(server.data_dir, "member", "snap")
+            self.assertTrue(any(name.endswith(".snap") for name in os.listdir(snap_dir)))
+            server.restart()
+            self.assertEqual(outcome(server.etcdctl("get", "k1", check=False)),
+                             "refused: Error: etcdserver: user name is empty")
+            self.assertEqual(server.etcdctl("--user", "alice:pa", "get", "k1", "--print-value-only").stdout, "59\n")
+            self.assertEqual(outcome(server.etcdctl("--user", "alice:pa", "put", "z", "v", check=False)),
+                             "refused: Error: etcdserver: permission denied")
+            self.assertEqual(server.etcdctl("--user", "root:rootpw", "role", "get", "r_prefix").stdout,
+                             "Role r_prefix\nKV Read:\n\t[p/, p0) (prefix p/)\nKV Write:\n")
+        finally:
+            server.cleanup()
+
+    def test_auth_enabled_through_one_member_applies_on_all_three(self):
+        cluster = Cluster(3, extra_args=["--bcrypt-cost", BCRYPT_COST]).start()
+        try:
+            self.assertIsNotNone(cluster.agreed_leader())
+            first, *others = cluster.members
+            set_up_auth(first)
+            for member in cluster.members:
+                self.assertEqual(outcome(member.etcdctl("put", "k1", "x", check=False)),
+                                 "refused: Error: etcdserver: user name is empty")
+                self.assertEqual(member.etcdctl("--user", "alice:pa", "put", "k1", member.name).stdout, "OK\n")
+                self.assertEqual(outcome(member.etcdctl("--user", "bob:pb", "put", "p/x", "v", check=False)),
+                                 "refused: Error: etcdserver: permission denied")
+                self.assertEqual(member.etcdctl("--user", "bob:pb", "get", "p/x", "--print-value-only").stdout, "v\n")
+            # A change through another member reaches the first: bob may now write his prefix.
+            others[1].etcdctl("--user", "root:rootpw", "role", "grant-permission", "r_prefix", "readwrite", "p/",
+                              "--prefix")
+            self.assertEqual(first.etcdctl("--user", "bob:pb", "put", "p/y", "v").stdout, "OK\n")
+            others[0].etcdctl("--user", "root:rootpw", "auth", "disable")
+            self.assertEqual(first.etcdctl("put", "k1", "free").stdout, "OK\n")
+        finally:
+            cluster.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
