@@ -6,15 +6,22 @@
 - auth enabled through one member of a three-member ringkv cluster applies on all three;
 - a restart keeps the auth state, also when it comes back from a raft snapshot.
 Every process is started on loopback ports and stopped by PID."""
+import base64
+import json
 import os
 import re
 import sys
+import time
+import urllib.error
+import urllib.request
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "server"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
 from ringkv_process import RingkvServer, free_port  # noqa: E402
 from cluster_test import Cluster  # noqa: E402
+import grpc  # noqa: E402
+from etcd3.etcdrpc import rpc_pb2  # noqa: E402  (Debian's python3-etcd3, which cluster_test imports)
 
 BCRYPT_COST = "4"  # the smallest: both servers hash every password the test sets
 
@@ -27,7 +34,7 @@ class Etcd(RingkvServer):
         self.peer_url = "http://127.0.0.1:%d" % free_port()
 
     def command(self, url):
-        return ["etcd", "--name", "default", "--data-dir", self.data_dir, "--bcrypt-cost", BCRYPT_COST,
+        return ["etcd", "--name", "default", "--data-dir", self.data_dir, "--bcrypt-cost", BCRYPT_COST] + self.extra_args + [
                 "--listen-client-urls", url, "--advertise-client-urls", url,
                 "--listen-peer-urls", self.peer_url, "--initial-advertise-peer-urls", self.peer_url,
                 "--initial-cluster", "default=" + self.peer_url]
@@ -181,6 +188,70 @@ class AuthAgainstEtcd(unittest.TestCase):
         # The matrix refuses and allows something in every row (it tests the checks, not one answer).
         self.assertIn("allowed", results["ringkv"].values())
         self.assertIn("refused: Error: etcdserver: permission denied", results["ringkv"].values())
+
+
+TOKEN_TTL_S = 2
+
+
+def token_story(server, rpc):
+    """Simple tokens over gRPC (`token` metadata) and the JSON gateway (Authorization header): what a
+    client sees with a good, a missing, a bogus and an expired token, and after authenticating again."""
+    seen = []
+    with grpc.insecure_channel(server.endpoint) as channel:
+        authenticate = channel.unary_unary("/etcdserverpb.Auth/Authenticate",
+                                           request_serializer=rpc.AuthenticateRequest.SerializeToString,
+                                           response_deserializer=rpc.AuthenticateResponse.FromString)
+        get = channel.unary_unary("/etcdserverpb.KV/Range", request_serializer=rpc.RangeRequest.SerializeToString,
+                                  response_deserializer=rpc.RangeResponse.FromString)
+
+        def try_get(metadata):
+            try:
+                return "ok %s" % [kv.value for kv in get(rpc.RangeRequest(key=b"k1"), metadata=metadata, timeout=10).kvs]
+            except grpc.RpcError as error:
+                return "%s %s" % (error.code(), error.details())
+
+        def gateway_get(token):
+            body = json.dumps({"key": base64.b64encode(b"k1").decode()}).encode()
+            headers = {"Authorization": token} if token else {}
+            request = urllib.request.Request("http://%s/v3/kv/range" % server.endpoint, data=body, headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return "%d %s" % (response.status, [kv["value"] for kv in json.loads(response.read())["kvs"]])
+            except urllib.error.HTTPError as error:
+                answer = json.loads(error.read())
+                return "%d %s %s" % (error.code, answer.get("code"), answer.get("message"))
+
+        try:
+            authenticate(rpc.AuthenticateRequest(name="alice", password="wrong"), timeout=10)
+        except grpc.RpcError as error:
+            seen.append("bad password: %s %s" % (error.code(), error.details()))
+        token = authenticate(rpc.AuthenticateRequest(name="alice", password="pa"), timeout=10).token
+        seen.append("good token: " + try_get([("token", token)]))
+        seen.append("gateway, good token: " + gateway_get(token))
+        seen.append("no token: " + try_get([]))
+        seen.append("gateway, no token: " + gateway_get(None))
+        seen.append("bogus token: " + try_get([("token", "bogus.1")]))
+        time.sleep(TOKEN_TTL_S + 2.5)  # unused past its TTL (etcd checks expiry every second)
+        seen.append("expired token: " + try_get([("token", token)]))
+        token = authenticate(rpc.AuthenticateRequest(name="alice", password="pa"), timeout=10).token
+        seen.append("authenticated again: " + try_get([("token", token)]))
+    return seen
+
+
+class TokensAgainstEtcd(unittest.TestCase):
+    def test_tokens_expire_and_clients_authenticate_again_as_with_etcd(self):
+        stories = {}
+        for label, server in (("etcd", Etcd()), ("ringkv", RingkvServer(["--bcrypt-cost", BCRYPT_COST]))):
+            server.extra_args += ["--auth-token-ttl", str(TOKEN_TTL_S)]
+            server.start()
+            try:
+                set_up_auth(server)
+                stories[label] = token_story(server, rpc_pb2)
+            finally:
+                server.cleanup()
+        self.maxDiff = None
+        self.assertEqual(stories["ringkv"], stories["etcd"])
+        self.assertIn("expired token: StatusCode.UNAUTHENTICATED etcdserver: invalid auth token", stories["ringkv"])
 
 
 class AuthOnRingkv(unittest.TestCase):
