@@ -46,8 +46,12 @@ auth::auth_errc parsed_check(std::string_view bytes, Check checker) {
 
 }  // namespace
 
-rpc_status auth_gate::identify(std::string_view token, auth::caller& who) const {
-  if (token.empty()) return {};
+rpc_status auth_gate::identify(std::string_view token, std::string_view cert_cn, auth::caller& who) const {
+  if (token.empty()) {
+    if (member_.config().client_tls.client_cert_auth && !cert_cn.empty())
+      who = {std::string(cert_cn), member_.applier().auth().revision()};
+    return {};
+  }
   auto user = member_.applier().tokens().user_of(token, lease_clock_ms());
   if (!user) return auth::to_status(auth::auth_errc::invalid_auth_token);
   who = {std::move(*user), member_.applier().auth().revision()};
@@ -57,7 +61,7 @@ rpc_status auth_gate::identify(std::string_view token, auth::caller& who) const 
 rpc_status auth_gate::authenticate(const call_info& call, auth::caller& who) const {
   check needed = check_for(call.method);
   if (needed == check::nothing) return {};
-  if (rpc_status status = identify(call.token, who); !status.ok()) return status;
+  if (rpc_status status = identify(call.token, call.client_cert_cn, who); !status.ok()) return status;
   const auth::auth_store& store = member_.applier().auth();
   if (!store.enabled()) return {};
   auth::auth_errc error = auth::auth_errc::ok;
@@ -82,11 +86,12 @@ rpc_status auth_gate::authenticate(const call_info& call, auth::caller& who) con
   return auth::to_status(error);
 }
 
-bool auth_gate::watch_permitted(std::string_view token, const etcdserverpb::WatchCreateRequest& create) const {
+bool auth_gate::watch_permitted(std::string_view token, std::string_view cert_cn,
+                                const etcdserverpb::WatchCreateRequest& create) const {
   const auth::auth_store& store = member_.applier().auth();
   if (!store.enabled()) return true;
   auth::caller who;
-  if (!identify(token, who).ok()) return false;
+  if (!identify(token, cert_cn, who).ok()) return false;
   std::string key = create.key().empty() ? std::string(1, '\0') : create.key();  // as etcd: "\0" is the smallest key
   return store.op_permitted(who.user, who.auth_revision, key, create.range_end(), auth::access::read) ==
          auth::auth_errc::ok;

@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "server/api/auto_compactor.h"
+#include "net/grpc/server_call.h"
 #include "server/common/server_metrics.h"
 
 namespace ringkv::server {
@@ -16,8 +17,8 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
   replica_.set_events(*this);
   pipeline_.add(learner_refusal_);
   pipeline_.set_authenticator(auth_gate_);
-  watch_.set_watch_permission([this](std::string_view token, const etcdserverpb::WatchCreateRequest& create) {
-    return auth_gate_.watch_permitted(token, create);
+  watch_.set_watch_permission([this](const net::grpc::call_ref& call, const etcdserverpb::WatchCreateRequest& create) {
+    return auth_gate_.watch_permitted(call->metadata("token"), call->client_cert_cn(), create);
   });
   publish_db_size(replica_.store().size_bytes());  // the state recovered from the snapshot
 }

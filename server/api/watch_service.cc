@@ -207,7 +207,7 @@ void watch_service::create_watcher(const std::shared_ptr<watch_stream>& s, const
   bool to_the_end = create.range_end.size() == 1 && create.range_end[0] == '\0';
   const char* refused = nullptr;
   int64_t stream_id = -1;
-  if (watch_permitted_ && !watch_permitted_(s->call->metadata("token"), proto)) {
+  if (watch_permitted_ && !watch_permitted_(s->call, proto)) {
     // etcd 3.4: created and canceled at once with the permission error's text, the requested watch id.
     response.set_created(true);
     response.set_watch_id(proto.watch_id());

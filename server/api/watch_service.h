@@ -52,8 +52,8 @@ class watch_service {
  public:
   explicit watch_service(replica& member) : member_(member) {}
   void register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry);
-  // Whether the stream's token may watch a range (auth_gate::watch_permitted); unset: every watch.
-  using watch_permission = std::function<bool(std::string_view token, const etcdserverpb::WatchCreateRequest&)>;
+  // Whether the stream's call may watch a range (auth_gate::watch_permitted); unset: every watch.
+  using watch_permission = std::function<bool(const net::grpc::call_ref& call, const etcdserverpb::WatchCreateRequest&)>;
   void set_watch_permission(watch_permission permitted) { watch_permitted_ = std::move(permitted); }
   // After every applied batch: the ready watchers' events go out.
   void pump();

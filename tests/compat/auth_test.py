@@ -10,7 +10,10 @@ import base64
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
 from ringkv_process import RingkvServer, free_port  # noqa: E402
 from cluster_test import Cluster  # noqa: E402
+from tls_test import CLIENT_EXT, SERVER_EXT, make_ca, make_key_and_csr, sign  # noqa: E402
 import grpc  # noqa: E402
 from etcd3.etcdrpc import rpc_pb2  # noqa: E402  (Debian's python3-etcd3, which cluster_test imports)
 
@@ -252,6 +256,74 @@ class TokensAgainstEtcd(unittest.TestCase):
         self.maxDiff = None
         self.assertEqual(stories["ringkv"], stories["etcd"])
         self.assertIn("expired token: StatusCode.UNAUTHENTICATED etcdserver: invalid auth token", stories["ringkv"])
+
+
+def tls_variant(server_class):
+    """`server_class` serving https with a client certificate required (--client-cert-auth)."""
+
+    class TlsServer(server_class):
+        def __init__(self, pki, *args):
+            super().__init__(*args)
+            self.pki = pki
+            self.extra_args += ["--cert-file", os.path.join(pki, "server.crt"), "--key-file",
+                                os.path.join(pki, "server.key"), "--trusted-ca-file", os.path.join(pki, "ca.crt"),
+                                "--client-cert-auth"]
+
+        def client_args(self, cert):
+            return ["--cacert", os.path.join(self.pki, "ca.crt"), "--cert", os.path.join(self.pki, cert + ".crt"),
+                    "--key", os.path.join(self.pki, cert + ".key")]
+
+        def start(self):
+            args = self.command("https://127.0.0.1:%d" % self.port)
+            self.log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("server exited:\n" + self.log_text())
+                if self.etcdctl(*self.client_args("root"), "endpoint", "health", check=False).returncode == 0:
+                    return self
+                time.sleep(0.1)
+            raise RuntimeError("server did not become healthy:\n" + self.log_text())
+
+    return TlsServer
+
+
+class ClientCertificateIdentity(unittest.TestCase):
+    def test_certificate_common_name_is_the_user_as_with_etcd(self):
+        pki = tempfile.mkdtemp(prefix="ringkv-auth-pki-", dir="/tmp")
+        try:
+            make_ca(pki, "ca", "/CN=ringkv-auth-test-ca")
+            make_key_and_csr(pki, "server", "/CN=server")
+            sign(pki, "server", "ca", SERVER_EXT)
+            for user in ("root", "alice", "dave"):
+                make_key_and_csr(pki, user, "/CN=" + user)
+                sign(pki, user, "ca", CLIENT_EXT)
+            answers = {}
+            for label, server in (("etcd", tls_variant(Etcd)(pki)),
+                                  ("ringkv", tls_variant(RingkvServer)(pki, ["--bcrypt-cost", BCRYPT_COST]))):
+                server.start()
+                try:
+                    as_root = server.client_args("root")
+                    server.etcdctl(*as_root, "user", "add", "root:rootpw")
+                    server.etcdctl(*as_root, "user", "grant-role", "root", "root")
+                    server.etcdctl(*as_root, "user", "add", "alice:pa")
+                    server.etcdctl(*as_root, "role", "add", "r")
+                    server.etcdctl(*as_root, "role", "grant-permission", "r", "read", "k")
+                    server.etcdctl(*as_root, "user", "grant-role", "alice", "r")
+                    server.etcdctl(*as_root, "auth", "enable")
+                    ctl = lambda cert, *a: outcome(server.etcdctl(*server.client_args(cert), *a, check=False))  # noqa
+                    answers[label] = [ctl("root", "put", "k", "v"), ctl("root", "user", "list"),
+                                      ctl("alice", "get", "k"), ctl("alice", "put", "k", "w"),
+                                      ctl("alice", "user", "list"), ctl("dave", "get", "k"),
+                                      ctl("dave", "--user", "alice:pa", "get", "k")]
+                finally:
+                    server.cleanup()
+        finally:
+            shutil.rmtree(pki, ignore_errors=True)
+        self.assertEqual(answers["ringkv"], answers["etcd"])
+        self.assertEqual(answers["ringkv"][:4], ["allowed", "allowed", "allowed",
+                                                 "refused: Error: etcdserver: permission denied"])
 
 
 class AuthOnRingkv(unittest.TestCase):
