@@ -94,6 +94,8 @@ OPERATIONS = [
     ("member list", ["member", "list"], None),
     ("lease grant", ["lease", "grant", "100"], None),
     ("alarm list", ["alarm", "list"], None),
+    ("put k1 on the lease of z", ["put", "k1", "v", "--lease", "{lease}"], None),
+    ("lease revoke (z attached)", ["lease", "revoke", "{lease}"], None),
 ]
 
 
@@ -116,16 +118,19 @@ def set_up_auth(server):
             ctl("role", "add", role)
             ctl("role", "grant-permission", role, *grant)
             ctl("user", "grant-role", user, role)
-    for key in ["k1", "p/x", "m", "z", "b"]:
+    for key in ["k1", "p/x", "m", "b"]:
         ctl("put", key, "v")
+    lease = ctl("lease", "grant", "600").stdout.split()[1]  # "lease <hex id> granted with TTL(600s)"
+    ctl("put", "z", "v", "--lease", lease)
     ctl("auth", "enable")
+    return lease
 
 
-def matrix(server):
+def matrix(server, lease):
     cells = {}
     for user, password, _, _ in USERS + [("root", "rootpw", None, None)]:
         for name, args, stdin in OPERATIONS:
-            args = [a.replace("{user}", user) for a in args]
+            args = [a.replace("{user}", user).replace("{lease}", lease) for a in args]
             result = server.etcdctl("--user", "%s:%s" % (user, password), *args, input=stdin, check=False)
             cells[(user, name)] = outcome(result)
     for name, args, stdin in OPERATIONS[:3] + OPERATIONS[10:11] + OPERATIONS[23:24] + OPERATIONS[29:31]:
@@ -181,8 +186,7 @@ class AuthAgainstEtcd(unittest.TestCase):
         for label, server in (("etcd", Etcd()), ("ringkv", RingkvServer(["--bcrypt-cost", BCRYPT_COST]))):
             server.start()
             try:
-                set_up_auth(server)
-                results[label] = matrix(server)
+                results[label] = matrix(server, set_up_auth(server))
             finally:
                 server.cleanup()
         differences = ["%s / %s: etcd %s, ringkv %s" % (cell[0], cell[1], results["etcd"][cell], results["ringkv"][cell])
