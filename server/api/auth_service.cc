@@ -9,6 +9,23 @@ namespace ringkv::server {
 using namespace unary;
 using auth::auth_errc;
 
+namespace {
+
+// UserList and RoleList: root only (etcd's needAdminPermission), after a ReadIndex; `fill` writes the
+// names into the response.
+template <typename Response, typename Fill>
+runtime::task<unary_outcome> root_only_list(replica& member, auth::caller who, Fill fill) {
+  rpc_status barrier = co_await member.driver().read_barrier();
+  if (!barrier.ok()) co_return failure(barrier);
+  const auth::auth_store& store = member.applier().auth();
+  if (auth_errc admin = store.admin_permitted(who.user); admin != auth_errc::ok) co_return failure(auth::to_status(admin));
+  Response response;
+  fill(store, response);
+  co_return stamped_reply(member, response);
+}
+
+}  // namespace
+
 void auth_service::register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry) {
   service_methods methods(pipeline, registry, *this, "/etcdserverpb.Auth/");
   methods.unary("AuthEnable", propose_as<etcdserverpb::AuthEnableRequest>{member_, proposal_kind::auth_enable});
@@ -99,13 +116,10 @@ runtime::task<unary_outcome> auth_service::user_get(const etcdserverpb::AuthUser
 
 runtime::task<unary_outcome> auth_service::user_list(const etcdserverpb::AuthUserListRequest& /*request*/,
                                                      std::string /*bytes*/, auth::caller who) {
-  rpc_status barrier = co_await member_.driver().read_barrier();
-  if (!barrier.ok()) co_return failure(barrier);
-  const auth::auth_store& store = member_.applier().auth();
-  if (auth_errc admin = store.admin_permitted(who.user); admin != auth_errc::ok) co_return failure(auth::to_status(admin));
-  etcdserverpb::AuthUserListResponse response;
-  for (std::string& name : store.user_names()) response.add_users(std::move(name));
-  co_return stamped_reply(member_, response);
+  return root_only_list<etcdserverpb::AuthUserListResponse>(
+      member_, std::move(who), [](const auth::auth_store& store, etcdserverpb::AuthUserListResponse& response) {
+        for (std::string& name : store.user_names()) response.add_users(std::move(name));
+      });
 }
 
 runtime::task<unary_outcome> auth_service::role_get(const etcdserverpb::AuthRoleGetRequest& request,
@@ -124,13 +138,10 @@ runtime::task<unary_outcome> auth_service::role_get(const etcdserverpb::AuthRole
 
 runtime::task<unary_outcome> auth_service::role_list(const etcdserverpb::AuthRoleListRequest& /*request*/,
                                                      std::string /*bytes*/, auth::caller who) {
-  rpc_status barrier = co_await member_.driver().read_barrier();
-  if (!barrier.ok()) co_return failure(barrier);
-  const auth::auth_store& store = member_.applier().auth();
-  if (auth_errc admin = store.admin_permitted(who.user); admin != auth_errc::ok) co_return failure(auth::to_status(admin));
-  etcdserverpb::AuthRoleListResponse response;
-  for (std::string& name : store.role_names()) response.add_roles(std::move(name));
-  co_return stamped_reply(member_, response);
+  return root_only_list<etcdserverpb::AuthRoleListResponse>(
+      member_, std::move(who), [](const auth::auth_store& store, etcdserverpb::AuthRoleListResponse& response) {
+        for (std::string& name : store.role_names()) response.add_roles(std::move(name));
+      });
 }
 
 }  // namespace ringkv::server

@@ -21,6 +21,14 @@ apply_result undecodable() { return failure({grpc_code::internal, "ringkv: undec
 
 constexpr size_t token_prefix_bytes = 16;  // simple_token_prefix()
 
+// Parses the entry's message as a Request and applies it with `apply`.
+template <typename Request, typename Apply>
+apply_result parsed(std::string_view message, Apply apply) {
+  Request request;
+  if (!parse(request, message)) return undecodable();
+  return apply(request);
+}
+
 }  // namespace
 
 apply_result kv_applier::auth_reply(auth_errc error) {
@@ -41,55 +49,41 @@ apply_result kv_applier::apply_auth(proposal_kind kind, std::string_view message
       auth_.disable();
       tokens_.clear();
       return auth_reply(auth_errc::ok);
-    case proposal_kind::user_add: {
-      etcdserverpb::AuthUserAddRequest request;
-      if (!parse(request, message)) return undecodable();
-      return auth_reply(auth_.user_add(request.name(), request.password(), request.options().no_password()));
-    }
-    case proposal_kind::user_delete: {
-      etcdserverpb::AuthUserDeleteRequest request;
-      if (!parse(request, message)) return undecodable();
-      auth_errc error = auth_.user_delete(request.name());
-      if (error == auth_errc::ok) tokens_.invalidate_user(request.name());
-      return auth_reply(error);
-    }
-    case proposal_kind::user_change_password: {
-      etcdserverpb::AuthUserChangePasswordRequest request;
-      if (!parse(request, message)) return undecodable();
-      auth_errc error = auth_.user_change_password(request.name(), request.password());
-      if (error == auth_errc::ok) tokens_.invalidate_user(request.name());
-      return auth_reply(error);
-    }
-    case proposal_kind::user_grant_role: {
-      etcdserverpb::AuthUserGrantRoleRequest request;
-      if (!parse(request, message)) return undecodable();
-      return auth_reply(auth_.user_grant_role(request.user(), request.role()));
-    }
-    case proposal_kind::user_revoke_role: {
-      etcdserverpb::AuthUserRevokeRoleRequest request;
-      if (!parse(request, message)) return undecodable();
-      return auth_reply(auth_.user_revoke_role(request.name(), request.role()));
-    }
-    case proposal_kind::role_add: {
-      etcdserverpb::AuthRoleAddRequest request;
-      if (!parse(request, message)) return undecodable();
-      return auth_reply(auth_.role_add(request.name()));
-    }
-    case proposal_kind::role_delete: {
-      etcdserverpb::AuthRoleDeleteRequest request;
-      if (!parse(request, message)) return undecodable();
-      return auth_reply(auth_.role_delete(request.role()));
-    }
-    case proposal_kind::role_grant_permission: {
-      etcdserverpb::AuthRoleGrantPermissionRequest request;
-      if (!parse(request, message)) return undecodable();
-      return auth_reply(auth_.role_grant_permission(request.name(), request.perm()));
-    }
-    case proposal_kind::role_revoke_permission: {
-      etcdserverpb::AuthRoleRevokePermissionRequest request;
-      if (!parse(request, message)) return undecodable();
-      return auth_reply(auth_.role_revoke_permission(request.role(), request.key(), request.range_end()));
-    }
+    case proposal_kind::user_add:
+      return parsed<etcdserverpb::AuthUserAddRequest>(message, [&](const auto& r) {
+        return auth_reply(auth_.user_add(r.name(), r.password(), r.options().no_password()));
+      });
+    case proposal_kind::user_delete:
+      return parsed<etcdserverpb::AuthUserDeleteRequest>(message, [&](const auto& r) {
+        auth_errc error = auth_.user_delete(r.name());
+        if (error == auth_errc::ok) tokens_.invalidate_user(r.name());
+        return auth_reply(error);
+      });
+    case proposal_kind::user_change_password:
+      return parsed<etcdserverpb::AuthUserChangePasswordRequest>(message, [&](const auto& r) {
+        auth_errc error = auth_.user_change_password(r.name(), r.password());
+        if (error == auth_errc::ok) tokens_.invalidate_user(r.name());
+        return auth_reply(error);
+      });
+    case proposal_kind::user_grant_role:
+      return parsed<etcdserverpb::AuthUserGrantRoleRequest>(
+          message, [&](const auto& r) { return auth_reply(auth_.user_grant_role(r.user(), r.role())); });
+    case proposal_kind::user_revoke_role:
+      return parsed<etcdserverpb::AuthUserRevokeRoleRequest>(
+          message, [&](const auto& r) { return auth_reply(auth_.user_revoke_role(r.name(), r.role())); });
+    case proposal_kind::role_add:
+      return parsed<etcdserverpb::AuthRoleAddRequest>(message,
+                                                      [&](const auto& r) { return auth_reply(auth_.role_add(r.name())); });
+    case proposal_kind::role_delete:
+      return parsed<etcdserverpb::AuthRoleDeleteRequest>(
+          message, [&](const auto& r) { return auth_reply(auth_.role_delete(r.role())); });
+    case proposal_kind::role_grant_permission:
+      return parsed<etcdserverpb::AuthRoleGrantPermissionRequest>(
+          message, [&](const auto& r) { return auth_reply(auth_.role_grant_permission(r.name(), r.perm())); });
+    case proposal_kind::role_revoke_permission:
+      return parsed<etcdserverpb::AuthRoleRevokePermissionRequest>(message, [&](const auto& r) {
+        return auth_reply(auth_.role_revoke_permission(r.role(), r.key(), r.range_end()));
+      });
     default: return undecodable();
   }
 }
