@@ -5,12 +5,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 
 #include "runtime/io.h"
 #include "server/auth/password_hash.h"
 
 namespace ringkv::server::auth {
+
+unsigned password_worker::threads_count() {
+  return std::clamp(std::thread::hardware_concurrency() / 2, 1u, threads_max);
+}
 
 password_worker::~password_worker() {
   {
@@ -49,7 +54,7 @@ runtime::task<bool> password_worker::run(job& work) {
   {
     std::lock_guard lock(mutex_);
     if (threads_.empty())
-      for (unsigned i = 0; i < threads_count; ++i) threads_.emplace_back([this] { work_loop(); });
+      for (unsigned i = 0; i < threads_count(); ++i) threads_.emplace_back([this] { work_loop(); });
     queue_.push_back(&work);
   }
   wanted_.notify_one();

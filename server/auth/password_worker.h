@@ -1,7 +1,7 @@
 // server/auth/password_worker.h — runs bcrypt (password_hash.h) on its own threads so that UserAdd,
 // UserChangePassword and Authenticate never stall the raft shard, which applies every write:
 //
-//   raft shard (coroutine)                          worker thread (threads_count)
+//   raft shard (coroutine)                          worker threads (threads_count())
 //   job{password, ...} + socketpair ──[bounded FIFO]──> pop, bcrypt (tens of ms), store the result,
 //   co_await recv(job's socket) ...                     send one byte on the job's other socket
 //   resumed: read the result, close both sockets <──────┘
@@ -27,7 +27,10 @@ namespace ringkv::server::auth {
 
 class password_worker {
  public:
-  static constexpr unsigned threads_count = 1;       // bcrypt is CPU-bound: one core at most
+  // bcrypt is CPU-bound: half the cores (at least 1, at most threads_max), so that Authenticate bursts
+  // leave the shards cores to run on.
+  static constexpr unsigned threads_max = 8;
+  static unsigned threads_count();
   static constexpr size_t jobs_waiting_max = 256;    // queued or running; beyond: too many requests
 
   password_worker() = default;

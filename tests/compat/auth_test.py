@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from ringkv_process import RingkvServer, free_port  # noqa: E402
 from cluster_test import Cluster  # noqa: E402
 from tls_test import CLIENT_EXT, SERVER_EXT, make_ca, make_key_and_csr, sign  # noqa: E402
+import etcd3  # noqa: E402
 import grpc  # noqa: E402
 from etcd3.etcdrpc import rpc_pb2  # noqa: E402  (Debian's python3-etcd3, which cluster_test imports)
 
@@ -331,6 +333,30 @@ class ClientCertificateIdentity(unittest.TestCase):
 
 
 class AuthOnRingkv(unittest.TestCase):
+    def test_bcrypt_does_not_stall_writes(self):
+        """A UserAdd at a high bcrypt cost (about a second of hashing) runs while puts go on: if the hash ran
+        on the raft shard, the puts made meanwhile would wait for it."""
+        server = RingkvServer(["--bcrypt-cost", "14"]).start()
+        try:
+            client = etcd3.client(host="127.0.0.1", port=server.port, timeout=30)
+            client.put("warm", "up")
+            adding = threading.Thread(target=lambda: server.etcdctl("user", "add", "slow:pw", timeout=120))
+            started = time.time()
+            adding.start()
+            latencies = []
+            while adding.is_alive():
+                began = time.time()
+                client.put("during", str(len(latencies)))
+                latencies.append(time.time() - began)
+            adding.join()
+            hashing_s = time.time() - started
+            self.assertEqual(server.etcdctl("user", "list").stdout, "slow\n")
+            self.assertGreater(hashing_s, 0.5, "cost 14 should hash for well over half a second")
+            self.assertGreaterEqual(len(latencies), 5)
+            self.assertLess(max(latencies[1:]), hashing_s / 2, latencies)
+        finally:
+            server.cleanup()
+
     def test_restart_and_snapshot_keep_auth_state(self):
         server = RingkvServer(["--bcrypt-cost", BCRYPT_COST, "--snapshot-count", "20"]).start()
         try:
