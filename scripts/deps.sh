@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential pkg-config meson ninja-build
   liburing-dev libflatbuffers-dev flatbuffers-compiler libxxhash-dev
-  libnghttp2-dev libprotobuf-dev protobuf-compiler libssl-dev
+  libnghttp2-dev libprotobuf-dev protobuf-compiler libssl-dev libcrypt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
   etcd-server etcd-client golang-etcd-server-dev python3 python3-etcd3 python3-grpcio
   # python3-etcd (etcd v2 client, top-level module `etcd`, installed with Patroni) is not used by any test:

@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "server/api/auto_compactor.h"
+#include "net/grpc/server_call.h"
 #include "server/common/server_metrics.h"
 
 namespace ringkv::server {
@@ -15,6 +16,10 @@ etcd_server::etcd_server(const server_config& config, member_identity identity,
     : replica_(config, std::move(identity), wal, snapshots, std::move(recovered), std::move(snapshot)) {
   replica_.set_events(*this);
   pipeline_.add(learner_refusal_);
+  pipeline_.set_authenticator(auth_gate_);
+  watch_.set_watch_permission([this](const net::grpc::call_ref& call, const etcdserverpb::WatchCreateRequest& create) {
+    return auth_gate_.watch_permitted(call->metadata("token"), call->client_cert_cn(), create);
+  });
   publish_db_size(replica_.store().size_bytes());  // the state recovered from the snapshot
 }
 
@@ -28,6 +33,7 @@ void etcd_server::register_services(net::grpc::service_registry& registry) {
   lock_.register_methods(pipeline_, registry);
   election_.register_methods(pipeline_, registry);
   watch_.register_methods(pipeline_, registry);
+  auth_.register_methods(pipeline_, registry);
 }
 
 runtime::task<void> etcd_server::run() {
@@ -63,8 +69,9 @@ bool etcd_server::healthy() const {
   return replica_.driver().leader() != raft::kNoNode && !replica_.applier().nospace_alarm();
 }
 
-runtime::task<unary_outcome> etcd_server::call_unary(std::string_view grpc_method, std::string bytes) {
-  co_return co_await pipeline_.call_unary(grpc_method, std::move(bytes));
+runtime::task<unary_outcome> etcd_server::call_unary(std::string_view grpc_method, std::string bytes,
+                                                     std::string token) {
+  co_return co_await pipeline_.call_unary(grpc_method, std::move(bytes), std::move(token));
 }
 
 void etcd_server::entries_applied() {

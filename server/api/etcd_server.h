@@ -4,7 +4,7 @@
 // replica reports. Runs on the raft shard.
 //
 //   gRPC / JSON gateway ─> request_pipeline (stages, parse) ─> kv / lease / watch / cluster /
-//                          maintenance / lock / election service ─> replica (propose, read barrier, store)
+//                          maintenance / lock / election / auth service ─> replica (propose, read barrier, store)
 //   replica_events: entries_applied ─> watch pump, apply waiters;  member_asked ─> cluster service;
 //                   state_replacing ─> maintenance service (snapshot streams let go of the store)
 #pragma once
@@ -19,6 +19,8 @@
 #include "runtime/gate.h"
 #include "runtime/task.h"
 #include "server/api/apply_waiters.h"
+#include "server/api/auth_gate.h"
+#include "server/api/auth_service.h"
 #include "server/api/cluster_service.h"
 #include "server/api/election_service.h"
 #include "server/api/kv_service.h"
@@ -56,7 +58,8 @@ class etcd_server final : private replica_events {
 
   // For the HTTP endpoints: the JSON gateway calls the same unary methods as gRPC.
   bool healthy() const;
-  runtime::task<unary_outcome> call_unary(std::string_view grpc_method, std::string bytes);
+  // `token`: the Authorization header's value (the auth token), empty when none.
+  runtime::task<unary_outcome> call_unary(std::string_view grpc_method, std::string bytes, std::string token = {});
   replica& member() { return replica_; }  // the raft driver, peers' wiring (server/process)
 
  private:
@@ -68,7 +71,9 @@ class etcd_server final : private replica_events {
 
   replica replica_;
   learner_refusal learner_refusal_{replica_.is_learner()};
+  auth_gate auth_gate_{replica_};
   request_pipeline pipeline_;  // every call, gRPC and gateway alike, passes it first
+  auth::password_worker password_worker_;  // bcrypt off the raft shard
   apply_waiters apply_waiters_;  // woken after every applied batch (lock and election recipes)
   // Lease housekeeping, publish, auto compaction and Maintenance.Snapshot streams: run() waits for them.
   runtime::gate background_;
@@ -83,6 +88,7 @@ class etcd_server final : private replica_events {
   maintenance_service maintenance_{replica_, background_};
   lock_service lock_{replica_, apply_waiters_};
   election_service election_{replica_, apply_waiters_};
+  auth_service auth_{replica_, password_worker_};
 };
 
 }  // namespace ringkv::server

@@ -46,11 +46,12 @@ runtime::task<unary_outcome> kv_service::range(const etcdserverpb::RangeRequest&
   co_return reply(response);
 }
 
-runtime::task<unary_outcome> kv_service::put(const etcdserverpb::PutRequest& request, std::string bytes) {
+runtime::task<unary_outcome> kv_service::put(const etcdserverpb::PutRequest& request, std::string bytes,
+                                             auth::caller who) {
   if (auto s = check_put(request); !s.ok()) co_return failure(s);
   if (auto s = check_space(member_, mvcc::MvccStore::quota_cost(from_proto(request))); !s.ok()) co_return failure(s);
   node_metrics().mvcc_put.inc();
-  co_return co_await member_.propose(proposal_kind::put, std::move(bytes));
+  co_return co_await propose_for(member_, who, proposal_kind::put, std::move(bytes));
 }
 
 runtime::task<unary_outcome> kv_service::compact(const etcdserverpb::CompactionRequest& request,
@@ -61,18 +62,19 @@ runtime::task<unary_outcome> kv_service::compact(const etcdserverpb::CompactionR
 }
 
 runtime::task<unary_outcome> kv_service::delete_range(const etcdserverpb::DeleteRangeRequest& request,
-                                                      std::string bytes) {
+                                                      std::string bytes, auth::caller who) {
   if (auto s = check_delete_range(request); !s.ok()) co_return failure(s);
   node_metrics().mvcc_delete.inc();
-  co_return co_await member_.propose(proposal_kind::delete_range, std::move(bytes));
+  co_return co_await propose_for(member_, who, proposal_kind::delete_range, std::move(bytes));
 }
 
-runtime::task<unary_outcome> kv_service::txn(const etcdserverpb::TxnRequest& request, std::string bytes) {
+runtime::task<unary_outcome> kv_service::txn(const etcdserverpb::TxnRequest& request, std::string bytes,
+                                             auth::caller who) {
   if (auto s = check_txn(request, member_.config().max_txn_ops); !s.ok()) co_return failure(s);
   node_metrics().mvcc_txn.inc();
   if (!txn_writes(request)) co_return co_await read_only_txn(request);
   if (auto s = check_space(member_, mvcc::MvccStore::quota_cost(from_proto(request))); !s.ok()) co_return failure(s);
-  co_return co_await member_.propose(proposal_kind::txn, std::move(bytes));
+  co_return co_await propose_for(member_, who, proposal_kind::txn, std::move(bytes));
 }
 
 // A read-only txn is served after a ReadIndex, like etcd; it changes nothing in the store.

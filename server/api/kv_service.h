@@ -23,9 +23,10 @@ class kv_service {
 
  private:
   runtime::task<unary_outcome> range(const etcdserverpb::RangeRequest& request);
-  runtime::task<unary_outcome> put(const etcdserverpb::PutRequest& request, std::string bytes);
-  runtime::task<unary_outcome> delete_range(const etcdserverpb::DeleteRangeRequest& request, std::string bytes);
-  runtime::task<unary_outcome> txn(const etcdserverpb::TxnRequest& request, std::string bytes);
+  runtime::task<unary_outcome> put(const etcdserverpb::PutRequest& request, std::string bytes, auth::caller who);
+  runtime::task<unary_outcome> delete_range(const etcdserverpb::DeleteRangeRequest& request, std::string bytes,
+                                            auth::caller who);
+  runtime::task<unary_outcome> txn(const etcdserverpb::TxnRequest& request, std::string bytes, auth::caller who);
   // physical=true: answered once the compaction's memory is released (its steps run between requests).
   runtime::task<unary_outcome> compact(const etcdserverpb::CompactionRequest& request, std::string bytes);
   runtime::task<unary_outcome> read_only_txn(const etcdserverpb::TxnRequest& request);

@@ -16,12 +16,12 @@ net::grpc::status to_grpc(const rpc_status& status) {
   return net::grpc::status{net::grpc::status_code(uint8_t(status.code)), status.message};
 }
 
-rpc_status request_pipeline::admit(const call_info& call) const {
+rpc_status request_pipeline::admit(const call_info& call, auth::caller& who) const {
   for (const request_stage* stage : stages_) {
     rpc_status status = stage->admit(call);
     if (!status.ok()) return status;
   }
-  return {};
+  return authenticator_ != nullptr ? authenticator_->authenticate(call, who) : rpc_status{};
 }
 
 void request_pipeline::add_unary_handler(net::grpc::service_registry& registry, std::string path,
@@ -51,25 +51,31 @@ void request_pipeline::on_unary_call(const unary_entry* entry, const call_ref& c
 }
 
 runtime::task<void> request_pipeline::serve_unary(call_ref call, const unary_entry* entry, std::string bytes) const {
-  if (rpc_status admitted = admit({entry->path, bytes, false, call->client_cert_cn()}); !admitted.ok()) {
+  auth::caller who;
+  if (rpc_status admitted = admit({entry->path, bytes, false, call->client_cert_cn(), call->metadata("token")}, who);
+      !admitted.ok()) {
     call->finish(to_grpc(admitted));
     co_return;
   }
-  unary_outcome outcome = co_await entry->handler(std::move(bytes));
+  unary_outcome outcome = co_await entry->handler(std::move(bytes), std::move(who));
   if (!call->alive()) co_return;
   if (outcome.status.ok()) call->respond(outcome.response);
   else call->finish(to_grpc(outcome.status));
 }
 
-runtime::task<unary_outcome> request_pipeline::call_unary(std::string_view path, std::string bytes) const {
+runtime::task<unary_outcome> request_pipeline::call_unary(std::string_view path, std::string bytes,
+                                                          std::string token) const {
   auto it = unary_.find(std::string(path));
   if (it == unary_.end()) co_return unary::failure(etcd_errors::unimplemented(path));
-  if (rpc_status admitted = admit({it->first, bytes, false, {}}); !admitted.ok()) co_return unary::failure(admitted);
-  co_return co_await it->second.handler(std::move(bytes));
+  auth::caller who;
+  if (rpc_status admitted = admit({it->first, bytes, false, {}, token}, who); !admitted.ok())
+    co_return unary::failure(admitted);
+  co_return co_await it->second.handler(std::move(bytes), std::move(who));
 }
 
 bool request_pipeline::admit_stream(const call_ref& call) const {
-  rpc_status admitted = admit({call->path(), {}, true, call->client_cert_cn()});
+  auth::caller who;  // streams act for nobody: Watch checks each watcher's creation itself
+  rpc_status admitted = admit({call->path(), {}, true, call->client_cert_cn(), call->metadata("token")}, who);
   if (!admitted.ok()) call->finish(to_grpc(admitted));
   return admitted.ok();
 }

@@ -1,7 +1,8 @@
 // server/api/request_pipeline.h — the one way into the etcd services: every call, gRPC and JSON gateway
 // alike, passes the same chain of named stages (etcd 3.4's gRPC interceptors) before its service
-// method runs. Today one stage: a learner's refusals. Auth, request limits and metrics plug in as
-// further stages, in the order they are added. The services enter their methods here
+// method runs. Stages: a learner's refusals; then the call's authenticator (auth_gate.h), which turns
+// the call's token into the caller the method acts for. Request limits and metrics plug in as further
+// stages, in the order they are added. The services enter their methods here
 // (add_unary / add_server_stream / add_stream), which also puts them in the gRPC registry; the JSON
 // gateway calls the same unary methods through call_unary.
 //
@@ -20,6 +21,7 @@
 #include "net/grpc/grpc_status.h"
 #include "net/grpc/service_registry.h"
 #include "runtime/task.h"
+#include "server/auth/request_checks.h"
 #include "server/common/errors.h"
 #include "server/common/unary_helpers.h"
 
@@ -38,6 +40,8 @@ struct call_info {
   // The verified TLS client certificate's CN of the call's connection (gRPC calls; the JSON gateway
   // does not carry it yet). Empty without TLS or without a client certificate. For the auth stage.
   std::string_view client_cert_cn;
+  // The call's auth token: gRPC metadata "token" (the JSON gateway's Authorization header). Empty: none.
+  std::string_view token;
 };
 
 class request_stage {
@@ -49,17 +53,30 @@ class request_stage {
   ~request_stage() = default;
 };
 
-// A unary method: request bytes in, a response or a status out.
-using unary_handler = std::function<runtime::task<unary_outcome>(std::string bytes)>;
+// The last stage: who the call acts for (auth_gate.h). Refuses a bad token or a call the caller may
+// not make; `who` stays empty when the call carries no token.
+class call_authenticator {
+ public:
+  virtual rpc_status authenticate(const call_info& call, auth::caller& who) const = 0;
+
+ protected:
+  ~call_authenticator() = default;
+};
+
+// A unary method: request bytes and the caller in, a response or a status out.
+using unary_handler = std::function<runtime::task<unary_outcome>(std::string bytes, auth::caller who)>;
 
 // Parses `bytes` as a Request (grpc-go's status when they do not parse) and runs `method` on it:
+// `method(request, bytes, who)` when the method acts for the caller (it proposes on its behalf),
 // `method(request, bytes)` when the method wants the bytes too (to propose them unchanged), else
 // `method(request)`. The request lives in this frame while the method runs.
 template <typename Request, typename Method>
-runtime::task<unary_outcome> parse_then_call(Method method, std::string bytes) {
+runtime::task<unary_outcome> parse_then_call(Method method, std::string bytes, auth::caller who) {
   Request request;
   if (!unary::parse(request, bytes)) co_return unary::failure(unary::malformed());
-  if constexpr (std::invocable<Method&, const Request&, std::string>) {
+  if constexpr (std::invocable<Method&, const Request&, std::string, auth::caller>) {
+    co_return co_await method(request, std::move(bytes), std::move(who));
+  } else if constexpr (std::invocable<Method&, const Request&, std::string>) {
     co_return co_await method(request, std::move(bytes));
   } else {
     co_return co_await method(request);
@@ -70,8 +87,11 @@ class request_pipeline {
  public:
   // Appends a stage; it must outlive the pipeline.
   void add(const request_stage& stage) { stages_.push_back(&stage); }
-  // The first refusal, in the order the stages were added; ok when every stage admits the call.
-  rpc_status admit(const call_info& call) const;
+  // Set once; it must outlive the pipeline. Unset: every call acts for nobody.
+  void set_authenticator(const call_authenticator& authenticator) { authenticator_ = &authenticator; }
+  // The first refusal, in the order the stages were added, then the authenticator's; ok when all
+  // admit the call (`who`: the caller).
+  rpc_status admit(const call_info& call, auth::caller& who) const;
 
   // Enters a unary method in `registry` and in call_unary's table; `method` takes the parsed Request
   // (see parse_then_call). The pipeline outlives the registry's use of it.
@@ -85,8 +105,9 @@ class request_pipeline {
   // A bidirectional stream (Watch, LeaseKeepAlive): the handler runs once the stages admit the call.
   void add_stream(net::grpc::service_registry& registry, std::string path, net::grpc::stream_handler handler);
 
-  // The JSON gateway: the unary method registered at `path`, through the stages.
-  runtime::task<unary_outcome> call_unary(std::string_view path, std::string bytes) const;
+  // The JSON gateway: the unary method registered at `path`, through the stages (`token`: the
+  // Authorization header's value).
+  runtime::task<unary_outcome> call_unary(std::string_view path, std::string bytes, std::string token = {}) const;
 
  private:
   struct unary_entry {
@@ -104,6 +125,7 @@ class request_pipeline {
   bool admit_stream(const net::grpc::call_ref& call) const;  // false: finished with the refusal
 
   std::vector<const request_stage*> stages_;
+  const call_authenticator* authenticator_ = nullptr;
   // Entries are never moved (node-based maps): the registry's handlers point at them.
   std::unordered_map<std::string, unary_entry> unary_;  // "/etcdserverpb.KV/Range" -> method
   std::unordered_map<std::string, net::grpc::request_handler> server_streams_;

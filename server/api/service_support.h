@@ -25,14 +25,20 @@ unary_outcome stamped_reply(const replica& member, Response& response) {
   return unary::reply(response);
 }
 
-// A unary method that proposes the request bytes as they came (once they parse) under `kind` and
-// answers with what applying them returned: KV.Compact, Maintenance.Alarm, Lease.LeaseRevoke.
+// Proposes `bytes` under `kind` for the caller: a request etcd checks at apply (KV writes, LeaseRevoke,
+// the Auth changes) made by an authenticated caller goes as an as_user entry, so the applier checks it
+// again against the auth store at its place in the log; anything else goes as it is.
+runtime::task<unary_outcome> propose_for(replica& member, const auth::caller& who, proposal_kind kind,
+                                         std::string bytes);
+
+// A unary method that proposes the request bytes as they came (once they parse) under `kind` for the
+// caller and answers with what applying them returned: Maintenance.Alarm, Lease.LeaseRevoke.
 template <typename Request>
 struct propose_as {
   replica& member;
   proposal_kind kind;
-  runtime::task<unary_outcome> operator()(const Request& /*parsed*/, std::string bytes) const {
-    return member.propose(kind, std::move(bytes));
+  runtime::task<unary_outcome> operator()(const Request& /*parsed*/, std::string bytes, auth::caller who) const {
+    return propose_for(member, who, kind, std::move(bytes));
   }
 };
 

@@ -207,6 +207,15 @@ void watch_service::create_watcher(const std::shared_ptr<watch_stream>& s, const
   bool to_the_end = create.range_end.size() == 1 && create.range_end[0] == '\0';
   const char* refused = nullptr;
   int64_t stream_id = -1;
+  if (watch_permitted_ && !watch_permitted_(s->call, proto)) {
+    // etcd 3.4: created and canceled at once with the permission error's text, the requested watch id.
+    response.set_created(true);
+    response.set_watch_id(proto.watch_id());
+    response.set_canceled(true);
+    response.set_cancel_reason("rpc error: code = PermissionDenied desc = etcdserver: permission denied");
+    s->call->write_message(response);
+    return;
+  }
   if (!create.range_end.empty() && !to_the_end && create.key >= create.range_end) {
     refused = empty_watch_range_reason;
   } else if (stream_id = s->assign_stream_id(proto.watch_id()); stream_id < 0) {

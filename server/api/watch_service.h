@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <unordered_map>
@@ -51,6 +52,9 @@ class watch_service {
  public:
   explicit watch_service(replica& member) : member_(member) {}
   void register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry);
+  // Whether the stream's call may watch a range (auth_gate::watch_permitted); unset: every watch.
+  using watch_permission = std::function<bool(const net::grpc::call_ref& call, const etcdserverpb::WatchCreateRequest&)>;
+  void set_watch_permission(watch_permission permitted) { watch_permitted_ = std::move(permitted); }
   // After every applied batch: the ready watchers' events go out.
   void pump();
 
@@ -84,6 +88,7 @@ class watch_service {
   void on_drained(const std::shared_ptr<watch_stream>& stream);
 
   replica& member_;
+  watch_permission watch_permitted_;
   // Streams own themselves via their call's callbacks.
   std::unordered_map<mvcc::watch_id_t, std::weak_ptr<watch_stream>> watch_owner_;
   // By server_call::connection_key(); an entry lives while its connection has open watch streams.

@@ -244,6 +244,24 @@ std::vector<flag_spec> built_flag_specs() {
        int_field<uint64_t>(&server_config::max_request_bytes, 1)},
       {"max-txn-ops", "128", "Maximum number of operations permitted in a transaction.",
        int_field<uint64_t>(&server_config::max_txn_ops, 1)},
+      {"auth-token", "simple", "Specify a v3 authentication token type and its options ('simple'; 'jwt' is not built).",
+       [](server_config&, const std::string& v) -> std::string {
+         if (v == "simple") return "";
+         if (v.rfind("jwt", 0) == 0) return "jwt tokens are not built yet; use 'simple'";
+         return "must be 'simple', got '" + v + "'";
+       }},
+      {"bcrypt-cost", "10", "Specify the cost / strength of the bcrypt algorithm for hashing auth passwords (4-31).",
+       [](server_config& c, const std::string& v) -> std::string {
+         if (auto error = parse_int<int>(v, c.bcrypt_cost, 4); !error.empty()) return error;
+         return c.bcrypt_cost <= 31 ? "" : "must be at most 31 (bcrypt's largest cost), got '" + v + "'";
+       }},
+      {"auth-token-ttl", "300", "Time (in seconds) of the auth-token-ttl.",
+       [](server_config& c, const std::string& v) -> std::string {
+         int64_t seconds = 0;
+         if (auto error = parse_int<int64_t>(v, seconds, 1); !error.empty()) return error;
+         c.auth_token_ttl = std::chrono::seconds(std::min<int64_t>(seconds, int64_t{1} << 40));
+         return "";
+       }},
       {"max-concurrent-streams", "4294967295", "Maximum concurrent streams that each client can open.",
        int_field<uint64_t>(&server_config::max_concurrent_streams, 1)},
       {"grpc-keepalive-min-time", "5s", "Minimum duration interval that a client should wait before pinging server.",

@@ -93,6 +93,9 @@ struct server_config {
   bool discovery_fallback_proxy = true;  // --discovery-fallback proxy (etcd's default) | exit: both exit here
   std::string discovery_srv;             // --discovery-srv: the DNS domain of the SRV records
   std::string discovery_srv_name;        // --discovery-srv-name: suffix of the SRV service name
+  // Auth (server/auth): --auth-token 'simple' (JWT is not built), --bcrypt-cost, --auth-token-ttl.
+  int bcrypt_cost = 10;
+  std::chrono::seconds auth_token_ttl{300};
   client_tls_config client_tls;  // --cert-file, --key-file, ... (tls_flags.h)
   peer_tls_config peer_tls;      // --peer-cert-file, --peer-key-file, ... (tls_flags.h)
 

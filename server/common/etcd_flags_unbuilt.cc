@@ -68,7 +68,6 @@ flag_spec ignored(const char* name) {
 constexpr const char* no_bbolt =
     "ringkv has no bbolt backend: the key space lives in memory, made durable by the WAL (fdatasync before "
     "every acknowledgement) and snapshots";
-constexpr const char* no_auth = "authentication (users, roles, tokens) is not built yet";
 constexpr const char* no_v2_proxy = "used only by etcd's v2 proxy, which ringkv does not build";
 
 }  // namespace
@@ -133,11 +132,6 @@ std::vector<flag_spec> unbuilt_flag_specs() {
                 "all).",
                 list, "ringkv does not check the Host header: only '*' (allow all) is built", "|*"),
       // Auth
-      not_built("auth-token", "simple", "Specify a v3 authentication token type and its options ('simple' or 'jwt').",
-                text, no_auth),
-      not_built("bcrypt-cost", "10", "Specify the cost / strength of the bcrypt algorithm for hashing auth passwords.",
-                integer, no_auth),
-      not_built("auth-token-ttl", "300", "Time (in seconds) of the auth-token-ttl.", integer, no_auth),
       // Profiling and monitoring
       no_effect("enable-pprof", "false", "Enable runtime profiling data via HTTP server.", boolean,
                 "ringkv has no Go runtime to profile (use perf(1) on the process)", "false"),

@@ -22,7 +22,9 @@ runtime::task<net::grpc::http_reply> answer_gateway(const net::http1::request& r
   json_conversion converted = json_to_request(*method, request.body);
   rpc_status status = converted.status;
   if (status.ok()) {
-    apply_result outcome = co_await context.unary(*method, std::move(converted.bytes));
+    // etcd's gateway hands the Authorization header to the server as the call's token.
+    apply_result outcome =
+        co_await context.unary(*method, std::move(converted.bytes), std::string(request.header("authorization")));
     status = outcome.status;
     if (status.ok()) {
       json_conversion json = response_to_json(*method, outcome.response);

@@ -20,7 +20,8 @@ struct http_routes_context {
   std::function<bool()> healthy;  // for GET /health
   // The JSON gateway's unary routes: runs a unary gRPC method ("/etcdserverpb.KV/Range") on protobuf
   // bytes. Without it /v3/... is 404.
-  std::function<runtime::task<apply_result>(std::string_view grpc_method, std::string request)> unary;
+  // `token`: the request's Authorization header (the auth token), empty when absent.
+  std::function<runtime::task<apply_result>(std::string_view grpc_method, std::string request, std::string token)> unary;
   // This shard's registry (the relay registry on shards other than the home one): the streaming
   // routes open their calls on it.
   const net::grpc::service_registry* registry = nullptr;

@@ -103,16 +103,17 @@ runtime::task<bool> shard_ports::open() {
       if (shard == home_shard) {
         routes.registry = &registry_;
         routes.healthy = [this] { return server_.healthy(); };
-        routes.unary = [this](std::string_view method, std::string request) {
-          return server_.call_unary(method, std::move(request));
+        routes.unary = [this](std::string_view method, std::string request, std::string token) {
+          return server_.call_unary(method, std::move(request), std::move(token));
         };
       } else {
         state->relay_registry.emplace(net::grpc::make_relay_registry(registry_, home_shard));
         routes.registry = &*state->relay_registry;
         routes.healthy = [this] { return healthy_.load(std::memory_order_relaxed); };
-        routes.unary = [this](std::string_view method, std::string request) {
-          return runtime::submit_to(home_shard, [this, method = std::string(method), request = std::move(request)]() mutable {
-            return server_.call_unary(method, std::move(request));
+        routes.unary = [this](std::string_view method, std::string request, std::string token) {
+          return runtime::submit_to(home_shard, [this, method = std::string(method), request = std::move(request),
+                                                 token = std::move(token)]() mutable {
+            return server_.call_unary(method, std::move(request), std::move(token));
           });
         };
       }

@@ -38,8 +38,8 @@ int64_t lease_clock_ms() {
       .count();
 }
 
-kv_applier::kv_applier(mvcc::MvccStore& store, uint64_t cluster_id, uint64_t member_id)
-    : store_(store), cluster_id_(cluster_id), member_id_(member_id) {
+kv_applier::kv_applier(mvcc::MvccStore& store, uint64_t cluster_id, uint64_t member_id, int64_t token_ttl_ms)
+    : store_(store), cluster_id_(cluster_id), member_id_(member_id), tokens_(token_ttl_ms) {
   // Answers replayed from the WAL of an earlier run must not match a live waiter of this one.
   std::random_device random;
   next_lease_nonce_ = uint64_t(random()) << 32 | random();
@@ -60,6 +60,19 @@ apply_result kv_applier::apply(const decoded_payload& payload, raft::Index index
     case proposal_kind::alarm: result = apply_alarm(payload.message); break;
     case proposal_kind::lease_ask: result = apply_lease_ask(payload.message); break;
     case proposal_kind::lease_answer: result = apply_lease_answer(payload.message); break;
+    case proposal_kind::as_user: result = apply_as_user(payload.message, index); break;
+    case proposal_kind::auth_enable:
+    case proposal_kind::auth_disable:
+    case proposal_kind::authenticate:
+    case proposal_kind::user_add:
+    case proposal_kind::user_delete:
+    case proposal_kind::user_change_password:
+    case proposal_kind::user_grant_role:
+    case proposal_kind::user_revoke_role:
+    case proposal_kind::role_add:
+    case proposal_kind::role_delete:
+    case proposal_kind::role_grant_permission:
+    case proposal_kind::role_revoke_permission: result = apply_auth(payload.kind, payload.message, {}, index); break;
   }
   return result;  // a compaction's memory is released in steps by the replica's compaction_stepper
 }
@@ -70,6 +83,11 @@ storage::mvcc::MvccStore::Snapshotter kv_applier::begin_snapshot(std::string& ou
     put_u64_le(out, member);
     put_u64_le(out, uint64_t(type));
   }
+  std::string auth_bytes;
+  auth_.encode(auth_bytes);
+  out.append(auth_section_magic);
+  put_u64_le(out, auth_bytes.size());
+  out += auth_bytes;
   return store_.begin_snapshot(out);
 }
 
@@ -83,11 +101,32 @@ std::optional<size_t> alarm_section_bytes(std::string_view bytes) {
   return 8 + count * 16;
 }
 
+// The auth section after the alarms: its store and its length with the magic, or {nullopt, 0} when the
+// snapshot has none (written before auth existed: an empty store). `ok` false: present but corrupt.
+struct auth_section {
+  bool ok = true;
+  std::optional<auth::auth_store> store;
+  size_t bytes = 0;
+};
+
+auth_section read_auth_section(std::string_view bytes) {
+  if (!bytes.starts_with(auth_section_magic)) return {true, std::nullopt, 0};
+  size_t header = auth_section_magic.size() + 8;
+  if (bytes.size() < header) return {false, std::nullopt, 0};
+  uint64_t length = get_u64_le(bytes, auth_section_magic.size());
+  if (length > bytes.size() - header) return {false, std::nullopt, 0};
+  auto store = auth::auth_store::decode(bytes.substr(header, length));
+  if (!store) return {false, std::nullopt, 0};
+  return {true, std::move(store), header + length};
+}
+
 }  // namespace
 
 bool kv_applier::snapshot_decodes(std::string_view bytes) {
   std::optional<size_t> alarm_bytes = alarm_section_bytes(bytes);
-  return alarm_bytes && mvcc::MvccStore::check_snapshot(bytes.substr(*alarm_bytes)) == mvcc::Errc::ok;
+  if (!alarm_bytes) return false;
+  auth_section auth = read_auth_section(bytes.substr(*alarm_bytes));
+  return auth.ok && mvcc::MvccStore::check_snapshot(bytes.substr(*alarm_bytes + auth.bytes)) == mvcc::Errc::ok;
 }
 
 bool kv_applier::restore(std::string_view bytes, raft::Index index) {
@@ -95,8 +134,12 @@ bool kv_applier::restore(std::string_view bytes, raft::Index index) {
   if (!alarm_bytes) return false;
   std::set<std::pair<uint64_t, int>> alarms;
   for (size_t at = 8; at < *alarm_bytes; at += 16) alarms.insert({get_u64_le(bytes, at), int(get_u64_le(bytes, at + 8))});
-  if (store_.restore(bytes.substr(*alarm_bytes)) != mvcc::Errc::ok) return false;
+  auth_section auth = read_auth_section(bytes.substr(*alarm_bytes));
+  if (!auth.ok) return false;
+  if (store_.restore(bytes.substr(*alarm_bytes + auth.bytes)) != mvcc::Errc::ok) return false;
   alarms_ = std::move(alarms);
+  auth_ = auth.store ? std::move(*auth.store) : auth::auth_store{};
+  tokens_.clear();  // tokens of users the new state may not have
   applied_index_ = index;
   return true;
 }

@@ -1,5 +1,6 @@
 // server/replica/kv_applier.h — the replicated state machine: applies committed raft entries (put, delete,
-// txn, compaction, leases, alarms) to the MVCC store and serializes etcd's response for the proposer.
+// txn, compaction, leases, alarms) to the MVCC store, auth entries to the auth store (auth_applier.cc),
+// and serializes etcd's response for the proposer.
 // Pure apart from reading the clock for local lease expiry; runs on the raft shard only.
 #pragma once
 
@@ -11,6 +12,8 @@
 #include <utility>
 
 #include "raft/types.h"
+#include "server/auth/auth_store.h"
+#include "server/auth/simple_tokens.h"
 #include "server/common/errors.h"
 #include "server/replica/kv_convert.h"
 #include "server/replica/raft_driver.h"
@@ -22,6 +25,7 @@
 namespace ringkv::server {
 
 rpc_status to_status(mvcc::Errc error);
+inline constexpr std::string_view auth_section_magic = "RKVAUTH1";  // begins the snapshot's auth section
 int64_t lease_clock_ms();  // steady clock in ms: the store's `now_ms` for lease expiry
 
 // The leader's answer to one lease_ask (raft_payload.h), as the asking member's handler receives it.
@@ -32,7 +36,8 @@ struct lease_reply {
 
 class kv_applier {
  public:
-  kv_applier(mvcc::MvccStore& store, uint64_t cluster_id, uint64_t member_id);
+  // `token_ttl_ms`: how long a simple token lives unused (--auth-token-ttl).
+  kv_applier(mvcc::MvccStore& store, uint64_t cluster_id, uint64_t member_id, int64_t token_ttl_ms = 300000);
 
   apply_result apply(const decoded_payload& payload, raft::Index index, raft::Term term);
 
@@ -41,6 +46,8 @@ class kv_applier {
   // (member id, etcdserverpb::AlarmType) pairs currently raised.
   const std::set<std::pair<uint64_t, int>>& alarms() const { return alarms_; }
   raft::Index applied_index() const { return applied_index_; }
+  const auth::auth_store& auth() const { return auth_; }
+  auth::simple_tokens& tokens() { return tokens_; }  // registered by applied Authenticate entries
 
   // ---- lease questions for the leader (raft_payload.h lease_ask / lease_answer) ----
   // Asker: registers `done` for the answer and returns the ask to propose (kind lease_ask). `done` is
@@ -57,8 +64,10 @@ class kv_applier {
   void set_lease_answer_sink(std::function<void(std::string answer)> sink) { answer_sink_ = std::move(sink); }
 
   // The replicated state as bytes (for raft snapshots), appended to `out` a slice at a time
-  // (MvccStore::Snapshotter); the alarms are written now:
-  //   [u64 alarm count][alarm count x (u64 member id, u64 alarm type)][MvccStore::snapshot() bytes] (LE)
+  // (MvccStore::Snapshotter); the alarms and the auth store are written now:
+  //   [u64 alarm count][alarm count x (u64 member id, u64 alarm type)]
+  //   ["RKVAUTH1"][u64 bytes][auth_store::encode bytes]   (absent in snapshots of earlier versions)
+  //   [MvccStore::snapshot() bytes, starting "RKVMVCC1"]  (LE)
   storage::mvcc::MvccStore::Snapshotter begin_snapshot(std::string& out) const;
   // Replaces the state from begin_snapshot() bytes; false (state unchanged) if they do not decode.
   bool restore(std::string_view bytes, raft::Index index);
@@ -77,6 +86,14 @@ class kv_applier {
   apply_result apply_lease_ask(std::string_view message);
   apply_result apply_lease_answer(std::string_view message);
   int64_t leader_lease_answer(const lease_ask& ask);
+  // auth_applier.cc: auth entries, and entries proposed by an authenticated user.
+  apply_result apply_auth(proposal_kind kind, std::string_view message, std::string_view user, raft::Index index);
+  apply_result apply_as_user(std::string_view message, raft::Index index);
+  auth::auth_errc kv_permitted(const as_user_payload& request) const;  // etcd's authApplierV3 checks
+  auth::auth_errc lease_keys_writable(std::string_view user, uint64_t revision, int64_t lease_id) const;
+  apply_result apply_kv(proposal_kind kind, std::string_view message);
+  apply_result apply_authenticate(std::string_view message, raft::Index index);
+  apply_result auth_reply(auth::auth_errc error);  // the empty Auth*Response of `kind`, or the error
 
   struct lease_waiter {
     runtime::completion<lease_reply>* done;
@@ -90,6 +107,8 @@ class kv_applier {
   raft::Term term_ = 0;
   raft::Index applied_index_ = 0;
   std::set<std::pair<uint64_t, int>> alarms_;
+  auth::auth_store auth_;       // replicated: users, roles, enabled, auth revision
+  auth::simple_tokens tokens_;  // this member's: tokens registered by applied Authenticate entries
   std::unordered_map<uint64_t, lease_waiter> lease_waiters_;  // by nonce (this member's asks only)
   uint64_t next_lease_nonce_;
   std::function<void(std::string answer)> answer_sink_;

@@ -56,6 +56,28 @@ std::optional<lease_answer> decode_lease_answer(std::string_view message) {
   return lease_answer{get_u64_le(message, 0), get_u64_le(message, 8), int64_t(get_u64_le(message, 16))};
 }
 
+std::string encode_as_user(std::string_view user, uint64_t auth_revision, proposal_kind kind, std::string_view message) {
+  std::string out;
+  out.reserve(13 + user.size() + message.size());
+  put_u64_le(out, auth_revision);
+  for (int i = 0; i < 4; ++i) out += char(uint8_t(uint32_t(user.size()) >> (8 * i)));
+  out.append(user);
+  out += char(kind);
+  out.append(message);
+  return out;
+}
+
+std::optional<as_user_payload> decode_as_user(std::string_view message) {
+  if (message.size() < 13) return std::nullopt;
+  uint32_t user_bytes = 0;
+  for (int i = 0; i < 4; ++i) user_bytes |= uint32_t(uint8_t(message[8 + size_t(i)])) << (8 * i);
+  if (message.size() - 12 < size_t(user_bytes) + 1) return std::nullopt;
+  uint8_t kind = uint8_t(message[12 + user_bytes]);
+  if (kind == 0 || kind > proposal_kind_max || proposal_kind(kind) == proposal_kind::as_user) return std::nullopt;
+  return as_user_payload{message.substr(12, user_bytes), get_u64_le(message, 0), proposal_kind(kind),
+                         message.substr(13 + size_t(user_bytes))};
+}
+
 std::optional<decoded_payload> decode_payload(std::string_view entry) {
   if (entry.size() < payload_header_bytes) return std::nullopt;
   uint8_t kind = uint8_t(entry[0]);

@@ -24,8 +24,24 @@ enum class proposal_kind : uint8_t {
   lease_checkpoint = 8,  // etcdserverpb.LeaseCheckpointRequest
   lease_ask = 9,         // lease_ask below: a member asks the leader to renew a lease / tell its TTL
   lease_answer = 10,     // lease_answer below: the leader's answer to one lease_ask
+  // Auth (server/auth): etcdserverpb.Auth*Request. Passwords never enter the log: user_add and
+  // user_change_password carry the bcrypt hash (hashed before proposing) in `password`; authenticate
+  // carries in `password` the token prefix (16 letters) then the hash the proposer verified.
+  auth_enable = 11,
+  auth_disable = 12,
+  authenticate = 13,
+  user_add = 14,
+  user_delete = 15,
+  user_change_password = 16,
+  user_grant_role = 17,
+  user_revoke_role = 18,
+  role_add = 19,
+  role_delete = 20,
+  role_grant_permission = 21,
+  role_revoke_permission = 22,
+  as_user = 23,  // as_user below: another kind's entry proposed by an authenticated user
 };
-inline constexpr uint8_t proposal_kind_max = 10;
+inline constexpr uint8_t proposal_kind_max = 23;
 // Taken outside this enum: 64 = membership entries (server/membership.h, membership_payload_kind), which
 // have their own decoder. New kinds here stay below 64.
 inline constexpr uint8_t proposal_kind_reserved_membership = 64;
@@ -75,6 +91,20 @@ std::string encode_lease_ask(const lease_ask& ask);
 std::optional<lease_ask> decode_lease_ask(std::string_view message);  // nullopt: wrong size or mode
 std::string encode_lease_answer(const lease_answer& answer);
 std::optional<lease_answer> decode_lease_answer(std::string_view message);  // nullopt: wrong size
+
+// A request proposed while auth was enabled, with the identity etcd puts in its raft request header
+// (user name, auth revision the user was checked at): the applier checks the permissions again
+// against the auth store at this point of the log (a revision older than the store's is refused).
+// Layout: [u64 auth revision][u32 user name bytes][user name][u8 inner kind][inner message], LE.
+struct as_user_payload {
+  std::string_view user;
+  uint64_t auth_revision = 0;
+  proposal_kind kind = proposal_kind::put;
+  std::string_view message;  // a view into the entry
+};
+std::string encode_as_user(std::string_view user, uint64_t auth_revision, proposal_kind kind, std::string_view message);
+// nullopt: too short, an unknown inner kind, or as_user inside as_user.
+std::optional<as_user_payload> decode_as_user(std::string_view message);
 
 // Little-endian u64 helpers shared by the payload and state-machine snapshot encodings.
 void put_u64_le(std::string& out, uint64_t value);

@@ -103,7 +103,7 @@ replica::replica(const server_config& config, member_identity identity, storage:
                                // etcd's minimum lease TTL: 1.5 election timeouts, rounded up to seconds
                                std::max<int64_t>(1, (3 * config.election_timeout.count() / 2 + 999) / 1000),
                                1000, 20000, 65536}),
-      applier_(store_, identity_.cluster_id, identity_.member_id),
+      applier_(store_, identity_.cluster_id, identity_.member_id, config.auth_token_ttl.count() * 1000),
       driver_(raft_config_for(config, identity_, snapshot ? snapshot->id.index : 0, wal.config()),
             persisted_from(recovered, snapshot, identity_),
             *this, log_storage_,

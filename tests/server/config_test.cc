@@ -312,6 +312,17 @@ TEST(Config, InertValuesAreQuiet) {
   EXPECT_TRUE(env.warnings.empty());
 }
 
+TEST(Config, AuthFlags) {
+  auto defaults = parse({}, {});
+  ASSERT_TRUE(defaults.config) << defaults.error;
+  EXPECT_EQ(defaults.config->bcrypt_cost, 10);
+  EXPECT_EQ(defaults.config->auth_token_ttl, std::chrono::seconds(300));
+  auto given = parse({"--auth-token", "simple", "--bcrypt-cost", "4", "--auth-token-ttl", "7"}, {});
+  ASSERT_TRUE(given.config) << given.error;
+  EXPECT_EQ(given.config->bcrypt_cost, 4);
+  EXPECT_EQ(given.config->auth_token_ttl, std::chrono::seconds(7));
+}
+
 TEST(Config, NotBuiltFlagsRefuseTheStart) {
   struct refused {
     std::vector<std::string> flags;
@@ -319,9 +330,11 @@ TEST(Config, NotBuiltFlagsRefuseTheStart) {
     std::string expected;
   };
   std::vector<refused> cases = {
-      {{"--auth-token", "jwt"}, {}, "authentication"},
-      {{"--auth-token", "simple"}, {}, "authentication"},
-      {{"--bcrypt-cost", "10"}, {}, "authentication"},
+      {{"--auth-token", "jwt,pub-key=a.pub,priv-key=a.key,sign-method=RS256"}, {}, "jwt tokens are not built"},
+      {{"--auth-token", "token"}, {}, "must be 'simple'"},
+      {{"--bcrypt-cost", "3"}, {}, "bcrypt-cost"},
+      {{"--bcrypt-cost", "32"}, {}, "at most 31"},
+      {{"--auth-token-ttl", "0"}, {}, "auth-token-ttl"},
       {{"--discovery", "discovery.etcd.io/abc"}, {}, "is not an http:// or https:// URL"},
       {{"--discovery", "http://127.0.0.1:8087/abc", "--discovery-srv", "example.com"}, {},
        "multiple discovery or bootstrap flags are set"},

@@ -2,8 +2,8 @@
 """tests/server/layering_test.py - every folder includes only the layers below it.
 
 The order (docs/architecture.md): runtime < raft (pure, includes nothing of ours) ; runtime < storage ;
-runtime < net ; and inside server/: common < replica < api < frontend < process, and
-common < replica < bootstrap < process. A file may include its
+runtime < net ; and inside server/: common < auth < replica < api < frontend < process, and
+common < auth < replica < bootstrap < process. A file may include its
 own layer and any layer listed as below it. Fails naming each include that goes up or sideways."""
 import os
 import re
@@ -18,11 +18,12 @@ ALLOWED = {
     "storage": {"runtime", "raft"},
     "net": {"runtime", "raft"},
     "server/common": {"runtime", "raft", "storage", "net"},
-    "server/replica": {"runtime", "raft", "storage", "net", "server/common"},
-    "server/api": {"runtime", "raft", "storage", "net", "server/common", "server/replica"},
-    "server/frontend": {"runtime", "raft", "storage", "net", "server/common", "server/replica", "server/api"},
-    "server/bootstrap": {"runtime", "raft", "storage", "net", "server/common", "server/replica"},
-    "server/process": {"runtime", "raft", "storage", "net", "server/common", "server/replica", "server/api",
+    "server/auth": {"runtime", "raft", "storage", "net", "server/common"},
+    "server/replica": {"runtime", "raft", "storage", "net", "server/common", "server/auth"},
+    "server/api": {"runtime", "raft", "storage", "net", "server/common", "server/auth", "server/replica"},
+    "server/frontend": {"runtime", "raft", "storage", "net", "server/common", "server/auth", "server/replica", "server/api"},
+    "server/bootstrap": {"runtime", "raft", "storage", "net", "server/common", "server/auth", "server/replica"},
+    "server/process": {"runtime", "raft", "storage", "net", "server/common", "server/auth", "server/replica", "server/api",
                        "server/frontend", "server/bootstrap"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
