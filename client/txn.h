@@ -3,7 +3,7 @@
 //
 //   txn t;
 //   t.when(compare_create("lock", cmp_op::equal, 0))
-//    .then(op_put("lock", "me", {.lease = id}))
+//    .then(op_put("lock", "me", with_lease(id)))
 //    .otherwise(op_get("lock"));
 #pragma once
 
@@ -40,6 +40,12 @@ struct put_options {
   bool ignore_value = false;
   bool ignore_lease = false;
 };
+
+inline put_options with_lease(int64_t lease) {
+  put_options options;
+  options.lease = lease;
+  return options;
+}
 
 struct delete_options {
   std::string range_end;  // as range_options::range_end
