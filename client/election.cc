@@ -7,7 +7,7 @@
 namespace ringkv::client {
 
 runtime::task<status> election::campaign(std::string value, call_options call) {
-  const auto deadline = call.timeout.count() > 0 ? runtime::clock::now() + call.timeout : runtime::clock::time_point::max();
+  const auto deadline = wait_deadline(call.timeout);
   const std::string key = session_key(prefix_, session_.lease());
   txn t;
   t.when(compare_create(key, cmp_op::equal, 0)).then(op_put(key, value, with_lease(session_.lease()))).otherwise(op_get(key));
@@ -70,7 +70,7 @@ runtime::task<result<mvccpb::KeyValue>> election::leader(call_options call) {
 
 runtime::task<result<mvccpb::KeyValue>> election::next_leader(const mvccpb::KeyValue& known,
                                                               std::chrono::nanoseconds timeout) {
-  const auto deadline = timeout.count() > 0 ? runtime::clock::now() + timeout : runtime::clock::time_point::max();
+  const auto deadline = wait_deadline(timeout);
   watch_hub hub(session_.owner());
   result<mvccpb::KeyValue> out{status{grpc_code::deadline_exceeded, "context deadline exceeded"}, {}};
   std::shared_ptr<watcher> changes;

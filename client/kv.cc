@@ -3,7 +3,7 @@
 
 namespace ringkv::client {
 
-runtime::task<result<etcdserverpb::RangeResponse>> kv::range(std::string_view key, range_options options,
+runtime::task<result<etcdserverpb::RangeResponse>> kv::range(std::string_view key, const range_options& options,
                                                              call_options call) {
   const auto request = make_range(key, options);
   result<etcdserverpb::RangeResponse> out;
@@ -12,14 +12,14 @@ runtime::task<result<etcdserverpb::RangeResponse>> kv::range(std::string_view ke
 }
 
 runtime::task<result<etcdserverpb::PutResponse>> kv::put(std::string_view key, std::string_view value,
-                                                         put_options options, call_options call) {
+                                                         const put_options& options, call_options call) {
   const auto request = make_put(key, value, options);
   result<etcdserverpb::PutResponse> out;
   out.status = co_await client_.unary(rpc_method::put, request, &out.value, retry_policy::at_most_once, call);
   co_return out;
 }
 
-runtime::task<result<etcdserverpb::DeleteRangeResponse>> kv::erase(std::string_view key, delete_options options,
+runtime::task<result<etcdserverpb::DeleteRangeResponse>> kv::erase(std::string_view key, const delete_options& options,
                                                                    call_options call) {
   const auto request = make_delete(key, options);
   result<etcdserverpb::DeleteRangeResponse> out;

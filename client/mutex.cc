@@ -15,10 +15,6 @@ range_options first_created(const std::string& prefix) {  // Go: WithFirstCreate
   return options;
 }
 
-runtime::clock::time_point deadline_of(const call_options& call) {
-  return call.timeout.count() > 0 ? runtime::clock::now() + call.timeout : runtime::clock::time_point::max();
-}
-
 }  // namespace
 
 runtime::task<result<int64_t>> mutex::acquire(call_options call) {
@@ -47,7 +43,7 @@ runtime::task<status> mutex::try_lock(call_options call) {
 }
 
 runtime::task<status> mutex::lock(call_options call) {
-  const auto deadline = deadline_of(call);
+  const auto deadline = wait_deadline(call.timeout);
   auto owner = co_await acquire(call);
   if (!owner.ok()) co_return owner.status;
   if (owner.value == 0 || owner.value == revision_) co_return status{};
@@ -57,7 +53,7 @@ runtime::task<status> mutex::lock(call_options call) {
     co_return waited;
   }
   // Our key may have gone with an expired session while we waited (Go 3.5's check).
-  auto mine = co_await kv(session_.owner()).range(key_, {}, call);
+  auto mine = co_await kv(session_.owner()).range(key_, no_range_options, call);
   if (!mine.ok()) co_return mine.status;
   if (mine.value.kvs_size() == 0) co_return status{grpc_code::failed_precondition, "session expired"};
   co_return status{};
@@ -65,7 +61,7 @@ runtime::task<status> mutex::lock(call_options call) {
 
 runtime::task<status> mutex::unlock(call_options call) {
   if (key_.empty()) co_return status{};
-  auto deleted = co_await kv(session_.owner()).erase(key_, {}, call);
+  auto deleted = co_await kv(session_.owner()).erase(key_, no_delete_options, call);
   if (deleted.ok()) {
     key_.clear();
     revision_ = -1;

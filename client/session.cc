@@ -26,6 +26,11 @@ runtime::task<status> session::close() {
   co_return revoked.status;
 }
 
+runtime::clock::time_point wait_deadline(std::chrono::nanoseconds timeout) {
+  constexpr auto forever = std::chrono::hours(24 * 365);
+  return runtime::clock::now() + (timeout.count() > 0 ? timeout : std::chrono::nanoseconds(forever));
+}
+
 std::string session_key(const std::string& prefix, int64_t lease) {
   char hex[17];
   std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(lease));

@@ -39,6 +39,10 @@ class session {
 runtime::task<status> wait_deletes(client& c, const std::string& prefix, int64_t max_create_revision,
                                    runtime::clock::time_point deadline);
 
+// The recipes' waiting deadline: now + timeout, or a year from now for "no timeout" (zero) - never
+// time_point::max(), which overflows the subtraction that computes the time left.
+runtime::clock::time_point wait_deadline(std::chrono::nanoseconds timeout);
+
 // "<prefix><lease in lower-case hex>", the recipes' key of a session (Go: fmt.Sprintf("%s%x", pfx, lease)).
 std::string session_key(const std::string& prefix, int64_t lease);
 
