@@ -18,10 +18,13 @@
 namespace ringkv::client {
 
 runtime::task<result<watch_batch>> watcher::next(std::chrono::nanoseconds timeout) {
-  const bool ready = timeout.count() > 0
-                         ? co_await changed_.wait_until([this] { return !batches_.empty() || ended_; },
-                                                         runtime::clock::now() + timeout)
-                         : (co_await changed_.wait_until([this] { return !batches_.empty() || ended_; }), true);
+  const auto has_news = [this] { return !batches_.empty() || ended_; };
+  bool ready = true;
+  if (timeout.count() > 0) {
+    ready = co_await changed_.wait_until(has_news, runtime::clock::now() + timeout);
+  } else {
+    co_await changed_.wait_until(has_news);
+  }
   if (!batches_.empty()) {
     result<watch_batch> out{status{}, std::move(batches_.front())};
     batches_.pop_front();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client/election.h"
+#include "client/key_lock.h"
 #include "client/kv.h"
 #include "client/lease.h"
 #include "client/mutex.h"
@@ -25,10 +26,12 @@ namespace {
 using namespace std::chrono_literals;
 
 // ASSERT_* returns from the function, which a coroutine cannot: this records the failure and co_returns.
-#define CO_ASSERT(condition) \
-  do {                       \
-    EXPECT_TRUE(condition);  \
-    if (!(condition)) co_return; \
+// `condition` is evaluated once (it may co_await).
+#define CO_ASSERT(condition)       \
+  do {                             \
+    const bool holds = (condition); \
+    EXPECT_TRUE(holds) << #condition; \
+    if (!holds) co_return;         \
   } while (false)
 
 std::vector<std::string> split(const char* text) {
@@ -419,6 +422,49 @@ TEST(ClientFailover, LockHeldAcrossLeaderKill) {
     co_await other_keeper.close();
     co_await c.close();
     co_await other.close();
+  });
+}
+
+// Interop with python-etcd3's Lock: client_suite.py holds / waits on a python lock of this name.
+const char* interop_lock_name() { return std::getenv("RINGKV_CLIENT_INTEROP_LOCK"); }
+
+TEST(ClientInterop, KeyLockRefusedWhilePythonHolds) {
+  if (interop_lock_name() == nullptr) GTEST_SKIP() << "run by client_suite.py's interop phase";
+  run([]() -> runtime::task<void> {
+    client c(config_for(cluster_endpoints()));
+    lease_keeper keeper(c);
+    auto s = co_await session::open(c, keeper, 10);
+    CO_ASSERT(s.ok());
+    key_lock lock(*s.value, interop_lock_name());
+    EXPECT_EQ((co_await lock.try_lock()).code, grpc_code::failed_precondition);
+    call_options briefly;
+    briefly.timeout = 700ms;
+    EXPECT_EQ((co_await lock.lock(briefly)).code, grpc_code::deadline_exceeded);
+    co_await s.value->close();
+    co_await keeper.close();
+    co_await c.close();
+  });
+}
+
+TEST(ClientInterop, KeyLockHeldAgainstPython) {
+  if (interop_lock_name() == nullptr) GTEST_SKIP() << "run by client_suite.py's interop phase";
+  run([]() -> runtime::task<void> {
+    client c(config_for(cluster_endpoints()));
+    lease_keeper keeper(c);
+    auto s = co_await session::open(c, keeper, 10);
+    CO_ASSERT(s.ok());
+    key_lock lock(*s.value, interop_lock_name());
+    call_options patient;
+    patient.timeout = 10s;
+    CO_ASSERT((co_await lock.lock(patient)).ok());
+    const std::string marker = std::string("interop-marker/") + interop_lock_name();
+    co_await kv(c).put(marker, "held");  // python now tries its lock, which must fail
+    co_await runtime::sleep_for(3s);
+    co_await kv(c).erase(marker);
+    EXPECT_TRUE((co_await lock.unlock()).ok());
+    co_await s.value->close();
+    co_await keeper.close();
+    co_await c.close();
   });
 }
 
