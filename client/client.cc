@@ -118,6 +118,16 @@ runtime::task<result<grpc_connection*>> client::stream_connection(runtime::clock
   }
 }
 
+runtime::task<bool> client::serve_stream(rpc_method method, std::function<runtime::task<void>(grpc_stream&)> serve,
+                                         const bool* closing) {
+  auto connection = co_await stream_connection(runtime::clock::now() + config_.call_timeout);
+  if (!connection.ok() || *closing) co_return connection.ok();
+  std::unique_ptr<grpc_stream> stream = co_await connection.value->open_stream(method);
+  if (stream) co_await serve(*stream);
+  if (!*closing) abandon(connection.value);
+  co_return true;
+}
+
 void client::abandon(grpc_connection* broken) {
   if (connection_.get() == broken) abandoned_ = true;
 }

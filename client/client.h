@@ -18,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -64,6 +65,11 @@ class client {
   runtime::task<result<grpc_connection*>> stream_connection(runtime::clock::time_point deadline);
   // A stream on `broken` failed: the next call or stream dials the next endpoint.
   void abandon(grpc_connection* broken);
+  // One turn of a stream user's pump (watch_hub, lease_keeper): dials with failover, opens a `method`
+  // stream and awaits serve(stream); when that returns (the stream broke) and *closing is still false,
+  // abandons the connection so the next turn goes to the next endpoint. False when nothing was dialed.
+  runtime::task<bool> serve_stream(rpc_method method, std::function<runtime::task<void>(grpc_stream&)> serve,
+                                   const bool* closing);
 
   const client_config& config() const { return config_; }
   const endpoint& current_endpoint() const { return config_.endpoints[current_]; }

@@ -126,14 +126,9 @@ runtime::task<void> lease_keeper::pump() {
       co_await wake_;
       continue;
     }
-    auto connection = co_await client_.stream_connection(runtime::clock::now() + client_.config().call_timeout);
-    if (closing_) break;
-    if (connection.ok()) {
-      std::unique_ptr<grpc_stream> stream = co_await connection.value->open_stream(rpc_method::lease_keepalive);
-      if (stream) co_await serve(*stream);
-      for (auto& [id, lease] : leases_) lease.in_flight = false;
-      if (!closing_) client_.abandon(connection.value);
-    }
+    co_await client_.serve_stream(rpc_method::lease_keepalive, [this](grpc_stream& stream) { return serve(stream); },
+                                  &closing_);
+    for (auto& [id, lease] : leases_) lease.in_flight = false;
     expire_overdue();
     if (!closing_) co_await runtime::sleep_for(client_.config().failover_pause, pump_cancel_.token());
   }

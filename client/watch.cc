@@ -178,22 +178,12 @@ runtime::task<void> watch_hub::pump() {
       co_await wake_;
       continue;
     }
-    auto connection = co_await client_.stream_connection(runtime::clock::now() + client_.config().call_timeout);
-    if (closing_) break;
-    if (!connection.ok()) {
-      co_await runtime::sleep_for(client_.config().failover_pause, pump_cancel_.token());
-      continue;
-    }
-    std::unique_ptr<grpc_stream> stream = co_await connection.value->open_stream(rpc_method::watch);
-    if (stream) co_await serve(*stream);
+    co_await client_.serve_stream(rpc_method::watch, [this](grpc_stream& stream) { return serve(stream); }, &closing_);
     // The stream ended: every watch is unbound and re-created from its next revision on the next one.
     for (const auto& w : watchers_) w->watch_id_ = -1;
     awaiting_created_.clear();
     cancels_.clear();
-    if (!closing_) {
-      client_.abandon(connection.value);
-      co_await runtime::sleep_for(client_.config().failover_pause, pump_cancel_.token());
-    }
+    if (!closing_) co_await runtime::sleep_for(client_.config().failover_pause, pump_cancel_.token());
   }
 }
 

@@ -277,14 +277,35 @@ TEST(ClientLease, GrantKeepAliveTimeToLiveRevokeReportsLoss) {
   });
 }
 
+// Two sessions (contenders a and b) on one client, for the recipe cases; close() in the end.
+struct contenders {
+  contenders() : c(config_for(cluster_endpoints())), keeper(c) {}
+  runtime::task<bool> open() {
+    a = (co_await session::open(c, keeper, 10)).value;
+    b = (co_await session::open(c, keeper, 10)).value;
+    co_return a && b;
+  }
+  runtime::task<void> close() {
+    if (a) co_await a->close();
+    if (b) co_await b->close();
+    co_await keeper.close();
+    co_await c.close();
+  }
+  client c;
+  lease_keeper keeper;
+  std::unique_ptr<session> a, b;
+};
+
 TEST(ClientRecipes, MutexExcludesAndHandsOver) {
   run([]() -> runtime::task<void> {
-    client c(config_for(cluster_endpoints()));
-    lease_keeper keeper(c);
-    auto a = co_await session::open(c, keeper, 10);
-    auto b = co_await session::open(c, keeper, 10);
+    contenders two;
+    if (!co_await two.open()) {
+      ADD_FAILURE() << "no sessions";
+      co_await two.close();
+      co_return;
+    }
     const std::string name = unique_prefix("mutex") + "lock";
-    mutex ma(*a.value, name), mb(*b.value, name);
+    mutex ma(*two.a, name), mb(*two.b, name);
     EXPECT_TRUE((co_await ma.lock()).ok());
     EXPECT_EQ((co_await mb.try_lock()).code, grpc_code::failed_precondition);
     call_options short_wait;
@@ -300,23 +321,22 @@ TEST(ClientRecipes, MutexExcludesAndHandsOver) {
     EXPECT_TRUE((co_await ma.unlock()).ok());
     co_await waiting.close();
     EXPECT_TRUE(b_holds);
-    EXPECT_EQ(mb.key(), session_key(name + "/", b.value->lease()));
+    EXPECT_EQ(mb.key(), session_key(name + "/", two.b->lease()));
     co_await mb.unlock();
-    co_await a.value->close();
-    co_await b.value->close();
-    co_await keeper.close();
-    co_await c.close();
+    co_await two.close();
   });
 }
 
 TEST(ClientRecipes, ElectionCampaignProclaimObserveResign) {
   run([]() -> runtime::task<void> {
-    client c(config_for(cluster_endpoints()));
-    lease_keeper keeper(c);
-    auto a = co_await session::open(c, keeper, 10);
-    auto b = co_await session::open(c, keeper, 10);
+    contenders two;
+    if (!co_await two.open()) {
+      ADD_FAILURE() << "no sessions";
+      co_await two.close();
+      co_return;
+    }
     const std::string name = unique_prefix("election");
-    election ea(*a.value, name), eb(*b.value, name);
+    election ea(*two.a, name), eb(*two.b, name);
     EXPECT_EQ((co_await ea.leader()).status.code, grpc_code::not_found);
     EXPECT_TRUE((co_await ea.campaign("a")).ok());
     auto leader = co_await eb.leader();
@@ -337,10 +357,7 @@ TEST(ClientRecipes, ElectionCampaignProclaimObserveResign) {
     EXPECT_TRUE(b_leads);
     EXPECT_EQ((co_await ea.leader()).value.value(), "b");
     co_await eb.resign();
-    co_await a.value->close();
-    co_await b.value->close();
-    co_await keeper.close();
-    co_await c.close();
+    co_await two.close();
   });
 }
 
