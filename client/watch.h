@@ -55,6 +55,7 @@ class watcher {
 
   int64_t compact_revision() const { return compact_revision_; }
   int64_t next_revision() const { return next_revision_; }
+  size_t buffered_events() const { return buffered_events_; }  // delivered, not yet taken by next()
 
  private:
   friend class watch_hub;

@@ -207,6 +207,29 @@ TEST(ClientConnection, UnsentWriteIsNotAmbiguousAndCancelEndsCalls) {
   });
 }
 
+// A frozen member (SIGSTOP) takes the request and never answers: a write is reported ambiguous, a read
+// is not (it could not have changed anything). The member is resumed (SIGCONT) before the checks.
+TEST(ClientConnection, WriteWithoutAnswerIsAmbiguous) {
+  run([]() -> runtime::task<void> {
+    const auto endpoints = cluster_endpoints();
+    const auto pids = member_pids();
+    CO_ASSERT(!pids.empty() && pids[0] > 0);
+    client c(config_for({endpoints[0]}));
+    CO_ASSERT((co_await c.connect()).ok());
+    kill(pids[0], SIGSTOP);
+    call_options brief;
+    brief.timeout = 300ms;
+    auto put = co_await kv(c).put("client-test/ambiguous", "v", no_put_options, brief);
+    auto read = co_await kv(c).range("client-test/ambiguous", no_range_options, brief);
+    kill(pids[0], SIGCONT);
+    EXPECT_EQ(put.status.code, grpc_code::deadline_exceeded);
+    EXPECT_TRUE(put.status.ambiguous);
+    EXPECT_EQ(read.status.code, grpc_code::deadline_exceeded);
+    EXPECT_FALSE(read.status.ambiguous);
+    co_await c.close();
+  });
+}
+
 TEST(ClientWatch, PrefixPrevKvFiltersAndCompactedStart) {
   run([]() -> runtime::task<void> {
     client c(config_for(cluster_endpoints()));
@@ -246,6 +269,36 @@ TEST(ClientWatch, PrefixPrevKvFiltersAndCompactedStart) {
     auto ended = co_await stale->next(5s);
     EXPECT_EQ(ended.status.code, grpc_code::out_of_range);
     EXPECT_EQ(stale->compact_revision(), last.value.header().revision());
+    co_await hub.close();
+    co_await c.close();
+  });
+}
+
+// A watcher that is not drained holds about events_limit events (the hub stops reading meanwhile) and
+// then gets every event, in order, as it drains.
+TEST(ClientWatch, FullWatcherPausesTheStreamAndLosesNothing) {
+  run([]() -> runtime::task<void> {
+    client c(config_for(cluster_endpoints()));
+    kv store(c);
+    watch_hub hub(c);
+    const std::string p = unique_prefix("bounded");
+    auto start = co_await store.put(p + "start", "");
+    watch_options small;
+    small.range_end = prefix_end(p);
+    small.start_revision = start.value.header().revision() + 1;
+    small.events_limit = 2;
+    auto w = hub.watch(p, small);
+    std::vector<int64_t> written;
+    for (int i = 0; i < 40; ++i) written.push_back((co_await store.put(p + std::to_string(i), "v")).value.header().revision());
+    co_await runtime::sleep_for(300ms);
+    EXPECT_LT(w->buffered_events(), 10u);  // 40 were sent; the rest waits in the stream
+    std::vector<int64_t> seen;
+    while (seen.size() < written.size()) {
+      auto batch = co_await w->next(5s);
+      if (!batch.ok()) break;
+      for (const auto& e : batch.value.events) seen.push_back(e.kv().mod_revision());
+    }
+    EXPECT_EQ(seen, written);
     co_await hub.close();
     co_await c.close();
   });
