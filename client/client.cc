@@ -119,12 +119,13 @@ runtime::task<result<grpc_connection*>> client::stream_connection(runtime::clock
 }
 
 runtime::task<bool> client::serve_stream(rpc_method method, std::function<runtime::task<void>(grpc_stream&)> serve,
-                                         const bool* closing) {
+                                         const bool* closing, size_t inbox_bytes_limit) {
   auto connection = co_await stream_connection(runtime::clock::now() + config_.call_timeout);
   if (!connection.ok() || *closing) co_return connection.ok();
-  std::unique_ptr<grpc_stream> stream = co_await connection.value->open_stream(method);
+  std::unique_ptr<grpc_stream> stream = co_await connection.value->open_stream(method, inbox_bytes_limit);
   if (stream) co_await serve(*stream);
-  if (!*closing) abandon(connection.value);
+  const bool reader_too_slow = stream && stream->overflowed();  // the endpoint is fine: stay on it
+  if (!*closing && !reader_too_slow) abandon(connection.value);
   co_return true;
 }
 

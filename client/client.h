@@ -69,7 +69,8 @@ class client {
   // stream and awaits serve(stream); when that returns (the stream broke) and *closing is still false,
   // abandons the connection so the next turn goes to the next endpoint. False when nothing was dialed.
   runtime::task<bool> serve_stream(rpc_method method, std::function<runtime::task<void>(grpc_stream&)> serve,
-                                   const bool* closing);
+                                   const bool* closing,
+                                   size_t inbox_bytes_limit = grpc_connection::stream_inbox_bytes_limit);
 
   const client_config& config() const { return config_; }
   const endpoint& current_endpoint() const { return config_.endpoints[current_]; }

@@ -129,17 +129,30 @@ class grpc_bidi_stream final : public grpc_stream {
  public:
   struct shared_state {
     std::deque<std::string> inbox;
+    size_t inbox_bytes = 0;        // sum of the inbox's message sizes
+    size_t inbox_bytes_limit = 0;  // past it the stream overflows: later messages are dropped and
+    bool overflowed = false;       // receive() ends it with RESOURCE_EXHAUSTED once the inbox is drained
     bool done = false;
     status final_status;
     runtime::notifier changed;  // a message arrived or the call ended
   };
 
-  static std::unique_ptr<grpc_bidi_stream> open(const std::shared_ptr<grpc_connection::impl>& client, const char* path) {
+  static std::unique_ptr<grpc_bidi_stream> open(const std::shared_ptr<grpc_connection::impl>& client, const char* path,
+                                                size_t inbox_bytes_limit) {
     if (!client->up()) return nullptr;
     auto state = std::make_shared<shared_state>();
+    state->inbox_bytes_limit = inbox_bytes_limit;
     net::grpc::grpc_client_session::call_callbacks callbacks;
     callbacks.on_message = [state](std::string_view message) {
-      state->inbox.emplace_back(message);
+      if (state->overflowed) return;
+      // An inbox under its limit takes any message (at most message_bytes_limit): one response bigger
+      // than the limit, such as a resumed watch's catch-up batch, must not overflow every new stream.
+      if (state->inbox_bytes >= state->inbox_bytes_limit) {
+        state->overflowed = true;  // the reader is too slow: drop from here on, end after the inbox
+      } else {
+        state->inbox.emplace_back(message);
+        state->inbox_bytes += message.size();
+      }
       state->changed.notify();
     };
     callbacks.on_done = [state](const net::grpc::status& s) {
@@ -166,9 +179,14 @@ class grpc_bidi_stream final : public grpc_stream {
   }
 
   runtime::task<status> receive(google::protobuf::MessageLite& message) override {
-    while (state_->inbox.empty() && !state_->done) co_await state_->changed;
+    while (state_->inbox.empty() && !state_->done && !state_->overflowed) co_await state_->changed;
+    if (state_->inbox.empty() && state_->overflowed) {
+      co_return status{grpc_code::resource_exhausted, "stream inbox over " + std::to_string(state_->inbox_bytes_limit) +
+                                                          " bytes: the reader is too slow"};
+    }
     if (state_->inbox.empty()) co_return state_->final_status;
     const bool parsed = message.ParseFromString(state_->inbox.front());
+    state_->inbox_bytes -= state_->inbox.front().size();
     state_->inbox.pop_front();
     co_return parsed ? status{} : status{grpc_code::internal, "could not parse a stream message"};
   }
@@ -177,6 +195,8 @@ class grpc_bidi_stream final : public grpc_stream {
     if (!state_->done && client_.up()) client_.session->cancel(id_);
     co_return;
   }
+
+  bool overflowed() const override { return state_->overflowed; }
 
  private:
   grpc_bidi_stream(std::shared_ptr<grpc_connection::impl> client, net::grpc::client_call_id id,
@@ -291,8 +311,8 @@ runtime::task<status> grpc_connection::call(rpc_method method, const google::pro
 
 bool grpc_connection::connected() const { return impl_->up(); }
 
-runtime::task<std::unique_ptr<grpc_stream>> grpc_connection::open_stream(rpc_method method) {
-  co_return grpc_bidi_stream::open(impl_, rpc_path(method));
+runtime::task<std::unique_ptr<grpc_stream>> grpc_connection::open_stream(rpc_method method, size_t inbox_bytes_limit) {
+  co_return grpc_bidi_stream::open(impl_, rpc_path(method), inbox_bytes_limit);
 }
 
 runtime::task<void> grpc_connection::close() {

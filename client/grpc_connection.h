@@ -38,6 +38,7 @@ class grpc_connection {
   // Per-connection limits: calls in flight at once (HTTP/2 streams we open), bytes of one message.
   static constexpr uint32_t concurrent_calls_limit = 1024;
   static constexpr uint32_t message_bytes_limit = 4 * 1024 * 1024;
+  static constexpr size_t stream_inbox_bytes_limit = 16 * 1024 * 1024;  // received, not yet taken, per stream
 
   // Connects (TCP, a TLS handshake when `tls` is a dialing context, then the HTTP/2 preface and
   // settings). On failure returns nullptr and sets *error.
@@ -57,7 +58,13 @@ class grpc_connection {
                              runtime::cancel_token* cancel = nullptr, bool* sent = nullptr);
 
   // Opens a bidirectional stream (watch, lease_keepalive).
-  runtime::task<std::unique_ptr<grpc_stream>> open_stream(rpc_method method);
+  // Received messages wait in the stream's inbox until receive() takes them; past `inbox_bytes_limit`
+  // (it may end one message over: an inbox under the limit takes a message of any size up to
+  // message_bytes_limit)
+  // the stream drops what else arrives and receive() ends it with RESOURCE_EXHAUSTED once the inbox
+  // is drained (a too-slow reader costs its stream, never unbounded memory; watch_hub then resumes).
+  runtime::task<std::unique_ptr<grpc_stream>> open_stream(rpc_method method,
+                                                          size_t inbox_bytes_limit = stream_inbox_bytes_limit);
 
   // False once the connection failed or was closed (calls then fail at once with UNAVAILABLE).
   bool connected() const;
@@ -80,6 +87,8 @@ class grpc_stream {
   virtual runtime::task<status> receive(google::protobuf::MessageLite& message) = 0;
   // Half-closes our side and cancels the stream.
   virtual runtime::task<void> close() = 0;
+  // True once the inbox overflowed (see open_stream): the stream, not the connection, failed.
+  virtual bool overflowed() const = 0;
 };
 
 }  // namespace ringkv::client

@@ -43,7 +43,8 @@ void watcher::cancel() {
   hub_.wake_.notify();
 }
 
-watch_hub::watch_hub(client& c) : client_(c) {
+watch_hub::watch_hub(client& c, size_t stream_inbox_bytes_limit)
+    : client_(c), stream_inbox_bytes_limit_(stream_inbox_bytes_limit) {
   const bool started = pump_gate_.spawn(pump());
   assert(started);
   (void)started;
@@ -178,7 +179,8 @@ runtime::task<void> watch_hub::pump() {
       co_await wake_;
       continue;
     }
-    co_await client_.serve_stream(rpc_method::watch, [this](grpc_stream& stream) { return serve(stream); }, &closing_);
+    co_await client_.serve_stream(rpc_method::watch, [this](grpc_stream& stream) { return serve(stream); }, &closing_,
+                                  stream_inbox_bytes_limit_);
     // The stream ended: every watch is unbound and re-created from its next revision on the next one.
     for (const auto& w : watchers_) w->watch_id_ = -1;
     awaiting_created_.clear();

@@ -11,7 +11,9 @@
 // and drops any event below it: no event is lost and none repeated. A start revision that was compacted
 // ends the watcher with OUT_OF_RANGE and compact_revision() set (the caller must re-read and re-watch).
 // Bounded buffering: a watcher holds at most `events_limit` events; when one is full the pump stops
-// reading the stream until the caller drains it (HTTP/2 flow control then holds the server back).
+// parsing the stream until the caller drains it; what the server sends meanwhile waits in the stream's
+// inbox up to stream_inbox_bytes_limit, past which the stream is dropped and the watches resume on a new
+// one from their next revisions (no event lost or repeated; HTTP/2 flow control is not used for this).
 #pragma once
 
 #include <deque>
@@ -76,7 +78,9 @@ class watcher {
 
 class watch_hub {
  public:
-  explicit watch_hub(client& c);
+  // stream_inbox_bytes_limit: received responses not yet delivered (grpc_connection::open_stream);
+  // past it the stream is dropped and every watch resumes on a new one from its next revision.
+  explicit watch_hub(client& c, size_t stream_inbox_bytes_limit = grpc_connection::stream_inbox_bytes_limit);
   ~watch_hub();
   watch_hub(const watch_hub&) = delete;
   watch_hub& operator=(const watch_hub&) = delete;
@@ -94,6 +98,7 @@ class watch_hub {
   bool some_watcher_full() const;
 
   client& client_;
+  size_t stream_inbox_bytes_limit_;
   std::vector<std::shared_ptr<watcher>> watchers_;     // live watchers, in creation order
   std::deque<std::shared_ptr<watcher>> awaiting_created_;  // create sent on this stream, no reply yet
   std::vector<int64_t> cancels_;  // watch ids to cancel on the current stream

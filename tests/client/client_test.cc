@@ -304,6 +304,36 @@ TEST(ClientWatch, FullWatcherPausesTheStreamAndLosesNothing) {
   });
 }
 
+// A stream whose inbox overflows (a tiny limit, a watcher not drained) is dropped and the watch resumes
+// on a new stream from its next revision: every event still arrives once, in order.
+TEST(ClientWatch, OverflowedStreamResumesWithoutLossOrRepeat) {
+  run([]() -> runtime::task<void> {
+    client c(config_for(cluster_endpoints()));
+    kv store(c);
+    watch_hub hub(c, /*stream_inbox_bytes_limit=*/2048);
+    const std::string p = unique_prefix("overflow");
+    auto start = co_await store.put(p + "start", "");
+    watch_options small;
+    small.range_end = prefix_end(p);
+    small.start_revision = start.value.header().revision() + 1;
+    small.events_limit = 2;
+    auto w = hub.watch(p, small);
+    const std::string value(100, 'v');
+    std::vector<int64_t> written;
+    for (int i = 0; i < 100; ++i) written.push_back((co_await store.put(p + std::to_string(i), value)).value.header().revision());
+    co_await runtime::sleep_for(300ms);
+    std::vector<int64_t> seen;
+    while (seen.size() < written.size()) {
+      auto batch = co_await w->next(5s);
+      if (!batch.ok()) break;
+      for (const auto& e : batch.value.events) seen.push_back(e.kv().mod_revision());
+    }
+    EXPECT_EQ(seen, written);
+    co_await hub.close();
+    co_await c.close();
+  });
+}
+
 TEST(ClientLease, GrantKeepAliveTimeToLiveRevokeReportsLoss) {
   run([]() -> runtime::task<void> {
     client c(config_for(cluster_endpoints()));
@@ -419,8 +449,10 @@ TEST(ClientFailover, WatchSurvivesMemberKill) {
   run([]() -> runtime::task<void> {
     const auto endpoints = cluster_endpoints();
     const auto pids = member_pids();
+    CO_ASSERT(endpoints.size() >= 3 && pids.size() == endpoints.size());  // never kill(0, ...)
     const int leader = co_await leader_index(endpoints);
     const int victim = leader == 0 ? 1 : 0;  // a follower: the writes keep a quorum and a leader
+    CO_ASSERT(pids[victim] > 0);
     std::vector<endpoint> watch_order{endpoints[victim]};
     std::vector<endpoint> write_order;
     for (size_t i = 0; i < endpoints.size(); ++i) {
@@ -467,8 +499,9 @@ TEST(ClientFailover, LockHeldAcrossLeaderKill) {
   run([]() -> runtime::task<void> {
     const auto endpoints = cluster_endpoints();
     const auto pids = member_pids();
+    CO_ASSERT(endpoints.size() >= 3 && pids.size() == endpoints.size());  // never kill(0, ...)
     const int leader = co_await leader_index(endpoints);
-    CO_ASSERT(leader >= 0);
+    CO_ASSERT(leader >= 0 && pids[leader] > 0);
     client c(config_for(endpoints)), other(config_for(endpoints));
     lease_keeper keeper(c), other_keeper(other);
     auto a = co_await session::open(c, keeper, 5);
