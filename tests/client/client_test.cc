@@ -274,64 +274,49 @@ TEST(ClientWatch, PrefixPrevKvFiltersAndCompactedStart) {
   });
 }
 
-// A watcher that is not drained holds about events_limit events (the hub stops reading meanwhile) and
-// then gets every event, in order, as it drains.
+// A watcher (events_limit 2) left undrained while `puts` values of `value_bytes` are written, on a hub
+// whose streams hold `inbox_bytes_limit`; then drained: every put's revision must arrive once, in order.
+// Returns how many events the watcher held before it was drained.
+runtime::task<size_t> slow_watcher_case(const char* name, size_t inbox_bytes_limit, int puts, size_t value_bytes) {
+  client c(config_for(cluster_endpoints()));
+  kv store(c);
+  watch_hub hub(c, inbox_bytes_limit);
+  const std::string p = unique_prefix(name);
+  auto start = co_await store.put(p + "start", "");
+  watch_options small;
+  small.range_end = prefix_end(p);
+  small.start_revision = start.value.header().revision() + 1;
+  small.events_limit = 2;
+  auto w = hub.watch(p, small);
+  const std::string value(value_bytes, 'v');
+  std::vector<int64_t> written;
+  for (int i = 0; i < puts; ++i) written.push_back((co_await store.put(p + std::to_string(i), value)).value.header().revision());
+  co_await runtime::sleep_for(300ms);
+  const size_t held = w->buffered_events();
+  std::vector<int64_t> seen;
+  while (seen.size() < written.size()) {
+    auto batch = co_await w->next(5s);
+    if (!batch.ok()) break;
+    for (const auto& e : batch.value.events) seen.push_back(e.kv().mod_revision());
+  }
+  EXPECT_EQ(seen, written);
+  co_await hub.close();
+  co_await c.close();
+  co_return held;
+}
+
+// A full watcher pauses the hub's reader (the rest waits in the stream) and loses nothing.
 TEST(ClientWatch, FullWatcherPausesTheStreamAndLosesNothing) {
   run([]() -> runtime::task<void> {
-    client c(config_for(cluster_endpoints()));
-    kv store(c);
-    watch_hub hub(c);
-    const std::string p = unique_prefix("bounded");
-    auto start = co_await store.put(p + "start", "");
-    watch_options small;
-    small.range_end = prefix_end(p);
-    small.start_revision = start.value.header().revision() + 1;
-    small.events_limit = 2;
-    auto w = hub.watch(p, small);
-    std::vector<int64_t> written;
-    for (int i = 0; i < 40; ++i) written.push_back((co_await store.put(p + std::to_string(i), "v")).value.header().revision());
-    co_await runtime::sleep_for(300ms);
-    EXPECT_LT(w->buffered_events(), 10u);  // 40 were sent; the rest waits in the stream
-    std::vector<int64_t> seen;
-    while (seen.size() < written.size()) {
-      auto batch = co_await w->next(5s);
-      if (!batch.ok()) break;
-      for (const auto& e : batch.value.events) seen.push_back(e.kv().mod_revision());
-    }
-    EXPECT_EQ(seen, written);
-    co_await hub.close();
-    co_await c.close();
+    const size_t held = co_await slow_watcher_case("bounded", grpc_connection::stream_inbox_bytes_limit, 40, 1);
+    EXPECT_LT(held, 10u);  // of 40 sent
   });
 }
 
-// A stream whose inbox overflows (a tiny limit, a watcher not drained) is dropped and the watch resumes
-// on a new stream from its next revision: every event still arrives once, in order.
+// A stream whose inbox overflows (a tiny limit) is dropped and the watch resumes on a new stream from its
+// next revision: every event still arrives once, in order.
 TEST(ClientWatch, OverflowedStreamResumesWithoutLossOrRepeat) {
-  run([]() -> runtime::task<void> {
-    client c(config_for(cluster_endpoints()));
-    kv store(c);
-    watch_hub hub(c, /*stream_inbox_bytes_limit=*/2048);
-    const std::string p = unique_prefix("overflow");
-    auto start = co_await store.put(p + "start", "");
-    watch_options small;
-    small.range_end = prefix_end(p);
-    small.start_revision = start.value.header().revision() + 1;
-    small.events_limit = 2;
-    auto w = hub.watch(p, small);
-    const std::string value(100, 'v');
-    std::vector<int64_t> written;
-    for (int i = 0; i < 100; ++i) written.push_back((co_await store.put(p + std::to_string(i), value)).value.header().revision());
-    co_await runtime::sleep_for(300ms);
-    std::vector<int64_t> seen;
-    while (seen.size() < written.size()) {
-      auto batch = co_await w->next(5s);
-      if (!batch.ok()) break;
-      for (const auto& e : batch.value.events) seen.push_back(e.kv().mod_revision());
-    }
-    EXPECT_EQ(seen, written);
-    co_await hub.close();
-    co_await c.close();
-  });
+  run([]() -> runtime::task<void> { co_await slow_watcher_case("overflow", 2048, 100, 100); });
 }
 
 TEST(ClientLease, GrantKeepAliveTimeToLiveRevokeReportsLoss) {
