@@ -12,10 +12,14 @@
 #include <utility>
 #include <vector>
 
-#include "bench/loadgen/grpc_status.h"
+#include "client/status.h"
 #include "bench/loadgen/latency_histogram.h"
 
 namespace ringkv::bench {
+
+// The errors table is keyed by etcd's gRPC code (a transport failure counts as UNAVAILABLE).
+using client::grpc_code;
+using client::status_code_name;
 
 struct error_tally {
   uint64_t count = 0;

@@ -47,7 +47,7 @@ struct shard_part {
 };
 
 runtime::task<int> prepare_one(client_slot& slot) {
-  rpc_status status = co_await slot.source->prepare();
+  client::status status = co_await slot.source->prepare();
   if (!status.ok()) slot.stats.record_error(status.code, status.message);
   co_return status.ok() ? 0 : 1;
 }
@@ -63,7 +63,7 @@ runtime::task<int> setup_part(const bench_options& options, const workload_data&
   if (!part.connections.error.empty()) co_return -1;
   part.slots.resize(part.clients);
   for (uint32_t i = 0; i < part.clients; ++i) {
-    etcd_client& client = *part.connections.clients[i % part.connections.clients.size()];
+    client::grpc_connection& client = *part.connections.clients[i % part.connections.clients.size()];
     part.slots[i].source = make_request_source(options, data, client, part.first_client_index + i);
   }
   std::vector<runtime::task<int>> preparing;

@@ -10,14 +10,14 @@ runtime::task<std::vector<endpoint>> find_leader(const bench_options& options,
                                                  const std::shared_ptr<const net::tls::tls_context>& tls, std::string* error) {
   for (const endpoint& candidate : options.endpoints) {
     std::string connect_error;
-    auto client = co_await etcd_client::connect(candidate, options.dial_timeout, &connect_error, tls);
+    auto client = co_await client::grpc_connection::connect(candidate, options.dial_timeout, &connect_error, tls);
     if (!client) continue;
     const etcdserverpb::StatusRequest status_request;
     const etcdserverpb::MemberListRequest members_request;
     etcdserverpb::StatusResponse status;
     etcdserverpb::MemberListResponse members;
-    rpc_status s = co_await client->call(rpc_method::status, status_request, &status);
-    if (s.ok()) s = co_await client->call(rpc_method::member_list, members_request, &members);
+    client::status s = co_await client->call(client::rpc_method::status, status_request, &status);
+    if (s.ok()) s = co_await client->call(client::rpc_method::member_list, members_request, &members);
     co_await client->close();
     if (!s.ok()) continue;
     for (const auto& member : members.members()) {
@@ -60,7 +60,7 @@ runtime::task<connection_set> open_connections(const bench_options& options, uin
   }
   for (uint32_t i = 0; i < count; ++i) {
     const endpoint& to = targets[i % targets.size()];
-    auto client = co_await etcd_client::connect(to, options.dial_timeout, &set.error, tls);
+    auto client = co_await client::grpc_connection::connect(to, options.dial_timeout, &set.error, tls);
     if (!client) {
       set.error = "dial error: " + to.host + ":" + std::to_string(to.port) + ": " + set.error;
       co_return set;

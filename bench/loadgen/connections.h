@@ -7,14 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "bench/loadgen/etcd_client.h"
+#include "client/grpc_connection.h"
 #include "bench/loadgen/options.h"
 #include "runtime/task.h"
 
 namespace ringkv::bench {
 
 struct connection_set {
-  std::vector<std::unique_ptr<etcd_client>> clients;
+  std::vector<std::unique_ptr<client::grpc_connection>> clients;
   std::string error;  // set when opening failed (clients then holds what did open, to be closed)
 };
 

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "bench/loadgen/etcd_client.h"
+#include "client/grpc_connection.h"
 #include "bench/loadgen/options.h"
 #include "bench/loadgen/request_loop.h"
 
@@ -19,7 +19,7 @@ struct workload_data {
 // The source for client number `client_index` of the workload named in `options` (every
 // request/response workload; not watch / watch-latency, which have their own drivers).
 std::unique_ptr<request_source> make_request_source(const bench_options& options, const workload_data& data,
-                                                    etcd_client& client, uint32_t client_index);
+                                                    client::grpc_connection& client, uint32_t client_index);
 
 // Counter names the sources report (also read by tests/bench).
 inline constexpr const char* counter_writes = "writes";

@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "client/endpoint.h"
+
 namespace ringkv::bench {
 
 enum class workload_kind { put, range, txn_put, txn_mixed, watch, watch_latency, lease_keepalive, mixed };
@@ -17,10 +19,7 @@ const char* workload_name(workload_kind kind);
 
 enum class read_consistency { linearizable, serializable };
 
-struct endpoint {
-  std::string host;
-  uint16_t port = 0;
-};
+using client::endpoint;
 
 struct bench_options {
   // Global flags (etcd: persistent flags of the root command).

@@ -15,7 +15,7 @@ runtime::task<void> request_loop(run_plan& plan, request_source& source, bench_r
       started = plan.due_time(*index);
       if (started > now) co_await runtime::sleep_for(started - now);
     }
-    const rpc_status status = co_await source.issue(*index);
+    const client::status status = co_await source.issue(*index);
     const auto finished = bench_clock::now();
     if (status.ok()) {
       stats.latencies.record(finished - started);

@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "bench/loadgen/bench_result.h"
-#include "bench/loadgen/etcd_client.h"
+#include "client/grpc_connection.h"
 #include "bench/loadgen/run_plan.h"
 #include "runtime/task.h"
 
@@ -21,11 +21,11 @@ namespace ringkv::bench {
 // One client's request maker: holds its reusable request messages, issues request `index`.
 class request_source {
  public:
-  explicit request_source(etcd_client& client) : client_(client) {}
+  explicit request_source(client::grpc_connection& client) : client_(client) {}
   virtual ~request_source() = default;
   // Once per client before the clock starts (e.g. grant a lease, open a stream).
-  virtual runtime::task<rpc_status> prepare() { co_return rpc_status{}; }
-  virtual runtime::task<rpc_status> issue(uint64_t index) = 0;
+  virtual runtime::task<client::status> prepare() { co_return client::status{}; }
+  virtual runtime::task<client::status> issue(uint64_t index) = 0;
   // Once per client after its last request (e.g. close a stream).
   virtual runtime::task<void> finish() { co_return; }
   // Workload counters (e.g. writes done), added to the result after the run.
@@ -34,7 +34,7 @@ class request_source {
   bool connected() const { return client_.connected(); }
 
  protected:
-  etcd_client& client_;
+  client::grpc_connection& client_;
 };
 
 runtime::task<void> request_loop(run_plan& plan, request_source& source, bench_result& stats);

@@ -37,8 +37,8 @@ bool read_stamp(const std::string& value, int64_t& stamp) {
 struct watch_plan {
   std::vector<std::string> keys;
   std::vector<std::vector<uint32_t>> stream_keys;  // per stream: indices into keys, one per watch
-  std::vector<etcd_client*> stream_clients;        // per stream
-  std::vector<etcd_client*> put_clients;
+  std::vector<client::grpc_connection*> stream_clients;        // per stream
+  std::vector<client::grpc_connection*> put_clients;
   uint64_t put_total = 0;
   uint64_t put_rate = 0;
   uint32_t value_bytes = timestamp_bytes;
@@ -86,13 +86,13 @@ watch_plan plan_watch_latency(const bench_options& o, connection_set& connection
 // Puts key (index % keys) with the send time in the value.
 class stamped_put_source final : public request_source {
  public:
-  stamped_put_source(const watch_plan& plan, etcd_client& client) : request_source(client), plan_(plan) {
+  stamped_put_source(const watch_plan& plan, client::grpc_connection& client) : request_source(client), plan_(plan) {
     request_.mutable_value()->assign(plan.value_bytes, 'v');
   }
-  runtime::task<rpc_status> issue(uint64_t index) override {
+  runtime::task<client::status> issue(uint64_t index) override {
     request_.set_key(plan_.keys[index % plan_.keys.size()]);
     stamp_value(*request_.mutable_value());
-    rpc_status status = co_await client_.call(rpc_method::put, request_, nullptr);
+    client::status status = co_await client_.call(client::rpc_method::put, request_, nullptr);
     co_return status;
   }
 
@@ -102,7 +102,7 @@ class stamped_put_source final : public request_source {
 };
 
 struct watch_stream_state {
-  std::unique_ptr<etcd_stream> stream;
+  std::unique_ptr<client::grpc_stream> stream;
   bench_result creation;
   bench_result events;
 };
@@ -114,7 +114,7 @@ struct event_tally {
 
 // Opens the stream and creates its watches one after another, timing each creation.
 runtime::task<int> create_watches(const watch_plan& plan, size_t s, watch_stream_state& state) {
-  state.stream = co_await plan.stream_clients[s]->open_stream(rpc_method::watch);
+  state.stream = co_await plan.stream_clients[s]->open_stream(client::rpc_method::watch);
   if (!state.stream) {
     state.creation.record_error(grpc_code::unavailable, "could not open a Watch stream");
     co_return 1;
@@ -124,7 +124,7 @@ runtime::task<int> create_watches(const watch_plan& plan, size_t s, watch_stream
   for (uint32_t key : plan.stream_keys[s]) {
     request.mutable_create_request()->set_key(plan.keys[key]);
     const auto started = bench_clock::now();
-    rpc_status status = co_await state.stream->send(request);
+    client::status status = co_await state.stream->send(request);
     while (status.ok()) {
       status = co_await state.stream->receive(response);
       if (!status.ok() || response.created()) break;
@@ -146,7 +146,7 @@ runtime::task<int> create_watches(const watch_plan& plan, size_t s, watch_stream
 runtime::task<int> receive_events(watch_stream_state& state, event_tally& tally, progress_counters& progress) {
   etcdserverpb::WatchResponse response;
   for (;;) {
-    rpc_status status = co_await state.stream->receive(response);
+    client::status status = co_await state.stream->receive(response);
     if (!status.ok()) {
       if (!tally.closing) state.events.record_error(status.code, status.message);
       co_return 0;
@@ -214,7 +214,7 @@ runtime::task<std::vector<bench_result>> run_watch_workload(const bench_options&
   run_plan put_plan(plan.put_total, std::chrono::nanoseconds(0), static_cast<double>(plan.put_rate));
   std::vector<std::unique_ptr<request_source>> put_sources;
   std::vector<bench_result> put_stats(plan.put_clients.size());
-  for (etcd_client* client : plan.put_clients) put_sources.push_back(std::make_unique<stamped_put_source>(plan, *client));
+  for (client::grpc_connection* client : plan.put_clients) put_sources.push_back(std::make_unique<stamped_put_source>(plan, *client));
 
   bench_result puts;
   puts.title = "Put summary";

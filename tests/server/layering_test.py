@@ -17,6 +17,7 @@ ALLOWED = {
     "runtime": set(),
     "storage": {"runtime", "raft"},
     "net": {"runtime", "raft"},
+    "client": {"runtime", "net"},
     "server/common": {"runtime", "raft", "storage", "net"},
     "server/auth": {"runtime", "raft", "storage", "net", "server/common"},
     "server/replica": {"runtime", "raft", "storage", "net", "server/common", "server/auth"},

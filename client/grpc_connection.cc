@@ -1,4 +1,4 @@
-// etcd_client on net/tcp (connection) and net/grpc (grpc_client_session on memory buffers).
+// client/grpc_connection.cc - grpc_connection on net/tcp (connection) and net/grpc (grpc_client_session on memory buffers).
 //
 // Two coroutines drive a connection: the reader (fill -> session.feed -> produce_output -> wake the
 // writer) and the writer (produce_output, write pending_output in one send, repeat while output is
@@ -7,10 +7,11 @@
 // Session callbacks never resume a caller inline (they complete a runtime::completion or notify a
 // runtime::notifier, which schedule it), so a caller that finishes and closes the client cannot destroy
 // the session while it is parsing. The two pumps run in a runtime::gate that close() waits on.
-#include "bench/loadgen/etcd_client.h"
+#include "client/grpc_connection.h"
 
 #include <cassert>
 #include <deque>
+#include <optional>
 
 #include "net/grpc/grpc_client_session.h"
 #include "net/tcp/connect.h"
@@ -20,14 +21,14 @@
 #include "runtime/notifier.h"
 #include "runtime/timer.h"
 
-namespace ringkv::bench {
+namespace ringkv::client {
 namespace {
 
-rpc_status from_grpc(const net::grpc::status& s) {
+status from_grpc(const net::grpc::status& s) {
   return {s.code, s.message};
 }
 
-rpc_status connection_lost(const std::string& why) { return {grpc_code::unavailable, why}; }
+status connection_lost(const std::string& why) { return {grpc_code::unavailable, why}; }
 
 }  // namespace
 
@@ -41,11 +42,15 @@ const char* rpc_path(rpc_method method) {
     case rpc_method::member_list: return "/etcdserverpb.Cluster/MemberList";
     case rpc_method::watch: return "/etcdserverpb.Watch/Watch";
     case rpc_method::lease_keepalive: return "/etcdserverpb.Lease/LeaseKeepAlive";
+    case rpc_method::delete_range: return "/etcdserverpb.KV/DeleteRange";
+    case rpc_method::compact: return "/etcdserverpb.KV/Compact";
+    case rpc_method::lease_revoke: return "/etcdserverpb.Lease/LeaseRevoke";
+    case rpc_method::lease_time_to_live: return "/etcdserverpb.Lease/LeaseTimeToLive";
   }
   return "";
 }
 
-struct etcd_client::impl {
+struct grpc_connection::impl {
   // Built from a connected socket (net::connection's default constructor is not usable here: its
   // inline `= default` needs the complete connection::state).
   explicit impl(net::connection connected) : conn(std::move(connected)) {}
@@ -120,29 +125,42 @@ namespace {
 
 // A bidirectional call. Its state is shared with the session's callbacks, which may outlive the
 // stream object (the session ends every call when it goes away).
-class grpc_bidi_stream final : public etcd_stream {
+class grpc_bidi_stream final : public grpc_stream {
  public:
   struct shared_state {
     std::deque<std::string> inbox;
+    size_t inbox_bytes = 0;        // sum of the inbox's message sizes
+    size_t inbox_bytes_limit = 0;  // past it the stream overflows: later messages are dropped and
+    bool overflowed = false;       // receive() ends it with RESOURCE_EXHAUSTED once the inbox is drained
     bool done = false;
-    rpc_status final_status;
+    status final_status;
     runtime::notifier changed;  // a message arrived or the call ended
   };
 
-  static std::unique_ptr<grpc_bidi_stream> open(etcd_client::impl& client, const char* path) {
-    if (!client.up()) return nullptr;
+  static std::unique_ptr<grpc_bidi_stream> open(const std::shared_ptr<grpc_connection::impl>& client, const char* path,
+                                                size_t inbox_bytes_limit) {
+    if (!client->up()) return nullptr;
     auto state = std::make_shared<shared_state>();
+    state->inbox_bytes_limit = inbox_bytes_limit;
     net::grpc::grpc_client_session::call_callbacks callbacks;
     callbacks.on_message = [state](std::string_view message) {
-      state->inbox.emplace_back(message);
+      if (state->overflowed) return;
+      // An inbox under its limit takes any message (at most message_bytes_limit): one response bigger
+      // than the limit, such as a resumed watch's catch-up batch, must not overflow every new stream.
+      if (state->inbox_bytes >= state->inbox_bytes_limit) {
+        state->overflowed = true;  // the reader is too slow: drop from here on, end after the inbox
+      } else {
+        state->inbox.emplace_back(message);
+        state->inbox_bytes += message.size();
+      }
       state->changed.notify();
     };
     callbacks.on_done = [state](const net::grpc::status& s) {
       state->done = true;
-      state->final_status = s.ok() ? rpc_status{grpc_code::cancelled, "stream ended by the server"} : from_grpc(s);
+      state->final_status = s.ok() ? status{grpc_code::cancelled, "stream ended by the server"} : from_grpc(s);
       state->changed.notify();
     };
-    const auto id = client.session->start_call(path, std::move(callbacks));
+    const auto id = client->session->start_call(path, std::move(callbacks));
     if (id < 0) return nullptr;
     return std::unique_ptr<grpc_bidi_stream>(new grpc_bidi_stream(client, id, std::move(state)));
   }
@@ -151,21 +169,26 @@ class grpc_bidi_stream final : public etcd_stream {
     if (!state_->done && client_.up()) client_.session->cancel(id_);
   }
 
-  runtime::task<rpc_status> send(const google::protobuf::MessageLite& message) override {
+  runtime::task<status> send(const google::protobuf::MessageLite& message) override {
     if (state_->done) co_return state_->final_status;
     if (!client_.up()) co_return connection_lost(client_.failure);
     if (!client_.session->write(id_, client_.serialize(message))) {
-      co_return rpc_status{grpc_code::unavailable, "stream refused the message"};
+      co_return status{grpc_code::unavailable, "stream refused the message"};
     }
-    co_return rpc_status{};
+    co_return status{};
   }
 
-  runtime::task<rpc_status> receive(google::protobuf::MessageLite& message) override {
-    while (state_->inbox.empty() && !state_->done) co_await state_->changed;
+  runtime::task<status> receive(google::protobuf::MessageLite& message) override {
+    while (state_->inbox.empty() && !state_->done && !state_->overflowed) co_await state_->changed;
+    if (state_->inbox.empty() && state_->overflowed) {
+      co_return status{grpc_code::resource_exhausted, "stream inbox over " + std::to_string(state_->inbox_bytes_limit) +
+                                                          " bytes: the reader is too slow"};
+    }
     if (state_->inbox.empty()) co_return state_->final_status;
     const bool parsed = message.ParseFromString(state_->inbox.front());
+    state_->inbox_bytes -= state_->inbox.front().size();
     state_->inbox.pop_front();
-    co_return parsed ? rpc_status{} : rpc_status{grpc_code::internal, "could not parse a stream message"};
+    co_return parsed ? status{} : status{grpc_code::internal, "could not parse a stream message"};
   }
 
   runtime::task<void> close() override {
@@ -173,24 +196,28 @@ class grpc_bidi_stream final : public etcd_stream {
     co_return;
   }
 
- private:
-  grpc_bidi_stream(etcd_client::impl& client, net::grpc::client_call_id id, std::shared_ptr<shared_state> state)
-      : client_(client), id_(id), state_(std::move(state)) {}
+  bool overflowed() const override { return state_->overflowed; }
 
-  etcd_client::impl& client_;
+ private:
+  grpc_bidi_stream(std::shared_ptr<grpc_connection::impl> client, net::grpc::client_call_id id,
+                   std::shared_ptr<shared_state> state)
+      : owner_(std::move(client)), client_(*owner_), id_(id), state_(std::move(state)) {}
+
+  std::shared_ptr<grpc_connection::impl> owner_;  // a stream may outlive its grpc_connection (closed)
+  grpc_connection::impl& client_;
   net::grpc::client_call_id id_;
   std::shared_ptr<shared_state> state_;
 };
 
 }  // namespace
 
-etcd_client::etcd_client(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+grpc_connection::grpc_connection(std::shared_ptr<impl> state) : impl_(std::move(state)) {}
 
-etcd_client::~etcd_client() {
-  assert((!impl_ || impl_->pumps.inside() == 0) && "close() an etcd_client before destroying it");
+grpc_connection::~grpc_connection() {
+  assert((!impl_ || impl_->pumps.inside() == 0) && "close() an grpc_connection before destroying it");
 }
 
-runtime::task<std::unique_ptr<etcd_client>> etcd_client::connect(const endpoint& to, std::chrono::nanoseconds timeout,
+runtime::task<std::unique_ptr<grpc_connection>> grpc_connection::connect(const endpoint& to, std::chrono::nanoseconds timeout,
                                                                  std::string* error,
                                                                  std::shared_ptr<const net::tls::tls_context> tls) {
   auto address = net::endpoint::parse(to.host + ":" + std::to_string(to.port));
@@ -223,36 +250,72 @@ runtime::task<std::unique_ptr<etcd_client>> etcd_client::connect(const endpoint&
   const bool pumps_started = raw->pumps.spawn(raw->reader()) && raw->pumps.spawn(raw->writer());
   assert(pumps_started && "a new client's gate is open");
   (void)pumps_started;
-  co_return std::unique_ptr<etcd_client>(new etcd_client(std::move(state)));
+  co_return std::unique_ptr<grpc_connection>(new grpc_connection(std::shared_ptr<impl>(std::move(state))));
 }
 
-runtime::task<rpc_status> etcd_client::call(rpc_method method, const google::protobuf::MessageLite& request,
-                                            google::protobuf::MessageLite* response) {
+namespace {
+
+// Resets one unary call's stream when its cancel token fires (linked on the token while in flight).
+struct call_canceller : runtime::detail::cancellable {
+  grpc_connection::impl* connection = nullptr;
+  net::grpc::client_call_id id = -1;
+  bool fired = false;
+};
+
+}  // namespace
+
+runtime::task<status> grpc_connection::call(rpc_method method, const google::protobuf::MessageLite& request,
+                                            google::protobuf::MessageLite* response, std::chrono::nanoseconds timeout,
+                                            runtime::cancel_token* cancel, bool* sent) {
+  if (sent != nullptr) *sent = false;
   if (!impl_->up()) co_return connection_lost(impl_->failure);
+  if (cancel != nullptr && cancel->cancelled()) co_return status{grpc_code::cancelled, "context canceled"};
   // Lives in this frame until the session's done callback sets it (or the session goes away, which
   // ends every call with unavailable).
-  runtime::completion<rpc_status> done;
+  runtime::completion<status> done;
   const auto id = impl_->session->unary(
       rpc_path(method), impl_->serialize(request), [&done, response](const net::grpc::status& s, std::string_view bytes) {
-        rpc_status result = from_grpc(s);
+        status result = from_grpc(s);
         if (result.ok() && response != nullptr &&
             !response->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-          result = {grpc_code::internal, "could not parse the response"};
+          result = {grpc_code::internal, "could not parse the response", false};
         }
         done.set(std::move(result));
       });
-  if (id < 0) co_return rpc_status{grpc_code::unavailable, "the HTTP/2 session refused a new stream"};
-  rpc_status status = co_await done;
-  co_return status;
+  if (id < 0) co_return status{grpc_code::unavailable, "the HTTP/2 session refused a new stream", false};
+  if (sent != nullptr) *sent = true;
+  impl* connection = impl_.get();
+  std::optional<runtime::alarm> deadline;
+  bool expired = false;
+  if (timeout.count() > 0) {
+    deadline.emplace(runtime::clock::now() + timeout, [connection, id, &expired] {
+      expired = true;
+      if (connection->up()) connection->session->cancel(id);
+    });
+  }
+  call_canceller canceller;
+  canceller.connection = connection;
+  canceller.id = id;
+  canceller.on_cancel = [](runtime::detail::cancellable* self) {
+    auto* c = static_cast<call_canceller*>(self);
+    c->fired = true;
+    if (c->connection->up()) c->connection->session->cancel(c->id);
+  };
+  if (cancel != nullptr) cancel->attach(&canceller);
+  status result = co_await done;
+  if (canceller.token != nullptr) canceller.token->detach(&canceller);
+  if (expired && !result.ok()) result = {grpc_code::deadline_exceeded, "context deadline exceeded", false};
+  if (canceller.fired && !result.ok()) result = {grpc_code::cancelled, "context canceled", false};
+  co_return result;
 }
 
-bool etcd_client::connected() const { return impl_->up(); }
+bool grpc_connection::connected() const { return impl_->up(); }
 
-runtime::task<std::unique_ptr<etcd_stream>> etcd_client::open_stream(rpc_method method) {
-  co_return grpc_bidi_stream::open(*impl_, rpc_path(method));
+runtime::task<std::unique_ptr<grpc_stream>> grpc_connection::open_stream(rpc_method method, size_t inbox_bytes_limit) {
+  co_return grpc_bidi_stream::open(impl_, rpc_path(method), inbox_bytes_limit);
 }
 
-runtime::task<void> etcd_client::close() {
+runtime::task<void> grpc_connection::close() {
   if (impl_->closing) co_return;
   impl_->closing = true;
   if (impl_->up()) {
@@ -265,4 +328,4 @@ runtime::task<void> etcd_client::close() {
   co_await impl_->pumps.close();
 }
 
-}  // namespace ringkv::bench
+}  // namespace ringkv::client
