@@ -21,16 +21,13 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ringkv_process import RINGKV, RingkvServer  # noqa: E402,F401
+from ringkv_process import RINGKV, RingkvServer, small_asan_quarantine_env  # noqa: E402,F401
 
 # The connection memory bound is 64 MiB; 80,000 Watch streams also cost the watch service (and, from a
 # shard other than 0, the relay) their own state: measured +98 to +189 MiB peak over the start.
 RSS_GROWTH_BOUND_MB = 256
-# An AddressSanitizer build keeps freed memory in its quarantine and puts redzones around every block, so
-# its RSS says little about ringkv's own memory: there the quarantine is made small (ASAN_OPTIONS for the
-# member) and the bound is twice as large. The unsanitized build is held to RSS_GROWTH_BOUND_MB.
+# Under AddressSanitizer the member runs with a small quarantine and twice the bound (ringkv_process.py).
 ASAN_RSS_GROWTH_BOUND_MB = 2 * RSS_GROWTH_BOUND_MB
-ASAN_QUARANTINE_OPTIONS = "quarantine_size_mb=16:thread_local_quarantine_size_kb=256"
 ETCDCTL_SECONDS_MAX = 5.0
 PREFACE_TIMEOUT_S = 10      # client_connection.h preface_timeout (covers the first HTTP/1.1 request)
 REQUEST_END_TIMEOUT_S = 30  # grpc_server_session.h request_end_timeout
@@ -149,15 +146,9 @@ def goaway_code(goaway):
 class ClientAttacks(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        asan_options = os.environ.get("ASAN_OPTIONS", "")
-        os.environ["ASAN_OPTIONS"] = (asan_options + ":" if asan_options else "") + ASAN_QUARANTINE_OPTIONS
-        try:
-            cls.server = RingkvServer().start()
-        finally:
-            os.environ["ASAN_OPTIONS"] = asan_options
+        cls.server = RingkvServer(env=small_asan_quarantine_env()).start()
         cls.baseline_rss_mb = cls.rss_mb()
-        with open("/proc/%d/maps" % cls.server.proc.pid) as f:
-            cls.sanitized = "libasan" in f.read()
+        cls.sanitized = cls.server.sanitized()
         cls.rss_bound_mb = ASAN_RSS_GROWTH_BOUND_MB if cls.sanitized else RSS_GROWTH_BOUND_MB
 
     @classmethod
