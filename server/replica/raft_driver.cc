@@ -168,7 +168,6 @@ runtime::task<void> raft_driver::await_persisted(runtime::task<void> durable, ra
 
 namespace {
 
-constexpr size_t snapshot_file_slice_bytes = 2 << 20;  // serialized bytes written (and fdatasync'd) at once
 constexpr size_t snapshot_bytes_limit = UINT32_MAX;     // raft::SharedBytes and snapshot messages
 
 // The snapshot raft just replaced, once nothing else holds it (no message to a follower carries it):
@@ -195,7 +194,7 @@ void raft_driver::maybe_snapshot() {
   // Begun here, between applied entries, so the bytes are the state at applied_index_; the slices
   // are made and written to the file by take_snapshot with the loop's other work in between.
   auto data = std::make_unique<std::string>();
-  data->reserve(snapshot_file_slice_bytes + 2 * snapshot_slice_bytes);
+  data->reserve(storage::wal::snapshot_append_bytes + 2 * snapshot_slice_bytes);
   snapshot_stepper stepper = state_.begin_snapshot(*data);
   runtime::spawn(take_snapshot(applied_index_, *term, std::move(data), std::move(stepper)));
 }
@@ -215,7 +214,7 @@ runtime::task<void> raft_driver::take_snapshot(raft::Index index, raft::Term ter
     storage::wal::snapshot_writer file = co_await storage_.begin_snapshot(index, term);
     snapshot_step step = snapshot_step::more;
     while (!stopping_ && (step = stepper()) == snapshot_step::more) {
-      if (data->size() < snapshot_file_slice_bytes) {
+      if (data->size() < storage::wal::snapshot_append_bytes) {
         co_await runtime::yield();
         continue;
       }

@@ -19,7 +19,6 @@ namespace ringkv::storage::wal {
 namespace {
 constexpr std::string_view temp_suffix = ".tmp";
 constexpr std::string_view broken_suffix = ".broken";
-constexpr size_t snapshot_write_slice_bytes = 2 << 20;
 }  // namespace
 
 runtime::task<snapshot_store> snapshot_store::open(snapshot_config config) {
@@ -118,8 +117,8 @@ runtime::task<snapshot_mapping> snapshot_store::finish_save(snapshot_writer& wri
 
 runtime::task<void> snapshot_store::save(snapshot_id id, std::string_view data) {
   snapshot_writer writer = co_await begin_save(id);
-  for (size_t at = 0; at < data.size(); at += snapshot_write_slice_bytes) {
-    co_await writer.append(data.substr(at, snapshot_write_slice_bytes));
+  for (size_t at = 0; at < data.size(); at += snapshot_append_bytes) {
+    co_await writer.append(data.substr(at, snapshot_append_bytes));
   }
   co_await finish_save(writer);
 }

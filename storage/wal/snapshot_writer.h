@@ -6,6 +6,7 @@
 // hashes more than one append's bytes. A writer destroyed before finish_save removes its temp file.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,6 +16,9 @@
 #include "storage/wal/snapshot_format.h"
 
 namespace ringkv::storage::wal {
+
+// What a writer of the payload appends at once (each append is fdatasync'd before the next).
+inline constexpr size_t snapshot_append_bytes = 2 << 20;
 
 class snapshot_writer {
  public:
