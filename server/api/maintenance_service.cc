@@ -22,8 +22,8 @@ namespace {
 
 constexpr size_t snapshot_chunk_bytes = 32 * 1024;  // etcd sends 32 KiB blobs
 
-// What the snapshot file says besides the store: the member records, the removed ids, and the applied
-// index as etcd's consistent_index.
+// What the snapshot file says besides the store: the member records, the removed ids, the applied
+// index as etcd's consistent_index, and the auth store (users, roles, enabled flag, auth revision).
 storage::etcd_snapshot::ClusterState snapshot_cluster_state(const replica& member) {
   storage::etcd_snapshot::ClusterState cluster;
   for (const auto& [id, record] : member.members().members())
@@ -31,6 +31,11 @@ storage::etcd_snapshot::ClusterState snapshot_cluster_state(const replica& membe
   const auto& removed = member.members().removed();
   cluster.removed_member_ids.assign(removed.begin(), removed.end());
   cluster.consistent_index = member.driver().applied_index();
+  const auth::auth_store& auth = member.applier().auth();
+  cluster.auth_enabled = auth.enabled();
+  cluster.auth_revision = auth.revision();
+  cluster.auth_users = auth.user_records();
+  cluster.auth_roles = auth.role_records();
   return cluster;
 }
 

@@ -30,6 +30,12 @@ bool get_message(std::string_view in, size_t& at, Message& message) {
   return true;
 }
 
+// A role's permissions are kept in key order (etcd's order too); equal keys keep their grant order.
+void sort_permissions(authpb::Role& role) {
+  std::stable_sort(role.mutable_keypermission()->begin(), role.mutable_keypermission()->end(),
+                   [](const authpb::Permission& a, const authpb::Permission& b) { return a.key() < b.key(); });
+}
+
 bool user_has_role(const authpb::User& user, std::string_view role) {
   return std::binary_search(user.roles().begin(), user.roles().end(), role);
 }
@@ -142,8 +148,7 @@ auth_errc auth_store::role_grant_permission(std::string_view role, const authpb:
     }
   }
   *permissions->Add() = permission;
-  std::stable_sort(permissions->begin(), permissions->end(),
-                   [](const authpb::Permission& a, const authpb::Permission& b) { return a.key() < b.key(); });
+  sort_permissions(it->second);
   commit();
   return auth_errc::ok;
 }
@@ -250,6 +255,51 @@ std::optional<auth_store> auth_store::decode(std::string_view bytes) {
     store.roles_.emplace(std::move(name), std::move(role));
   }
   if (at != bytes.size()) return std::nullopt;
+  return store;
+}
+
+namespace {
+
+template <typename Message>
+auth_store::named_records records_of(const std::map<std::string, Message, std::less<>>& by_name) {
+  auth_store::named_records out;
+  out.reserve(by_name.size());
+  for (const auto& [name, message] : by_name) out.emplace_back(name, message.SerializeAsString());
+  return out;
+}
+
+// Parses each record into `into`; false with `problem` set on the first bad one.
+template <typename Message>
+bool parse_records(std::string_view what, const auth_store::named_records& records,
+                   std::map<std::string, Message, std::less<>>& into, std::string& problem) {
+  for (const auto& [name, bytes] : records) {
+    Message message;
+    if (name.empty() || !message.ParseFromString(bytes) || message.name() != name) {
+      problem = std::string(what) + " record '" + name + "' does not parse or names another " + std::string(what);
+      return false;
+    }
+    if (!into.emplace(name, std::move(message)).second) {
+      problem = std::string(what) + " '" + name + "' appears twice";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+auth_store::named_records auth_store::user_records() const { return records_of(users_); }
+auth_store::named_records auth_store::role_records() const { return records_of(roles_); }
+
+std::optional<auth_store> auth_store::from_records(bool enabled, uint64_t revision, const named_records& users,
+                                                   const named_records& roles, std::string& problem) {
+  auth_store store;
+  if (!parse_records("user", users, store.users_, problem) || !parse_records("role", roles, store.roles_, problem))
+    return std::nullopt;
+  for (auto& [name, user] : store.users_) std::sort(user.mutable_roles()->begin(), user.mutable_roles()->end());
+  for (auto& [name, role] : store.roles_) sort_permissions(role);
+  store.enabled_ = enabled;
+  store.revision_ = revision == 0 ? 1 : revision;
   return store;
 }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "etcd/auth.pb.h"
@@ -61,6 +62,17 @@ class auth_store {
   //                                    [u64 roles]{[u64 len][authpb.Role]}...
   void encode(std::string& out) const;
   static std::optional<auth_store> decode(std::string_view bytes);  // nullopt: does not decode
+
+  // etcd's backend form (the authUsers / authRoles buckets of its snapshot files): name -> authpb.User /
+  // authpb.Role bytes, in name order.
+  using named_records = std::vector<std::pair<std::string, std::string>>;
+  named_records user_records() const;
+  named_records role_records() const;
+  // The store an etcd snapshot describes. Users' roles and roles' permissions are put in the store's
+  // order (etcd keeps the same order). nullopt, with `problem` saying which record, when a record does
+  // not parse, names another user/role than its key, or appears twice; a revision of 0 is taken as 1.
+  static std::optional<auth_store> from_records(bool enabled, uint64_t revision, const named_records& users,
+                                                const named_records& roles, std::string& problem);
 
  private:
   void commit() { ++revision_; }

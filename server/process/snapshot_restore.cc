@@ -16,6 +16,8 @@
 
 #include "server/common/config.h"
 #include "server/process/cluster_bootstrap.h"
+#include "server/auth/auth_store.h"
+#include "server/replica/kv_applier.h"
 #include "server/replica/member_identity.h"
 #include "server/replica/membership.h"
 #include "server/replica/membership_join.h"
@@ -86,8 +88,10 @@ void sync_dir(const std::string& dir) {
   ::close(fd);
 }
 
-// The raft snapshot's bytes: the membership section, then kv_applier's state (no alarms, the store).
-std::string snapshot_payload(const member_identity& identity, const storage::mvcc::MvccStore& store) {
+// The raft snapshot's bytes: the membership section, then kv_applier's state (no alarms, the auth store,
+// the MVCC store).
+std::string snapshot_payload(const member_identity& identity, const storage::mvcc::MvccStore& store,
+                             const auth::auth_store& auth) {
   std::vector<uint64_t> ids;
   std::vector<member_record> known;
   for (const cluster_member& m : identity.members) {
@@ -97,6 +101,7 @@ std::string snapshot_payload(const member_identity& identity, const storage::mvc
   membership members;
   members.bootstrap(ids, known);
   std::string state(8, '\0');  // u64 alarm count = 0
+  kv_applier::append_auth_section(state, auth);
   state += store.snapshot();
   return wrap_snapshot(members, state);
 }
@@ -156,7 +161,12 @@ void restore(const restore_args& args) {
   storage::etcd_snapshot::LoadedSnapshot loaded =
       is_raw_format(file) ? load_raw_format(file, store, args.skip_hash_check)
                           : storage::etcd_snapshot::load_snapshot(file, store, {args.skip_hash_check});
-  std::string payload = snapshot_payload(identity, store);
+  std::string problem;
+  std::optional<auth::auth_store> auth =
+      auth::auth_store::from_records(loaded.cluster.auth_enabled, loaded.cluster.auth_revision,
+                                     loaded.cluster.auth_users, loaded.cluster.auth_roles, problem);
+  if (!auth) throw std::runtime_error("snapshot's auth buckets: " + problem);
+  std::string payload = snapshot_payload(identity, store, *auth);
   auto header = storage::wal::encode_snapshot_header(
       restored_snapshot_id, std::span(reinterpret_cast<const std::byte*>(payload.data()), payload.size()));
 

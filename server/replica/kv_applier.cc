@@ -83,12 +83,16 @@ storage::mvcc::MvccStore::Snapshotter kv_applier::begin_snapshot(std::string& ou
     put_u64_le(out, member);
     put_u64_le(out, uint64_t(type));
   }
+  append_auth_section(out, auth_);
+  return store_.begin_snapshot(out);
+}
+
+void kv_applier::append_auth_section(std::string& out, const auth::auth_store& auth) {
   std::string auth_bytes;
-  auth_.encode(auth_bytes);
+  auth.encode(auth_bytes);
   out.append(auth_section_magic);
   put_u64_le(out, auth_bytes.size());
   out += auth_bytes;
-  return store_.begin_snapshot(out);
 }
 
 namespace {

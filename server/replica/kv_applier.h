@@ -69,6 +69,8 @@ class kv_applier {
   //   ["RKVAUTH1"][u64 bytes][auth_store::encode bytes]   (absent in snapshots of earlier versions)
   //   [MvccStore::snapshot() bytes, starting "RKVMVCC1"]  (LE)
   storage::mvcc::MvccStore::Snapshotter begin_snapshot(std::string& out) const;
+  // The auth section of those bytes, for writers of a snapshot made elsewhere (`ringkv snapshot restore`).
+  static void append_auth_section(std::string& out, const auth::auth_store& auth);
   // Replaces the state from begin_snapshot() bytes; false (state unchanged) if they do not decode.
   bool restore(std::string_view bytes, raft::Index index);
   // Whether restore() would accept `bytes` (a dry parse: nothing is built).

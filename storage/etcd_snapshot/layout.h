@@ -12,7 +12,7 @@
 //   cluster           "clusterVersion" -> "3.4.0"
 //   alarm             etcdserverpb.AlarmMember -> empty (ringkv writes none)
 //   auth              "authEnabled" -> {0|1}, "authRevision" -> u64 big-endian
-//   authUsers, authRoles   name -> authpb.User / authpb.Role (ringkv writes none)
+//   authUsers, authRoles   name -> authpb.User / authpb.Role (bytes here: storage does not read them)
 // A snapshot file (Maintenance.Snapshot, `etcdctl snapshot save`) is this bbolt file followed by the
 // sha256 of its bytes; etcdctl recognises the trailer by the file size: size % 512 == 32.
 #pragma once
@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "storage/mvcc/store.h"
@@ -73,6 +74,10 @@ struct ClusterState {
   uint64_t consistent_index = 0;
   bool auth_enabled = false;
   uint64_t auth_revision = 1;
+  // The authUsers / authRoles buckets as they are: name -> authpb.User / authpb.Role bytes. The server's
+  // auth store makes and checks them; storage only carries them (sorted by name when written).
+  std::vector<std::pair<std::string, std::string>> auth_users;
+  std::vector<std::pair<std::string, std::string>> auth_roles;
 };
 
 std::string member_key(uint64_t id);                  // lower-case hex, as types.ID.String()

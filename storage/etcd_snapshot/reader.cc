@@ -77,6 +77,15 @@ void read_cluster(const bbolt::Reader& db, ClusterState& c) {
       if (k == auth_revision_key) c.auth_revision = parse_be64(v).value_or(0);
     });
   }
+  auto records = [&](std::string_view name, std::vector<std::pair<std::string, std::string>>& into) {
+    if (auto b = bucket(name))
+      db.for_each(*b, [&](std::string_view k, std::string_view v, uint32_t flags) {
+        if (flags & bbolt::bucket_leaf_flag) fail(std::string(name) + " bucket holds a nested bucket");
+        into.emplace_back(k, v);
+      });
+  };
+  records(auth_users_bucket, c.auth_users);
+  records(auth_roles_bucket, c.auth_roles);
 }
 
 LoadedSnapshot load_checked(const bbolt::ByteSource& file, mvcc::MvccStore& into, LoadOptions options);

@@ -104,8 +104,8 @@ SnapshotWriter::SnapshotWriter(const mvcc::MvccStore& store, ClusterState cluste
   add(cluster_bucket, cluster_entries(cluster));
   add(alarm_bucket, {});
   add(auth_bucket, auth_entries(cluster));
-  add(auth_users_bucket, {});
-  add(auth_roles_bucket, {});
+  add(auth_users_bucket, sorted(cluster.auth_users));
+  add(auth_roles_bucket, sorted(cluster.auth_roles));
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
     EVP_MD_CTX_free(ctx);

@@ -31,6 +31,10 @@ ClusterState sample_cluster() {
                {0x12ab, "n2 <learner>", {"http://127.0.0.1:2381", "http://10.0.0.2:2381"}, {}, true}};
   c.removed_member_ids = {0x77};
   c.consistent_index = 4242;
+  c.auth_enabled = true;
+  c.auth_revision = 77;
+  c.auth_users = {{"zed", "user-record-z"}, {"alice", std::string("user\0record-a", 13)}};  // written sorted
+  c.auth_roles = {{"reader", "role-record"}};
   return c;
 }
 
@@ -66,6 +70,11 @@ TEST(EtcdSnapshot, RoundTripKeepsHistoryLeasesAndMembers) {
   EXPECT_EQ(loaded.cluster.removed_member_ids, sample_cluster().removed_member_ids);
   EXPECT_EQ(loaded.cluster.consistent_index, 4242u);
   EXPECT_EQ(loaded.cluster.cluster_version, "3.4.0");
+  EXPECT_TRUE(loaded.cluster.auth_enabled);
+  EXPECT_EQ(loaded.cluster.auth_revision, 77u);
+  using Records = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(loaded.cluster.auth_users, (Records{{"alice", std::string("user\0record-a", 13)}, {"zed", "user-record-z"}}));
+  EXPECT_EQ(loaded.cluster.auth_roles, (Records{{"reader", "role-record"}}));
   EXPECT_EQ(loaded.leases, 2);
   EXPECT_EQ(loaded.unleased_keys, 0);
   expect_same_state(a, b);
@@ -77,7 +86,8 @@ TEST(EtcdSnapshot, RoundTripKeepsHistoryLeasesAndMembers) {
 
   SnapshotStatus st = snapshot_status(src);
   EXPECT_EQ(st.revision, a.current_revision());
-  EXPECT_EQ(st.total_keys, loaded.key_records + 2 /*leases*/ + 3 /*meta*/ + 2 + 1 /*members*/ + 1 /*cluster*/ + 2 /*auth*/);
+  EXPECT_EQ(st.total_keys, loaded.key_records + 2 /*leases*/ + 3 /*meta*/ + 2 + 1 /*members*/ + 1 /*cluster*/ + 2 /*auth*/ +
+                                3 /*authUsers, authRoles*/);
   EXPECT_EQ(st.total_size + sha256_bytes, file.size());
 }
 

@@ -9,6 +9,8 @@ exactly ringkv's data (key by key with create/mod revisions and versions, leases
 etcd -> ringkv: more writes to that etcd cluster, `etcdctl snapshot save`, `ringkv snapshot restore`
 for 3 members (each dir gets the ringkv.version marker), and ringkv serves exactly what etcd served.
 Each direction's downtime (source stopped -> every new member healthy) is printed.
+Users, roles and the auth switch travel both ways (etcd's authUsers/authRoles/auth buckets): what root
+lists, what each user may read and write, and a user's password all hold after each migration.
 A truncated or damaged ringkv-made snapshot is refused by `ringkv snapshot restore` and by etcdctl,
 leaving no data dir. Every process is started here and stopped by its PID; loopback only.
 
@@ -54,6 +56,30 @@ def write_history(member, tag, rounds):
     for i in range(20):
         post(member, "/v3/kv/put", {"key": b64("/%s/leased/%d" % (tag, i)), "value": b64("l"), "lease": lease})
     return lease
+
+
+def ctl_outcome(member, user, *args):
+    """etcdctl as `user` ("name:password", or None): its output, or its error line when refused."""
+    flags = ["--user", user] if user else []
+    r = run(["etcdctl", "--endpoints", member.client] + flags + list(args), check=False)
+    return r.stdout if r.returncode == 0 else "refused: " + r.stderr.strip().splitlines()[-1]
+
+
+def auth_view(member, extra_users=()):
+    """What root sees of users and roles, and what each user (and no user) may do."""
+    view = {"users": ctl_outcome(member, "root:rootpw", "user", "list"),
+            "roles": ctl_outcome(member, "root:rootpw", "role", "list")}
+    for role in ("root", "reader", "writer"):
+        view["role " + role] = ctl_outcome(member, "root:rootpw", "role", "get", role)
+    for name, password in [("alice", "alicepw"), ("root", "rootpw")] + list(extra_users):
+        view["user " + name] = ctl_outcome(member, "root:rootpw", "user", "get", name)
+        who = name + ":" + password
+        view[name + " get"] = ctl_outcome(member, who, "get", "/app/x", "--print-value-only")
+        view[name + " put /app"] = ctl_outcome(member, who, "put", "/app/y", "v")
+        view[name + " put /w"] = ctl_outcome(member, who, "put", "/w/" + name, "v")
+    view["wrong password"] = ctl_outcome(member, "alice:nope", "get", "/app/x")
+    view["no user"] = ctl_outcome(member, None, "get", "/app/x")
+    return view
 
 
 def healthy_cluster(members):
@@ -164,6 +190,38 @@ class SnapshotMigration(SnapshotDirCase):
               "source stopped -> 3 restored members healthy: ringkv->etcd %.1f s, etcd->ringkv %.1f s"
               % (len(want["kvs"]), want["revision"], save_ringkv_s, os.path.getsize(saved), save_etcd_s,
                  os.path.getsize(back), to_etcd_s, to_ringkv_s), flush=True)
+
+    def test_users_and_roles_travel_both_ways(self):
+        """ringkv -> etcd -> ringkv with auth enabled: users (bcrypt hashes), roles, permissions, the
+        enabled flag carried by the snapshot file, checked as etcd 3.4 itself answers."""
+        (ringkv,) = self.cluster(["a1"], RINGKV)
+        for args in (["user", "add", "root", "--new-user-password", "rootpw"], ["role", "add", "root"],
+                     ["user", "grant-role", "root", "root"], ["role", "add", "reader"],
+                     ["role", "grant-permission", "reader", "read", "/app/", "--prefix"],
+                     ["user", "add", "alice", "--new-user-password", "alicepw"],
+                     ["user", "grant-role", "alice", "reader"], ["put", "/app/x", "1"], ["auth", "enable"]):
+            ringkv.ctl(*args)
+        want = auth_view(ringkv)
+        self.assertEqual(want["alice get"], "1\n")
+        self.assertIn("permission denied", want["alice put /app"])
+        self.assertIn("user name is empty", want["no user"])
+        saved = self.path("auth-from-ringkv.db")
+        ringkv.ctl("--user", "root:rootpw", "snapshot", "save", saved)
+        self.stop_all([ringkv])
+        (etcd,) = self.cluster(["b1"], "etcd", saved, ["etcdctl"])
+        self.assertEqual(auth_view(etcd), want)
+
+        for args in (["user", "add", "bob", "--new-user-password", "bobpw"], ["role", "add", "writer"],
+                     ["role", "grant-permission", "writer", "readwrite", "/w/", "--prefix"],
+                     ["user", "grant-role", "bob", "writer"]):
+            etcd.ctl("--user", "root:rootpw", *args)
+        want_back = auth_view(etcd, [("bob", "bobpw")])
+        self.assertIn("OK", want_back["bob put /w"])
+        back = self.path("auth-from-etcd.db")
+        etcd.ctl("--user", "root:rootpw", "snapshot", "save", back)
+        self.stop_all([etcd])
+        (ringkv2,) = self.cluster(["c1"], RINGKV, back, [RINGKV])
+        self.assertEqual(auth_view(ringkv2, [("bob", "bobpw")]), want_back)
 
     def test_at_most_two_snapshot_streams(self):
         """Two saves read the store at once; a third is answered etcd's "too many requests" at once."""

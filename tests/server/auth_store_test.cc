@@ -2,6 +2,8 @@
 // revision (etcd 3.4's auth/store.go), its snapshot encoding, simple tokens and bcrypt.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "server/auth/auth_store.h"
 #include "server/auth/key_permission.h"
 #include "server/auth/password_hash.h"
@@ -175,6 +177,50 @@ TEST(AuthStore, SnapshotRoundTripAndCorruption) {
   EXPECT_FALSE(auth_store::decode(bytes.substr(0, bytes.size() - 1)));
   EXPECT_FALSE(auth_store::decode(bytes + "x"));
   EXPECT_FALSE(auth_store::decode(""));
+}
+
+TEST(AuthStore, EtcdRecordsRoundTripAndRefuseBadOnes) {
+  auth_store store = store_with_root();
+  ASSERT_EQ(store.role_add("r"), auth_errc::ok);
+  ASSERT_EQ(store.role_grant_permission("r", permission(authpb::Permission::READ, "b")), auth_errc::ok);
+  ASSERT_EQ(store.role_grant_permission("r", permission(authpb::Permission::WRITE, "a", from_key)), auth_errc::ok);
+  ASSERT_EQ(store.user_add("u", "$2a$10$hash", false), auth_errc::ok);
+  ASSERT_EQ(store.user_grant_role("u", "r"), auth_errc::ok);
+  ASSERT_EQ(store.enable(), auth_errc::ok);
+  std::string problem;
+  auto copy = auth_store::from_records(true, store.revision(), store.user_records(), store.role_records(), problem);
+  ASSERT_TRUE(copy) << problem;
+  std::string a, b;
+  store.encode(a);
+  copy->encode(b);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(copy->op_permitted("u", copy->revision(), "a1", {}, access::write), auth_errc::ok);
+  EXPECT_EQ(copy->op_permitted("u", copy->revision(), "0", {}, access::write), auth_errc::permission_denied);
+
+  // etcd's order is not trusted: unsorted roles and permissions are put in the store's order.
+  auto roles = store.role_records();
+  auto r = std::find_if(roles.begin(), roles.end(), [](const auto& record) { return record.first == "r"; });
+  ASSERT_NE(r, roles.end());
+  authpb::Role unsorted;
+  ASSERT_TRUE(unsorted.ParseFromString(r->second));
+  std::swap(*unsorted.mutable_keypermission(0), *unsorted.mutable_keypermission(1));
+  r->second = unsorted.SerializeAsString();
+  auto resorted = auth_store::from_records(true, 0, store.user_records(), roles, problem);
+  ASSERT_TRUE(resorted) << problem;
+  EXPECT_EQ(resorted->revision(), 1u);  // 0 is taken as etcd's initial revision
+  EXPECT_EQ(resorted->find_role("r")->keypermission(0).key(), "a");
+
+  auto users = store.user_records();
+  users[0].first = "someone-else";  // names another user than its key
+  EXPECT_FALSE(auth_store::from_records(true, 5, users, store.role_records(), problem));
+  EXPECT_NE(problem.find("someone-else"), std::string::npos);
+  users = store.user_records();
+  users[0].second = "\xff\xff";  // does not parse
+  EXPECT_FALSE(auth_store::from_records(true, 5, users, store.role_records(), problem));
+  users = store.user_records();
+  users.push_back(users[0]);
+  EXPECT_FALSE(auth_store::from_records(true, 5, users, store.role_records(), problem));
+  EXPECT_NE(problem.find("twice"), std::string::npos);
 }
 
 TEST(SimpleTokens, ExpireUnlessUsedAndDropWithTheirUser) {
