@@ -61,8 +61,27 @@ bool server_call::write(std::string_view message) {
   return queue_output();
 }
 
+bool server_call::begin_message(size_t body_bytes) {
+  if (!alive()) return false;
+  assert(partial_message_left_ == 0);
+  output_->on_reserve(*this, message_prefix_bytes);
+  append_message_prefix(out_.bytes, body_bytes);
+  partial_message_left_ = body_bytes;
+  return queue_output();
+}
+
+bool server_call::write_message_bytes(std::string_view piece) {
+  if (!alive()) return false;
+  assert(piece.size() <= partial_message_left_);
+  output_->on_reserve(*this, piece.size());
+  out_.bytes.append(piece);
+  partial_message_left_ -= piece.size();
+  return queue_output();
+}
+
 uint8_t* server_call::reserve_message(size_t bytes) {
   assert(alive());
+  assert(partial_message_left_ == 0);  // not inside a message sent in pieces
   output_->on_reserve(*this, message_prefix_bytes + bytes);
   append_message_prefix(out_.bytes, bytes);
   const size_t body_offset = out_.bytes.size();
@@ -77,6 +96,7 @@ bool server_call::queue_output() {
 
 bool server_call::finish(const status& result) {
   if (!alive()) return false;
+  assert(partial_message_left_ == 0 || !result.ok());  // a message sent in pieces ends whole, or the call fails
   finished_ = true;
   trailer_status_ = result;
   output_->on_finish(*this);

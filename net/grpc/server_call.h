@@ -94,6 +94,12 @@ class server_call {
   // straight into the stream's output queue.
   template <typename Message>
   bool write_message(const Message& message);
+  // One response message sent in pieces (a reply too large to build whole): begin_message announces
+  // its body size, then write_message_bytes() appends pieces that add up to exactly that many bytes.
+  // No other write may come in between. False if the call is finished or gone.
+  bool begin_message(size_t body_bytes);
+  bool write_message_bytes(std::string_view piece);
+  size_t message_bytes_left() const { return partial_message_left_; }
   // Ends the call with `result` in the trailers (or a trailers-only response if nothing was written).
   bool finish(const status& result);
   // Unary reply: write(message) then finish(ok).
@@ -155,6 +161,7 @@ class server_call {
   status trailer_status_;
   stream_callbacks callbacks_;
   std::function<void()> on_drained_;
+  size_t partial_message_left_ = 0;  // body bytes begin_message announced and not written yet
   size_t relayed_backlog_bytes_ = 0;  // relayed calls: sent to the connection's shard, not drained yet
   uint64_t connection_key_ = 0;
   server_call* live_prev_ = nullptr;  // the session's list of open calls

@@ -1,6 +1,7 @@
 // server/api/kv_service.cc — see kv_service.h.
 #include "server/api/kv_service.h"
 
+#include "server/api/range_stream.h"
 #include "server/api/service_support.h"
 #include "server/api/space_quota.h"
 #include "server/api/validate.h"
@@ -39,7 +40,15 @@ runtime::task<unary_outcome> kv_service::range(const etcdserverpb::RangeRequest&
     if (!barrier.ok()) co_return failure(barrier);
   }
   node_metrics().mvcc_range.inc();
-  auto result = member_.store().range_view(from_proto(request));
+  mvcc::RangeRequest range = from_proto(request);
+  auto streamed = plan_range_stream(member_.store(), range, member_.applier().ids());
+  if (!streamed.ok()) co_return failure(to_status(streamed.error()));
+  if (streamed.value()) {
+    unary_outcome outcome;
+    outcome.streamed = std::move(streamed.value());
+    co_return outcome;
+  }
+  auto result = member_.store().range_view(range);
   if (!result.ok()) co_return failure(to_status(result.error()));
   etcdserverpb::RangeResponse response;
   to_proto(result.value(), member_.applier().ids(), &response);

@@ -5,7 +5,10 @@
 
 #include "etcd/rpc.pb.h"
 #include "net/grpc/server_call.h"
+#include "runtime/notifier.h"
 #include "runtime/spawn.h"
+#include "runtime/timer.h"
+#include "server/common/streamed_reply.h"
 #include "server/replica/membership.h"
 
 namespace ringkv::server {
@@ -15,6 +18,52 @@ using net::grpc::call_ref;
 net::grpc::status to_grpc(const rpc_status& status) {
   return net::grpc::status{net::grpc::status_code(uint8_t(status.code)), status.message};
 }
+
+namespace {
+
+constexpr size_t streamed_slice_bytes = size_t{256} << 10;  // made per loop turn (about)
+constexpr size_t streamed_queue_bytes = size_t{1} << 20;    // queued on the call before waiting for the drain
+
+// Sends `reply` as the call's one response message, a slice per loop turn while the call's queued output
+// is under streamed_queue_bytes and waiting for its drain otherwise (a client that stops reading costs
+// nothing more), then ends the call. Ends at once, sending nothing more, when the call goes away.
+runtime::task<void> send_streamed(call_ref call, std::shared_ptr<streamed_reply> reply) {
+  runtime::notifier wake;
+  call->set_drain_callback([&wake] { wake.notify(); });
+  call->set_cancel_callback([&wake] { wake.notify(); });
+  struct forget_callbacks {  // they point into this frame
+    call_ref& call;
+    ~forget_callbacks() {
+      call->set_drain_callback(nullptr);
+      call->set_cancel_callback(nullptr);
+    }
+  } forget{call};
+  if (!call->begin_message(reply->total_bytes())) co_return;
+  std::string slice;
+  while (!reply->done()) {
+    while (call->alive() && call->queued_output_bytes() >= streamed_queue_bytes) co_await wake;
+    if (!call->alive()) co_return;
+    slice.clear();
+    if (rpc_status status = reply->next(slice, streamed_slice_bytes); !status.ok()) {
+      call->finish(to_grpc(status));
+      co_return;
+    }
+    call->write_message_bytes(slice);
+    co_await runtime::yield();
+  }
+  call->finish(net::grpc::status::success());
+}
+
+// The JSON gateway needs the whole message: the slices joined.
+void join_streamed(unary_outcome& outcome) {
+  std::string whole;
+  while (outcome.status.ok() && !outcome.streamed->done())
+    outcome.status = outcome.streamed->next(whole, streamed_slice_bytes);
+  if (outcome.status.ok()) outcome.response = std::move(whole);
+  outcome.streamed.reset();
+}
+
+}  // namespace
 
 rpc_status request_pipeline::admit(const call_info& call, auth::caller& who) const {
   for (const request_stage* stage : stages_) {
@@ -59,6 +108,10 @@ runtime::task<void> request_pipeline::serve_unary(call_ref call, const unary_ent
   }
   unary_outcome outcome = co_await entry->handler(std::move(bytes), std::move(who));
   if (!call->alive()) co_return;
+  if (outcome.status.ok() && outcome.streamed) {
+    co_await send_streamed(call, std::move(outcome.streamed));
+    co_return;
+  }
   if (outcome.status.ok()) call->respond(outcome.response);
   else call->finish(to_grpc(outcome.status));
 }
@@ -70,7 +123,9 @@ runtime::task<unary_outcome> request_pipeline::call_unary(std::string_view path,
   auth::caller who;
   if (rpc_status admitted = admit({it->first, bytes, false, {}, token}, who); !admitted.ok())
     co_return unary::failure(admitted);
-  co_return co_await it->second.handler(std::move(bytes), std::move(who));
+  unary_outcome outcome = co_await it->second.handler(std::move(bytes), std::move(who));
+  if (outcome.streamed) join_streamed(outcome);
+  co_return outcome;
 }
 
 bool request_pipeline::admit_stream(const call_ref& call) const {

@@ -2,6 +2,7 @@
 // clients, which match on the message text, see exactly what etcd would send.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -20,9 +21,13 @@ struct rpc_status {
 };
 
 // The state machine's answer to one applied entry (or one unary call): a serialized etcdserverpb response, or an error.
+class streamed_reply;  // streamed_reply.h
+
 struct apply_result {
   rpc_status status;
   std::string response;
+  // A unary reply made in slices instead of `response` (a large Range); null for every other reply.
+  std::shared_ptr<streamed_reply> streamed;
 };
 
 namespace etcd_errors {

@@ -26,6 +26,6 @@ apply_result reply(const Message& message) {
   return out;
 }
 
-inline apply_result failure(rpc_status status) { return {std::move(status), {}}; }
+inline apply_result failure(rpc_status status) { return {std::move(status), {}, {}}; }
 
 }  // namespace ringkv::server::unary

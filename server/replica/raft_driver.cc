@@ -38,12 +38,12 @@ void raft_driver::stop() {
 }
 
 runtime::task<apply_result> raft_driver::propose(proposal_kind kind, std::string message) {
-  if (stopping_) co_return apply_result{etcd_errors::stopped(), {}};
-  if (queued_.size() >= limits_.queued_proposals_max) co_return apply_result{etcd_errors::too_many_requests(), {}};
+  if (stopping_) co_return apply_result{etcd_errors::stopped(), {}, {}};
+  if (queued_.size() >= limits_.queued_proposals_max) co_return apply_result{etcd_errors::too_many_requests(), {}, {}};
   runtime::completion<apply_result> done;
   request_id_t id = next_request_id_++;
   raft::SharedBytes payload = raft::SharedBytes::copy_of(std::string_view(encode_payload(kind, id, message)));
-  if (!raft_.entry_fits(payload)) co_return apply_result{etcd_errors::request_too_large(), {}};  // WAL limit
+  if (!raft_.entry_fits(payload)) co_return apply_result{etcd_errors::request_too_large(), {}, {}};  // WAL limit
   queued_.push_back({std::move(payload), id});
   waiting_[id] = {&done, std::chrono::steady_clock::now() + limits_.request_timeout};
   node_metrics().proposals_pending.add(1);
@@ -475,7 +475,7 @@ void raft_driver::expire_waiters() {
   bool expired_any = false;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (it->second.deadline > now) { ++it; continue; }
-    it->second.done->set(apply_result{etcd_errors::timeout(), {}});
+    it->second.done->set(apply_result{etcd_errors::timeout(), {}, {}});
     it = waiting_.erase(it);
     expired_any = true;
   }
@@ -496,7 +496,7 @@ void raft_driver::expire_waiters() {
 }
 
 void raft_driver::fail_all(const rpc_status& status) {
-  for (auto& [id, waiter] : waiting_) waiter.done->set(apply_result{status, {}});
+  for (auto& [id, waiter] : waiting_) waiter.done->set(apply_result{status, {}, {}});
   waiting_.clear();
   queued_.clear();
   for (auto* waiter : reads_queued_) waiter->set(status);

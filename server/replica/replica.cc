@@ -188,7 +188,7 @@ bool replica::restore_snapshot(raft::Index index, std::string_view data) { retur
 
 runtime::task<apply_result> replica::propose(proposal_kind kind, std::string bytes) {
   // etcd: the raft request must fit --max-request-bytes
-  if (bytes.size() > config_.max_request_bytes) co_return apply_result{etcd_errors::request_too_large(), {}};
+  if (bytes.size() > config_.max_request_bytes) co_return apply_result{etcd_errors::request_too_large(), {}, {}};
   co_return co_await driver_.propose(kind, std::move(bytes));
 }
 
@@ -223,7 +223,7 @@ apply_result replica::apply_member_ask(std::string_view message, raft::Term term
   auto decoded = decode_member_ask(message);
   if (!decoded) {
     log::error("undecodable membership ask skipped");
-    return {etcd_errors::corrupt(), {}};
+    return {etcd_errors::corrupt(), {}, {}};
   }
   auto& [op, ask] = *decoded;
   if (op != member_op::ask_answer) {
@@ -261,11 +261,11 @@ apply_result replica::apply_member_change(const decoded_payload& payload, raft::
   std::optional<member_change> change = decode_member_change(payload.message);
   if (!change) {
     log::error("undecodable membership entry skipped");
-    return {etcd_errors::corrupt(), {}};
+    return {etcd_errors::corrupt(), {}, {}};
   }
   rpc_status status = members_.apply(*change);
   sync_peers();
-  return {status, {}};
+  return {status, {}, {}};
 }
 
 void replica::apply_conf_change(const raft::ConfChange& change, raft::Index index) {

@@ -38,13 +38,10 @@ void MvccStore::prefetch(std::span<const std::string_view> keys) const {
 }
 
 Errc MvccStore::range_core(const RangeRequest& r, RangeViewResponse& out) const {
-  if (Errc e = validate_range(r); e != Errc::ok) return e;
-  revision_t cur = read_rev();
-  revision_t rev = r.revision;
-  if (rev > cur) return Errc::future_revision;
-  if (rev <= 0) rev = cur;
-  if (rev < compact_rev_) return Errc::compacted;
-  out.header_revision = cur;
+  Result<revision_t> read_at = range_read_revision(r);
+  if (!read_at.ok()) return read_at.error();
+  revision_t rev = read_at.value();
+  out.header_revision = read_rev();
   if (r.count_only) {
     out.count = visit_range(r.key, r.range_end, rev, [](key_id_t, const KeyEntry&, const Version&) {});
     return Errc::ok;
@@ -90,6 +87,16 @@ Errc MvccStore::range_core(const RangeRequest& r, RangeViewResponse& out) const 
     for (auto& kv : out.kvs) kv.value = {};
   }
   return Errc::ok;
+}
+
+Result<revision_t> MvccStore::range_read_revision(const RangeRequest& r) const {
+  if (Errc e = validate_range(r); e != Errc::ok) return e;
+  revision_t cur = read_rev();
+  revision_t rev = r.revision;
+  if (rev > cur) return Errc::future_revision;
+  if (rev <= 0) rev = cur;
+  if (rev < compact_rev_) return Errc::compacted;
+  return rev;
 }
 
 Result<RangeViewResponse> MvccStore::range_view(const RangeRequest& r) const {

@@ -17,6 +17,7 @@
 // Views returned by range_view stay valid until the next mutating call.
 #pragma once
 
+#include <cassert>
 #include <deque>
 #include <functional>
 #include <span>
@@ -217,6 +218,18 @@ class MvccStore {
   };
   RevisionCursor scan_revisions() const { return RevisionCursor(*this); }
 
+  // ---- one revision read over several loop turns (a Range reply made a slice at a time) ----
+  // The revision `r` reads at, with range()'s checks (future, compacted, bad request); nothing is read.
+  Result<revision_t> range_read_revision(const RangeRequest& r) const;
+  // Bumped when restore() replaced the state. A read at revision R over several loop turns stays
+  // exact while this is unchanged and compact_revision() <= R: a compaction at C <= R keeps every
+  // version a read at R needs, so nothing has to be held.
+  uint64_t state_epoch() const { return snapshot_epoch_; }
+  // Calls visit(view) for each key live at `rev` in [from, range_end) in key order (range_end "\0": no
+  // bound; it must not be empty) until visit returns false. Views are valid during the call only.
+  template <class F>
+  void scan_range(std::string_view from, std::string_view range_end, revision_t rev, F&& visit) const;
+
   struct LeaseRecord {
     lease_id_t id = no_lease;
     int64_t ttl_s = 0;
@@ -376,6 +389,19 @@ inline int64_t MvccStore::visit_range(std::string_view key, std::string_view ran
     ++count;
   }
   return count;
+}
+
+template <class F>
+inline void MvccStore::scan_range(std::string_view from, std::string_view range_end, revision_t rev, F&& visit) const {
+  assert(!range_end.empty());
+  bool unbounded = range_end.size() == 1 && range_end[0] == '\0';
+  for (auto c = order_.lower_bound(from); c.valid(); c.next()) {
+    const KeyEntry& e = keys_[c.id()];
+    if (!unbounded && !(e.key() < range_end)) break;
+    int64_t i = e.find_at(rev);
+    if (i < 0 || e.versions()[i].tombstone) continue;
+    if (!visit(view_of(e, e.versions()[i]))) break;
+  }
 }
 
 }  // namespace ringkv::storage::mvcc
