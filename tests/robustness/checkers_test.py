@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from history import Op, WatchSession, History, OK, FAILED, UNKNOWN, PUT, GET, CAS, DELETE, REVOKE  # noqa: E402
 from linearizability import check_linearizable, check_revisions  # noqa: E402
 from watch_checker import check_watches, check_member_revisions, put_events  # noqa: E402
+from settle import settle_unknown  # noqa: E402
 
 _ids = iter(range(1, 1 << 30))
 
@@ -182,6 +183,25 @@ class Watches(unittest.TestCase):
             os.unlink(path)
         self.assertEqual(check_watches(loaded.watches, loaded.ops), [])
         self.assertEqual([o.to_dict() for o in loaded.ops], [o.to_dict() for o in self.ops])
+
+
+class Settle(unittest.TestCase):
+    def test_unknown_put_seen_by_a_read_must_precede_it(self):
+        h = [op(PUT, 0, 1, value="a", header_rev=2), op(PUT, 2, None, value="b", outcome=UNKNOWN),
+             op(GET, 3, 4, found="b", mod_rev=3, header_rev=3), op(GET, 5, 6, found="a", mod_rev=2, header_rev=3)]
+        ops, stats = settle_unknown(h, [])
+        self.assertEqual(stats, {"required": 1, "dropped": 0})
+        self.assertEqual(len(check_linearizable(ops)), 1)  # b was read, so a cannot come back
+        self.assertEqual(check_linearizable(ops[:3]), [])
+
+    def test_unseen_unknown_put_is_left_out_only_under_full_watch_coverage(self):
+        h = [op(PUT, 0, 1, key="k/a", value="a", header_rev=2), op(PUT, 2, None, key="k/a", value="x", outcome=UNKNOWN),
+             op(PUT, 3, 4, key="k/a", value="c", header_rev=3)]
+        full = session(1, 2, created(1), events(3, ("PUT", "k/a", "a", 2)), events(3, ("PUT", "k/a", "c", 3)))
+        self.assertEqual(settle_unknown(h, [full])[1], {"required": 0, "dropped": 1})
+        partial = session(1, 3, created(2), events(3, ("PUT", "k/a", "c", 3)))
+        partial.responses = partial.responses[:1]  # the window never reached revision 3
+        self.assertEqual(settle_unknown(h, [partial])[1], {"required": 0, "dropped": 0})
 
 
 class MemberRevisions(unittest.TestCase):

@@ -53,7 +53,7 @@ def check_key(key, ops):
     ops = sorted(ops, key=lambda o: o.invoke_ns)
     n = len(ops)
     invoke = [o.invoke_ns for o in ops]
-    ret = [o.complete_ns if o.outcome == OK else INFINITY for o in ops]
+    ret = [o.complete_ns if o.outcome == OK and o.complete_ns is not None else INFINITY for o in ops]
     required_total = sum(1 for o in ops if o.outcome == OK)
     memo = set()
     deepest = {"count": -1, "path": [], "stuck": [], "state": None}

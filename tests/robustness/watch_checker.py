@@ -96,15 +96,22 @@ def _check_one(w, failures):
     w.end = max([r for r in (last_rev, progress_floor) if r is not None] or [0])
 
 
-def check_watches(sessions, ops):
-    """sessions: every WatchSession; ops: the KV history. Returns failure descriptions."""
-    failures = []
+def logical_watchers(sessions, failures):
+    """The logical watchers of the sessions, their events and windows; per-watcher violations appended to
+    failures."""
     chains = {}
     for s in sessions:
         chains.setdefault(s.watcher, []).append(s)
     watchers = [LogicalWatcher(chain) for chain in chains.values()]
     for w in watchers:
         _check_one(w, failures)
+    return watchers
+
+
+def check_watches(sessions, ops):
+    """sessions: every WatchSession; ops: the KV history. Returns failure descriptions."""
+    failures = []
+    watchers = logical_watchers(sessions, failures)
     # Agreement between watchers: the first report of (revision, key) is the reference.
     truth = {}  # rev -> {key: (type, value, watcher)}
     for w in watchers:
