@@ -3,6 +3,7 @@ checked for linearizability and etcd's watch guarantees (issue 15).
 
     robustness_test.py <ringkv binary> [--members N] [--seconds S] [--rounds R] [--seed X]
     robustness_test.py --etcd [...]          the same harness against real etcd (3.4) processes
+    --faults kill,stop,isolate               the fault kinds drawn from (default: all three)
 
 A cluster of N members (default 3) on loopback, snapshots every 200 entries, 500 ms watch progress
 notifications, runs workload.Traffic while seeded rounds of faults hit it: kill -9 then restart,
@@ -35,6 +36,7 @@ ETCD = _take_flag("--etcd", False, has_value=False)
 MEMBERS = int(_take_flag("--members", os.environ.get("RINGKV_ROBUSTNESS_MEMBERS", "3")))
 SECONDS = float(_take_flag("--seconds", os.environ.get("RINGKV_ROBUSTNESS_SECONDS", "0")))
 ROUNDS = int(_take_flag("--rounds", os.environ.get("RINGKV_ROBUSTNESS_ROUNDS", "4")))
+FAULTS = _take_flag("--faults", os.environ.get("RINGKV_ROBUSTNESS_FAULTS", "kill,stop,isolate")).split(",")
 SEED = int(_take_flag("--seed", os.environ.get("RINGKV_ROBUSTNESS_SEED", str(random.randrange(1 << 30)))))
 if ETCD:
     sys.argv[1:1] = [shutil.which("etcd") or "etcd"]  # the process helpers take the binary from argv[1]
@@ -61,14 +63,15 @@ AGREE_TIMEOUT_S = 30
 def replay_command():
     target = "--etcd" if ETCD else BINARY
     length = "--seconds %g" % SECONDS if SECONDS else "--rounds %d" % ROUNDS
-    return "/usr/bin/python3 %s %s --members %d %s --seed %d" % (os.path.abspath(__file__), target, MEMBERS, length, SEED)
+    return "/usr/bin/python3 %s %s --members %d %s --faults %s --seed %d" % (
+        os.path.abspath(__file__), target, MEMBERS, length, ",".join(FAULTS), SEED)
 
 
 def fault_round(rng, cluster, proxies, ids, number, log):
     leader = cluster.agreed_leader(AGREE_TIMEOUT_S)
     if leader is None:
         raise AssertionError("round %d: no agreed leader" % number)
-    faults = ["kill", "stop"] + (["isolate"] if proxies else [])
+    faults = [f for f in FAULTS if f != "isolate" or proxies]
     fault = rng.choice(faults)
     victim = leader if rng.random() < 0.5 else rng.choice([m for m in cluster.members if m is not leader])
     duration = rng.uniform(*FAULT_S)
@@ -142,9 +145,13 @@ def main():
         counts = {}
         for op in history.ops:
             counts[op.outcome] = counts.get(op.outcome, 0) + 1
-        events = sum(len(r["events"]) for s in history.watches for r in s.responses)
-        log("%d fault rounds; %d ops %s; %d watch sessions, %d events; %d revision samples"
-            % (number, len(history.ops), counts, len(history.watches), events, len(history.revision_samples)))
+        responses = [r for s in history.watches for r in s.responses]
+        log("%d fault rounds; %d ops %s; %d watch sessions (%d resumed), %d events, %d progress notifications, "
+            "%d compaction cancels; %d revision samples"
+            % (number, len(history.ops), counts, len(history.watches),
+               len(history.watches) - len({s.watcher for s in history.watches}), sum(len(r["events"]) for r in responses),
+               sum(1 for r in responses if r.get("progress")), sum(1 for r in responses if r.get("compact_revision")),
+               len(history.revision_samples)))
         failed = check(history)
         if failed:
             path = "/tmp/ringkv-robustness-%d.json" % SEED

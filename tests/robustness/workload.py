@@ -277,7 +277,7 @@ class Watcher:
         while not self.r.stop_event.is_set():
             self.generation += 1
             watcher_id = "w%d.%d" % (self.index, self.generation)
-            start = 0 if self.rng.random() < 0.5 else max(1, self.r.newest_rev - self.rng.randint(1, 100))
+            start = 0 if self.rng.random() < 0.5 else max(1, self.r.newest_rev - self.rng.randint(1, 400))
             last_seen = None
             while not self.r.stop_event.is_set():
                 rev = start if last_seen is None else last_seen + 1
