@@ -4,6 +4,8 @@ checked for linearizability and etcd's watch guarantees (issue 15).
     robustness_test.py <ringkv binary> [--members N] [--seconds S] [--rounds R] [--seed X]
     robustness_test.py --etcd [...]          the same harness against real etcd (3.4) processes
     --faults kill,stop,isolate               the fault kinds drawn from (default: all three)
+    --known C1,C2                            checkers whose failures are printed as a known bug only
+    --expect-failure C                       pass only if checker C fails (a known bug's reproduction)
 
 A cluster of N members (default 3) on loopback, snapshots every 200 entries, 500 ms watch progress
 notifications, runs workload.Traffic while seeded rounds of faults hit it: kill -9 then restart,
@@ -37,6 +39,12 @@ MEMBERS = int(_take_flag("--members", os.environ.get("RINGKV_ROBUSTNESS_MEMBERS"
 SECONDS = float(_take_flag("--seconds", os.environ.get("RINGKV_ROBUSTNESS_SECONDS", "0")))
 ROUNDS = int(_take_flag("--rounds", os.environ.get("RINGKV_ROBUSTNESS_ROUNDS", "4")))
 FAULTS = _take_flag("--faults", os.environ.get("RINGKV_ROBUSTNESS_FAULTS", "kill,stop,isolate")).split(",")
+# Checkers whose failures are a known, reported server bug: printed, not failing the run (the CI run lists
+# "member revisions" until ringkv stops serving an older revision after kill -9 and restart).
+KNOWN = [k for k in _take_flag("--known", os.environ.get("RINGKV_ROBUSTNESS_KNOWN", "")).split(",") if k]
+# The reproduction of such a bug: the run passes only if this checker fails (and every other passes);
+# fault rounds stop as soon as it has failed.
+EXPECT = _take_flag("--expect-failure", None)
 SEED = int(_take_flag("--seed", os.environ.get("RINGKV_ROBUSTNESS_SEED", str(random.randrange(1 << 30)))))
 if ETCD:
     sys.argv[1:1] = [shutil.which("etcd") or "etcd"]  # the process helpers take the binary from argv[1]
@@ -64,7 +72,8 @@ def replay_command():
     target = "--etcd" if ETCD else BINARY
     length = "--seconds %g" % SECONDS if SECONDS else "--rounds %d" % ROUNDS
     return "/usr/bin/python3 %s %s --members %d %s --faults %s --seed %d" % (
-        os.path.abspath(__file__), target, MEMBERS, length, ",".join(FAULTS), SEED)
+        os.path.abspath(__file__), target, MEMBERS, length, ",".join(FAULTS), SEED) + \
+        ("" if not EXPECT else " --expect-failure " + EXPECT)
 
 
 def fault_round(rng, cluster, proxies, ids, number, log):
@@ -107,7 +116,7 @@ def check(history):
     results.append(("linearizability", check_linearizable(ops)))
     results.append(("revisions", check_revisions(history.ops, put_events(history.watches))))
     results.append(("watch guarantees", check_watches(history.watches, history.ops)))
-    results.append(("member revisions", check_member_revisions(history.revision_samples)))
+    results.append(("member-revisions", check_member_revisions(history.revision_samples)))
     print("checked in %.1f s" % (time.time() - started))
     return [(name, failures) for name, failures in results if failures]
 
@@ -135,6 +144,12 @@ def main():
         while (number < ROUNDS) if not SECONDS else (time.time() - t0 < SECONDS):
             fault_round(rng, cluster, proxies, ids, number, log)
             number += 1
+            if EXPECT == "member-revisions":
+                with traffic.recorder.lock:
+                    samples = list(history.revision_samples)
+                if check_member_revisions(samples):
+                    log("member-revisions failed after round %d: stopping the rounds" % (number - 1))
+                    break
         time.sleep(1.0)
         stuck = traffic.stop()
         if stuck:
@@ -153,6 +168,17 @@ def main():
                sum(1 for r in responses if r.get("progress")), sum(1 for r in responses if r.get("compact_revision")),
                len(history.revision_samples)))
         failed = check(history)
+        for name, failures in [(n, f) for n, f in failed if n in KNOWN]:
+            print("\nKNOWN BUG, not failing this run: %s (%d):\n  %s" % (name, len(failures), "\n  ".join(failures[:3])))
+        failed = [(n, f) for n, f in failed if n not in KNOWN]
+        if EXPECT:
+            others = [(n, f) for n, f in failed if n != EXPECT]
+            if len(others) == len(failed):
+                print("\nthe expected failure of %s did not happen (seed %d): if the bug is fixed, turn this test into "
+                      "a normal one" % (EXPECT, SEED))
+                return 1
+            print("\n%s failed as expected (the known bug):\n  %s" % (EXPECT, "\n  ".join(dict(failed)[EXPECT][:3])))
+            failed = others
         if failed:
             path = "/tmp/ringkv-robustness-%d.json" % SEED
             history.save(path)
@@ -162,7 +188,8 @@ def main():
                     print("  " + f.replace("\n", "\n  "))
             print("\nseed %d; history kept in %s; replay: %s" % (SEED, path, replay_command()))
             return 1
-        print("seed %d: linearizable, watch guarantees hold, no member revision went back" % SEED)
+        excused = sorted(set(KNOWN + ([EXPECT] if EXPECT else [])))
+        print("seed %d: every check holds%s" % (SEED, " except the known bug in %s (above)" % ", ".join(excused) if excused else ""))
         return 0
     finally:
         if traffic is not None:
