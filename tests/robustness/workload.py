@@ -23,6 +23,7 @@ LEASE_TTL_S = 120         # longer than any run's faults: leases end by revoke, 
 COMPACT_EVERY_S = 2.0
 COMPACT_KEEP = 150        # revisions kept behind the newest seen
 SAMPLE_EVERY_S = 0.05
+NEW_WATCHER_CHANCE = 0.25  # after each session, a watcher may end and a new one start (often below compaction)
 # An error that proves a write had no effect (refused before or by apply): "failed"; any other: "unknown".
 # NOT_FOUND is a put on a revoked lease, refused by apply. Conservative: leader changes, timeouts and
 # "request cancelled" stay unknown.
@@ -264,8 +265,8 @@ class LeaseClient:
 class Watcher:
     """A logical watcher on a prefix or one key: sessions of 0.5-3 s on a member (closed by the client
     deadline or by an error), each resumed at the last seen revision + 1, on another member after an
-    error; starts at the current revision or an older one; a compaction cancel ends it and a new one
-    starts."""
+    error; starts at the current revision or an older one; a compaction cancel (or chance) ends it and a
+    new one starts."""
 
     def __init__(self, recorder, index, endpoints, key, range_end):
         self.r, self.index, self.endpoints, self.key, self.range_end = recorder, index, endpoints, key, range_end
@@ -286,7 +287,7 @@ class Watcher:
                     last_seen = seen
                 elif last_seen is None and start == 0:
                     break  # no created response: the window never started; begin a new watcher
-                if compacted:
+                if compacted or self.rng.random() < NEW_WATCHER_CHANCE:
                     break
 
     def session(self, watcher_id, start_rev):
