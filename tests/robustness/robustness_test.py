@@ -122,7 +122,8 @@ def check(history):
 
 
 def main():
-    log = lambda text: print("[%6.1f] %s" % (time.time() - t0, text), flush=True)  # noqa: E731
+    # the monotonic clock of the history too, to put a violation next to the fault that preceded it
+    log = lambda text: print("[%6.1f, monotonic %.1f] %s" % (time.time() - t0, time.monotonic(), text), flush=True)  # noqa: E731
     t0 = time.time()
     print("robustness seed %d on %d %s members; replay: %s" % (SEED, MEMBERS, "etcd" if ETCD else "ringkv", replay_command()))
     rng = random.Random(SEED)
