@@ -104,6 +104,15 @@ class Linearizability(unittest.TestCase):
         self.assertEqual(len(check_revisions(two_revs)), 1)
         self.assertEqual(len(check_revisions([op(PUT, 0, 1, value="a", header_rev=5)], [("k", "a", 7)])), 1)
 
+    def test_multi_key_txn_seen_at_two_revisions_fails(self):
+        txn = [op(PUT, 0, 1, key="a", value="x", header_rev=5, group=1), op(PUT, 0, 1, key="b", value="y", header_rev=5, group=1)]
+        self.assertEqual(check_revisions(txn, [("a", "x", 5), ("b", "y", 5)]), [])
+        unknown = [op(PUT, 0, None, key="a", value="x", outcome=UNKNOWN, group=1),
+                   op(PUT, 0, None, key="b", value="y", outcome=UNKNOWN, group=1)]
+        self.assertEqual(check_revisions(unknown, [("a", "x", 5), ("b", "y", 5)]), [])
+        failures = check_revisions(unknown, [("a", "x", 5), ("b", "y", 6)])
+        self.assertTrue(any("not atomic" in f for f in failures), failures)
+
 
 def session(watcher, start_rev, *responses, key="k/", range_end="k0"):
     s = WatchSession(watcher, "m1", key, range_end, start_rev)

@@ -20,11 +20,12 @@ class Op:
     put: key, value.  get: key -> found (value or None), mod_rev.  cas: key, expect (value or None, the
     value the client read with the mod_revision it compares), value -> succeeded, found (the value the
     failure branch read).  delete: key -> deleted (count).  revoke: keys (attached to the lease).
-    header_rev: the response header's revision; for a put, the revision of the write."""
+    header_rev: the response header's revision; for a put, the revision of the write. A txn putting several
+    keys is recorded as one put per key, all with the same group."""
 
     __slots__ = ("id", "client", "member", "kind", "key", "keys", "value", "expect", "expect_rev", "lease",
                  "invoke_ns", "complete_ns", "outcome", "found", "mod_rev", "succeeded", "deleted",
-                 "header_rev", "error")
+                 "header_rev", "error", "group")
 
     def __init__(self, id, client, member, kind, key=None, value=None, expect=None, expect_rev=None,
                  keys=None, lease=None, invoke_ns=0):
@@ -35,6 +36,7 @@ class Op:
         self.invoke_ns, self.complete_ns = invoke_ns, None
         self.outcome = None
         self.found = self.mod_rev = self.succeeded = self.deleted = self.header_rev = self.error = None
+        self.group = None  # the ops of one multi-key txn share a group (the first op's id)
 
     def to_dict(self):
         return {name: getattr(self, name) for name in self.__slots__}

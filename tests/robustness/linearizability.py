@@ -10,7 +10,8 @@ every attached key. An unknown op may take effect at any point after its invoke,
 never did. The search must place every ok op between its invoke and its completion.
 
 Also here: the revision checks of the same history - an op invoked after another completed never sees
-an older header revision (a later write a greater one), and a value has one mod_revision everywhere.
+an older header revision (a later write a greater one), a value has one mod_revision everywhere, and the
+puts of one multi-key txn share it.
 """
 import sys
 
@@ -55,6 +56,12 @@ def check_key(key, ops):
     invoke = [o.invoke_ns for o in ops]
     ret = [o.complete_ns if o.outcome == OK and o.complete_ns is not None else INFINITY for o in ops]
     required_total = sum(1 for o in ops if o.outcome == OK)
+    required = [o.outcome == OK for o in ops]
+    # Ops with a completion (in invoke order, scanned from the first not yet placed) and ops without one
+    # (unknown, or seen only by a watch: few, checked at every step) are kept apart, so a step costs the
+    # window of concurrent ops, not the whole history.
+    finite = [i for i in range(n) if ret[i] != INFINITY]
+    unbounded = [i for i in range(n) if ret[i] == INFINITY]
     memo = set()
     deepest = {"count": -1, "path": [], "stuck": [], "state": None}
     steps = [0]
@@ -69,11 +76,12 @@ def check_key(key, ops):
         if (done, state) in memo:
             return False
         memo.add((done, state))
-        while lo < n and (done >> lo) & 1:
+        while lo < len(finite) and (done >> finite[lo]) & 1:
             lo += 1
         collected = []
         cur_min = INFINITY
-        for i in range(lo, n):
+        for position in range(lo, len(finite)):
+            i = finite[position]
             if (done >> i) & 1:
                 continue
             if invoke[i] >= cur_min:
@@ -81,18 +89,19 @@ def check_key(key, ops):
             collected.append(i)
             if ret[i] < cur_min:
                 cur_min = ret[i]
+        collected += [i for i in unbounded if not (done >> i) & 1 and invoke[i] < cur_min]
         candidates = [i for i in collected if invoke[i] < cur_min]
         if required_total - required_left > deepest["count"]:
             deepest.update(count=required_total - required_left, path=list(path), state=state,
-                           stuck=[i for i in collected if ops[i].outcome == OK or invoke[i] < cur_min])
-        # ok ops first: they must be placed; unknown ones are optional
-        candidates.sort(key=lambda i: (ops[i].outcome != OK, ret[i]))
+                           stuck=[i for i in collected if required[i] or invoke[i] < cur_min])
+        # ops with a completion first (they must be placed, and soon); optional ones last
+        candidates.sort(key=lambda i: (not required[i], ret[i], invoke[i]))
         for i in candidates:
             legal, new_state = _apply(state, ops[i])
             if not legal:
                 continue
             path.append(i)
-            if search(done | (1 << i), new_state, required_left - (ops[i].outcome == OK), lo):
+            if search(done | (1 << i), new_state, required_left - required[i], lo):
                 return True
             path.pop()
         return False
@@ -162,4 +171,12 @@ def check_revisions(ops, watch_events=()):
         if first[0] != rev:
             failures.append("value %r of %r has two mod_revisions: %s (%r) and %s (%r)"
                             % (value, key, first[0], first[1], rev, source))
+    groups = {}
+    for o in ops:
+        if o.group is not None and (o.key, o.value) in revision_of:
+            groups.setdefault(o.group, []).append(o)
+    for members in groups.values():  # a multi-key txn took effect at one revision, or not at all
+        revs = {revision_of[(o.key, o.value)][0] for o in members}
+        if len(revs) > 1:
+            failures.append("txn not atomic: its puts were seen at revisions %s: %s" % (sorted(revs), members))
     return failures

@@ -163,10 +163,11 @@ def main():
             counts[op.outcome] = counts.get(op.outcome, 0) + 1
         responses = [r for s in history.watches for r in s.responses]
         log("%d fault rounds; %d ops %s; %d watch sessions (%d resumed), %d events, %d progress notifications, "
-            "%d compaction cancels; %d revision samples"
+            "%d compaction cancels, %d client cancels; %d revision samples"
             % (number, len(history.ops), counts, len(history.watches),
                len(history.watches) - len({s.watcher for s in history.watches}), sum(len(r["events"]) for r in responses),
                sum(1 for r in responses if r.get("progress")), sum(1 for r in responses if r.get("compact_revision")),
+               sum(1 for r in responses if r.get("canceled") and not r.get("compact_revision")),
                len(history.revision_samples)))
         failed = all_failed = check(history)
         for name, failures in [(n, f) for n, f in failed if n in KNOWN]:

@@ -23,6 +23,7 @@ LEASE_TTL_S = 120         # longer than any run's faults: leases end by revoke, 
 COMPACT_EVERY_S = 2.0
 COMPACT_KEEP = 150        # revisions kept behind the newest seen
 SAMPLE_EVERY_S = 0.05
+CANCEL_CHANCE = 0.3
 NEW_WATCHER_CHANCE = 0.25  # after each session, a watcher may end and a new one start (often below compaction)
 # An error that proves a write had no effect (refused before or by apply): "failed"; any other: "unknown".
 # NOT_FOUND is a put on a revoked lease, refused by apply. Conservative: leader changes, timeouts and
@@ -136,6 +137,8 @@ class KvClient:
     def one(self, stub, member):
         key = "k/%d" % self.rng.randrange(KEYS)
         roll = self.rng.random()
+        if roll < 0.08:
+            return self.two_key_txn(stub, member, key)
         if roll < 0.35:
             self.counter += 1
             value = "c%d-%d" % (self.index, self.counter)
@@ -194,6 +197,34 @@ class KvClient:
                 self.r.complete(op, e)
                 return False
         return True
+
+
+    def two_key_txn(self, stub, member, key):
+        """A txn putting unique values on two registers: recorded as two puts of one group (same invoke,
+        completion, outcome and revision), which must share one mod_revision wherever they are seen."""
+        other = "k/%d" % ((int(key[2:]) + 1 + self.rng.randrange(KEYS - 1)) % KEYS)
+        ops = []
+        for k in (key, other):
+            self.counter += 1
+            ops.append(self.r.new_op(self.index, member, PUT, key=k, value="c%d-%d" % (self.index, self.counter)))
+        group = ops[0].id
+        for op in ops:
+            op.group = group
+            op.invoke_ns = ops[0].invoke_ns
+        request = etcdrpc.TxnRequest(success=[etcdrpc.RequestOp(request_put=etcdrpc.PutRequest(key=_b(op.key), value=_b(op.value)))
+                                              for op in ops])
+        try:
+            resp = stub.Txn(request, timeout=OP_TIMEOUT_S)
+            for op in ops:
+                op.header_rev = resp.header.revision
+                self.r.complete(op)
+            ops[1].complete_ns = ops[0].complete_ns
+            return True
+        except grpc.RpcError as e:
+            for op in ops:
+                self.r.complete(op, e)
+            ops[1].complete_ns = ops[0].complete_ns
+            return False
 
 
 class LeaseClient:
@@ -264,7 +295,7 @@ class LeaseClient:
 
 class Watcher:
     """A logical watcher on a prefix or one key: sessions of 0.5-3 s on a member (closed by the client
-    deadline or by an error), each resumed at the last seen revision + 1, on another member after an
+    deadline, a WatchCancelRequest or an error), each resumed at the last seen revision + 1, on another member after an
     error; starts at the current revision or an older one; a compaction cancel (or chance) ends it and a
     new one starts."""
 
@@ -309,6 +340,8 @@ class Watcher:
 
         channel = ep.channel()
         last_seen, compacted, created = None, False, False
+        # some sessions end by the client's WatchCancelRequest after a few responses, the rest by deadline
+        cancel_after = self.rng.randint(1, 20) if self.rng.random() < CANCEL_CHANCE else None
         try:
             call = etcdrpc.WatchStub(channel).Watch(request_iterator(), timeout=self.rng.uniform(0.5, 3.0))
             for resp in call:
@@ -331,6 +364,9 @@ class Watcher:
                     last_seen = max(last_seen or 0, e[3])
                 if resp.events:
                     self.r.saw_revision(resp.header.revision)
+                if cancel_after is not None and len(s.responses) > cancel_after:
+                    requests.put(etcdrpc.WatchRequest(cancel_request=etcdrpc.WatchCancelRequest(watch_id=resp.watch_id)))
+                    cancel_after = None
         except grpc.RpcError as e:
             if e.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
                 self.target = (self.target + 1) % len(self.endpoints)
