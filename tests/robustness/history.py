@@ -63,8 +63,8 @@ class Op:
                       CAS: "-> %s (read %r)" % (self.succeeded, self.found), DELETE: "-> deleted %s" % self.deleted,
                       REVOKE: ""}[self.kind]
             result += " rev %s" % self.header_rev
-        elif self.error:
-            result = "(%s)" % self.error
+        if self.error:
+            result += " (%s)" % self.error
         return "#%s c%s@%s [%.3f, %s] %s %s %s %s %s" % (self.id, self.client, self.member, self.invoke_ns / 1e9, done,
                                                           self.kind, self.key if self.kind != REVOKE else "",
                                                           args, self.outcome, result)

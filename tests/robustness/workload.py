@@ -67,6 +67,7 @@ class Recorder:
         self.newest_rev = 1
         self.stop_event = threading.Event()
         self.errors = []  # unexpected exceptions in threads (a harness bug): the run fails
+        self.stale_reads = False  # the harness's self-test: KV gets serializable, which must be caught
 
     def new_op(self, client, member, kind, **fields):
         with self.lock:
@@ -153,7 +154,7 @@ class KvClient:
         elif roll < 0.7:
             op = self.r.new_op(self.index, member, GET, key=key)
             try:
-                resp = stub.Range(etcdrpc.RangeRequest(key=_b(key)), timeout=OP_TIMEOUT_S)
+                resp = stub.Range(etcdrpc.RangeRequest(key=_b(key), serializable=self.r.stale_reads), timeout=OP_TIMEOUT_S)
                 op.header_rev = resp.header.revision
                 if resp.kvs:
                     op.found, op.mod_rev = _s(resp.kvs[0].value), resp.kvs[0].mod_revision
