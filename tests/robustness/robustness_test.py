@@ -200,7 +200,8 @@ def main():
             print("\nseed %d; history kept in %s; replay: %s" % (SEED, path, replay_command()))
             return 1
         excused = sorted({n for n, _ in all_failed if n in KNOWN or n in EXPECT})
-        print("seed %d: every check holds%s" % (SEED, " except the known or expected failures of %s (above)" % ", ".join(excused) if excused else ""))
+        exceptions = " except the known or expected failures of %s (above)" % ", ".join(excused) if excused else ""
+        print("seed %d: every check holds%s" % (SEED, exceptions))
         return 0
     finally:
         if traffic is not None:

@@ -16,7 +16,7 @@ Checked per logical watcher:
 Across watchers: for each revision, every watcher whose window covers it reports the same events on the
 keys both watch; and no PUT event carries a value no client ever tried to put on that key.
 """
-from history import OK, FAILED, PUT, CAS, DELETE
+from history import FAILED, PUT, CAS, DELETE
 
 EVENT_PUT, EVENT_DELETE = "PUT", "DELETE"
 
@@ -33,8 +33,10 @@ class LogicalWatcher:
 
 def _fmt(session, index, resp):
     ev = ", ".join("%s %s=%r@%d" % (t, k, v, r) for t, k, v, r in resp["events"])
-    kind = "progress" if resp.get("progress") else ("created" if resp.get("created") else
-                                                    "canceled(compact %s)" % resp.get("compact_revision") if resp.get("canceled") else "events")
+    if resp.get("canceled"):
+        kind = "canceled(compact %s)" % resp.get("compact_revision")
+    else:
+        kind = "progress" if resp.get("progress") else "created" if resp.get("created") else "events"
     return "watcher %s session start %s on %s: response %d header %s %s [%s]" % (
         session.watcher, session.start_rev, session.member, index, resp["header_rev"], kind, ev)
 
@@ -141,7 +143,8 @@ def check_watches(sessions, ops):
             want = (EVENT_DELETE, None) if op.kind == DELETE else (EVENT_PUT, op.value)
             got = delivered.get((op.header_rev, op.key))
             if got != want:
-                failures.append("reliable: watcher %s (window %d..%d) got %r for the acknowledged %r" % (w.id, w.start, w.end, got, op))
+                failures.append("reliable: watcher %s (window %d..%d) got %r for the acknowledged %r"
+                                % (w.id, w.start, w.end, got, op))
     # No phantom values.
     tried = {(o.key, o.value) for o in ops if o.kind in (PUT, CAS) and o.outcome != FAILED}
     for rev, by_key in truth.items():
