@@ -4,6 +4,7 @@
 #include <cassert>
 #include <utility>
 
+#include "etcd/rpc.pb.h"
 #include "runtime/timer.h"
 
 namespace ringkv::client {
@@ -13,7 +14,28 @@ status deadline_status(bool maybe_applied) {
   return {grpc_code::deadline_exceeded, "context deadline exceeded", maybe_applied};
 }
 
+bool invalid_token(const status& s) {
+  return s.code == grpc_code::unauthenticated && s.message == "etcdserver: invalid auth token";
+}
+
+bool auth_not_enabled(const status& s) {
+  return s.code == grpc_code::failed_precondition && s.message == "etcdserver: authentication is not enabled";
+}
+
 }  // namespace
+
+std::shared_ptr<const net::tls::tls_context> make_tls_context(const std::string& ca_file, const std::string& cert_file,
+                                                             const std::string& key_file, std::string* error) {
+  net::tls::tls_settings settings;
+  settings.dialing = true;
+  settings.alpn = {"h2"};  // gRPC
+  settings.trusted_ca_file = ca_file;
+  settings.cert_file = cert_file;
+  settings.key_file = key_file;
+  auto context = net::tls::tls_context::make(settings, *error);
+  if (!context) *error = "TLS: " + *error;
+  return context;
+}
 
 client::client(client_config config) : config_(std::move(config)) {
   assert(!config_.endpoints.empty() && "a client needs at least one endpoint");
@@ -66,12 +88,37 @@ runtime::task<status> client::ensure_connected(runtime::clock::time_point deadli
   co_return last;
 }
 
+runtime::task<status> client::authenticate(uint64_t stale_generation, runtime::clock::time_point deadline) {
+  while (authenticating_) {
+    if (!co_await auth_done_.wait_until([this] { return !authenticating_; }, deadline)) co_return deadline_status(false);
+  }
+  if (token_generation_ != stale_generation) co_return status{};  // another call renewed it meanwhile
+  authenticating_ = true;
+  etcdserverpb::AuthenticateRequest request;
+  request.set_name(config_.user);
+  request.set_password(config_.password);
+  etcdserverpb::AuthenticateResponse reply;
+  status answer = co_await ensure_connected(deadline);
+  if (answer.ok()) {
+    answer = co_await connection_->call(rpc_method::authenticate, request, &reply, deadline - runtime::clock::now());
+  }
+  if (answer.ok() || auth_not_enabled(answer)) {
+    token_ = answer.ok() ? reply.token() : std::string();
+    ++token_generation_;
+    answer = status{};
+  }
+  authenticating_ = false;
+  auth_done_.notify_all();
+  co_return answer;
+}
+
 runtime::task<status> client::unary(rpc_method method, const google::protobuf::MessageLite& request,
                                     google::protobuf::MessageLite* response, retry_policy policy, call_options options) {
   const auto timeout = options.timeout.count() > 0 ? options.timeout : config_.call_timeout;
   const auto deadline = runtime::clock::now() + timeout;
   const size_t attempts_limit = config_.endpoints.size() * config_.failover_rounds_limit;
   status last{grpc_code::unavailable, "no attempt made"};
+  bool renewed_token = false;
   for (size_t attempt = 0; attempt < attempts_limit; ++attempt) {
     if (options.cancel != nullptr && options.cancel->cancelled()) co_return status{grpc_code::cancelled, "context canceled"};
     if (attempt > 0 && attempt % config_.endpoints.size() == 0) {
@@ -85,10 +132,26 @@ runtime::task<status> client::unary(rpc_method method, const google::protobuf::M
       if (dialed.code != grpc_code::unavailable) co_return dialed;
       continue;
     }
+    if (needs_token()) {
+      const status authenticated = co_await authenticate(0, deadline);
+      if (!authenticated.ok()) {
+        last = authenticated;
+        if (authenticated.code != grpc_code::unavailable) co_return authenticated;
+        abandon(connection_.get());
+        continue;
+      }
+    }
     grpc_connection* connection = connection_.get();
     bool sent = false;
+    const uint64_t token_used = token_generation_;
     status answer = co_await connection->call(method, request, response, deadline - runtime::clock::now(),
-                                              options.cancel, &sent);
+                                              options.cancel, &sent, token_);
+    if (invalid_token(answer) && !config_.user.empty() && !renewed_token) {
+      renewed_token = true;  // once per call: a second refusal goes to the caller
+      const status authenticated = co_await authenticate(token_used, deadline);
+      if (!authenticated.ok()) co_return authenticated;
+      continue;
+    }
     const bool write = policy == retry_policy::at_most_once;
     if (answer.code == grpc_code::unavailable) {
       abandon(connection);
@@ -122,7 +185,11 @@ runtime::task<bool> client::serve_stream(rpc_method method, std::function<runtim
                                          const bool* closing, size_t inbox_bytes_limit) {
   auto connection = co_await stream_connection(runtime::clock::now() + config_.call_timeout);
   if (!connection.ok() || *closing) co_return connection.ok();
-  std::unique_ptr<grpc_stream> stream = co_await connection.value->open_stream(method, inbox_bytes_limit);
+  if (needs_token() && !(co_await authenticate(0, runtime::clock::now() + config_.call_timeout)).ok()) {
+    abandon(connection.value);
+    co_return true;
+  }
+  std::unique_ptr<grpc_stream> stream = co_await connection.value->open_stream(method, inbox_bytes_limit, token_);
   if (stream) co_await serve(*stream);
   const bool reader_too_slow = stream && stream->overflowed();  // the endpoint is fine: stay on it
   if (!*closing && !reader_too_slow) abandon(connection.value);

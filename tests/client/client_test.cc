@@ -16,7 +16,9 @@
 #include "client/kv.h"
 #include "client/lease.h"
 #include "client/mutex.h"
+#include "client/stm.h"
 #include "client/watch.h"
+#include "runtime/gate.h"
 #include "runtime/reactor.h"
 #include "runtime/timer.h"
 
@@ -515,6 +517,168 @@ TEST(ClientFailover, LockHeldAcrossLeaderKill) {
 
 // Interop with python-etcd3's Lock: client_suite.py holds / waits on a python lock of this name.
 const char* interop_lock_name() { return std::getenv("RINGKV_CLIENT_INTEROP_LOCK"); }
+
+// Workers move amounts between accounts concurrently through run_stm at `level`; a lost update (a
+// conflict not detected) would change the total, a conflict not retried would fail a transfer.
+runtime::task<void> transfers_keep_total(isolation level, const char* name) {
+  constexpr int accounts = 4, workers = 4, transfers_each = 8, initial = 100;
+  client c(config_for(cluster_endpoints()));
+  kv store(c);
+  const std::string p = unique_prefix(name);
+  for (int i = 0; i < accounts; ++i) co_await store.put(p + std::to_string(i), std::to_string(initial));
+  int committed = 0, runs = 0;
+  status failure;
+  runtime::gate running;
+  for (int w = 0; w < workers; ++w) {
+    const bool started = running.spawn([](client& c, std::string p, int w, isolation level, int& committed, int& runs,
+                                          status& failure) -> runtime::task<void> {
+      for (int n = 0; n < transfers_each; ++n) {
+        const int from_index = (w + n) % accounts;
+        const std::string from = p + std::to_string(from_index);
+        const std::string to = p + std::to_string((from_index + 1 + n % (accounts - 1)) % accounts);
+        const int amount = 1 + (w + n) % 5;
+        stm_options options;
+        options.level = level;
+        auto done = co_await run_stm(c, [&](stm& s) -> runtime::task<status> {
+          ++runs;
+          auto a = co_await s.get(from);
+          if (!a.ok()) co_return a.status;
+          auto b = co_await s.get(to);
+          if (!b.ok()) co_return b.status;
+          s.put(from, std::to_string(std::stoi(a.value) - amount));
+          s.put(to, std::to_string(std::stoi(b.value) + amount));
+          co_return status{};
+        }, options);
+        if (done.ok()) {
+          ++committed;
+        } else {
+          failure = done.status;
+        }
+      }
+    }(c, p, w, level, committed, runs, failure));
+    EXPECT_TRUE(started);
+  }
+  co_await running.close();
+  EXPECT_TRUE(failure.ok()) << failure.text();
+  EXPECT_EQ(committed, workers * transfers_each);
+  EXPECT_GE(runs, committed);
+  range_options all;
+  all.range_end = prefix_end(p);
+  auto balances = co_await store.range(p, all);
+  EXPECT_EQ(balances.value.kvs_size(), accounts);
+  int total = 0;
+  for (const auto& account : balances.value.kvs()) total += std::stoi(account.value());
+  EXPECT_EQ(total, accounts * initial);
+  co_await c.close();
+}
+
+TEST(ClientStm, ConcurrentTransfersKeepTheTotal) {
+  run([]() -> runtime::task<void> { co_await transfers_keep_total(isolation::serializable_snapshot, "stm-ssi"); });
+  run([]() -> runtime::task<void> { co_await transfers_keep_total(isolation::repeatable_read, "stm-rr"); });
+}
+
+// A write by another client between a run's reads and its commit makes the run start again, seeing it:
+// a key read (every level but read_committed) or, under serializable_snapshot only, a key written.
+TEST(ClientStm, OutsideWriteForcesAnotherRun) {
+  run([]() -> runtime::task<void> {
+    client c(config_for(cluster_endpoints()));
+    kv store(c);
+    const std::string p = unique_prefix("stm-conflict");
+    co_await store.put(p + "read", "1");
+    for (const isolation level : {isolation::serializable_snapshot, isolation::serializable, isolation::repeatable_read}) {
+      for (const bool touch_written : {false, true}) {
+        int runs = 0;
+        stm_options options;
+        options.level = level;
+        auto done = co_await run_stm(c, [&](stm& s) -> runtime::task<status> {
+          auto seen = co_await s.get(p + "read");
+          if (!seen.ok()) co_return seen.status;
+          if (++runs == 1) {  // another writer, after this run read
+            if (touch_written) {
+              co_await store.put(p + "written", "outside");
+            } else {
+              co_await store.put(p + "read", std::to_string(std::stoi(seen.value) + 1));
+            }
+          }
+          s.put(p + "written", "saw " + seen.value);
+          co_return status{};
+        }, options);
+        EXPECT_TRUE(done.ok()) << done.status.text();
+        const bool conflicts = !touch_written || level == isolation::serializable_snapshot;
+        EXPECT_EQ(runs, conflicts ? 2 : 1) << "level " << static_cast<int>(level) << " touch_written " << touch_written;
+      }
+    }
+    auto aborted = co_await run_stm(c, [](stm&) -> runtime::task<status> {
+      co_return status{grpc_code::failed_precondition, "no funds"};
+    });
+    EXPECT_EQ(aborted.status.code, grpc_code::failed_precondition);
+    co_await c.close();
+  });
+}
+
+// The TLS + auth cases (secure_suite.py starts one member with client certificates required, auth on
+// and a 1 s token TTL, and passes the files and the user `app`, who may use the prefix "app/").
+std::string env_text(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+client_config secure_config(const std::string& ca_file, const std::string& password) {
+  client_config config = config_for(cluster_endpoints());
+  std::string error;
+  config.tls = make_tls_context(ca_file, env_text("RINGKV_CLIENT_CERT"), env_text("RINGKV_CLIENT_KEY"), &error);
+  EXPECT_TRUE(config.tls) << error;
+  config.user = env_text("RINGKV_CLIENT_USER");
+  config.password = password;
+  return config;
+}
+
+TEST(ClientSecure, TlsAuthTokenRenewedAfterExpiry) {
+  run([]() -> runtime::task<void> {
+    client c(secure_config(env_text("RINGKV_CLIENT_CACERT"), env_text("RINGKV_CLIENT_PASSWORD")));
+    kv store(c);
+    const std::string p = "app/" + std::to_string(getpid()) + "/";
+    auto first = co_await store.put(p + "a", "1");
+    CO_ASSERT(first.ok());
+    auto denied = co_await store.put("elsewhere/" + p, "1");  // outside the role's prefix
+    EXPECT_EQ(denied.status.code, grpc_code::permission_denied) << denied.status.text();
+    EXPECT_EQ(denied.status.message, "etcdserver: permission denied");
+    EXPECT_FALSE(denied.status.ambiguous);
+    watch_hub hub(c);  // a watch stream carries the token too
+    watch_options from_first;
+    from_first.start_revision = first.value.header().revision() + 1;
+    auto w = hub.watch(p + "b", from_first);
+    // Past the token's TTL the member refuses the old token: the put authenticates again and is resent.
+    co_await runtime::sleep_for(std::chrono::seconds(std::stoi(env_text("RINGKV_CLIENT_TOKEN_TTL_S")) + 2));
+    auto second = co_await store.put(p + "b", "2");
+    EXPECT_TRUE(second.ok()) << second.status.text();
+    range_options prefix;
+    prefix.range_end = prefix_end(p);
+    auto listed = co_await store.range(p, prefix);
+    EXPECT_TRUE(listed.ok()) << listed.status.text();
+    EXPECT_EQ(listed.value.kvs_size(), 2);
+    auto seen = co_await w->next(5s);
+    EXPECT_TRUE(seen.ok()) << seen.status.text();
+    EXPECT_EQ(seen.value.events.size(), 1u);
+    co_await hub.close();
+    co_await c.close();
+  });
+}
+
+TEST(ClientSecure, WrongPasswordAndUntrustedServerAreRefused) {
+  run([]() -> runtime::task<void> {
+    client wrong(secure_config(env_text("RINGKV_CLIENT_CACERT"), "not-the-password"));
+    auto refused = co_await kv(wrong).range("app/x");
+    EXPECT_EQ(refused.status.code, grpc_code::invalid_argument) << refused.status.text();
+    EXPECT_EQ(refused.status.message, "etcdserver: authentication failed, invalid user ID or password");
+    co_await wrong.close();
+    // A CA the server's certificate does not chain to: the handshake fails, nothing is sent.
+    client stranger(secure_config(env_text("RINGKV_CLIENT_OTHER_CACERT"), env_text("RINGKV_CLIENT_PASSWORD")));
+    auto untrusted = co_await kv(stranger).range("app/x");
+    EXPECT_EQ(untrusted.status.code, grpc_code::unavailable) << untrusted.status.text();
+    co_await stranger.close();
+  });
+}
 
 TEST(ClientInterop, KeyLockRefusedWhilePythonHolds) {
   if (interop_lock_name() == nullptr) GTEST_SKIP() << "run by client_suite.py's interop phase";
