@@ -432,6 +432,39 @@ TEST(ClientRecipes, ElectionCampaignProclaimObserveResign) {
 }
 
 // The watch's member is killed while puts go on through the others: every put's revision arrives once.
+// The lease of a session holding a lock and leading an election is revoked by another client: both
+// learn it (wait_lost, lost(), the session's on_lost callback) from the keeper's next refresh.
+TEST(ClientRecipes, SessionLossReachesMutexAndElection) {
+  run([]() -> runtime::task<void> {
+    client c(config_for(cluster_endpoints()));
+    lease_keeper keeper(c);
+    auto opened = co_await session::open(c, keeper, 3);
+    CO_ASSERT(opened.ok());
+    session& s = *opened.value;
+    const std::string p = unique_prefix("loss");
+    mutex m(s, p + "lock");
+    election e(s, p + "election");
+    EXPECT_TRUE((co_await m.lock()).ok());
+    EXPECT_TRUE((co_await e.campaign("me")).ok());
+    int callbacks = 0;
+    EXPECT_TRUE(s.on_lost([&callbacks] { ++callbacks; }));
+    EXPECT_FALSE(co_await m.wait_lost(1500ms));  // kept alive past the first refresh: not lost
+    EXPECT_FALSE(m.lost());
+    client outsider(config_for(cluster_endpoints()));
+    EXPECT_TRUE((co_await lease_revoke(outsider, s.lease())).ok());
+    EXPECT_TRUE(co_await m.wait_lost(5s));
+    EXPECT_TRUE(co_await e.wait_lost(1s));
+    EXPECT_TRUE(m.lost());
+    EXPECT_TRUE(e.lost());
+    EXPECT_EQ(callbacks, 1);
+    auto gone = co_await kv(outsider).range(m.key());
+    EXPECT_EQ(gone.value.kvs_size(), 0);
+    co_await outsider.close();
+    co_await keeper.close();
+    co_await c.close();
+  });
+}
+
 TEST(ClientFailover, WatchSurvivesMemberKill) {
   run([]() -> runtime::task<void> {
     const auto endpoints = cluster_endpoints();
