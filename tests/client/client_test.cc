@@ -321,6 +321,31 @@ TEST(ClientWatch, OverflowedStreamResumesWithoutLossOrRepeat) {
   run([]() -> runtime::task<void> { co_await slow_watcher_case("overflow", 2048, 100, 100); });
 }
 
+TEST(ClientWatch, ManualProgressRequest) {
+  run([]() -> runtime::task<void> {
+    client c(config_for(cluster_endpoints()));
+    kv store(c);
+    watch_hub hub(c);
+    const std::string p = unique_prefix("progress");
+    auto start = co_await store.put(p + "watched", "0");
+    watch_options from;
+    from.start_revision = start.value.header().revision() + 1;
+    auto w = hub.watch(p + "watched", from);
+    auto elsewhere = co_await store.put(p + "other", "1");  // the revision moves, nothing for w
+    // Until the watch is bound (created) a request has nothing to answer: ask until a batch comes.
+    result<watch_batch> progress{status{grpc_code::deadline_exceeded, "no progress"}, {}};
+    for (int i = 0; i < 20 && !progress.ok(); ++i) {
+      hub.request_progress();
+      progress = co_await w->next(250ms);
+    }
+    EXPECT_TRUE(progress.ok()) << progress.status.text();
+    EXPECT_TRUE(progress.value.events.empty());
+    EXPECT_GE(progress.value.revision, elsewhere.value.header().revision());
+    co_await hub.close();
+    co_await c.close();
+  });
+}
+
 TEST(ClientLease, GrantKeepAliveTimeToLiveRevokeReportsLoss) {
   run([]() -> runtime::task<void> {
     client c(config_for(cluster_endpoints()));
