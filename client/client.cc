@@ -2,6 +2,8 @@
 #include "client/client.h"
 
 #include <cassert>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "etcd/rpc.pb.h"
@@ -83,9 +85,59 @@ runtime::task<status> client::ensure_connected(runtime::clock::time_point deadli
     last = status{grpc_code::unavailable, "dial " + to.text() + ": " + error};
     current_ = (current_ + 1) % config_.endpoints.size();
   }
+  if (last.ok() && config_.prefer_leader) co_await move_to_leader(deadline);
   dialing_ = false;
   dial_done_.notify_all();
   co_return last;
+}
+
+namespace {
+
+// The index in `endpoints` of a client URL ("http://127.0.0.1:2379") of member `id`, if any.
+std::optional<size_t> member_endpoint(const etcdserverpb::MemberListResponse& members, uint64_t id,
+                                      const std::vector<endpoint>& endpoints) {
+  for (const auto& member : members.members()) {
+    if (member.id() != id) continue;
+    for (const std::string& url : member.clienturls()) {
+      const auto scheme_end = url.find("://");
+      const std::string_view host_port = std::string_view(url).substr(scheme_end == std::string::npos ? 0 : scheme_end + 3);
+      for (size_t i = 0; i < endpoints.size(); ++i) {
+        if (endpoints[i].text() == host_port) return i;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+runtime::task<void> client::move_to_leader(runtime::clock::time_point deadline) {
+  const etcdserverpb::StatusRequest status_request;
+  etcdserverpb::StatusResponse status_reply;
+  if (!(co_await connection_->call(rpc_method::status, status_request, &status_reply, deadline - runtime::clock::now())).ok()) {
+    co_return;
+  }
+  const uint64_t leader = status_reply.leader();
+  if (leader == 0 || leader == status_reply.header().member_id()) co_return;
+  const etcdserverpb::MemberListRequest members_request;
+  etcdserverpb::MemberListResponse members;
+  if (!(co_await connection_->call(rpc_method::member_list, members_request, &members, deadline - runtime::clock::now())).ok()) {
+    co_return;
+  }
+  const std::optional<size_t> at = member_endpoint(members, leader, config_.endpoints);
+  const auto left = deadline - runtime::clock::now();
+  if (!at || *at == current_ || left <= std::chrono::nanoseconds::zero()) co_return;
+  std::string error;
+  auto dialed = co_await grpc_connection::connect(config_.endpoints[*at], std::min<std::chrono::nanoseconds>(left, config_.dial_timeout),
+                                                  &error, config_.tls);
+  if (!dialed) co_return;  // stay on the follower
+  if (closed_) {
+    co_await dialed->close();
+    co_return;
+  }
+  std::unique_ptr<grpc_connection> follower = std::exchange(connection_, std::move(dialed));
+  current_ = *at;
+  co_await follower->close();
 }
 
 runtime::task<status> client::authenticate(uint64_t stale_generation, runtime::clock::time_point deadline) {

@@ -46,6 +46,10 @@ struct client_config {
   uint32_t failover_rounds_limit = 3;  // passes over every endpoint for one retried call
   std::chrono::nanoseconds failover_pause{std::chrono::milliseconds(100)};  // between passes
   std::shared_ptr<const net::tls::tls_context> tls;  // a dialing context (ALPN h2), or null
+  // After each dial, ask the member for the raft leader (Status, MemberList) and move the connection
+  // to the leader's endpoint when it is one of `endpoints`: writes (and linearizable reads) then skip
+  // the follower's forwarding hop. Checked again only when the client dials again (after a failover).
+  bool prefer_leader = false;
   std::string user;      // with password: etcd auth (see above); empty: no Authenticate
   std::string password;
 };
@@ -104,6 +108,7 @@ class client {
 
  private:
   runtime::task<status> ensure_connected(runtime::clock::time_point deadline);
+  runtime::task<void> move_to_leader(runtime::clock::time_point deadline);  // prefer_leader, after a dial
   bool needs_token() const { return !config_.user.empty() && token_generation_ == 0; }
   // Authenticates on the live connection unless the token of `stale_generation` was already replaced
   // (one coroutine authenticates at a time; the others wait for its token).

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -187,6 +188,27 @@ TEST(ClientConnection, FailsOverPastDeadEndpoints) {
     EXPECT_TRUE(read.ok()) << read.status.text();
     EXPECT_NE(c.current_endpoint().port, 1);
     co_await c.close();
+  });
+}
+
+// Endpoints listed followers first: with prefer_leader the client's connection moves to the leader.
+TEST(ClientConnection, PrefersTheLeader) {
+  run([]() -> runtime::task<void> {
+    std::vector<endpoint> endpoints = cluster_endpoints();
+    const int leader = co_await leader_index(endpoints);
+    CO_ASSERT(leader >= 0);
+    std::rotate(endpoints.begin(), endpoints.begin() + (leader + 1) % endpoints.size(), endpoints.end());
+    const std::string leader_text = endpoints.back().text();  // the leader is now listed last
+    for (const bool prefer : {false, true}) {
+      client_config config = config_for(endpoints);
+      config.prefer_leader = prefer;
+      client c(config);
+      EXPECT_TRUE((co_await c.connect()).ok());
+      EXPECT_EQ(c.current_endpoint().text() == leader_text, prefer) << c.current_endpoint().text();
+      auto put = co_await kv(c).put(unique_prefix("leader") + "k", "v");
+      EXPECT_TRUE(put.ok()) << put.status.text();
+      co_await c.close();
+    }
   });
 }
 
