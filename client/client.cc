@@ -237,7 +237,10 @@ runtime::task<bool> client::serve_stream(rpc_method method, std::function<runtim
                                          const bool* closing, size_t inbox_bytes_limit) {
   auto connection = co_await stream_connection(runtime::clock::now() + config_.call_timeout);
   if (!connection.ok() || *closing) co_return connection.ok();
-  if (needs_token() && !(co_await authenticate(0, runtime::clock::now() + config_.call_timeout)).ok()) {
+  // A stream keeps the token it was opened with, and a stale one gets its watches cancelled: every new
+  // stream takes a fresh token (one Authenticate per stream opened; streams open rarely).
+  if (!config_.user.empty() &&
+      !(co_await authenticate(token_generation_, runtime::clock::now() + config_.call_timeout)).ok()) {
     abandon(connection.value);
     co_return true;
   }

@@ -730,8 +730,15 @@ TEST(ClientSecure, TlsAuthTokenRenewedAfterExpiry) {
     auto w = hub.watch(p + "b", from_first);
     // Past the token's TTL the member refuses the old token: the put authenticates again and is resent.
     co_await runtime::sleep_for(std::chrono::seconds(std::stoi(env_text("RINGKV_CLIENT_TOKEN_TTL_S")) + 2));
+    watch_hub late_hub(c);  // a stream opened after the expiry takes a fresh token
+    auto late = late_hub.watch(p + "b");
+    co_await runtime::sleep_for(200ms);  // its create is answered before the put
     auto second = co_await store.put(p + "b", "2");
     EXPECT_TRUE(second.ok()) << second.status.text();
+    auto late_seen = co_await late->next(5s);
+    EXPECT_TRUE(late_seen.ok()) << late_seen.status.text();
+    EXPECT_EQ(late_seen.value.events.size(), 1u);
+    co_await late_hub.close();
     range_options prefix;
     prefix.range_end = prefix_end(p);
     auto listed = co_await store.range(p, prefix);
