@@ -171,9 +171,11 @@ runtime::task<status> client::unary(rpc_method method, const google::protobuf::M
   const size_t attempts_limit = config_.endpoints.size() * config_.failover_rounds_limit;
   status last{grpc_code::unavailable, "no attempt made"};
   bool renewed_token = false;
+  bool resend_now = false;  // the token was renewed: no failover pause before resending
   for (size_t attempt = 0; attempt < attempts_limit; ++attempt) {
     if (options.cancel != nullptr && options.cancel->cancelled()) co_return status{grpc_code::cancelled, "context canceled"};
-    if (attempt > 0 && attempt % config_.endpoints.size() == 0) {
+    const bool renewed_just_now = std::exchange(resend_now, false);
+    if (attempt > 0 && attempt % config_.endpoints.size() == 0 && !renewed_just_now) {
       co_await runtime::sleep_until(std::min(deadline, runtime::clock::now() + config_.failover_pause), options.cancel);
     }
     const auto left = deadline - runtime::clock::now();
@@ -202,6 +204,7 @@ runtime::task<status> client::unary(rpc_method method, const google::protobuf::M
       renewed_token = true;  // once per call: a second refusal goes to the caller
       const status authenticated = co_await authenticate(token_used, deadline);
       if (!authenticated.ok()) co_return authenticated;
+      resend_now = true;
       continue;
     }
     const bool write = policy == retry_policy::at_most_once;
