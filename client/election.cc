@@ -98,4 +98,9 @@ runtime::task<result<mvccpb::KeyValue>> election::next_leader(const mvccpb::KeyV
   co_return out;
 }
 
+runtime::task<bool> election::wait_lost(std::chrono::nanoseconds timeout) {
+  if (key_.empty()) co_return false;
+  co_return co_await session_.wait_lost(wait_deadline(timeout));
+}
+
 }  // namespace ringkv::client

@@ -25,6 +25,11 @@ class election {
   // or the same key with a newer value) and returns it.
   runtime::task<result<mvccpb::KeyValue>> next_leader(const mvccpb::KeyValue& known, std::chrono::nanoseconds timeout = {});
 
+  // A campaign's key was put and its session is lost (the key is gone: another may lead now).
+  bool lost() const { return !key_.empty() && session_.lost(); }
+  // Waits (until `timeout`, zero: forever) until the campaign is lost that way; true when it is.
+  runtime::task<bool> wait_lost(std::chrono::nanoseconds timeout = {});
+
   const std::string& key() const { return key_; }
 
  private:

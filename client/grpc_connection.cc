@@ -30,6 +30,12 @@ status from_grpc(const net::grpc::status& s) {
 
 status connection_lost(const std::string& why) { return {grpc_code::unavailable, why}; }
 
+// etcd's auth token as call metadata (none when empty).
+net::grpc::grpc_client_session::metadata_list token_metadata(std::string_view token) {
+  if (token.empty()) return {};
+  return {{"token", std::string(token)}};
+}
+
 }  // namespace
 
 const char* rpc_path(rpc_method method) {
@@ -46,6 +52,7 @@ const char* rpc_path(rpc_method method) {
     case rpc_method::compact: return "/etcdserverpb.KV/Compact";
     case rpc_method::lease_revoke: return "/etcdserverpb.Lease/LeaseRevoke";
     case rpc_method::lease_time_to_live: return "/etcdserverpb.Lease/LeaseTimeToLive";
+    case rpc_method::authenticate: return "/etcdserverpb.Auth/Authenticate";
   }
   return "";
 }
@@ -138,7 +145,7 @@ class grpc_bidi_stream final : public grpc_stream {
   };
 
   static std::unique_ptr<grpc_bidi_stream> open(const std::shared_ptr<grpc_connection::impl>& client, const char* path,
-                                                size_t inbox_bytes_limit) {
+                                                size_t inbox_bytes_limit, std::string_view token) {
     if (!client->up()) return nullptr;
     auto state = std::make_shared<shared_state>();
     state->inbox_bytes_limit = inbox_bytes_limit;
@@ -160,7 +167,7 @@ class grpc_bidi_stream final : public grpc_stream {
       state->final_status = s.ok() ? status{grpc_code::cancelled, "stream ended by the server"} : from_grpc(s);
       state->changed.notify();
     };
-    const auto id = client->session->start_call(path, std::move(callbacks));
+    const auto id = client->session->start_call(path, std::move(callbacks), token_metadata(token));
     if (id < 0) return nullptr;
     return std::unique_ptr<grpc_bidi_stream>(new grpc_bidi_stream(client, id, std::move(state)));
   }
@@ -266,7 +273,7 @@ struct call_canceller : runtime::detail::cancellable {
 
 runtime::task<status> grpc_connection::call(rpc_method method, const google::protobuf::MessageLite& request,
                                             google::protobuf::MessageLite* response, std::chrono::nanoseconds timeout,
-                                            runtime::cancel_token* cancel, bool* sent) {
+                                            runtime::cancel_token* cancel, bool* sent, std::string_view token) {
   if (sent != nullptr) *sent = false;
   if (!impl_->up()) co_return connection_lost(impl_->failure);
   if (cancel != nullptr && cancel->cancelled()) co_return status{grpc_code::cancelled, "context canceled"};
@@ -281,7 +288,8 @@ runtime::task<status> grpc_connection::call(rpc_method method, const google::pro
           result = {grpc_code::internal, "could not parse the response", false};
         }
         done.set(std::move(result));
-      });
+      },
+      token_metadata(token));
   if (id < 0) co_return status{grpc_code::unavailable, "the HTTP/2 session refused a new stream", false};
   if (sent != nullptr) *sent = true;
   impl* connection = impl_.get();
@@ -311,8 +319,9 @@ runtime::task<status> grpc_connection::call(rpc_method method, const google::pro
 
 bool grpc_connection::connected() const { return impl_->up(); }
 
-runtime::task<std::unique_ptr<grpc_stream>> grpc_connection::open_stream(rpc_method method, size_t inbox_bytes_limit) {
-  co_return grpc_bidi_stream::open(impl_, rpc_path(method), inbox_bytes_limit);
+runtime::task<std::unique_ptr<grpc_stream>> grpc_connection::open_stream(rpc_method method, size_t inbox_bytes_limit,
+                                                                         std::string_view token) {
+  co_return grpc_bidi_stream::open(impl_, rpc_path(method), inbox_bytes_limit, token);
 }
 
 runtime::task<void> grpc_connection::close() {

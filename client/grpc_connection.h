@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "client/endpoint.h"
 #include "client/status.h"
@@ -25,7 +26,7 @@ namespace ringkv::client {
 
 enum class rpc_method : uint8_t {
   range, put, txn, lease_grant, status, member_list, watch, lease_keepalive,
-  delete_range, compact, lease_revoke, lease_time_to_live,
+  delete_range, compact, lease_revoke, lease_time_to_live, authenticate,
 };
 
 // "/etcdserverpb.KV/Range", ...
@@ -52,10 +53,11 @@ class grpc_connection {
   // One unary call: serialises `request`, parses the reply into *response (may be null to ignore it).
   // It ends with DEADLINE_EXCEEDED once `timeout` passes (zero: no deadline) and with CANCELLED when
   // `cancel` fires first; either way its stream is reset. `sent` (optional) tells whether the request
-  // left for the server (false: refused before sending, so retrying it elsewhere is safe).
+  // left for the server (false: refused before sending, so retrying it elsewhere is safe). A non-empty
+  // `token` goes along as the call's "token" metadata (etcd's auth token).
   runtime::task<status> call(rpc_method method, const google::protobuf::MessageLite& request,
                              google::protobuf::MessageLite* response, std::chrono::nanoseconds timeout = {},
-                             runtime::cancel_token* cancel = nullptr, bool* sent = nullptr);
+                             runtime::cancel_token* cancel = nullptr, bool* sent = nullptr, std::string_view token = {});
 
   // Opens a bidirectional stream (watch, lease_keepalive).
   // Received messages wait in the stream's inbox until receive() takes them; past `inbox_bytes_limit`
@@ -63,8 +65,10 @@ class grpc_connection {
   // message_bytes_limit)
   // the stream drops what else arrives and receive() ends it with RESOURCE_EXHAUSTED once the inbox
   // is drained (a too-slow reader costs its stream, never unbounded memory; watch_hub then resumes).
+  // A non-empty `token` is sent as the stream's "token" metadata.
   runtime::task<std::unique_ptr<grpc_stream>> open_stream(rpc_method method,
-                                                          size_t inbox_bytes_limit = stream_inbox_bytes_limit);
+                                                          size_t inbox_bytes_limit = stream_inbox_bytes_limit,
+                                                          std::string_view token = {});
 
   // False once the connection failed or was closed (calls then fail at once with UNAVAILABLE).
   bool connected() const;

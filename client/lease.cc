@@ -19,8 +19,8 @@ runtime::task<result<etcdserverpb::LeaseGrantResponse>> lease_grant(client& c, i
   etcdserverpb::LeaseGrantRequest request;
   request.set_ttl(ttl_s);
   request.set_id(id);
-  result<etcdserverpb::LeaseGrantResponse> out;
-  out.status = co_await c.unary(rpc_method::lease_grant, request, &out.value, retry_policy::at_most_once, call);
+  auto out = co_await c.call<etcdserverpb::LeaseGrantResponse>(rpc_method::lease_grant, request,
+                                                               retry_policy::at_most_once, call);
   if (out.ok() && !out.value.error().empty()) out.status = status{grpc_code::unknown, out.value.error()};
   co_return out;
 }
@@ -28,9 +28,8 @@ runtime::task<result<etcdserverpb::LeaseGrantResponse>> lease_grant(client& c, i
 runtime::task<result<etcdserverpb::LeaseRevokeResponse>> lease_revoke(client& c, int64_t id, call_options call) {
   etcdserverpb::LeaseRevokeRequest request;
   request.set_id(id);
-  result<etcdserverpb::LeaseRevokeResponse> out;
-  out.status = co_await c.unary(rpc_method::lease_revoke, request, &out.value, retry_policy::idempotent, call);
-  co_return out;
+  co_return co_await c.call<etcdserverpb::LeaseRevokeResponse>(rpc_method::lease_revoke, request,
+                                                                retry_policy::idempotent, call);
 }
 
 runtime::task<result<etcdserverpb::LeaseTimeToLiveResponse>> lease_time_to_live(client& c, int64_t id, bool with_keys,
@@ -38,9 +37,8 @@ runtime::task<result<etcdserverpb::LeaseTimeToLiveResponse>> lease_time_to_live(
   etcdserverpb::LeaseTimeToLiveRequest request;
   request.set_id(id);
   request.set_keys(with_keys);
-  result<etcdserverpb::LeaseTimeToLiveResponse> out;
-  out.status = co_await c.unary(rpc_method::lease_time_to_live, request, &out.value, retry_policy::idempotent, call);
-  co_return out;
+  co_return co_await c.call<etcdserverpb::LeaseTimeToLiveResponse>(rpc_method::lease_time_to_live, request,
+                                                                    retry_policy::idempotent, call);
 }
 
 lease_keeper::lease_keeper(client& c) : client_(c) {

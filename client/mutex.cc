@@ -69,4 +69,9 @@ runtime::task<status> mutex::unlock(call_options call) {
   co_return deleted.status;
 }
 
+runtime::task<bool> mutex::wait_lost(std::chrono::nanoseconds timeout) {
+  if (key_.empty()) co_return false;
+  co_return co_await session_.wait_lost(wait_deadline(timeout));
+}
+
 }  // namespace ringkv::client

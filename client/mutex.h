@@ -20,6 +20,12 @@ class mutex {
   runtime::task<status> try_lock(call_options call = {});
   runtime::task<status> unlock(call_options call = {});
 
+  // The lock was held and its session is lost (its key is gone: another may hold the lock now).
+  bool lost() const { return !key_.empty() && session_.lost(); }
+  // Waits (until `timeout`, zero: forever) until the held lock is lost; true when it is. Callbacks:
+  // session::on_lost.
+  runtime::task<bool> wait_lost(std::chrono::nanoseconds timeout = {});
+
   const std::string& key() const { return key_; }         // this contender's key while locked
   int64_t header_revision() const { return revision_; }   // create revision of key()
 

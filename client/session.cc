@@ -12,8 +12,8 @@ runtime::task<result<std::unique_ptr<session>>> session::open(client& c, lease_k
   auto granted = co_await lease_grant(c, ttl_s);
   if (!granted.ok()) co_return result<std::unique_ptr<session>>{granted.status, nullptr};
   std::unique_ptr<session> s(new session(c, keeper, granted.value.id()));
-  std::shared_ptr<bool> lost = s->lost_;
-  if (!keeper.keep(s->lease_, granted.value.ttl(), [lost](int64_t) { *lost = true; })) {
+  std::shared_ptr<loss_state> loss = s->loss_;
+  if (!keeper.keep(s->lease_, granted.value.ttl(), [loss](int64_t) { loss->lose(); })) {
     co_await lease_revoke(c, s->lease_);
     co_return result<std::unique_ptr<session>>{status{grpc_code::resource_exhausted, "the lease keeper is full"}, nullptr};
   }
@@ -22,8 +22,33 @@ runtime::task<result<std::unique_ptr<session>>> session::open(client& c, lease_k
 
 runtime::task<status> session::close() {
   keeper_.forget(lease_);
+  loss_->callbacks.clear();
   auto revoked = co_await lease_revoke(client_, lease_);
   co_return revoked.status;
+}
+
+void session::loss_state::lose() {
+  if (lost) return;
+  lost = true;
+  auto to_run = std::move(callbacks);
+  callbacks.clear();
+  for (auto& callback : to_run) callback();
+  changed.notify_all();
+}
+
+runtime::task<bool> session::wait_lost(runtime::clock::time_point deadline) {
+  std::shared_ptr<loss_state> loss = loss_;
+  co_return co_await loss->changed.wait_until([&loss] { return loss->lost; }, deadline);
+}
+
+bool session::on_lost(std::function<void()> callback) {
+  if (loss_->lost) {
+    callback();
+    return true;
+  }
+  if (loss_->callbacks.size() >= loss_callbacks_limit) return false;
+  loss_->callbacks.push_back(std::move(callback));
+  return true;
 }
 
 runtime::clock::time_point wait_deadline(std::chrono::nanoseconds timeout) {

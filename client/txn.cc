@@ -54,7 +54,10 @@ etcdserverpb::DeleteRangeRequest make_delete(std::string_view key, const delete_
 
 namespace {
 
-etcdserverpb::Compare make_compare(std::string_view key, cmp_op op, etcdserverpb::Compare::CompareTarget target) {
+// A compare of `target` on `key`; set_operand fills the target's field (value, version, ...).
+template <typename SetOperand>
+etcdserverpb::Compare make_compare(std::string_view key, cmp_op op, etcdserverpb::Compare::CompareTarget target,
+                                   SetOperand set_operand) {
   etcdserverpb::Compare compare;
   compare.set_key(std::string(key));
   compare.set_target(target);
@@ -64,6 +67,7 @@ etcdserverpb::Compare make_compare(std::string_view key, cmp_op op, etcdserverpb
     case cmp_op::less: compare.set_result(etcdserverpb::Compare::LESS); break;
     case cmp_op::not_equal: compare.set_result(etcdserverpb::Compare::NOT_EQUAL); break;
   }
+  set_operand(compare);
   return compare;
 }
 
@@ -78,33 +82,23 @@ bool writes(const etcdserverpb::RequestOp& op) {
 }  // namespace
 
 etcdserverpb::Compare compare_value(std::string_view key, cmp_op op, std::string_view value) {
-  auto compare = make_compare(key, op, etcdserverpb::Compare::VALUE);
-  compare.set_value(std::string(value));
-  return compare;
+  return make_compare(key, op, etcdserverpb::Compare::VALUE, [value](auto& c) { c.set_value(std::string(value)); });
 }
 
 etcdserverpb::Compare compare_version(std::string_view key, cmp_op op, int64_t version) {
-  auto compare = make_compare(key, op, etcdserverpb::Compare::VERSION);
-  compare.set_version(version);
-  return compare;
+  return make_compare(key, op, etcdserverpb::Compare::VERSION, [version](auto& c) { c.set_version(version); });
 }
 
 etcdserverpb::Compare compare_create(std::string_view key, cmp_op op, int64_t revision) {
-  auto compare = make_compare(key, op, etcdserverpb::Compare::CREATE);
-  compare.set_create_revision(revision);
-  return compare;
+  return make_compare(key, op, etcdserverpb::Compare::CREATE, [revision](auto& c) { c.set_create_revision(revision); });
 }
 
 etcdserverpb::Compare compare_mod(std::string_view key, cmp_op op, int64_t revision) {
-  auto compare = make_compare(key, op, etcdserverpb::Compare::MOD);
-  compare.set_mod_revision(revision);
-  return compare;
+  return make_compare(key, op, etcdserverpb::Compare::MOD, [revision](auto& c) { c.set_mod_revision(revision); });
 }
 
 etcdserverpb::Compare compare_lease(std::string_view key, cmp_op op, int64_t lease) {
-  auto compare = make_compare(key, op, etcdserverpb::Compare::LEASE);
-  compare.set_lease(lease);
-  return compare;
+  return make_compare(key, op, etcdserverpb::Compare::LEASE, [lease](auto& c) { c.set_lease(lease); });
 }
 
 etcdserverpb::RequestOp op_get(std::string_view key, const range_options& options) {

@@ -89,6 +89,14 @@ bool watch_hub::some_watcher_full() const {
 
 void watch_hub::deliver(const etcdserverpb::WatchResponse& response) {
   const int64_t header_revision = response.header().revision();
+  if (!response.created() && response.watch_id() == -1) {  // the answer to request_progress(): no watch id
+    for (const auto& w : watchers_) {
+      if (w->watch_id_ < 0) continue;
+      w->batches_.push_back(watch_batch{{}, header_revision});
+      w->changed_.notify_all();
+    }
+    return;
+  }
   if (response.created()) {
     if (awaiting_created_.empty()) return;  // not ours (cannot happen with in-order replies)
     std::shared_ptr<watcher> w = std::move(awaiting_created_.front());
@@ -165,6 +173,11 @@ runtime::task<void> watch_hub::serve(grpc_stream& stream) {
       request.mutable_cancel_request()->set_watch_id(id);
       if (!(co_await stream.send(request)).ok()) break;
     }
+    if (std::exchange(progress_wanted_, false)) {
+      etcdserverpb::WatchRequest request;
+      request.mutable_progress_request();
+      if (!(co_await stream.send(request)).ok()) break;
+    }
     if (!broken && !closing_) co_await wake_;
   }
   co_await stream.close();
@@ -187,6 +200,11 @@ runtime::task<void> watch_hub::pump() {
     cancels_.clear();
     if (!closing_) co_await runtime::sleep_for(client_.config().failover_pause, pump_cancel_.token());
   }
+}
+
+void watch_hub::request_progress() {
+  progress_wanted_ = true;
+  wake_.notify();
 }
 
 runtime::task<void> watch_hub::close() {

@@ -87,6 +87,11 @@ class watch_hub {
 
   std::shared_ptr<watcher> watch(std::string_view key, const watch_options& options = {});
   // Cancels every watcher and stops the pump; call before destroying the hub.
+  // etcd's WatchProgressRequest: every bound watcher then gets an empty batch with the revision the
+  // server is at. It does not move a watcher's resume point: etcd 3.4 answers at once, also while a
+  // watcher still has older events on their way (use watch_options::progress_notify for that).
+  void request_progress();
+
   runtime::task<void> close();
 
  private:
@@ -102,6 +107,7 @@ class watch_hub {
   std::vector<std::shared_ptr<watcher>> watchers_;     // live watchers, in creation order
   std::deque<std::shared_ptr<watcher>> awaiting_created_;  // create sent on this stream, no reply yet
   std::vector<int64_t> cancels_;  // watch ids to cancel on the current stream
+  bool progress_wanted_ = false;  // request_progress() not sent yet
   grpc_stream* stream_ = nullptr;  // while the pump serves one
   bool closing_ = false;
   runtime::notifier wake_;  // the pump: new watcher, cancel, stream broken, close

@@ -1,6 +1,7 @@
 // Connection opening, leader discovery, closing.
 #include "bench/loadgen/connections.h"
 
+#include "client/client.h"
 #include "etcd/rpc.pb.h"
 
 namespace ringkv::bench {
@@ -38,15 +39,7 @@ runtime::task<std::vector<endpoint>> find_leader(const bench_options& options,
 
 std::shared_ptr<const net::tls::tls_context> make_client_tls(const bench_options& options, std::string* error) {
   if (!options.tls) return nullptr;
-  net::tls::tls_settings settings;
-  settings.dialing = true;
-  settings.alpn = {"h2"};  // gRPC
-  settings.trusted_ca_file = options.cacert;
-  settings.cert_file = options.cert;
-  settings.key_file = options.key;
-  auto context = net::tls::tls_context::make(settings, *error);
-  if (!context) *error = "TLS: " + *error;
-  return context;
+  return client::make_tls_context(options.cacert, options.cert, options.key, error);
 }
 
 runtime::task<connection_set> open_connections(const bench_options& options, uint32_t count) {

@@ -22,7 +22,7 @@ import ringkv_process  # noqa: E402
 CLIENT_TEST = os.path.abspath(sys.argv[1])
 USE_ETCD = "--etcd" in sys.argv[2:]
 # Phases: the failover cases each kill a member, so each runs on a full cluster.
-PHASES = ["-*MemberKill*:*LeaderKill*:*Interop*", "*WatchSurvivesMemberKill*", "*LockHeldAcrossLeaderKill*"]
+PHASES = ["-*MemberKill*:*LeaderKill*:*Interop*:*Secure*", "*WatchSurvivesMemberKill*", "*LockHeldAcrossLeaderKill*"]
 
 
 def stop_all(cluster):

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -16,7 +17,9 @@
 #include "client/kv.h"
 #include "client/lease.h"
 #include "client/mutex.h"
+#include "client/stm.h"
 #include "client/watch.h"
+#include "runtime/gate.h"
 #include "runtime/reactor.h"
 #include "runtime/timer.h"
 
@@ -188,6 +191,27 @@ TEST(ClientConnection, FailsOverPastDeadEndpoints) {
   });
 }
 
+// Endpoints listed followers first: with prefer_leader the client's connection moves to the leader.
+TEST(ClientConnection, PrefersTheLeader) {
+  run([]() -> runtime::task<void> {
+    std::vector<endpoint> endpoints = cluster_endpoints();
+    const int leader = co_await leader_index(endpoints);
+    CO_ASSERT(leader >= 0);
+    std::rotate(endpoints.begin(), endpoints.begin() + (leader + 1) % endpoints.size(), endpoints.end());
+    const std::string leader_text = endpoints.back().text();  // the leader is now listed last
+    for (const bool prefer : {false, true}) {
+      client_config config = config_for(endpoints);
+      config.prefer_leader = prefer;
+      client c(config);
+      EXPECT_TRUE((co_await c.connect()).ok());
+      EXPECT_EQ(c.current_endpoint().text() == leader_text, prefer) << c.current_endpoint().text();
+      auto put = co_await kv(c).put(unique_prefix("leader") + "k", "v");
+      EXPECT_TRUE(put.ok()) << put.status.text();
+      co_await c.close();
+    }
+  });
+}
+
 TEST(ClientConnection, UnsentWriteIsNotAmbiguousAndCancelEndsCalls) {
   run([]() -> runtime::task<void> {
     client dead(config_for({endpoint{"127.0.0.1", 1}}));
@@ -319,6 +343,31 @@ TEST(ClientWatch, OverflowedStreamResumesWithoutLossOrRepeat) {
   run([]() -> runtime::task<void> { co_await slow_watcher_case("overflow", 2048, 100, 100); });
 }
 
+TEST(ClientWatch, ManualProgressRequest) {
+  run([]() -> runtime::task<void> {
+    client c(config_for(cluster_endpoints()));
+    kv store(c);
+    watch_hub hub(c);
+    const std::string p = unique_prefix("progress");
+    auto start = co_await store.put(p + "watched", "0");
+    watch_options from;
+    from.start_revision = start.value.header().revision() + 1;
+    auto w = hub.watch(p + "watched", from);
+    auto elsewhere = co_await store.put(p + "other", "1");  // the revision moves, nothing for w
+    // Until the watch is bound (created) a request has nothing to answer: ask until a batch comes.
+    result<watch_batch> progress{status{grpc_code::deadline_exceeded, "no progress"}, {}};
+    for (int i = 0; i < 20 && !progress.ok(); ++i) {
+      hub.request_progress();
+      progress = co_await w->next(250ms);
+    }
+    EXPECT_TRUE(progress.ok()) << progress.status.text();
+    EXPECT_TRUE(progress.value.events.empty());
+    EXPECT_GE(progress.value.revision, elsewhere.value.header().revision());
+    co_await hub.close();
+    co_await c.close();
+  });
+}
+
 TEST(ClientLease, GrantKeepAliveTimeToLiveRevokeReportsLoss) {
   run([]() -> runtime::task<void> {
     client c(config_for(cluster_endpoints()));
@@ -430,6 +479,39 @@ TEST(ClientRecipes, ElectionCampaignProclaimObserveResign) {
 }
 
 // The watch's member is killed while puts go on through the others: every put's revision arrives once.
+// The lease of a session holding a lock and leading an election is revoked by another client: both
+// learn it (wait_lost, lost(), the session's on_lost callback) from the keeper's next refresh.
+TEST(ClientRecipes, SessionLossReachesMutexAndElection) {
+  run([]() -> runtime::task<void> {
+    client c(config_for(cluster_endpoints()));
+    lease_keeper keeper(c);
+    auto opened = co_await session::open(c, keeper, 3);
+    CO_ASSERT(opened.ok());
+    session& s = *opened.value;
+    const std::string p = unique_prefix("loss");
+    mutex m(s, p + "lock");
+    election e(s, p + "election");
+    EXPECT_TRUE((co_await m.lock()).ok());
+    EXPECT_TRUE((co_await e.campaign("me")).ok());
+    int callbacks = 0;
+    EXPECT_TRUE(s.on_lost([&callbacks] { ++callbacks; }));
+    EXPECT_FALSE(co_await m.wait_lost(1500ms));  // kept alive past the first refresh: not lost
+    EXPECT_FALSE(m.lost());
+    client outsider(config_for(cluster_endpoints()));
+    EXPECT_TRUE((co_await lease_revoke(outsider, s.lease())).ok());
+    EXPECT_TRUE(co_await m.wait_lost(5s));
+    EXPECT_TRUE(co_await e.wait_lost(1s));
+    EXPECT_TRUE(m.lost());
+    EXPECT_TRUE(e.lost());
+    EXPECT_EQ(callbacks, 1);
+    auto gone = co_await kv(outsider).range(m.key());
+    EXPECT_EQ(gone.value.kvs_size(), 0);
+    co_await outsider.close();
+    co_await keeper.close();
+    co_await c.close();
+  });
+}
+
 TEST(ClientFailover, WatchSurvivesMemberKill) {
   run([]() -> runtime::task<void> {
     const auto endpoints = cluster_endpoints();
@@ -515,6 +597,175 @@ TEST(ClientFailover, LockHeldAcrossLeaderKill) {
 
 // Interop with python-etcd3's Lock: client_suite.py holds / waits on a python lock of this name.
 const char* interop_lock_name() { return std::getenv("RINGKV_CLIENT_INTEROP_LOCK"); }
+
+// Workers move amounts between accounts concurrently through run_stm at `level`; a lost update (a
+// conflict not detected) would change the total, a conflict not retried would fail a transfer.
+runtime::task<void> transfers_keep_total(isolation level, const char* name) {
+  constexpr int accounts = 4, workers = 4, transfers_each = 8, initial = 100;
+  client c(config_for(cluster_endpoints()));
+  kv store(c);
+  const std::string p = unique_prefix(name);
+  for (int i = 0; i < accounts; ++i) co_await store.put(p + std::to_string(i), std::to_string(initial));
+  int committed = 0, runs = 0;
+  status failure;
+  runtime::gate running;
+  for (int w = 0; w < workers; ++w) {
+    const bool started = running.spawn([](client& c, std::string p, int w, isolation level, int& committed, int& runs,
+                                          status& failure) -> runtime::task<void> {
+      for (int n = 0; n < transfers_each; ++n) {
+        const int from_index = (w + n) % accounts;
+        const std::string from = p + std::to_string(from_index);
+        const std::string to = p + std::to_string((from_index + 1 + n % (accounts - 1)) % accounts);
+        const int amount = 1 + (w + n) % 5;
+        stm_options options;
+        options.level = level;
+        auto done = co_await run_stm(c, [&](stm& s) -> runtime::task<status> {
+          ++runs;
+          auto a = co_await s.get(from);
+          if (!a.ok()) co_return a.status;
+          auto b = co_await s.get(to);
+          if (!b.ok()) co_return b.status;
+          s.put(from, std::to_string(std::stoi(a.value) - amount));
+          s.put(to, std::to_string(std::stoi(b.value) + amount));
+          co_return status{};
+        }, options);
+        if (done.ok()) {
+          ++committed;
+        } else {
+          failure = done.status;
+        }
+      }
+    }(c, p, w, level, committed, runs, failure));
+    EXPECT_TRUE(started);
+  }
+  co_await running.close();
+  EXPECT_TRUE(failure.ok()) << failure.text();
+  EXPECT_EQ(committed, workers * transfers_each);
+  EXPECT_GE(runs, committed);
+  range_options all;
+  all.range_end = prefix_end(p);
+  auto balances = co_await store.range(p, all);
+  EXPECT_EQ(balances.value.kvs_size(), accounts);
+  int total = 0;
+  for (const auto& account : balances.value.kvs()) total += std::stoi(account.value());
+  EXPECT_EQ(total, accounts * initial);
+  co_await c.close();
+}
+
+TEST(ClientStm, ConcurrentTransfersKeepTheTotal) {
+  run([]() -> runtime::task<void> { co_await transfers_keep_total(isolation::serializable_snapshot, "stm-ssi"); });
+  run([]() -> runtime::task<void> { co_await transfers_keep_total(isolation::repeatable_read, "stm-rr"); });
+}
+
+// A write by another client between a run's reads and its commit makes the run start again, seeing it:
+// a key read (every level but read_committed) or, under serializable_snapshot only, a key written.
+TEST(ClientStm, OutsideWriteForcesAnotherRun) {
+  run([]() -> runtime::task<void> {
+    client c(config_for(cluster_endpoints()));
+    kv store(c);
+    const std::string p = unique_prefix("stm-conflict");
+    co_await store.put(p + "read", "1");
+    for (const isolation level : {isolation::serializable_snapshot, isolation::serializable, isolation::repeatable_read}) {
+      for (const bool touch_written : {false, true}) {
+        int runs = 0;
+        stm_options options;
+        options.level = level;
+        auto done = co_await run_stm(c, [&](stm& s) -> runtime::task<status> {
+          auto seen = co_await s.get(p + "read");
+          if (!seen.ok()) co_return seen.status;
+          if (++runs == 1) {  // another writer, after this run read
+            if (touch_written) {
+              co_await store.put(p + "written", "outside");
+            } else {
+              co_await store.put(p + "read", std::to_string(std::stoi(seen.value) + 1));
+            }
+          }
+          s.put(p + "written", "saw " + seen.value);
+          co_return status{};
+        }, options);
+        EXPECT_TRUE(done.ok()) << done.status.text();
+        const bool conflicts = !touch_written || level == isolation::serializable_snapshot;
+        EXPECT_EQ(runs, conflicts ? 2 : 1) << "level " << static_cast<int>(level) << " touch_written " << touch_written;
+      }
+    }
+    auto aborted = co_await run_stm(c, [](stm&) -> runtime::task<status> {
+      co_return status{grpc_code::failed_precondition, "no funds"};
+    });
+    EXPECT_EQ(aborted.status.code, grpc_code::failed_precondition);
+    co_await c.close();
+  });
+}
+
+// The TLS + auth cases (secure_suite.py starts one member with client certificates required, auth on
+// and a 1 s token TTL, and passes the files and the user `app`, who may use the prefix "app/").
+std::string env_text(const char* name) {
+  const char* value = std::getenv(name);
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+client_config secure_config(const std::string& ca_file, const std::string& password) {
+  client_config config = config_for(cluster_endpoints());
+  std::string error;
+  config.tls = make_tls_context(ca_file, env_text("RINGKV_CLIENT_CERT"), env_text("RINGKV_CLIENT_KEY"), &error);
+  EXPECT_TRUE(config.tls) << error;
+  config.user = env_text("RINGKV_CLIENT_USER");
+  config.password = password;
+  return config;
+}
+
+TEST(ClientSecure, TlsAuthTokenRenewedAfterExpiry) {
+  run([]() -> runtime::task<void> {
+    client c(secure_config(env_text("RINGKV_CLIENT_CACERT"), env_text("RINGKV_CLIENT_PASSWORD")));
+    kv store(c);
+    const std::string p = "app/" + std::to_string(getpid()) + "/";
+    auto first = co_await store.put(p + "a", "1");
+    CO_ASSERT(first.ok());
+    auto denied = co_await store.put("elsewhere/" + p, "1");  // outside the role's prefix
+    EXPECT_EQ(denied.status.code, grpc_code::permission_denied) << denied.status.text();
+    EXPECT_EQ(denied.status.message, "etcdserver: permission denied");
+    EXPECT_FALSE(denied.status.ambiguous);
+    watch_hub hub(c);  // a watch stream carries the token too
+    watch_options from_first;
+    from_first.start_revision = first.value.header().revision() + 1;
+    auto w = hub.watch(p + "b", from_first);
+    // Past the token's TTL the member refuses the old token: the put authenticates again and is resent.
+    co_await runtime::sleep_for(std::chrono::seconds(std::stoi(env_text("RINGKV_CLIENT_TOKEN_TTL_S")) + 2));
+    watch_hub late_hub(c);  // a stream opened after the expiry takes a fresh token
+    auto late = late_hub.watch(p + "b");
+    co_await runtime::sleep_for(200ms);  // its create is answered before the put
+    auto second = co_await store.put(p + "b", "2");
+    EXPECT_TRUE(second.ok()) << second.status.text();
+    auto late_seen = co_await late->next(5s);
+    EXPECT_TRUE(late_seen.ok()) << late_seen.status.text();
+    EXPECT_EQ(late_seen.value.events.size(), 1u);
+    co_await late_hub.close();
+    range_options prefix;
+    prefix.range_end = prefix_end(p);
+    auto listed = co_await store.range(p, prefix);
+    EXPECT_TRUE(listed.ok()) << listed.status.text();
+    EXPECT_EQ(listed.value.kvs_size(), 2);
+    auto seen = co_await w->next(5s);
+    EXPECT_TRUE(seen.ok()) << seen.status.text();
+    EXPECT_EQ(seen.value.events.size(), 1u);
+    co_await hub.close();
+    co_await c.close();
+  });
+}
+
+TEST(ClientSecure, WrongPasswordAndUntrustedServerAreRefused) {
+  run([]() -> runtime::task<void> {
+    client wrong(secure_config(env_text("RINGKV_CLIENT_CACERT"), "not-the-password"));
+    auto refused = co_await kv(wrong).range("app/x");
+    EXPECT_EQ(refused.status.code, grpc_code::invalid_argument) << refused.status.text();
+    EXPECT_EQ(refused.status.message, "etcdserver: authentication failed, invalid user ID or password");
+    co_await wrong.close();
+    // A CA the server's certificate does not chain to: the handshake fails, nothing is sent.
+    client stranger(secure_config(env_text("RINGKV_CLIENT_OTHER_CACERT"), env_text("RINGKV_CLIENT_PASSWORD")));
+    auto untrusted = co_await kv(stranger).range("app/x");
+    EXPECT_EQ(untrusted.status.code, grpc_code::unavailable) << untrusted.status.text();
+    co_await stranger.close();
+  });
+}
 
 TEST(ClientInterop, KeyLockRefusedWhilePythonHolds) {
   if (interop_lock_name() == nullptr) GTEST_SKIP() << "run by client_suite.py's interop phase";
