@@ -11,6 +11,7 @@
 namespace ringkv::logagent {
 
 void agent::reconcile(const desired_config& desired) {
+  sink_.poll();  // acknowledgements that are in move the offsets a restarted source resumes from
   std::map<std::string, std::string> invalid;
   std::map<std::string, source_spec> wanted;
   for (const auto& [name, json] : desired.sources) {

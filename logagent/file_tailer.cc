@@ -74,6 +74,7 @@ void file_tailer::update_fingerprint() {
 bool file_tailer::poll(record_emitter& out) {
   out_ = &out;
   if (fd_ < 0 && !open_path()) return false;
+  if (struct stat st {}; ::fstat(fd_, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);  // for the lag
   if (has_pending_ && std::chrono::steady_clock::now() - pending_since_ >= multiline_timeout && out.can_emit()) {
     flush_pending(out);
   }

@@ -31,6 +31,7 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr int shutdown_drain_ms = 10000;
+constexpr int metrics_bind_attempts = 50;  // 100 ms apart
 
 struct options {
   std::vector<client::endpoint> endpoints;
@@ -140,9 +141,18 @@ runtime::task<int> run_agent(const options& o) {
   }
   agent a(o.host, store, budget, counters, *sink);
   metrics_server metrics;
-  if (!o.metrics_addr.empty() && !metrics.open(o.metrics_addr, error)) {
-    log::error("logagent: cannot serve metrics", {{"error", error}});
-    co_return 1;
+  if (!o.metrics_addr.empty()) {
+    // A predecessor killed a moment ago may still hold the port (an io_uring's requests keep their
+    // socket until the kernel has torn the ring down): try again for a while.
+    bool listening = metrics.open(o.metrics_addr, error);
+    for (int attempt = 0; !listening && attempt < metrics_bind_attempts && !runtime::stop_requested(); ++attempt) {
+      co_await runtime::sleep_for(100ms);
+      listening = metrics.open(o.metrics_addr, error);
+    }
+    if (!listening) {
+      log::error("logagent: cannot serve metrics", {{"error", error}});
+      co_return 1;
+    }
   }
   client::client_config config;
   config.endpoints = o.endpoints;
