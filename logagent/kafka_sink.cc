@@ -48,7 +48,13 @@ std::unique_ptr<kafka_sink> kafka_sink::create(const std::string& brokers, in_fl
 }
 
 kafka_sink::~kafka_sink() {
-  if (producer_ != nullptr) rd_kafka_destroy(producer_);  // undelivered reports are dropped, not run
+  if (producer_ != nullptr) {
+    // Records librdkafka still holds come back (purged) through on_delivery, which frees them.
+    closing_ = true;
+    rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+    rd_kafka_poll(producer_, 0);
+    rd_kafka_destroy(producer_);
+  }
   for (record* r : retry_) delete r;
 }
 
@@ -85,6 +91,10 @@ void kafka_sink::retry_refused() {
 void kafka_sink::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   auto* self = static_cast<kafka_sink*>(opaque);
   auto* r = static_cast<record*>(message->_private);
+  if (self->closing_) {  // purged at shutdown: not acknowledged, the offsets stay before it
+    delete r;
+    return;
+  }
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     ++self->counters_.lines_failed;
     log::warn("logagent: kafka delivery failed, retrying",

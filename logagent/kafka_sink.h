@@ -41,6 +41,7 @@ class kafka_sink final : public line_sink {
   rd_kafka_t* producer_ = nullptr;
   std::deque<record*> retry_;  // refused by produce or failed delivery; sent again by poll()
   std::string fatal_error_;
+  bool closing_ = false;  // the destructor purges: reports free records without acknowledging them
 };
 
 }  // namespace ringkv::logagent

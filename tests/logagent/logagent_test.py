@@ -4,16 +4,21 @@ JSON-lines file sink or with kcat. Cases: sources added / changed / removed / in
 written; a change made between the agent's Get and Watch, and a compaction past its watch revision;
 rotation by rename and by copytruncate; kill -9 of the agent mid-stream (every line arrives at least
 once, duplicates counted), SIGTERM saving offsets (a restart repeats nothing); brokers down for a
-while (bounded queue and memory, everything arrives after)."""
+while (bounded queue and memory, everything arrives after); globs, defaults, multi-line and overlong
+lines; and on a 3-member ringkv, a config change made after its leader was killed."""
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import unittest
 
 from logagent_process import (Agent, LineWriter, MockKafka, RingkvServer, log_entries,  # noqa: E402
                               sequence_numbers, wait_for)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
+from cluster_test import Cluster  # noqa: E402  (3 ringkv members on loopback, stopped by PID)
 
 
 def file_sink_records(path):
@@ -229,6 +234,46 @@ class LogAgentTest(unittest.TestCase):
         duplicates = self.assert_all_arrived([m["line"] for m in mock.read_topic("logs")], "k", writer.next)
         print("brokers down: %d lines in all, %d duplicates" % (writer.next, duplicates))
         self.assertEqual(agent.stop(), 0)
+
+
+class LogAgentLeaderKillTest(unittest.TestCase):
+    """A 3-member ringkv: the leader is killed (-9); a config change made afterwards still reaches the
+    agent (its watch resumes on a live member), and its status key is kept."""
+
+    def test_config_changes_arrive_after_leader_kill(self):
+        directory = tempfile.mkdtemp(prefix="logagent-files-", dir="/tmp")
+        sink_path = os.path.join(directory, "sink.jsonl")
+        cluster = Cluster(3).start()
+        agent = None
+        try:
+            leader = cluster.agreed_leader()
+            self.assertIsNotNone(leader, "no leader")
+            endpoints = ",".join(m.endpoint for m in [leader] + [m for m in cluster.members if m is not leader])
+            agent = Agent(endpoints, "h-ha", "file:" + sink_path).start()  # dials the leader first
+            log_path = os.path.join(directory, "ha.log")
+            writer = LineWriter(log_path, "h")
+            writer.write(50)
+            leader.etcdctl("put", "/logagent/h-ha/sources/s", json.dumps({"path": log_path, "topic": "before"}))
+            wait_for(lambda: len(file_sink_records(sink_path)) >= 50, 15, "lines before the kill")
+            leader.kill()
+            survivor = cluster.agreed_leader()
+            self.assertIsNotNone(survivor, "no new leader")
+            survivor.etcdctl("put", "/logagent/h-ha/sources/s", json.dumps({"path": log_path, "topic": "after"}))
+            wait_for(lambda: [e for e in log_entries(agent.log_text(), "logagent: source started")
+                              if e["topic"] == "after"], 20, "the change made after the leader kill")
+            writer.write(50)
+            wait_for(lambda: len([r for r in file_sink_records(sink_path) if r["topic"] == "after"]) >= 50, 15,
+                     "lines on the new topic")
+            def source_status():
+                text = survivor.etcdctl("get", "/logagent/h-ha/status", "--print-value-only").stdout.strip()
+                return json.loads(text).get("sources", {}).get("s") if text else None
+            self.assertEqual(wait_for(source_status, 15, "the status key")["state"], "running")  # put every 2 s
+            self.assertEqual(agent.stop(), 0)
+        finally:
+            if agent is not None:
+                agent.cleanup()
+            cluster.cleanup()
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":
