@@ -19,6 +19,10 @@ void agent::reconcile(const desired_config& desired) {
       invalid[name] = "source name must be non-empty without spaces or '/'";
       continue;
     }
+    if (wanted.size() >= sources_limit) {
+      invalid[name] = "more than " + std::to_string(sources_limit) + " sources";
+      continue;
+    }
     parsed_source parsed = parse_source(name, json, desired.defaults);
     if (!parsed.ok()) {
       invalid[name] = parsed.error;

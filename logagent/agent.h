@@ -25,6 +25,7 @@ struct desired_config {
 class agent {
  public:
   static constexpr std::chrono::milliseconds save_period{1000};
+  static constexpr size_t sources_limit = 1000;  // running sources per agent; more are reported invalid
 
   agent(std::string host, offset_store& store, in_flight_budget& budget, agent_counters& counters, line_sink& sink)
       : host_(std::move(host)), store_(store), budget_(budget), counters_(counters), sink_(sink) {}

@@ -8,6 +8,7 @@
 // reading while it is full (backpressure), so a sink that is down costs bounded memory.
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <cstdint>
 #include <deque>
@@ -56,9 +57,10 @@ class file_progress {
   // After a copytruncate (or when its tailer is gone) the store entry belongs to a newer reader.
   void detach() { detached_ = true; }
   void acked(uint64_t end_offset) {
-    for (auto& entry : pending_) {
-      if (entry.first == end_offset) entry.second = true;
-    }
+    // pending_ is sorted by end offset (asserted in sent()); acknowledgements mostly come in order.
+    auto it = std::lower_bound(pending_.begin(), pending_.end(), end_offset,
+                               [](const std::pair<uint64_t, bool>& entry, uint64_t offset) { return entry.first < offset; });
+    if (it != pending_.end() && it->first == end_offset) it->second = true;
     bool moved = false;
     while (!pending_.empty() && pending_.front().second) {
       mark_.acked_offset = pending_.front().first;
