@@ -97,8 +97,10 @@ runtime::task<void> publish_status(client::client& c, agent& a, std::chrono::sec
   client::lease_keeper keeper(c);
   const std::string key = status_key(a.host());
   int64_t lease = 0;
+  std::string published;  // the value last put under `lease` (an unchanged status is not put again)
   while (!runtime::stop_requested()) {
     if (lease == 0 || !keeper.kept(lease)) {
+      published.clear();
       auto granted = co_await client::lease_grant(c, ttl.count());
       if (granted.ok()) {
         lease = granted.value.id();
@@ -107,10 +109,14 @@ runtime::task<void> publish_status(client::client& c, agent& a, std::chrono::sec
         lease = 0;
       }
     }
-    if (lease != 0) {
+    if (std::string status = a.status_json(); lease != 0 && status != published) {
       const client::put_options leased = client::with_lease(lease);
-      auto put = co_await kv.put(key, a.status_json(), leased);
-      if (!put.ok()) log::debug("logagent: status put failed", {{"error", put.status.text()}});
+      auto put = co_await kv.put(key, status, leased);
+      if (put.ok()) {
+        published = std::move(status);
+      } else {
+        log::debug("logagent: status put failed", {{"error", put.status.text()}});
+      }
     }
     co_await runtime::sleep_for(period);
   }

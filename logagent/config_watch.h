@@ -25,7 +25,8 @@ std::string status_key(const std::string& host);
 runtime::task<void> follow_config(client::client& c, client::watch_hub& hub, agent& a,
                                   std::chrono::milliseconds pause_after_get);
 
-// Puts status_key(host) = a.status_json() every period, under a lease of ttl (granted again if lost).
+// Puts status_key(host) = a.status_json() under a lease of ttl (granted again if lost), checked every
+// period and put only when it changed (each put is a revision in ringkv).
 runtime::task<void> publish_status(client::client& c, agent& a, std::chrono::seconds ttl,
                                    std::chrono::milliseconds period);
 
