@@ -96,9 +96,16 @@ void kafka_sink::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, voi
     return;
   }
   if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // librdkafka already retried what can be retried (no message timeout): this error is the
+    // message's own (too large, not authorized, unknown topic...). Never dropped: it is produced again
+    // after failed_retry_pause, and while it keeps failing the in-flight bound fills and reading stops.
     ++self->counters_.lines_failed;
-    log::warn("logagent: kafka delivery failed, retrying",
-              {{"topic", r->topic}, {"error", rd_kafka_err2str(message->err)}});
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= self->retry_after_) {
+      log::warn("logagent: kafka delivery failed, retrying",
+                {{"topic", r->topic}, {"error", rd_kafka_err2str(message->err)}});
+    }
+    self->retry_after_ = now + failed_retry_pause;
     self->retry_.push_back(r);
     return;
   }
@@ -122,7 +129,7 @@ void kafka_sink::on_error(rd_kafka_t* rk, int err, const char* reason, void* opa
 
 void kafka_sink::poll() {
   rd_kafka_poll(producer_, 0);
-  retry_refused();
+  if (std::chrono::steady_clock::now() >= retry_after_) retry_refused();
 }
 
 void kafka_sink::flush(int timeout_ms) {

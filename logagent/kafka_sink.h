@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -18,6 +19,8 @@ namespace ringkv::logagent {
 
 class kafka_sink final : public line_sink {
  public:
+  static constexpr std::chrono::seconds failed_retry_pause{1};  // before a failed delivery is produced again
+
   // nullptr and `error` when librdkafka refuses the configuration.
   static std::unique_ptr<kafka_sink> create(const std::string& brokers, in_flight_budget& budget,
                                             agent_counters& counters, std::string& error);
@@ -41,6 +44,7 @@ class kafka_sink final : public line_sink {
   rd_kafka_t* producer_ = nullptr;
   std::deque<record*> retry_;  // refused by produce or failed delivery; sent again by poll()
   std::string fatal_error_;
+  std::chrono::steady_clock::time_point retry_after_{};  // no retries before (a delivery failed)
   bool closing_ = false;  // the destructor purges: reports free records without acknowledging them
 };
 
