@@ -4,6 +4,7 @@
 //   down <broker id>|all     the broker(s) stop answering (connections are closed)
 //   up <broker id>|all       ... and come back
 //   topic <name> <partitions>  creates a topic (replication factor 1)
+//   produce-errors <count> <kafka error code>  the next <count> Produce requests fail with that code
 // Usage: kafka_mock_cluster [brokers (default 3)]
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -71,6 +73,15 @@ int main(int argc, char** argv) {
       command >> verb >> arg;
       if (verb == "down" || verb == "up") {
         set_brokers(cluster, brokers, arg, verb == "up");
+      } else if (verb == "produce-errors") {
+        const size_t count = static_cast<size_t>(std::atoi(arg.c_str()));
+        int code = 0;
+        command >> code;
+        std::vector<rd_kafka_resp_err_t> errors(count, static_cast<rd_kafka_resp_err_t>(code));
+        constexpr int16_t produce_api_key = 0;
+        rd_kafka_mock_push_request_errors_array(cluster, produce_api_key, errors.size(), errors.data());
+        std::printf("produce-errors %zu %s\n", count, rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(code)));
+        std::fflush(stdout);
       } else if (verb == "topic") {
         command >> partitions;
         std::printf("topic %s %s\n", arg.c_str(),

@@ -3,7 +3,8 @@
 JSON-lines file sink or with kcat. Cases: sources added / changed / removed / invalid while lines are
 written; a change made between the agent's Get and Watch, and a compaction past its watch revision;
 rotation by rename and by copytruncate; kill -9 of the agent mid-stream (every line arrives at least
-once, duplicates counted), SIGTERM saving offsets (a restart repeats nothing); brokers down for a
+once, duplicates counted), SIGTERM saving offsets (a restart repeats nothing); Produce requests failing
+with a non-retriable error (produced again, all arrive); brokers down for a
 while (bounded queue and memory, everything arrives after); globs, defaults, multi-line and overlong
 lines; and on a 3-member ringkv, a config change made after its leader was killed."""
 import json
@@ -215,6 +216,16 @@ class LogAgentTest(unittest.TestCase):
         agent.start()
         time.sleep(1.5)
         self.assertEqual(len(mock.read_topic("logs")), delivered)
+        # Produce requests refused with a non-retriable error (TOPIC_AUTHORIZATION_FAILED, 29): librdkafka
+        # reports the records failed; the agent produces them again (after 1 s) and they all arrive.
+        self.assertEqual(mock.command("produce-errors 3 29"), ["produce-errors 3 Broker: Topic authorization failed"])
+        writer.write(100)
+        wait_for(lambda: agent.metrics().get("logagent_queue_records", 1) == 0 and
+                 set(range(writer.next)) <= set(sequence_numbers([m["line"] for m in mock.read_topic("logs")], "k")),
+                 30, "the records whose delivery failed")
+        failed = agent.metrics()["logagent_lines_failed_total"]
+        print("failed deliveries retried: %d" % failed)
+        self.assertGreater(failed, 0)  # the failure path was taken
         # Brokers down: the queue stays within its bound; everything arrives once they are back.
         rss_before = agent.rss_kib()
         mock.command("down all", 3)
