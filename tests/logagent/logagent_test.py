@@ -102,7 +102,8 @@ class LogAgentTest(unittest.TestCase):
         self.assertIsNone(agent.proc.poll())
         # Removed: later lines are not sent.
         self.server.etcdctl("del", "/logagent/%s/sources/app" % host)
-        wait_for(lambda: log_entries(agent.log_text(), "logagent: source stopped"), 10, "the source to stop")
+        wait_for(lambda: [e for e in log_entries(agent.log_text(), "logagent: source stopped") if not e["changed"]], 10,
+                 "the source to stop")
         time.sleep(0.3)
         before = len(self.lines())
         writer.write(50)
