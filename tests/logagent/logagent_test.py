@@ -128,7 +128,7 @@ class LogAgentTest(unittest.TestCase):
         self.put_source("h-gap", "gap", path=log_path, topic="gap")
         wait_for(lambda: len(self.lines("gap")) >= 20, 15, "lines of the source put between Get and Watch")
         # Compacted past the watch's start revision: the agent must Get again and reconcile.
-        agent2 = self.agent("h-compact", env={"RINGKV_LOGAGENT_TEST_PAUSE_AFTER_GET_MS": "1500"})
+        agent2 = self.agent("h-compact", env={"RINGKV_LOGAGENT_TEST_PAUSE_AFTER_GET_MS": "3000"})  # put + compact fit in
         wait_for(lambda: log_entries(agent2.log_text(), "logagent: config read"), 10, "the Get")
         self.put_source("h-compact", "c", path=log_path, topic="compacted")
         revision = json.loads(self.server.etcdctl("put", "/logagent/bump", "x", "-w", "json").stdout)["header"]["revision"]
@@ -171,7 +171,7 @@ class LogAgentTest(unittest.TestCase):
             writer.write(2000)
             os.rename(log_path, log_path + ".%d" % round_)
             writer.write(500)
-            time.sleep(0.3)  # rotations further apart than a poll (one in between would be missed)
+            time.sleep(0.5)  # rotations further apart than a poll (one in between would be missed)
         wait_for(lambda: set(range(writer.next)) <= set(sequence_numbers(self.lines("rot"), "r")), 20,
                  "every line across rename rotations")
         # copytruncate: lines written after the truncation are read from the new start of the file.
