@@ -37,7 +37,7 @@ void file_tailer::close_file() {
 bool file_tailer::open_path() {
   const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno != ENOENT) error_ = path_ + ": " + std::strerror(errno);
+    error_ = errno == ENOENT ? std::string() : path_ + ": " + std::strerror(errno);
     return false;
   }
   struct stat st {};
@@ -73,7 +73,8 @@ void file_tailer::update_fingerprint() {
 
 bool file_tailer::poll(record_emitter& out) {
   out_ = &out;
-  if (fd_ < 0 && !open_path()) return false;
+  // Not there: done. There but unreadable (permissions...): kept, shown in the status, tried again.
+  if (fd_ < 0 && !open_path()) return !error_.empty();
   if (struct stat st {}; ::fstat(fd_, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);  // for the lag
   if (has_pending_ && std::chrono::steady_clock::now() - pending_since_ >= multiline_timeout && out.can_emit()) {
     flush_pending(out);

@@ -43,7 +43,8 @@ class file_tailer {
   file_tailer(const file_tailer&) = delete;
   file_tailer& operator=(const file_tailer&) = delete;
 
-  // Reads what is there (see above). Returns false once the path is gone and the file read to its end.
+  // Reads what is there (see above). Returns false once the path is gone and the file read to its end
+  // (a path that exists but cannot be opened keeps the tailer, with error() set).
   bool poll(record_emitter& out);
 
   const std::string& path() const { return path_; }

@@ -3,6 +3,7 @@
 // temp dir (line split, a line cut at max_line_bytes, multi-line merge, rename and copytruncate,
 // backpressure resuming at the same byte, acknowledged-only offsets across a new tailer).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -166,6 +167,10 @@ TEST(FileTailer, FollowsRenameAndCopytruncate) {
   EXPECT_EQ(out.texts().back(), "c1");
   std::remove(log.c_str());
   EXPECT_FALSE(tailer.poll(out));  // gone and read to its end
+  ASSERT_EQ(::mkdir(log.c_str(), 0755), 0);  // there but not a file it can read
+  file_tailer unreadable(log, spec, store, counters);
+  EXPECT_TRUE(unreadable.poll(out));  // kept (tried again each poll), with the reason for the status
+  EXPECT_NE(unreadable.error().find("not a regular file"), std::string::npos);
 }
 
 }  // namespace
