@@ -17,6 +17,8 @@ packages=(
   etcd-discovery tinyproxy-bin dnsmasq-base
   # tests/fuzz: libFuzzer targets built with Debian's clang (the fuzzer runtime is in libclang-rt-14-dev).
   clang libclang-rt-14-dev
+  # logagent/: Kafka delivery (librdkafka, meson dependency 'rdkafka'); tests/logagent reads topics back with kcat.
+  librdkafka-dev kcat
 )
 missing=()
 for p in "${packages[@]}"; do

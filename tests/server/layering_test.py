@@ -18,6 +18,7 @@ ALLOWED = {
     "storage": {"runtime", "raft"},
     "net": {"runtime", "raft"},
     "client": {"runtime", "net"},
+    "logagent": {"runtime", "net", "client"},
     "server/common": {"runtime", "raft", "storage", "net"},
     "server/auth": {"runtime", "raft", "storage", "net", "server/common"},
     "server/replica": {"runtime", "raft", "storage", "net", "server/common", "server/auth"},
