@@ -2,9 +2,11 @@
 #include "server/api/etcd_server.h"
 
 #include <cassert>
+#include <chrono>
 
 #include "server/api/auto_compactor.h"
 #include "net/grpc/server_call.h"
+#include "runtime/timer.h"
 #include "server/common/server_metrics.h"
 
 namespace ringkv::server {
@@ -36,6 +38,10 @@ void etcd_server::register_services(net::grpc::service_registry& registry) {
   auth_.register_methods(pipeline_, registry);
 }
 
+namespace {
+constexpr std::chrono::milliseconds caught_up_retry_interval{100};  // a read index was refused (no leader yet)
+}  // namespace
+
 runtime::task<void> etcd_server::run() {
   // Background work that uses the member joins the gate; run() returns once all of it has ended.
   bool started = background_.spawn(lease_.housekeeping());
@@ -56,6 +62,15 @@ void etcd_server::stop() {
 
 runtime::task<void> etcd_server::publish_then_ready() {
   co_await cluster_.publish_self();  // returns once published with a leader known, or when stopping
+  // Caught up: a read index confirmed by the cluster is applied here, so the member never serves an
+  // older revision than it served before a restart (its commit index on disk may lag what it had
+  // applied). etcd gets the same from waiting for its publish entry. Learners cannot ask for one.
+  while (!replica_.stopping() && !replica_.leaving() && !replica_.is_learner()) {
+    rpc_status caught_up = co_await replica_.driver().read_barrier();  // named: g++ 12 and temporaries
+    if (caught_up.ok()) break;
+    int slept = co_await runtime::sleep_for(caught_up_retry_interval);
+    if (slept != 0) break;
+  }
   ready_ = !replica_.stopping() && !replica_.leaving();
   ready_changed_.notify_all();
 }

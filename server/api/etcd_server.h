@@ -52,8 +52,9 @@ class etcd_server final : private replica_events {
   // compaction, Snapshot streams), until stop().
   runtime::task<void> run();
   void stop();
-  // etcd's ReadyNotify: true once a leader is known and this member published itself through raft (it
-  // serves: a write can commit); false when the member stops first. For systemd's READY=1.
+  // etcd's ReadyNotify: true once a leader is known, this member published itself through raft (a
+  // write can commit) and applied a read index (caught up); false when the member stops first. Client
+  // connections are served from then on (main.cc), and systemd hears READY=1.
   runtime::task<bool> wait_ready();
 
   // For the HTTP endpoints: the JSON gateway calls the same unary methods as gRPC.
@@ -78,7 +79,7 @@ class etcd_server final : private replica_events {
   // Lease housekeeping, publish, auto compaction and Maintenance.Snapshot streams: run() waits for them.
   runtime::gate background_;
   runtime::cancel_source stop_background_;  // cancelled by stop()
-  bool ready_ = false;                // set once by publish_then_ready()
+  bool ready_ = false;                // set once by publish_then_ready(): published and caught up
   runtime::condition ready_changed_;  // notified when ready_ is set and when the member stops
 
   kv_service kv_{replica_};

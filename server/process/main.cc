@@ -44,6 +44,14 @@ namespace {
 using namespace ringkv;
 using namespace ringkv::server;
 
+// Client connections wait in the listeners' backlog until the member is ready (published and caught up
+// with its cluster: etcd_server::wait_ready), as etcd serves clients only after ReadyNotify: a
+// restarted member must not answer at an older revision than it answered before.
+runtime::task<void> serve_clients_when_ready(etcd_server& server, shard_ports& ports) {
+  bool ready = co_await server.wait_ready();
+  if (ready) co_await ports.serve();
+}
+
 constexpr const char* ringkv_version = "0.1.0";
 
 bool make_dir(const std::string& path) {
@@ -226,7 +234,7 @@ runtime::task<int> serve(const server_config& config, const systemd_notifier& sy
 
   runtime::task_group group;
   group.spawn(server.run());
-  group.spawn(ports.serve());
+  group.spawn(serve_clients_when_ready(server, ports));
   runtime::cancel_source watchdog_stop;
   if (systemd.enabled()) group.spawn(notify_ready_when_serving(systemd, server));
   if (auto interval = systemd.watchdog_ping_interval()) group.spawn(feed_watchdog(systemd, *interval, watchdog_stop.token()));
