@@ -98,9 +98,12 @@ apply_result kv_applier::apply_authenticate(std::string_view message, raft::Inde
   std::string_view verified_hash = std::string_view(request.password()).substr(token_prefix_bytes);
   if (user == nullptr || user->options().no_password() || user->password() != verified_hash)
     return failure(auth::to_status(auth_errc::auth_failed));
-  std::string token = request.password().substr(0, token_prefix_bytes) + "." + std::to_string(index);
-  tokens_.assign(token, request.name(), lease_clock_ms());
   etcdserverpb::AuthenticateResponse response;
+  std::string token = std::to_string(auth_.revision());  // JWT: the proposer signs at this revision
+  if (!signed_tokens_) {
+    token = request.password().substr(0, token_prefix_bytes) + "." + std::to_string(index);
+    tokens_.assign(token, request.name(), lease_clock_ms());
+  }
   fill_header(response.mutable_header(), ids(), store_.current_revision());
   response.set_token(std::move(token));
   return reply(response);

@@ -48,6 +48,10 @@ class kv_applier {
   raft::Index applied_index() const { return applied_index_; }
   const auth::auth_store& auth() const { return auth_; }
   auth::simple_tokens& tokens() { return tokens_; }  // registered by applied Authenticate entries
+  // --auth-token jwt: an applied Authenticate registers no simple token; its response's token field
+  // carries the auth revision it was granted at (decimal), which the proposer's Authenticate replaces
+  // with the signed JWT (auth_service.cc) before it leaves the member.
+  void set_signed_tokens(bool on) { signed_tokens_ = on; }
 
   // ---- lease questions for the leader (raft_payload.h lease_ask / lease_answer) ----
   // Asker: registers `done` for the answer and returns the ask to propose (kind lease_ask). `done` is
@@ -109,6 +113,7 @@ class kv_applier {
   std::set<std::pair<uint64_t, int>> alarms_;
   auth::auth_store auth_;       // replicated: users, roles, enabled, auth revision
   auth::simple_tokens tokens_;  // this member's: tokens registered by applied Authenticate entries
+  bool signed_tokens_ = false;  // --auth-token jwt
   std::unordered_map<uint64_t, lease_waiter> lease_waiters_;  // by nonce (this member's asks only)
   uint64_t next_lease_nonce_;
   std::function<void(std::string answer)> answer_sink_;
