@@ -445,6 +445,70 @@ class RecipesAgainstEtcd(unittest.TestCase):
         self.assertIn("r lock: StatusCode.UNKNOWN etcdserver: permission denied", stories["ringkv"])
 
 
+def python_client_story(server):
+    """Debian's python3-etcd3 with user and password (it authenticates and sends the token itself, as a
+    call credential: grpc sends those over TLS only, so the servers serve https)."""
+    set_up_auth(server)
+    seen = []
+    tls = dict(ca_cert=os.path.join(server.pki, "ca.crt"), cert_cert=os.path.join(server.pki, "dave.crt"),
+               cert_key=os.path.join(server.pki, "dave.key"))
+    connect = lambda user, password: etcd3.client(host="127.0.0.1", port=server.port, user=user,  # noqa: E731
+                                                  password=password, timeout=10, **tls)
+
+    def attempt(label, action):
+        try:
+            seen.append("%s: ok %s" % (label, action()))
+        except grpc.RpcError as error:
+            seen.append("%s: %s %s" % (label, error.code(), error.details()))
+        except Exception as error:  # noqa: BLE001 - the exception's type and text are what is compared
+            seen.append("%s: %s %s" % (label, type(error).__name__, error))
+
+    alice, bob = connect("alice", "pa"), connect("bob", "pb")
+    attempt("alice put k1", lambda: alice.put("k1", "from-python") and None)
+    attempt("alice get k1", lambda: alice.get("k1")[0])
+    attempt("alice put z", lambda: alice.put("z", "x") and None)
+    attempt("bob get p/ prefix", lambda: sorted(v for v, _ in bob.get_prefix("p/")))
+    attempt("bob put p/x", lambda: bob.put("p/x", "x") and None)
+    attempt("bob delete k1", lambda: bob.delete("k1"))
+    attempt("wrong password", lambda: connect("alice", "no").get("k1")[0])
+    for client in (alice, bob):
+        client.close()
+    return seen
+
+
+class PythonClientAgainstEtcd(unittest.TestCase):
+    def test_python_etcd3_user_and_password_as_with_etcd(self):
+        pki = tempfile.mkdtemp(prefix="ringkv-auth-pki-", dir="/tmp")
+        stories = {}
+        try:
+            make_ca(pki, "ca", "/CN=ringkv-auth-test-ca")
+            make_key_and_csr(pki, "server", "/CN=server")
+            sign(pki, "server", "ca", SERVER_EXT)
+            for user in ("root", "dave"):
+                make_key_and_csr(pki, user, "/CN=" + user)
+                sign(pki, user, "ca", CLIENT_EXT)
+            for label, server in (("etcd", tls_variant(Etcd)(pki)),
+                                  ("ringkv", tls_variant(RingkvServer)(pki, ["--bcrypt-cost", BCRYPT_COST]))):
+                server.etcdctl = with_tls(server)
+                server.start()
+                try:
+                    stories[label] = python_client_story(server)
+                finally:
+                    server.cleanup()
+        finally:
+            shutil.rmtree(pki, ignore_errors=True)
+        self.maxDiff = None
+        self.assertEqual(stories["ringkv"], stories["etcd"])
+        self.assertIn("alice get k1: ok b'from-python'", stories["ringkv"])
+        self.assertIn("alice put z: StatusCode.PERMISSION_DENIED etcdserver: permission denied", stories["ringkv"])
+
+
+def with_tls(server):
+    """server.etcdctl over https as the certificate of root (set_up_auth runs before auth is enabled)."""
+    plain = server.etcdctl
+    return lambda *args, **kw: plain(*server.client_args("root"), *args, **kw)
+
+
 class AuthOnRingkv(unittest.TestCase):
     def test_bcrypt_does_not_stall_writes(self):
         """A UserAdd at a high bcrypt cost (about a second of hashing) runs while puts go on: if the hash ran
