@@ -96,6 +96,8 @@ class kv_applier {
   auth::auth_errc kv_permitted(const as_user_payload& request) const;  // etcd's authApplierV3 checks
   auth::auth_errc lease_keys_writable(std::string_view user, uint64_t revision, int64_t lease_id) const;
   apply_result apply_kv(proposal_kind kind, std::string_view message);
+  // Put, DeleteRange, Txn proposed with no user: checked as etcd does if auth was enabled meanwhile.
+  apply_result apply_without_user(proposal_kind kind, std::string_view message);
   apply_result apply_authenticate(std::string_view message, raft::Index index);
   apply_result auth_reply(auth::auth_errc error);  // the empty Auth*Response of `kind`, or the error
 
