@@ -1,6 +1,7 @@
 // server/api/auth_gate.cc — see auth_gate.h.
 #include "server/api/auth_gate.h"
 
+#include <chrono>
 #include <string>
 #include <unordered_map>
 
@@ -9,7 +10,7 @@
 namespace ringkv::server {
 namespace {
 
-enum class check { nothing, token_only, range, put, delete_range, txn, root, root_raw };
+enum class check { nothing, token_only, recipe_token, range, put, delete_range, txn, root, root_raw };
 
 check check_for(std::string_view method) {
   static const std::unordered_map<std::string_view, check> checks = {
@@ -29,12 +30,23 @@ check check_for(std::string_view method) {
       {"/etcdserverpb.Cluster/MemberRemove", check::root},
       {"/etcdserverpb.Cluster/MemberUpdate", check::root},
       {"/etcdserverpb.Cluster/MemberPromote", check::root},
+      // The recipes check their keys themselves (recipes.h), as the caller.
+      {"/v3lockpb.Lock/Lock", check::recipe_token},
+      {"/v3lockpb.Lock/Unlock", check::recipe_token},
+      {"/v3electionpb.Election/Campaign", check::recipe_token},
+      {"/v3electionpb.Election/Proclaim", check::recipe_token},
+      {"/v3electionpb.Election/Leader", check::recipe_token},
+      {"/v3electionpb.Election/Resign", check::recipe_token},
   };
   auto it = checks.find(method);
   if (it != checks.end()) return it->second;
   constexpr std::string_view auth_prefix = "/etcdserverpb.Auth/";
   if (method.starts_with(auth_prefix) && method != "/etcdserverpb.Auth/Authenticate") return check::token_only;
   return check::nothing;
+}
+
+int64_t unix_seconds_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 template <typename Request, typename Check>
@@ -52,6 +64,12 @@ rpc_status auth_gate::identify(std::string_view token, std::string_view cert_cn,
       who = {std::string(cert_cn), member_.applier().auth().revision()};
     return {};
   }
+  if (jwt_ != nullptr) {  // the revision is the token's: an auth change since makes it old, as in etcd
+    auto signed_by_us = jwt_->verify(token, unix_seconds_now());
+    if (!signed_by_us) return auth::to_status(auth::auth_errc::invalid_auth_token);
+    who = {std::move(signed_by_us->user), signed_by_us->auth_revision};
+    return {};
+  }
   auto user = member_.applier().tokens().user_of(token, lease_clock_ms());
   if (!user) return auth::to_status(auth::auth_errc::invalid_auth_token);
   who = {std::move(*user), member_.applier().auth().revision()};
@@ -61,13 +79,15 @@ rpc_status auth_gate::identify(std::string_view token, std::string_view cert_cn,
 rpc_status auth_gate::authenticate(const call_info& call, auth::caller& who) const {
   check needed = check_for(call.method);
   if (needed == check::nothing) return {};
-  if (rpc_status status = identify(call.token, call.client_cert_cn, who); !status.ok()) return status;
+  if (rpc_status status = identify(call.token, call.client_cert_cn, who); !status.ok())
+    return needed == check::recipe_token ? auth::as_recipe_status(std::move(status)) : status;
   const auth::auth_store& store = member_.applier().auth();
   if (!store.enabled()) return {};
   auth::auth_errc error = auth::auth_errc::ok;
   switch (needed) {
     case check::nothing:
-    case check::token_only: break;
+    case check::token_only:
+    case check::recipe_token: break;
     case check::range:
       error = parsed_check<etcdserverpb::RangeRequest>(call.request, [&](const auto& r) { return auth::range_permitted(store, who, r); });
       break;

@@ -1,6 +1,9 @@
 // server/api/auth_service.cc — see auth_service.h.
 #include "server/api/auth_service.h"
 
+#include <charconv>
+#include <chrono>
+
 #include "server/api/service_support.h"
 #include "server/auth/simple_tokens.h"
 
@@ -10,6 +13,11 @@ using namespace unary;
 using auth::auth_errc;
 
 namespace {
+
+bool parse_u64(const std::string& text, uint64_t& value) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size();
+}
 
 // UserList and RoleList: root only (etcd's needAdminPermission), after a ReadIndex; `fill` writes the
 // names into the response.
@@ -65,7 +73,25 @@ runtime::task<unary_outcome> auth_service::authenticate(const etcdserverpb::Auth
   etcdserverpb::AuthenticateRequest proposal;
   proposal.set_name(request.name());
   proposal.set_password(auth::simple_token_prefix() + hash);  // the applier grants it if the hash still holds
-  co_return co_await member_.propose(proposal_kind::authenticate, proposal.SerializeAsString());
+  unary_outcome granted = co_await member_.propose(proposal_kind::authenticate, proposal.SerializeAsString());
+  if (jwt_ == nullptr || !granted.status.ok()) co_return granted;
+  co_return signed_token(request.name(), std::move(granted));
+}
+
+// The applier answered the auth revision the token was granted at (kv_applier::set_signed_tokens): the
+// answer leaves with the JWT instead (RSA signing costs ~1 ms of this shard per Authenticate).
+unary_outcome auth_service::signed_token(const std::string& user, unary_outcome granted) const {
+  etcdserverpb::AuthenticateResponse response;
+  uint64_t auth_revision = 0;
+  if (!parse(response, granted.response) || !parse_u64(response.token(), auth_revision))
+    return failure({grpc_code::internal, "ringkv: undecodable Authenticate answer"});
+  if (jwt_->verify_only())  // etcd: ErrVerifyOnly, which its gRPC layer passes on unconverted
+    return failure({grpc_code::unknown, "auth: token signing attempted with verify-only key"});
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  auto token = jwt_->sign(user, auth_revision, std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  if (!token) return failure({grpc_code::internal, "ringkv: signing the JWT failed"});
+  response.set_token(std::move(*token));
+  return reply(response);
 }
 
 runtime::task<rpc_status> auth_service::hash_for(const auth::caller& who, std::string password, bool no_password,

@@ -8,6 +8,7 @@
 //   UserAdd/ChangePassword ─ root? ─> worker: hash ─> propose {name, hash} ─apply─> store
 //   Authenticate ─ ReadIndex ─ user's hash ─> worker: verify ─> propose {name, token prefix + that hash}
 //                   ─apply (every member)─> the hash is still the user's? token "<prefix>.<index>"
+//                   (JWT: the applier answers the auth revision; this member signs the token for it)
 #pragma once
 
 #include <string>
@@ -16,6 +17,7 @@
 #include "net/grpc/service_registry.h"
 #include "runtime/task.h"
 #include "server/api/request_pipeline.h"
+#include "server/auth/jwt_tokens.h"
 #include "server/auth/password_worker.h"
 #include "server/replica/replica.h"
 
@@ -23,7 +25,9 @@ namespace ringkv::server {
 
 class auth_service {
  public:
-  auth_service(replica& member, auth::password_worker& worker) : member_(member), worker_(worker) {}
+  // `jwt`: the member's JWT keys with --auth-token jwt (Authenticate signs), else null (simple tokens).
+  auth_service(replica& member, auth::password_worker& worker, const auth::jwt_tokens* jwt)
+      : member_(member), worker_(worker), jwt_(jwt) {}
   void register_methods(request_pipeline& pipeline, net::grpc::service_registry& registry);
 
  private:
@@ -40,6 +44,7 @@ class auth_service {
                                         auth::caller who);
   runtime::task<unary_outcome> role_list(const etcdserverpb::AuthRoleListRequest& request, std::string bytes,
                                          auth::caller who);
+  unary_outcome signed_token(const std::string& user, unary_outcome granted) const;
   // The hash to store for `password` (empty for a no-password user), or the refusal: not root (checked
   // before spending the hashing), or too many passwords being hashed.
   runtime::task<rpc_status> hash_for(const auth::caller& who, std::string password, bool no_password,
@@ -47,6 +52,7 @@ class auth_service {
 
   replica& member_;
   auth::password_worker& worker_;
+  const auth::jwt_tokens* jwt_;
 };
 
 }  // namespace ringkv::server

@@ -24,9 +24,10 @@ void election_service::register_methods(request_pipeline& pipeline, net::grpc::s
   election.server_stream("Observe", &election_service::on_observe);
 }
 
-runtime::task<unary_outcome> election_service::campaign(const v3electionpb::CampaignRequest& request) {
+runtime::task<unary_outcome> election_service::campaign(const v3electionpb::CampaignRequest& request,
+                                                        std::string /*bytes*/, auth::caller who) {
   recipe_holder held;
-  if (auto s = co_await recipes_.take_turn(request.name(), request.lease(), request.value(), held); !s.ok())
+  if (auto s = co_await recipes_.take_turn(request.name(), request.lease(), request.value(), held, who); !s.ok())
     co_return failure(s);
   v3electionpb::CampaignResponse response;
   auto* leader = response.mutable_leader();
@@ -37,7 +38,9 @@ runtime::task<unary_outcome> election_service::campaign(const v3electionpb::Camp
   co_return stamped_reply(member_, response);
 }
 
-runtime::task<unary_outcome> election_service::proclaim(const v3electionpb::ProclaimRequest& request) {
+runtime::task<unary_outcome> election_service::proclaim(const v3electionpb::ProclaimRequest& request,
+                                                        std::string /*bytes*/, auth::caller who) {
+  if (rpc_status s = recipes_.key_read_writable(who, request.leader().key()); !s.ok()) co_return failure(s);
   etcdserverpb::RequestOp put_value;  // only the current leader (same key, same create revision) may proclaim
   auto* put = put_value.mutable_request_put();
   put->set_key(request.leader().key());
@@ -45,14 +48,16 @@ runtime::task<unary_outcome> election_service::proclaim(const v3electionpb::Proc
   put->set_lease(request.leader().lease());
   etcdserverpb::TxnResponse result;
   rpc_status s = co_await recipes_.run_if_created_at(request.leader().key(), request.leader().rev(),
-                                                     std::move(put_value), result);
+                                                     std::move(put_value), result, who);
   if (!s.ok()) co_return failure(s);
   if (!result.succeeded()) co_return failure(election_error("election: not leader"));
   v3electionpb::ProclaimResponse response;
   co_return stamped_reply(member_, response);
 }
 
-runtime::task<unary_outcome> election_service::leader(const v3electionpb::LeaderRequest& request) {
+runtime::task<unary_outcome> election_service::leader(const v3electionpb::LeaderRequest& request,
+                                                      std::string /*bytes*/, auth::caller who) {
+  if (rpc_status s = recipes_.prefix_readable(who, request.name() + "/"); !s.ok()) co_return failure(s);
   rpc_status barrier = co_await member_.driver().read_barrier();
   if (!barrier.ok()) co_return failure(barrier);
   auto oldest = recipes_.oldest_under(request.name() + "/");
@@ -62,12 +67,14 @@ runtime::task<unary_outcome> election_service::leader(const v3electionpb::Leader
   co_return stamped_reply(member_, response);
 }
 
-runtime::task<unary_outcome> election_service::resign(const v3electionpb::ResignRequest& request) {
+runtime::task<unary_outcome> election_service::resign(const v3electionpb::ResignRequest& request,
+                                                      std::string /*bytes*/, auth::caller who) {
+  if (rpc_status s = recipes_.key_read_writable(who, request.leader().key()); !s.ok()) co_return failure(s);
   etcdserverpb::RequestOp delete_key;
   delete_key.mutable_request_delete_range()->set_key(request.leader().key());
   etcdserverpb::TxnResponse result;
   rpc_status s = co_await recipes_.run_if_created_at(request.leader().key(), request.leader().rev(),
-                                                     std::move(delete_key), result);
+                                                     std::move(delete_key), result, who);
   if (!s.ok()) co_return failure(s);
   v3electionpb::ResignResponse response;
   co_return stamped_reply(member_, response);
@@ -79,7 +86,12 @@ void election_service::on_observe(const call_ref& call, std::string_view bytes) 
     call->finish(to_grpc(malformed()));
     return;
   }
-  runtime::spawn(observe(call, request.name() + "/"));
+  std::string prefix = request.name() + "/";
+  if (observe_permitted_ && !observe_permitted_(call, prefix, prefix_end(prefix))) {
+    call->finish(to_grpc(rpc_status{}));  // etcd: the observer's first read fails, the stream ends
+    return;
+  }
+  runtime::spawn(observe(call, std::move(prefix)));
 }
 
 runtime::task<void> election_service::observe(call_ref call, std::string prefix) {

@@ -3,6 +3,7 @@
 
 #include <cassert>
 #include <chrono>
+#include <stdexcept>
 
 #include "server/api/auto_compactor.h"
 #include "net/grpc/server_call.h"
@@ -10,18 +11,37 @@
 #include "server/common/server_metrics.h"
 
 namespace ringkv::server {
+namespace {
+
+std::optional<auth::jwt_tokens> jwt_tokens_of(const server_config& config) {
+  if (config.auth_jwt.sign_method.empty()) return std::nullopt;
+  auth::jwt_tokens::loaded keys = auth::jwt_tokens::load(config.auth_jwt);
+  if (!keys.tokens) throw std::runtime_error("failed to create token provider: " + keys.error);
+  return std::move(keys.tokens);
+}
+
+}  // namespace
 
 etcd_server::etcd_server(const server_config& config, member_identity identity,
                          storage::wal::write_ahead_log& wal, storage::wal::snapshot_store& snapshots,
                          storage::wal::recovered_state recovered,
                          std::optional<storage::wal::loaded_snapshot> snapshot)
-    : replica_(config, std::move(identity), wal, snapshots, std::move(recovered), std::move(snapshot)) {
+    : replica_(config, std::move(identity), wal, snapshots, std::move(recovered), std::move(snapshot)),
+      jwt_(jwt_tokens_of(config)) {
   replica_.set_events(*this);
+  replica_.applier().set_signed_tokens(jwt_.has_value());
   pipeline_.add(learner_refusal_);
   pipeline_.set_authenticator(auth_gate_);
   watch_.set_watch_permission([this](const net::grpc::call_ref& call, const etcdserverpb::WatchCreateRequest& create) {
     return auth_gate_.watch_permitted(call->metadata("token"), call->client_cert_cn(), create);
   });
+  election_.set_observe_permission(
+      [this](const net::grpc::call_ref& call, const std::string& key, const std::string& range_end) {
+        etcdserverpb::WatchCreateRequest observed;  // the same check: read over the range
+        observed.set_key(key);
+        observed.set_range_end(range_end);
+        return auth_gate_.watch_permitted(call->metadata("token"), call->client_cert_cn(), observed);
+      });
   publish_db_size(replica_.store().size_bytes());  // the state recovered from the snapshot
 }
 

@@ -40,7 +40,8 @@ namespace ringkv::server {
 class etcd_server final : private replica_events {
  public:
   // Throws (std::exception) when the persisted state cannot be used: a snapshot that does not decode,
-  // or a WAL that does not reach back to the snapshot (entries would be missing).
+  // or a WAL that does not reach back to the snapshot (entries would be missing); or when the JWT key
+  // files cannot be used (the process checks them first: jwt_tokens::load).
   etcd_server(const server_config& config, member_identity identity, storage::wal::write_ahead_log& wal,
               storage::wal::snapshot_store& snapshots, storage::wal::recovered_state recovered,
               std::optional<storage::wal::loaded_snapshot> snapshot);
@@ -71,8 +72,9 @@ class etcd_server final : private replica_events {
   runtime::task<void> publish_then_ready();  // cluster_service::publish_self, then ready_
 
   replica replica_;
+  std::optional<auth::jwt_tokens> jwt_;  // --auth-token jwt: the keys, parsed once
   learner_refusal learner_refusal_{replica_.is_learner()};
-  auth_gate auth_gate_{replica_};
+  auth_gate auth_gate_{replica_, jwt_ ? &*jwt_ : nullptr};
   request_pipeline pipeline_;  // every call, gRPC and gateway alike, passes it first
   auth::password_worker password_worker_;  // bcrypt off the raft shard
   apply_waiters apply_waiters_;  // woken after every applied batch (lock and election recipes)
@@ -89,7 +91,7 @@ class etcd_server final : private replica_events {
   maintenance_service maintenance_{replica_, background_};
   lock_service lock_{replica_, apply_waiters_};
   election_service election_{replica_, apply_waiters_};
-  auth_service auth_{replica_, password_worker_};
+  auth_service auth_{replica_, password_worker_, jwt_ ? &*jwt_ : nullptr};
 };
 
 }  // namespace ringkv::server

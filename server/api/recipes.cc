@@ -3,13 +3,11 @@
 
 #include <cstdio>
 
+#include "server/api/service_support.h"
 #include "server/replica/kv_convert.h"
 
 namespace ringkv::server {
 
-namespace {
-
-// etcd's GetPrefixRangeEnd: the smallest key greater than every key with this prefix.
 std::string prefix_end(std::string prefix) {
   for (size_t i = prefix.size(); i > 0; --i) {
     if (uint8_t(prefix[i - 1]) < 0xff) {
@@ -20,6 +18,8 @@ std::string prefix_end(std::string prefix) {
   }
   return std::string(1, '\0');
 }
+
+namespace {
 
 // if create_revision(key) == create_revision
 void compare_created_at(etcdserverpb::TxnRequest& txn, const std::string& key, int64_t create_revision) {
@@ -65,32 +65,47 @@ runtime::task<rpc_status> recipes::wait_for_turn(std::string prefix, int64_t cre
   }
 }
 
-runtime::task<rpc_status> recipes::run_txn(const etcdserverpb::TxnRequest& txn, etcdserverpb::TxnResponse& response) {
-  apply_result outcome = co_await member_.propose(proposal_kind::txn, txn.SerializeAsString());
-  if (!outcome.status.ok()) co_return outcome.status;
+rpc_status recipes::permitted(const auth::caller& who, const std::string& key, const std::string& range_end,
+                              auth::access need) const {
+  return auth::to_recipe_status(
+      member_.applier().auth().op_permitted(who.user, who.auth_revision, key, range_end, need));
+}
+
+rpc_status recipes::key_read_writable(const auth::caller& who, const std::string& key) const {
+  rpc_status readable = permitted(who, key, {}, auth::access::read);
+  return readable.ok() ? permitted(who, key, {}, auth::access::write) : readable;
+}
+
+runtime::task<rpc_status> recipes::run_txn(const etcdserverpb::TxnRequest& txn, etcdserverpb::TxnResponse& response,
+                                           const auth::caller& who) {
+  apply_result outcome = co_await propose_for(member_, who, proposal_kind::txn, txn.SerializeAsString());
+  if (!outcome.status.ok()) co_return auth::as_recipe_status(outcome.status);  // refused when applied
   if (!response.ParseFromString(outcome.response)) co_return rpc_status{grpc_code::internal, "ringkv: bad txn response"};
   co_return rpc_status{};
 }
 
 runtime::task<rpc_status> recipes::run_if_created_at(const std::string& key, int64_t create_revision,
                                                      etcdserverpb::RequestOp then,
-                                                     etcdserverpb::TxnResponse& response) {
+                                                     etcdserverpb::TxnResponse& response,
+                                                     const auth::caller& who) {
   etcdserverpb::TxnRequest txn;
   compare_created_at(txn, key, create_revision);
   *txn.add_success() = std::move(then);
-  co_return co_await run_txn(txn, response);
+  co_return co_await run_txn(txn, response, who);
 }
 
 runtime::task<rpc_status> recipes::take_turn(std::string name, int64_t lease, std::string value,
-                                             recipe_holder& held) {
+                                             recipe_holder& held, const auth::caller& who) {
   if (lease == 0) co_return etcd_errors::lease_not_found();
   std::string prefix = name + "/";
   held.key = holder_key(prefix, lease);
-  co_return co_await acquire(prefix, held.key, lease, std::move(value), held.create_revision);
+  if (rpc_status s = key_read_writable(who, held.key); !s.ok()) co_return s;
+  if (rpc_status s = prefix_readable(who, prefix); !s.ok()) co_return s;
+  co_return co_await acquire(prefix, held.key, lease, std::move(value), held.create_revision, who);
 }
 
 runtime::task<rpc_status> recipes::acquire(std::string prefix, std::string key, int64_t lease, std::string value,
-                                           int64_t& create_revision) {
+                                           int64_t& create_revision, const auth::caller& who) {
   // if create_revision(key) == 0 then put(key, value, lease) ; get(key)
   etcdserverpb::TxnRequest txn;
   compare_created_at(txn, key, 0);
@@ -101,7 +116,7 @@ runtime::task<rpc_status> recipes::acquire(std::string prefix, std::string key, 
   txn.add_success()->mutable_request_range()->set_key(key);
   txn.add_failure()->mutable_request_range()->set_key(key);
   etcdserverpb::TxnResponse response;
-  if (auto s = co_await run_txn(txn, response); !s.ok()) co_return s;
+  if (auto s = co_await run_txn(txn, response, who); !s.ok()) co_return s;
   const auto& range = response.responses(response.succeeded() ? 1 : 0).response_range();
   if (range.kvs_size() == 0) co_return etcd_errors::lease_not_found();  // the lease expired meanwhile
   create_revision = range.kvs(0).create_revision();

@@ -45,6 +45,19 @@ rpc_status to_status(auth_errc error) {
   return {text.code, std::string("etcdserver: ") + text.grpc_message};
 }
 
+rpc_status to_recipe_status(auth_errc error) {
+  rpc_status status = to_status(error);
+  if (!status.ok()) status.code = grpc_code::unknown;
+  return status;
+}
+
+rpc_status as_recipe_status(rpc_status status) {
+  for (auth_errc error : {auth_errc::permission_denied, auth_errc::user_empty, auth_errc::auth_old_revision,
+                          auth_errc::invalid_auth_token})
+    if (status == to_status(error)) return to_recipe_status(error);
+  return status;
+}
+
 rpc_status to_raw_status(auth_errc error) {
   if (error == auth_errc::ok) return {};
   return {grpc_code::unknown, std::string("auth: ") + text_of(error).raw_message};

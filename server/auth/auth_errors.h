@@ -34,5 +34,10 @@ enum class auth_errc : uint8_t {
 rpc_status to_status(auth_errc error);
 // The auth package's own error as grpc-go sends an unconverted error: Unknown "auth: ...".
 rpc_status to_raw_status(auth_errc error);
+// etcd 3.4's Lock and Election services run their recipes through an in-process client, which hands
+// the KV errors back as plain errors: Unknown "etcdserver: ..." (the gRPC text, the code lost).
+rpc_status to_recipe_status(auth_errc error);
+// `status` with its code made Unknown when it is one of the auth errors above (as to_recipe_status).
+rpc_status as_recipe_status(rpc_status status);
 
 }  // namespace ringkv::server::auth

@@ -47,8 +47,7 @@ auth_errc auth_store::enable() {
   const authpb::User* root = find_user(root_user);
   if (root == nullptr) return auth_errc::root_user_not_exist;
   if (!user_has_role(*root, root_role)) return auth_errc::root_role_not_exist;
-  enabled_ = true;
-  commit();
+  enabled_ = true;  // etcd 3.4's AuthEnable keeps the revision (only AuthDisable commits one)
   return auth_errc::ok;
 }
 

@@ -4,7 +4,7 @@
 // the member's snapshots (encode/decode). Pure: no I/O, no clock, no hashing (hashes arrive computed).
 //
 // auth_revision: starts at 1 and grows by one with every change that takes effect (etcd's
-// commitRevision); a request checked against a revision older than the store's is refused
+// commitRevision), except auth enable, which etcd 3.4 does not count; a request checked against a revision older than the store's is refused
 // (auth_old_revision), so a write proposed before a permission change is judged again by the caller.
 #pragma once
 

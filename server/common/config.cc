@@ -20,6 +20,42 @@ extern char** environ;
 namespace ringkv::server {
 namespace {
 
+// --auth-token as etcd 3.4's decomposeOpts and jwtOptions.Parse: "<type>[,name=value]...", each option
+// once; "jwt" needs a known sign-method and a key file; unknown options are ignored (etcd warns).
+std::string parse_auth_token(server_config& c, const std::string& v) {
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    size_t comma = v.find(',', start);
+    parts.push_back(v.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::map<std::string, std::string> options;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    size_t equals = parts[i].find('=');
+    if (equals == std::string::npos || parts[i].find('=', equals + 1) != std::string::npos)
+      return "auth: invalid auth options (option '" + parts[i] + "' is not name=value)";
+    if (!options.emplace(parts[i].substr(0, equals), parts[i].substr(equals + 1)).second)
+      return "auth: invalid auth options (duplicated parameter " + parts[i].substr(0, equals) + ")";
+  }
+  c.auth_jwt = {};
+  if (parts[0] == "simple") return "";
+  if (parts[0] != "jwt") return "auth: invalid auth options (unknown token type '" + parts[0] + "')";
+  static const std::set<std::string, std::less<>> methods = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                                                             "ES256", "ES384", "ES512", "HS256", "HS384", "HS512"};
+  if (!methods.contains(options["sign-method"])) return "auth: invalid auth signature method";
+  if (!options["ttl"].empty()) {
+    auto ttl = parse_go_duration(options["ttl"]);
+    if (!ttl) return "time: invalid duration \"" + options["ttl"] + "\"";
+    c.auth_jwt.ttl = *ttl;
+  }
+  if (options["pub-key"].empty() && options["priv-key"].empty()) return "auth: missing key data";
+  c.auth_jwt.sign_method = options["sign-method"];
+  c.auth_jwt.public_key_file = options["pub-key"];
+  c.auth_jwt.private_key_file = options["priv-key"];
+  return "";
+}
+
 using setter = flag_setter;
 
 template <typename Int>
@@ -244,12 +280,8 @@ std::vector<flag_spec> built_flag_specs() {
        int_field<uint64_t>(&server_config::max_request_bytes, 1)},
       {"max-txn-ops", "128", "Maximum number of operations permitted in a transaction.",
        int_field<uint64_t>(&server_config::max_txn_ops, 1)},
-      {"auth-token", "simple", "Specify a v3 authentication token type and its options ('simple'; 'jwt' is not built).",
-       [](server_config&, const std::string& v) -> std::string {
-         if (v == "simple") return "";
-         if (v.rfind("jwt", 0) == 0) return "jwt tokens are not built yet; use 'simple'";
-         return "must be 'simple', got '" + v + "'";
-       }},
+      {"auth-token", "simple", "Specify a v3 authentication token type and its options ('simple' or 'jwt,pub-key=...,priv-key=...,sign-method=...,ttl=...').",
+       parse_auth_token},
       {"bcrypt-cost", "10", "Specify the cost / strength of the bcrypt algorithm for hashing auth passwords (4-31).",
        [](server_config& c, const std::string& v) -> std::string {
          if (auto error = parse_int<int>(v, c.bcrypt_cost, 4); !error.empty()) return error;

@@ -52,6 +52,15 @@ struct log_destination {
 };
 enum class compaction_mode { periodic, revision };
 
+// --auth-token jwt,pub-key=<file>,priv-key=<file>,sign-method=<alg>,ttl=<duration> (etcd 3.4's auth/options.go):
+// the files are read and their keys checked at the start (server/auth/jwt_tokens.h).
+struct jwt_token_options {
+  std::string sign_method;       // RS256..512, PS256..512, ES256..512, HS256..512; empty: simple tokens
+  std::string public_key_file;   // may be empty when priv_key_file is given (and vice versa: verify only)
+  std::string private_key_file;
+  std::chrono::nanoseconds ttl = std::chrono::minutes(5);  // etcd's DefaultTTL
+};
+
 struct server_config {
   std::string name = "default";
   std::string data_dir;  // empty in the flags means "${name}.ringkv"
@@ -93,7 +102,8 @@ struct server_config {
   bool discovery_fallback_proxy = true;  // --discovery-fallback proxy (etcd's default) | exit: both exit here
   std::string discovery_srv;             // --discovery-srv: the DNS domain of the SRV records
   std::string discovery_srv_name;        // --discovery-srv-name: suffix of the SRV service name
-  // Auth (server/auth): --auth-token 'simple' (JWT is not built), --bcrypt-cost, --auth-token-ttl.
+  // Auth (server/auth): --auth-token 'simple' or 'jwt,...' (jwt_token_options), --bcrypt-cost, --auth-token-ttl.
+  jwt_token_options auth_jwt;  // sign_method empty: simple tokens
   int bcrypt_cost = 10;
   std::chrono::seconds auth_token_ttl{300};
   client_tls_config client_tls;  // --cert-file, --key-file, ... (tls_flags.h)

@@ -32,6 +32,7 @@
 #include "server/process/systemd_notify.h"
 #include "server/common/config.h"
 #include "server/api/etcd_server.h"
+#include "server/auth/jwt_tokens.h"
 #include "server/replica/raft_payload.h"
 #include "runtime/log.h"
 #include "runtime/log_writer.h"
@@ -142,6 +143,12 @@ runtime::task<int> serve(const server_config& config, const systemd_notifier& sy
   if (!peer_tls_error.empty()) {
     log::error("cannot set up peer TLS", {{"error", peer_tls_error}});
     co_return 1;
+  }
+  if (!config.auth_jwt.sign_method.empty()) {  // key files checked at start, as etcd's NewTokenProvider
+    if (auto keys = auth::jwt_tokens::load(config.auth_jwt); !keys.tokens) {
+      log::error("failed to create token provider", {{"error", keys.error}});
+      co_return 1;
+    }
   }
   // Nothing in the data dir is created, changed or removed before it is known to be ringkv's.
   if (!make_dir(config.data_dir) || !claim_data_dir(config.data_dir)) co_return 1;

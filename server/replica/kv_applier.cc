@@ -50,9 +50,9 @@ apply_result kv_applier::apply(const decoded_payload& payload, raft::Index index
   applied_index_ = index;
   apply_result result;
   switch (payload.kind) {
-    case proposal_kind::put: result = apply_put(payload.message); break;
-    case proposal_kind::delete_range: result = apply_delete_range(payload.message); break;
-    case proposal_kind::txn: result = apply_txn(payload.message); break;
+    case proposal_kind::put:
+    case proposal_kind::delete_range:
+    case proposal_kind::txn: result = apply_without_user(payload.kind, payload.message); break;
     case proposal_kind::compaction: result = apply_compaction(payload.message); break;
     case proposal_kind::lease_grant: result = apply_lease_grant(payload.message); break;
     case proposal_kind::lease_revoke: result = apply_lease_revoke(payload.message); break;

@@ -48,6 +48,10 @@ class kv_applier {
   raft::Index applied_index() const { return applied_index_; }
   const auth::auth_store& auth() const { return auth_; }
   auth::simple_tokens& tokens() { return tokens_; }  // registered by applied Authenticate entries
+  // --auth-token jwt: an applied Authenticate registers no simple token; its response's token field
+  // carries the auth revision it was granted at (decimal), which the proposer's Authenticate replaces
+  // with the signed JWT (auth_service.cc) before it leaves the member.
+  void set_signed_tokens(bool on) { signed_tokens_ = on; }
 
   // ---- lease questions for the leader (raft_payload.h lease_ask / lease_answer) ----
   // Asker: registers `done` for the answer and returns the ask to propose (kind lease_ask). `done` is
@@ -94,6 +98,8 @@ class kv_applier {
   auth::auth_errc kv_permitted(const as_user_payload& request) const;  // etcd's authApplierV3 checks
   auth::auth_errc lease_keys_writable(std::string_view user, uint64_t revision, int64_t lease_id) const;
   apply_result apply_kv(proposal_kind kind, std::string_view message);
+  // Put, DeleteRange, Txn proposed with no user: checked as etcd does if auth was enabled meanwhile.
+  apply_result apply_without_user(proposal_kind kind, std::string_view message);
   apply_result apply_authenticate(std::string_view message, raft::Index index);
   apply_result auth_reply(auth::auth_errc error);  // the empty Auth*Response of `kind`, or the error
 
@@ -111,6 +117,7 @@ class kv_applier {
   std::set<std::pair<uint64_t, int>> alarms_;
   auth::auth_store auth_;       // replicated: users, roles, enabled, auth revision
   auth::simple_tokens tokens_;  // this member's: tokens registered by applied Authenticate entries
+  bool signed_tokens_ = false;  // --auth-token jwt
   std::unordered_map<uint64_t, lease_waiter> lease_waiters_;  // by nonce (this member's asks only)
   uint64_t next_lease_nonce_;
   std::function<void(std::string answer)> answer_sink_;

@@ -4,7 +4,9 @@
   the same way: every cell must be allowed or refused alike, with the same error text;
 - the user/role/auth commands' answers, also compared with etcd's;
 - auth enabled through one member of a three-member ringkv cluster applies on all three;
-- a restart keeps the auth state, also when it comes back from a raft snapshot.
+- a restart keeps the auth state, also when it comes back from a raft snapshot;
+- the Lock and Election services check their keys as etcd's recipes do (users with readwrite, read and
+  no permission on the names), compared with etcd's answers call for call.
 Every process is started on loopback ports and stopped by PID."""
 import base64
 import json
@@ -330,6 +332,181 @@ class ClientCertificateIdentity(unittest.TestCase):
         self.assertEqual(answers["ringkv"], answers["etcd"])
         self.assertEqual(answers["ringkv"][:4], ["allowed", "allowed", "allowed",
                                                  "refused: Error: etcdserver: permission denied"])
+
+
+def varint(value):
+    out = bytearray()
+    value &= (1 << 64) - 1
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def pb(*fields):
+    """A protobuf message by hand: (field number, bytes | str | int) pairs; None values are left out."""
+    out = b""
+    for number, value in fields:
+        if value is None:
+            continue
+        if isinstance(value, int):
+            out += varint(number << 3) + varint(value)
+        else:
+            value = value.encode() if isinstance(value, str) else value
+            out += varint(number << 3 | 2) + varint(len(value)) + value
+    return out
+
+
+def recipe_story(server):
+    """Lock and Election calls over gRPC as root, w (readwrite on "l" and "e" prefixes), r (read) and n
+    (no role), each with its own token and lease: what each call answers (ok, or code and message)."""
+    ctl = server.etcdctl
+    for args in (["user", "add", "root:rootpw"], ["user", "grant-role", "root", "root"], ["role", "add", "rw"],
+                 ["role", "grant-permission", "rw", "readwrite", "l", "--prefix"],
+                 ["role", "grant-permission", "rw", "readwrite", "e", "--prefix"], ["role", "add", "ro"],
+                 ["role", "grant-permission", "ro", "read", "l", "--prefix"],
+                 ["role", "grant-permission", "ro", "read", "e", "--prefix"], ["auth", "enable"]):
+        ctl(*args)
+    for user, role in (("w", "rw"), ("r", "ro"), ("n", None)):
+        ctl("--user", "root:rootpw", "user", "add", user + ":p")
+        if role:
+            ctl("--user", "root:rootpw", "user", "grant-role", user, role)
+    seen = []
+    raw = lambda b: b  # noqa: E731
+    with grpc.insecure_channel(server.endpoint) as channel:
+        call = lambda method: channel.unary_unary(method, request_serializer=raw, response_deserializer=raw)  # noqa
+        authenticate = channel.unary_unary("/etcdserverpb.Auth/Authenticate",
+                                           request_serializer=rpc_pb2.AuthenticateRequest.SerializeToString,
+                                           response_deserializer=rpc_pb2.AuthenticateResponse.FromString)
+        grant = channel.unary_unary("/etcdserverpb.Lease/LeaseGrant",
+                                    request_serializer=rpc_pb2.LeaseGrantRequest.SerializeToString,
+                                    response_deserializer=rpc_pb2.LeaseGrantResponse.FromString)
+        get = channel.unary_unary("/etcdserverpb.KV/Range", request_serializer=rpc_pb2.RangeRequest.SerializeToString,
+                                  response_deserializer=rpc_pb2.RangeResponse.FromString)
+
+        def answer(method, request, token):
+            try:
+                call(method)(request, metadata=[("token", token)] if token else [], timeout=5)
+                return "ok"
+            except grpc.RpcError as error:
+                return "%s %s" % (error.code(), error.details())
+
+        def observe(token):
+            stream = channel.unary_stream("/v3electionpb.Election/Observe", request_serializer=raw,
+                                          response_deserializer=raw)(pb((1, "e")), metadata=[("token", token)], timeout=2)
+            try:
+                next(stream)
+                return "leader"
+            except StopIteration:
+                return "ended"
+            except grpc.RpcError as error:
+                return "%s %s" % (error.code(), error.details())
+
+        tokens = {u: authenticate(rpc_pb2.AuthenticateRequest(name=u, password=p), timeout=10).token
+                  for u, p in (("root", "rootpw"), ("w", "p"), ("r", "p"), ("n", "p"))}
+        leases = {u: grant(rpc_pb2.LeaseGrantRequest(TTL=60), metadata=[("token", t)], timeout=10).ID
+                  for u, t in tokens.items()}
+        root_key = "e/%x" % leases["root"]
+        seen.append("root campaign: " + answer("/v3electionpb.Election/Campaign",
+                                                pb((1, "e"), (2, leases["root"]), (3, "v")), tokens["root"]))
+        root_rev = get(rpc_pb2.RangeRequest(key=root_key.encode()), metadata=[("token", tokens["root"])],
+                       timeout=10).kvs[0].create_revision
+        leader_key = pb((1, "e"), (2, root_key), (3, root_rev), (4, leases["root"]))
+        seen.append("no token lock: " + answer("/v3lockpb.Lock/Lock", pb((1, "l-x"), (2, leases["n"])), None))
+        seen.append("bogus token lock: " + answer("/v3lockpb.Lock/Lock", pb((1, "l-x"), (2, leases["n"])), "bogus.1"))
+        for user in ("n", "r", "w"):
+            token, lease = tokens[user], leases[user]
+            lock_name = "l-" + user
+            seen.append(user + " lock: " + answer("/v3lockpb.Lock/Lock", pb((1, lock_name), (2, lease)), token))
+            seen.append(user + " unlock: " + answer("/v3lockpb.Lock/Unlock", pb((1, "%s/%x" % (lock_name, lease))), token))
+            seen.append(user + " campaign: " + answer("/v3electionpb.Election/Campaign",
+                                                      pb((1, "e-" + user), (2, lease), (3, "v")), token))
+            seen.append(user + " leader: " + answer("/v3electionpb.Election/Leader", pb((1, "e")), token))
+            seen.append(user + " observe: " + observe(token))
+            seen.append(user + " proclaim: " + answer("/v3electionpb.Election/Proclaim",
+                                                      pb((1, leader_key), (2, "x")), token))
+            seen.append(user + " resign: " + answer("/v3electionpb.Election/Resign", pb((1, leader_key)), token))
+    return seen
+
+
+class RecipesAgainstEtcd(unittest.TestCase):
+    def test_lock_and_election_check_permissions_as_etcd(self):
+        stories = {}
+        for label, server in (("etcd", Etcd()), ("ringkv", RingkvServer(["--bcrypt-cost", BCRYPT_COST]))):
+            server.start()
+            try:
+                stories[label] = recipe_story(server)
+            finally:
+                server.cleanup()
+        self.maxDiff = None
+        self.assertEqual(stories["ringkv"], stories["etcd"])
+        self.assertIn("w lock: ok", stories["ringkv"])
+        self.assertIn("r lock: StatusCode.UNKNOWN etcdserver: permission denied", stories["ringkv"])
+
+
+def python_client_story(server):
+    """Debian's python3-etcd3 with user and password (it authenticates and sends the token itself, as a
+    call credential: grpc sends those over TLS only, so the servers serve https)."""
+    set_up_auth(server)
+    seen = []
+    tls = dict(ca_cert=os.path.join(server.pki, "ca.crt"), cert_cert=os.path.join(server.pki, "dave.crt"),
+               cert_key=os.path.join(server.pki, "dave.key"))
+    connect = lambda user, password: etcd3.client(host="127.0.0.1", port=server.port, user=user,  # noqa: E731
+                                                  password=password, timeout=10, **tls)
+
+    def attempt(label, action):
+        try:
+            seen.append("%s: ok %s" % (label, action()))
+        except grpc.RpcError as error:
+            seen.append("%s: %s %s" % (label, error.code(), error.details()))
+        except Exception as error:  # noqa: BLE001 - the exception's type and text are what is compared
+            seen.append("%s: %s %s" % (label, type(error).__name__, error))
+
+    alice, bob = connect("alice", "pa"), connect("bob", "pb")
+    attempt("alice put k1", lambda: alice.put("k1", "from-python") and None)
+    attempt("alice get k1", lambda: alice.get("k1")[0])
+    attempt("alice put z", lambda: alice.put("z", "x") and None)
+    attempt("bob get p/ prefix", lambda: sorted(v for v, _ in bob.get_prefix("p/")))
+    attempt("bob put p/x", lambda: bob.put("p/x", "x") and None)
+    attempt("bob delete k1", lambda: bob.delete("k1"))
+    attempt("wrong password", lambda: connect("alice", "no").get("k1")[0])
+    for client in (alice, bob):
+        client.close()
+    return seen
+
+
+class PythonClientAgainstEtcd(unittest.TestCase):
+    def test_python_etcd3_user_and_password_as_with_etcd(self):
+        pki = tempfile.mkdtemp(prefix="ringkv-auth-pki-", dir="/tmp")
+        stories = {}
+        try:
+            make_ca(pki, "ca", "/CN=ringkv-auth-test-ca")
+            make_key_and_csr(pki, "server", "/CN=server")
+            sign(pki, "server", "ca", SERVER_EXT)
+            for user in ("root", "dave"):
+                make_key_and_csr(pki, user, "/CN=" + user)
+                sign(pki, user, "ca", CLIENT_EXT)
+            for label, server in (("etcd", tls_variant(Etcd)(pki)),
+                                  ("ringkv", tls_variant(RingkvServer)(pki, ["--bcrypt-cost", BCRYPT_COST]))):
+                server.etcdctl = with_tls(server)
+                server.start()
+                try:
+                    stories[label] = python_client_story(server)
+                finally:
+                    server.cleanup()
+        finally:
+            shutil.rmtree(pki, ignore_errors=True)
+        self.maxDiff = None
+        self.assertEqual(stories["ringkv"], stories["etcd"])
+        self.assertIn("alice get k1: ok b'from-python'", stories["ringkv"])
+        self.assertIn("alice put z: StatusCode.PERMISSION_DENIED etcdserver: permission denied", stories["ringkv"])
+
+
+def with_tls(server):
+    """server.etcdctl over https as the certificate of root (set_up_auth runs before auth is enabled)."""
+    plain = server.etcdctl
+    return lambda *args, **kw: plain(*server.client_args("root"), *args, **kw)
 
 
 class AuthOnRingkv(unittest.TestCase):

@@ -244,8 +244,8 @@ DAEMON_ARGS="--debug --max-snapshots=10"
                       self.refused(["--peer-cert-file", "/etc/ringkv/peer.pem"]))
         self.assertIn("ETCD_ENABLE_V2='true' is not built in ringkv: the etcd v2 API",
                       self.refused([], {"ETCD_ENABLE_V2": "true"}))
-        self.assertIn("invalid value for --auth-token: jwt tokens are not built yet",
-                      self.refused(["--auth-token", "jwt,pub-key=a.pub,priv-key=a.key,sign-method=RS256"]))
+        self.assertIn("invalid value for --auth-token: auth: invalid auth signature method",
+                      self.refused(["--auth-token", "jwt,pub-key=a.pub,priv-key=a.key,sign-method=RS257"]))
         self.assertIn('multi logoutput for \\"default\\" is not supported yet',  # etcd 3.4's words
                       self.refused(["--log-outputs", "default,stderr"]))
         self.assertIn("'systemd/journal' must be the only log output",

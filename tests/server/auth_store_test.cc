@@ -84,8 +84,12 @@ TEST(AuthStore, EnableNeedsRootUserWithRootRole) {
   ASSERT_EQ(store.user_add("root", "h", false), auth_errc::ok);
   EXPECT_EQ(store.enable(), auth_errc::root_role_not_exist);
   ASSERT_EQ(store.user_grant_role("root", "root"), auth_errc::ok);  // root needs no role record
+  uint64_t before = store.revision();
   EXPECT_EQ(store.enable(), auth_errc::ok);
   EXPECT_TRUE(store.enabled());
+  EXPECT_EQ(store.revision(), before);  // etcd 3.4's AuthEnable commits no revision (JWT claims name it)
+  store.disable();
+  EXPECT_EQ(store.revision(), before + 1);
 }
 
 TEST(AuthStore, RevisionGrowsOnlyWithChangesThatTookEffect) {

@@ -321,6 +321,16 @@ TEST(Config, AuthFlags) {
   ASSERT_TRUE(given.config) << given.error;
   EXPECT_EQ(given.config->bcrypt_cost, 4);
   EXPECT_EQ(given.config->auth_token_ttl, std::chrono::seconds(7));
+  EXPECT_TRUE(given.config->auth_jwt.sign_method.empty());
+  auto jwt = parse({"--auth-token", "jwt,pub-key=a.pub,priv-key=a.key,sign-method=ES384,ttl=90s,other=1"}, {});
+  ASSERT_TRUE(jwt.config) << jwt.error;
+  EXPECT_EQ(jwt.config->auth_jwt.sign_method, "ES384");
+  EXPECT_EQ(jwt.config->auth_jwt.public_key_file, "a.pub");
+  EXPECT_EQ(jwt.config->auth_jwt.private_key_file, "a.key");
+  EXPECT_EQ(jwt.config->auth_jwt.ttl, std::chrono::seconds(90));
+  auto default_ttl = parse({"--auth-token", "jwt,priv-key=a.key,sign-method=HS256"}, {});
+  ASSERT_TRUE(default_ttl.config) << default_ttl.error;
+  EXPECT_EQ(default_ttl.config->auth_jwt.ttl, std::chrono::minutes(5));
 }
 
 TEST(Config, NotBuiltFlagsRefuseTheStart) {
@@ -330,8 +340,12 @@ TEST(Config, NotBuiltFlagsRefuseTheStart) {
     std::string expected;
   };
   std::vector<refused> cases = {
-      {{"--auth-token", "jwt,pub-key=a.pub,priv-key=a.key,sign-method=RS256"}, {}, "jwt tokens are not built"},
-      {{"--auth-token", "token"}, {}, "must be 'simple'"},
+      {{"--auth-token", "jwt,pub-key=a.pub,priv-key=a.key,sign-method=RS257"}, {}, "auth: invalid auth signature method"},
+      {{"--auth-token", "jwt,sign-method=RS256"}, {}, "auth: missing key data"},
+      {{"--auth-token", "jwt,priv-key=a.key,sign-method=ES256,ttl=5x"}, {}, "time: invalid duration \"5x\""},
+      {{"--auth-token", "jwt,priv-key"}, {}, "auth: invalid auth options"},
+      {{"--auth-token", "jwt,ttl=1s,ttl=2s"}, {}, "duplicated parameter ttl"},
+      {{"--auth-token", "token"}, {}, "unknown token type 'token'"},
       {{"--bcrypt-cost", "3"}, {}, "bcrypt-cost"},
       {{"--bcrypt-cost", "32"}, {}, "at most 31"},
       {{"--auth-token-ttl", "0"}, {}, "auth-token-ttl"},

@@ -1,5 +1,6 @@
 // tests/server/raft_payload_test.cc — the raft entry payload layout round-trips and rejects garbage,
-// and what the lease_ask / lease_answer entries do when kv_applier applies them.
+// and what the lease_ask / lease_answer entries do when kv_applier applies them; writes proposed before
+// `auth enable` and applied after it.
 #include "server/replica/raft_payload.h"
 
 #include <gtest/gtest.h>
@@ -200,6 +201,39 @@ TEST_F(LeaseAsks, UnansweredAsksTimeOutOrFailAtStop) {
 TEST_F(LeaseAsks, UndecodableAskOrAnswerIsAnError) {
   EXPECT_FALSE(apply(proposal_kind::lease_ask, "short").status.ok());
   EXPECT_FALSE(apply(proposal_kind::lease_answer, "short").status.ok());
+}
+
+TEST(PreEnableWrites, AppliedAfterAuthEnableAreCheckedAsEtcd) {
+  mvcc::MvccStore store;
+  kv_applier applier{store, 1, kLeader};
+  raft::Index index = 0;
+  auto apply = [&](proposal_kind kind, const google::protobuf::Message& message) {
+    return applier.apply(decode_payload(encode_payload(kind, 0, message.SerializeAsString())).value(), ++index, 1);
+  };
+  etcdserverpb::PutRequest put;
+  put.set_key("k");
+  put.set_value("v");
+  EXPECT_TRUE(apply(proposal_kind::put, put).status.ok());  // auth disabled: no user needed
+  etcdserverpb::AuthUserAddRequest root;
+  root.set_name("root");
+  root.set_password("$2b$04$hash");
+  ASSERT_TRUE(apply(proposal_kind::user_add, root).status.ok());
+  etcdserverpb::AuthUserGrantRoleRequest grant;
+  grant.set_user("root");
+  grant.set_role("root");
+  ASSERT_TRUE(apply(proposal_kind::user_grant_role, grant).status.ok());
+  ASSERT_TRUE(apply(proposal_kind::auth_enable, etcdserverpb::AuthEnableRequest()).status.ok());
+  // Proposed (without a user) before the enable, applied after it: refused as etcd's applier does.
+  const rpc_status user_empty{grpc_code::invalid_argument, "etcdserver: user name is empty"};
+  EXPECT_EQ(apply(proposal_kind::put, put).status, user_empty);
+  etcdserverpb::DeleteRangeRequest del;
+  del.set_key("k");
+  EXPECT_EQ(apply(proposal_kind::delete_range, del).status, user_empty);
+  etcdserverpb::TxnRequest txn;
+  EXPECT_TRUE(apply(proposal_kind::txn, txn).status.ok());  // touches no key: etcd checks nothing
+  *txn.add_success()->mutable_request_put() = put;
+  EXPECT_EQ(apply(proposal_kind::txn, txn).status, user_empty);
+  EXPECT_EQ(store.current_revision(), 2);  // only the first put was applied
 }
 
 }  // namespace
