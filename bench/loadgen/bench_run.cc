@@ -46,8 +46,10 @@ struct shard_part {
   bool ran = false;
 };
 
-runtime::task<int> prepare_one(client_slot& slot) {
-  client::status status = co_await slot.source->prepare();
+runtime::task<int> prepare_one(const bench_options& options, client_slot& slot) {
+  client::status status;
+  if (!options.user.empty()) status = co_await slot.source->authenticate(options.user);
+  if (status.ok()) status = co_await slot.source->prepare();
   if (!status.ok()) slot.stats.record_error(status.code, status.message);
   co_return status.ok() ? 0 : 1;
 }
@@ -67,7 +69,7 @@ runtime::task<int> setup_part(const bench_options& options, const workload_data&
     part.slots[i].source = make_request_source(options, data, client, part.first_client_index + i);
   }
   std::vector<runtime::task<int>> preparing;
-  for (auto& slot : part.slots) preparing.push_back(prepare_one(slot));
+  for (auto& slot : part.slots) preparing.push_back(prepare_one(options, slot));
   const std::vector<int> prepared = co_await runtime::when_all(std::move(preparing));
   int failures = 0;
   for (int failed : prepared) failures += failed;

@@ -17,7 +17,7 @@ class put_source final : public request_source {
   }
   runtime::task<client::status> issue(uint64_t index) override {
     make_etcd_key(*request_.mutable_key(), options_.key_size, picker_.pick(index));
-    client::status status = co_await client_.call(client::rpc_method::put, request_, &response_);
+    client::status status = co_await client_.call(client::rpc_method::put, request_, &response_, {}, nullptr, nullptr, token_);
     co_return status;
   }
 
@@ -36,7 +36,7 @@ class range_source final : public request_source {
     request_.set_serializable(o.consistency == read_consistency::serializable);
   }
   runtime::task<client::status> issue(uint64_t) override {
-    client::status status = co_await client_.call(client::rpc_method::range, request_, &response_);
+    client::status status = co_await client_.call(client::rpc_method::range, request_, &response_, {}, nullptr, nullptr, token_);
     co_return status;
   }
 

@@ -137,6 +137,12 @@ auto set_tls_file(std::string bench_options::*field) {
   };
 }
 
+std::string set_user(bench_options& o, const flag_value& v) {
+  if (!v || v->find(':') == std::string::npos || v->front() == ':') return "expects name:password";
+  o.user = *v;
+  return {};
+}
+
 auto set_rate(double bench_options::*field) {
   return [field](bench_options& o, const flag_value& v) -> std::string {
     return v && parse_double(*v, o.*field) ? std::string{} : "expects a non-negative number";
@@ -198,7 +204,6 @@ const std::vector<flag_spec>& flag_table() {
   constexpr scope_mask keyed = put_like | watchers;
   constexpr scope_mask totals = all_workloads & ~bit(w::watch);
   constexpr scope_mask readers = bit(w::range) | bit(w::mixed) | bit(w::txn_mixed);
-  constexpr const char* no_auth = "auth is not supported by ringkv-bench yet";
   static const std::vector<flag_spec> table = {
       {"endpoints", false, all_workloads, set_endpoints},
       {"conns", false, all_workloads, set_uint(&bench_options::conns, 1)},
@@ -215,7 +220,7 @@ const std::vector<flag_spec>& flag_table() {
       {"cert", false, all_workloads, set_tls_file(&bench_options::cert)},
       {"key", false, all_workloads, set_tls_file(&bench_options::key)},
       {"cacert", false, all_workloads, set_tls_file(&bench_options::cacert)},
-      {"user", false, all_workloads, unsupported(no_auth)},
+      {"user", false, bit(w::put) | bit(w::range), set_user},
       {"total", false, totals, set_uint(&bench_options::total, 1)},
       {"key-size", false, keyed, set_uint(&bench_options::key_size, 1)},
       {"val-size", false, put_like | bit(w::watch_latency), set_uint(&bench_options::val_size, 0)},

@@ -34,6 +34,9 @@ struct bench_options {
   std::string cert;    // client certificate and key, for servers that require one
   std::string key;
   bool tls = false;
+  // etcd's --user "name:password": each client authenticates once before the clock starts and sends
+  // its token with every request (put and range).
+  std::string user;
 
   // Our own global flags.
   std::chrono::nanoseconds duration{0};  // > 0: run for this long instead of --total requests

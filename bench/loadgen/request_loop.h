@@ -32,9 +32,12 @@ class request_source {
   virtual void add_counters(bench_result&) const {}
   // False once the connection is lost: the client stops (no reconnects), its last failure counted.
   bool connected() const { return client_.connected(); }
+  // --user "name:password": Authenticate; the sources that support it send token_ with each request.
+  runtime::task<client::status> authenticate(const std::string& user_colon_password);
 
  protected:
   client::grpc_connection& client_;
+  std::string token_;  // etcd's auth token, empty without --user
 };
 
 runtime::task<void> request_loop(run_plan& plan, request_source& source, bench_result& stats);

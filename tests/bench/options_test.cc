@@ -146,7 +146,8 @@ TEST(Options, BadInputGetsAClearError) {
   EXPECT_NE(parse_fail({"--endpoints=nohost", "put"}).find("bad endpoint"), std::string::npos);
   EXPECT_NE(parse_fail({"--endpoints=h:99999", "put"}).find("bad endpoint"), std::string::npos);
   EXPECT_NE(parse_fail({"--cert=x.pem", "put"}).find("--cert and --key must be given together"), std::string::npos);
-  EXPECT_NE(parse_fail({"--user=root:pw", "put"}).find("auth is not supported"), std::string::npos);
+  EXPECT_NE(parse_fail({"--user=root", "put"}).find("expects name:password"), std::string::npos);
+  EXPECT_NE(parse_fail({"--user=root:pw", "watch"}).find("not a watch flag"), std::string::npos);
   EXPECT_NE(parse_fail({"put", "--key-size=1", "--key-space-size=100000"}).find("too small"), std::string::npos);
   EXPECT_NE(parse_fail({"put", "extra"}).find("unexpected argument"), std::string::npos);
   EXPECT_NE(parse_fail({"--rate=10", "watch"}).find("not a watch flag"), std::string::npos);  // --put-rate
