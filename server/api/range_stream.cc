@@ -1,35 +1,28 @@
 // server/api/range_stream.cc — see range_stream.h.
 #include "server/api/range_stream.h"
 
-#include <google/protobuf/io/coded_stream.h>
-
 #include <algorithm>
 #include <cassert>
 
 #include "etcd/rpc.pb.h"
+#include "server/api/key_value_wire.h"
 
 namespace ringkv::server {
 namespace {
 
-using google::protobuf::io::CodedOutputStream;
+constexpr uint32_t kvs_field = 2;  // RangeResponse.kvs, length-delimited
 
-constexpr char kvs_field_tag = 0x12;  // RangeResponse.kvs: field 2, length-delimited
-
-size_t int_field_bytes(int64_t v) { return v == 0 ? 0 : 1 + CodedOutputStream::VarintSize64(uint64_t(v)); }
-size_t bytes_field_bytes(size_t n) { return n == 0 ? 0 : 1 + CodedOutputStream::VarintSize64(n) + n; }
-
-// mvccpb.KeyValue's serialized size (proto3: zero fields are left out).
-size_t key_value_bytes(const mvcc::KeyValueView& kv, bool keys_only) {
-  return bytes_field_bytes(kv.key.size()) + int_field_bytes(kv.create_revision) + int_field_bytes(kv.mod_revision) +
-         int_field_bytes(kv.version) + bytes_field_bytes(keys_only ? 0 : kv.value.size()) + int_field_bytes(kv.lease);
+// One RangeResponse.kvs entry: its size, and its bytes (key_value_wire.h); keys_only leaves the value out.
+mvcc::KeyValueView sent_view(const mvcc::KeyValueView& view, bool keys_only) {
+  mvcc::KeyValueView kv = view;
+  if (keys_only) kv.value = {};
+  return kv;
 }
-
-void append_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(char(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(char(v));
+size_t kvs_entry_bytes(const mvcc::KeyValueView& kv) { return wire::field_bytes(wire::key_value_bytes(kv)); }
+void put_kvs_entry(std::string& out, const mvcc::KeyValueView& kv) {
+  wire::put_tag(out, kvs_field, wire::length_delimited);
+  wire::put_varint(out, wire::key_value_bytes(kv));
+  wire::put_key_value(out, kv);
 }
 
 bool streamable(const mvcc::RangeRequest& r) {
@@ -61,7 +54,7 @@ class range_stream final : public streamed_reply {
       if (store_.state_epoch() != epoch_ || store_.compact_revision() > rev_) return etcd_errors::compacted();
       size_t visited = 0;
       store_.scan_range(from_, range_end_, rev_, [&](const mvcc::KeyValueView& view) {
-        append_kv(out, view);
+        put_kvs_entry(out, sent_view(view, keys_only_));
         ++visited;
         from_.assign(view.key).push_back('\0');  // the next slice starts after this key
         return --kvs_left_ > 0 && out.size() - start < budget;
@@ -79,17 +72,6 @@ class range_stream final : public streamed_reply {
   }
 
  private:
-  void append_kv(std::string& out, const mvcc::KeyValueView& view) {
-    mvcc::KeyValueView kv = view;
-    if (keys_only_) kv.value = {};
-    to_proto(kv, &message_);
-    size_t bytes = message_.ByteSizeLong();
-    assert(bytes == key_value_bytes(view, keys_only_));  // the size the first pass announced
-    out.push_back(kvs_field_tag);
-    append_varint(out, bytes);
-    message_.AppendToString(&out);
-  }
-
   const mvcc::MvccStore& store_;
   std::string from_;  // the next slice's first key
   std::string range_end_;
@@ -103,7 +85,6 @@ class range_stream final : public streamed_reply {
   size_t sent_ = 0;
   bool head_sent_ = false;
   bool done_ = false;
-  mvccpb::KeyValue message_;  // reused for each key
 };
 
 }  // namespace
@@ -117,10 +98,7 @@ mvcc::Result<std::shared_ptr<streamed_reply>> plan_range_stream(const mvcc::Mvcc
   int64_t count = 0;
   size_t kvs_bytes = 0;
   store.scan_range(r.key, r.range_end, rev.value(), [&](const mvcc::KeyValueView& kv) {
-    if (size_t(count) < limit) {
-      size_t bytes = key_value_bytes(kv, r.keys_only);
-      kvs_bytes += 1 + CodedOutputStream::VarintSize64(bytes) + bytes;
-    }
+    if (size_t(count) < limit) kvs_bytes += kvs_entry_bytes(sent_view(kv, r.keys_only));
     ++count;
     return true;
   });

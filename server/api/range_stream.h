@@ -18,7 +18,6 @@
 namespace ringkv::server {
 
 inline constexpr size_t range_stream_min_bytes = size_t{1} << 20;      // smaller replies are built whole
-inline constexpr size_t range_stream_slice_bytes = size_t{256} << 10;  // made per slice (about)
 
 // The streamed reply for `r`, or null when it is built whole: a single key, count_only, a sort other
 // than by key ascending, revision filters, or a reply under range_stream_min_bytes. The store must

@@ -21,7 +21,6 @@ net::grpc::status to_grpc(const rpc_status& status) {
 
 namespace {
 
-constexpr size_t streamed_slice_bytes = size_t{256} << 10;  // made per loop turn (about)
 constexpr size_t streamed_queue_bytes = size_t{1} << 20;    // queued on the call before waiting for the drain
 
 // Sends `reply` as the call's one response message, a slice per loop turn while the call's queued output
@@ -44,7 +43,7 @@ runtime::task<void> send_streamed(call_ref call, std::shared_ptr<streamed_reply>
     while (call->alive() && call->queued_output_bytes() >= streamed_queue_bytes) co_await wake;
     if (!call->alive()) co_return;
     slice.clear();
-    if (rpc_status status = reply->next(slice, streamed_slice_bytes); !status.ok()) {
+    if (rpc_status status = reply->next(slice, streamed_reply_slice_bytes); !status.ok()) {
       call->finish(to_grpc(status));
       co_return;
     }
@@ -58,7 +57,7 @@ runtime::task<void> send_streamed(call_ref call, std::shared_ptr<streamed_reply>
 void join_streamed(unary_outcome& outcome) {
   std::string whole;
   while (outcome.status.ok() && !outcome.streamed->done())
-    outcome.status = outcome.streamed->next(whole, streamed_slice_bytes);
+    outcome.status = outcome.streamed->next(whole, streamed_reply_slice_bytes);
   if (outcome.status.ok()) outcome.response = std::move(whole);
   outcome.streamed.reset();
 }

@@ -11,6 +11,8 @@
 
 namespace ringkv::server {
 
+inline constexpr size_t streamed_reply_slice_bytes = size_t{256} << 10;  // made per loop turn (about)
+
 class streamed_reply {
  public:
   virtual ~streamed_reply() = default;

@@ -56,7 +56,7 @@ std::string streamed_reply_bytes(streamed_reply& reply, const std::function<void
   std::string out;
   size_t slices = 0;
   while (!reply.done()) {
-    EXPECT_TRUE(reply.next(out, range_stream_slice_bytes).ok());
+    EXPECT_TRUE(reply.next(out, streamed_reply_slice_bytes).ok());
     ++slices;
     if (between) between();
   }
@@ -122,9 +122,9 @@ TEST(RangeStream, ACompactionPastItsRevisionEndsItWithEtcdsError) {
   auto planned = plan_range_stream(store, r, ids);
   ASSERT_TRUE(planned.ok() && planned.value());
   std::string out;
-  ASSERT_TRUE(planned.value()->next(out, range_stream_slice_bytes).ok());
+  ASSERT_TRUE(planned.value()->next(out, streamed_reply_slice_bytes).ok());
   ASSERT_TRUE(store.compact(store.current_revision()).ok());
-  rpc_status status = planned.value()->next(out, range_stream_slice_bytes);
+  rpc_status status = planned.value()->next(out, streamed_reply_slice_bytes);
   EXPECT_EQ(status, etcd_errors::compacted());
 }
 
