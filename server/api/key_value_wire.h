@@ -1,7 +1,7 @@
 // server/api/key_value_wire.h — protobuf's wire format for what the etcd services encode by hand straight
-// from MVCC views, without building protobuf objects: varints, tags, proto3 scalar fields (zero values
-// left out) and mvccpb.KeyValue (fields in number order). The bytes equal protobuf's serializer's. Used
-// by the watch encoder (events) and the streamed Range (kvs).
+// from MVCC views, without building protobuf objects: the sizes of varints, proto3 scalar fields (zero
+// values left out) and mvccpb.KeyValue, and its bytes through storage's writers (backend_encoding.h).
+// The bytes equal protobuf's serializer's. Used by the watch encoder (events) and the streamed Range.
 //
 //   KeyValue { bytes key = 1; int64 create_revision = 2; int64 mod_revision = 3; int64 version = 4;
 //              bytes value = 5; int64 lease = 6; }
@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "storage/mvcc/backend_encoding.h"
 #include "storage/mvcc/types.h"
 
 namespace ringkv::server::wire {
@@ -36,33 +37,14 @@ inline size_t key_value_bytes(const storage::mvcc::KeyValueView& kv) {
          (kv.value.empty() ? 0 : field_bytes(kv.value.size())) + int_field_bytes(kv.lease);
 }
 
-inline void put_varint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(char(uint8_t(value) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(char(value));
-}
+// The writers are storage's (backend_encoding.h: etcd's `key` bucket holds the same KeyValue bytes).
+using storage::mvcc::backend::put_int_field;
+using storage::mvcc::backend::put_varint;
 inline void put_tag(std::string& out, uint32_t field, uint32_t wire_type) { put_varint(out, (field << 3) | wire_type); }
-inline void put_int_field(std::string& out, uint32_t field, int64_t value) {  // proto3 int64/enum
-  if (value == 0) return;
-  put_tag(out, field, varint_type);
-  put_varint(out, uint64_t(value));
-}
-inline void put_bytes_field(std::string& out, uint32_t field, std::string_view bytes) {  // proto3 bytes
-  if (bytes.empty()) return;
-  put_tag(out, field, length_delimited);
-  put_varint(out, bytes.size());
-  out.append(bytes);
-}
 // The KeyValue message's body (key_value_bytes(kv) bytes).
 inline void put_key_value(std::string& out, const storage::mvcc::KeyValueView& kv) {
-  put_bytes_field(out, 1, kv.key);
-  put_int_field(out, 2, kv.create_revision);
-  put_int_field(out, 3, kv.mod_revision);
-  put_int_field(out, 4, kv.version);
-  put_bytes_field(out, 5, kv.value);
-  put_int_field(out, 6, kv.lease);
+  storage::mvcc::backend::put_key_value(out, kv.key, kv.create_revision, kv.mod_revision, kv.version, kv.value,
+                                        kv.lease);
 }
 
 }  // namespace ringkv::server::wire
