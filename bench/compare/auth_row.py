@@ -15,9 +15,7 @@ Run it on a quiet machine. Prints one table; --out writes the raw figures as JSO
 import argparse
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -74,24 +72,15 @@ def authenticate_rate(endpoint):
     return {"per_s": done[0] / (time.monotonic() - started), "errors": errors[0]}
 
 
-def measure(kind, binary, args, work):
-    cluster = compare.server_cluster(kind, binary, 1, work, work, 100000)
+def measure(args, pid):
     figures = {}
-    try:
-        if not cluster.start():
-            return {"reason": cluster.failure}
-        pid = cluster.processes[0].pid
-        puts = ["put", f"--total={args.total}"] + compare.PUT_FLAGS
-        figures["plain"] = compare.headline(compare.run_workload(1, 16, 256, puts, 900, [pid]))
-        endpoint = compare.client_endpoints(1).split(",")[0].replace("http://", "")
-        enable_auth(endpoint)
-        figures["auth"] = compare.headline(compare.run_workload(1, 16, 256, puts + [f"--user={USER}:{PASSWORD}"],
-                                                                900, [pid]))
-        figures["authenticate"] = authenticate_rate(endpoint)
-        compare.log(f"{kind}: {json.dumps(figures)}")
-        return figures
-    finally:
-        cluster.stop()
+    puts = ["put", f"--total={args.total}"] + compare.PUT_FLAGS
+    figures["plain"] = compare.headline(compare.run_workload(1, 16, 256, puts, 900, [pid]))
+    endpoint = compare.client_endpoints(1).split(",")[0].replace("http://", "")
+    enable_auth(endpoint)
+    figures["auth"] = compare.headline(compare.run_workload(1, 16, 256, puts + [f"--user={USER}:{PASSWORD}"], 900, [pid]))
+    figures["authenticate"] = authenticate_rate(endpoint)
+    return figures
 
 
 def main():
@@ -102,14 +91,8 @@ def main():
     parser.add_argument("--out")
     args = parser.parse_args()
     compare.BENCH_BIN = os.path.join(args.build_dir, "ringkv-bench")
-    compare.pick_ports(1)
-    work = tempfile.mkdtemp(prefix="ringkv-auth-row-", dir="/tmp")
-    results = {}
-    try:
-        for kind, binary in (("etcd", args.etcd), ("ringkv", os.path.join(args.build_dir, "ringkv"))):
-            results[kind] = measure(kind, binary, args, work)
-    finally:
-        subprocess.run(["rm", "-rf", work])
+    results = compare.each_single_member([("etcd", args.etcd), ("ringkv", os.path.join(args.build_dir, "ringkv"))],
+                                         "ringkv-auth-row-", lambda kind, pid: measure(args, pid))
     print(f"put 16x256 ({args.total:,} puts, 8 B keys, 256 B values), auth off vs on (simple tokens, a user "
           f"with readwrite over every key); Authenticate from {AUTH_THREADS} threads for {AUTH_SECONDS:.0f} s\n")
     print("| server | put/s auth off | put/s auth on | auth cost | p99 off / on ms | Authenticate/s |")

@@ -315,6 +315,31 @@ class server_cluster:
             shutil.rmtree(os.path.join(self.data_root, f"{self.kind}-{self.members}m-{i}"), ignore_errors=True)
 
 
+def each_single_member(servers, prefix, measure):
+    """For each (kind, binary) of `servers`, one member on pick_ports(1)'s ports in a temporary dir,
+    started and stopped by PID: results[kind] = measure(kind, pid), or {"reason": ...} when it did not
+    start. The side-by-side scripts of bench/fairness and bench/compare run their servers this way."""
+    pick_ports(1)
+    work = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    results = {}
+    try:
+        for kind, binary in servers:
+            cluster = server_cluster(kind, binary, 1, work, work, 100000)
+            log(f"starting {kind}")
+            try:
+                if not cluster.start():
+                    results[kind] = {"reason": cluster.failure}
+                    continue
+                results[kind] = measure(kind, cluster.processes[0].pid)
+                log(f"{kind}: {json.dumps(results[kind])}")
+            finally:
+                cluster.stop()
+                log(f"stopped {kind}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
 def stop_by_pid(process, timeout_s=STOP_TIMEOUT_S):
     """SIGTERM (if it still runs), then SIGKILL once timeout_s passed; returns when the process is gone."""
     if process.poll() is None:

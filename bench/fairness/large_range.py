@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,33 +26,24 @@ import compare  # noqa: E402
 from slow_watchers import mib, rss_bytes, rss_sampler, SETTLE_S  # noqa: E402
 
 
-def measure(kind, binary, args, work):
-    cluster = compare.server_cluster(kind, binary, 1, work, work, 100000)
+def measure(args, pid):
     figures = {}
-    try:
-        if not cluster.start():
-            return {"reason": cluster.failure}
-        pid = cluster.processes[0].pid
-        fill = compare.run_workload(1, 8, 64, ["put", f"--total={args.keys}", "--key-size=32", "--val-size=256",
-                                               "--sequential-keys", f"--key-space-size={args.keys}"],
-                                    3600, [pid])
-        figures["fill"] = compare.headline(fill)
-        time.sleep(SETTLE_S)
-        figures["rss_filled"] = rss_bytes(pid)
-        sampler = rss_sampler(pid)
-        started = time.monotonic()
-        with open(os.devnull, "w") as sink:
-            r = subprocess.run(["etcdctl", "--endpoints", compare.client_endpoints(1), "--command-timeout=600s",
-                                "get", "", "--prefix"], stdout=sink, stderr=subprocess.PIPE, text=True)
-        figures["get_s"] = time.monotonic() - started
-        figures["get_error"] = r.stderr.strip() if r.returncode != 0 else ""
-        figures["rss_get_peak"] = sampler.stop()
-        time.sleep(SETTLE_S)
-        figures["rss_after"] = rss_bytes(pid)
-        compare.log(f"{kind}: {json.dumps(figures)}")
-        return figures
-    finally:
-        cluster.stop()
+    fill = compare.run_workload(1, 8, 64, ["put", f"--total={args.keys}", "--key-size=32", "--val-size=256",
+                                           "--sequential-keys", f"--key-space-size={args.keys}"], 3600, [pid])
+    figures["fill"] = compare.headline(fill)
+    time.sleep(SETTLE_S)
+    figures["rss_filled"] = rss_bytes(pid)
+    sampler = rss_sampler(pid)
+    started = time.monotonic()
+    with open(os.devnull, "w") as sink:
+        r = subprocess.run(["etcdctl", "--endpoints", compare.client_endpoints(1), "--command-timeout=600s",
+                            "get", "", "--prefix"], stdout=sink, stderr=subprocess.PIPE, text=True)
+    figures["get_s"] = time.monotonic() - started
+    figures["get_error"] = r.stderr.strip() if r.returncode != 0 else ""
+    figures["rss_get_peak"] = sampler.stop()
+    time.sleep(SETTLE_S)
+    figures["rss_after"] = rss_bytes(pid)
+    return figures
 
 
 def main():
@@ -66,15 +56,9 @@ def main():
     parser.add_argument("--out")
     args = parser.parse_args()
     compare.BENCH_BIN = os.path.join(args.build_dir, "ringkv-bench")
-    compare.pick_ports(1)
     binaries = {"etcd": args.etcd, "ringkv": args.ringkv_bin or os.path.join(args.build_dir, "ringkv")}
-    work = tempfile.mkdtemp(prefix="ringkv-large-range-", dir="/tmp")
-    results = {}
-    try:
-        for kind in args.servers.split(","):
-            results[kind] = measure(kind, binaries[kind], args, work)
-    finally:
-        subprocess.run(["rm", "-rf", work])
+    results = compare.each_single_member([(kind, binaries[kind]) for kind in args.servers.split(",")],
+                                         "ringkv-large-range-", lambda kind, pid: measure(args, pid))
     print(f"`etcdctl get \"\" --prefix` of {args.keys:,} keys (32 B keys, 256 B values), single member\n")
     print("| server | RSS filled | RSS peak during get | growth | kept after | get s | error |")
     print("|---|---|---|---|---|---|---|")

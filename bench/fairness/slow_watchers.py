@@ -22,7 +22,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -95,33 +94,22 @@ def kill(process):
         process.wait()
 
 
-def measure(kind, binary, args, data_root, log_dir):
-    cluster = compare.server_cluster(kind, binary, 1, data_root, log_dir, 100000)
-    compare.log(f"starting {kind}")
-    figures = {}
+def measure(args, pid):
+    figures = {"rss_start": rss_bytes(pid)}
+    figures["baseline"] = puts(args, pid)
+    figures["rss_baseline"] = rss_bytes(pid)
+    client = start_stalled_client(args)
     try:
-        if not cluster.start():
-            return {"reason": cluster.failure}
-        pid = cluster.processes[0].pid
-        figures["rss_start"] = rss_bytes(pid)
-        figures["baseline"] = puts(args, pid)
-        figures["rss_baseline"] = rss_bytes(pid)
-        client = start_stalled_client(args)
-        try:
-            figures["rss_watchers_ready"] = rss_bytes(pid)
-            sampler = rss_sampler(pid)
-            figures["stalled"] = puts(args, pid)
-            figures["rss_stalled_peak"] = sampler.stop()
-            figures["rss_stalled_end"] = rss_bytes(pid)
-        finally:
-            kill(client)
-        time.sleep(SETTLE_S)
-        figures["rss_after_watchers_gone"] = rss_bytes(pid)
-        compare.log(f"{kind}: {json.dumps(figures)}")
-        return figures
+        figures["rss_watchers_ready"] = rss_bytes(pid)
+        sampler = rss_sampler(pid)
+        figures["stalled"] = puts(args, pid)
+        figures["rss_stalled_peak"] = sampler.stop()
+        figures["rss_stalled_end"] = rss_bytes(pid)
     finally:
-        cluster.stop()
-        compare.log(f"stopped {kind}")
+        kill(client)
+    time.sleep(SETTLE_S)
+    figures["rss_after_watchers_gone"] = rss_bytes(pid)
+    return figures
 
 
 def mib(n):
@@ -172,14 +160,8 @@ def main():
     parser.add_argument("--out", help="write the raw figures here (JSON)")
     args = parser.parse_args()
     compare.BENCH_BIN = os.path.join(args.build_dir, "ringkv-bench")
-    compare.pick_ports(1)
-    work = tempfile.mkdtemp(prefix="ringkv-slow-watchers-", dir="/tmp")
-    results = {}
-    try:
-        for kind, binary in (("etcd", args.etcd), ("ringkv", os.path.join(args.build_dir, "ringkv"))):
-            results[kind] = measure(kind, binary, args, work, work)
-    finally:
-        subprocess.run(["rm", "-rf", work])
+    results = compare.each_single_member([("etcd", args.etcd), ("ringkv", os.path.join(args.build_dir, "ringkv"))],
+                                         "ringkv-slow-watchers-", lambda kind, pid: measure(args, pid))
     print(table(results, args))
     if args.out:
         with open(args.out, "w") as f:
