@@ -76,7 +76,7 @@ def measure(args, pid):
     figures = {}
     puts = ["put", f"--total={args.total}"] + compare.PUT_FLAGS
     figures["plain"] = compare.headline(compare.run_workload(1, 16, 256, puts, 900, [pid]))
-    endpoint = compare.client_endpoints(1).split(",")[0].replace("http://", "")
+    endpoint = compare.grpc_target()
     enable_auth(endpoint)
     figures["auth"] = compare.headline(compare.run_workload(1, 16, 256, puts + [f"--user={USER}:{PASSWORD}"], 900, [pid]))
     figures["authenticate"] = authenticate_rate(endpoint)

@@ -207,6 +207,11 @@ def client_endpoints(members):
     return ",".join(f"{scheme()}://127.0.0.1:{CLIENT_PORT_BASE + 10 * i}" for i in range(members))
 
 
+def grpc_target():
+    """The first member's client address as grpc's python channels take it (host:port, no scheme)."""
+    return f"127.0.0.1:{CLIENT_PORT_BASE}"
+
+
 def port_free(port):
     with socket.socket() as s:
         try:

@@ -75,7 +75,7 @@ def puts(args, server_pid):
 
 def start_stalled_client(args):
     """The watch client, ready (every watcher created) and then stopped; returns its Popen."""
-    client = subprocess.Popen(["/usr/bin/python3", CLIENT, compare.client_endpoints(1), str(args.streams),
+    client = subprocess.Popen(["/usr/bin/python3", CLIENT, compare.grpc_target(), str(args.streams),
                                str(args.channels), "0"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     ready = {}
     reader = threading.Thread(target=lambda: ready.update(json.loads(client.stdout.readline() or "{}")), daemon=True)
